@@ -1,0 +1,17 @@
+/** Process exit codes of the `westream` command. */
+export const ExitCode = {
+  OK: 0,
+  /** An internal error (a bug): the only case that prints a stack trace. */
+  INTERNAL: 1,
+  /** The user's input is wrong (config, flags, files); the message says what to fix. */
+  USAGE: 2,
+} as const;
+
+/** A mistake of the user's: printed as its message alone, exit code 2. */
+export class UsageError extends Error {
+  readonly code = 'CLI_ERR_USAGE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}

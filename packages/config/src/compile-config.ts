@@ -1,0 +1,358 @@
+/**
+ * Raw `west.yaml` (already shape-checked) → `WestConfig`: WESTPA's defaults filled in, values converted
+ * (wallclock to seconds, dtype names, per-bin target counts) and every cross-key rule checked. Downstream
+ * code only ever sees `WestConfig`, never optional raw keys.
+ */
+import { WESTPA_WE_DEFAULTS, type WeParams } from '@westream/we';
+import { compileBinSpec, mapperFromSpec, type BinMapperSpec, type SpecProblem } from './bin-mapper-spec.js';
+import { describeFound } from './config-error.js';
+import type { ChildProgramYaml, DatasetYaml, WestYaml } from './schema.js';
+import { parseTemplate, TemplateError } from './template.js';
+import { parseWallclock } from './wallclock.js';
+import type { YamlSource } from './yaml-source.js';
+
+export type PcoordDtype = 'float32' | 'float64';
+
+/** A child program with every WESTPA key resolved. Paths are templates, expanded when the program runs. */
+export interface ChildProgram {
+  readonly executable: string;
+  readonly stdin: string | null;
+  readonly stdout: string | null;
+  /** `'stdout'` merges standard error into standard output, as in WESTPA. */
+  readonly stderr: string | null;
+  readonly cwd: string | null;
+  readonly environ: Readonly<Record<string, string>>;
+  readonly enabled: boolean;
+}
+
+export interface Dataset {
+  readonly name: string;
+  readonly h5path: string;
+  readonly store: boolean;
+  readonly load: boolean;
+  readonly dtype: string | null;
+  readonly scaleoffset: number | null;
+  readonly compression: boolean | string | number | null;
+  readonly loader: string | null;
+  readonly filename: string | null;
+  readonly dir: boolean;
+  readonly enabled: boolean;
+}
+
+/** The normalized config. */
+export interface WestConfig {
+  /** Absolute path of the file it came from. */
+  readonly file: string;
+  readonly system: {
+    readonly pcoordNdim: number;
+    readonly pcoordLen: number;
+    readonly pcoordDtype: PcoordDtype;
+    readonly bins: BinMapperSpec;
+    readonly nbins: number;
+    readonly binTargetCounts: number[];
+  };
+  readonly propagation: {
+    readonly maxTotalIterations: number | null;
+    readonly maxRunWallclock: number | null;
+    readonly propagator: 'executable';
+    readonly genIstates: boolean;
+    readonly blockSize: number;
+    readonly saveTransitionMatrices: boolean;
+  };
+  readonly we: WeParams;
+  readonly data: {
+    readonly westDataFile: string;
+    readonly iterPrec: number;
+    readonly datasets: Dataset[];
+    readonly dataRefs: { readonly segment: string; readonly basisState: string; readonly initialState: string; readonly iteration: string | null };
+  };
+  readonly executable: {
+    readonly environ: Readonly<Record<string, string>>;
+    readonly propagator: ChildProgram;
+    readonly getPcoord: ChildProgram | null;
+    readonly genIstate: ChildProgram | null;
+    readonly preIteration: ChildProgram | null;
+    readonly postIteration: ChildProgram | null;
+    readonly streamTrajectory: ChildProgram | null;
+  };
+  readonly westream: {
+    /** Decimal string of a 64-bit unsigned seed, or null to draw one at init. */
+    readonly seed: string | null;
+    readonly runId: string | null;
+    readonly workManager: 'local' | 'bullmq';
+    readonly slots: number | null;
+    readonly maxSegmentRetries: number;
+    readonly segmentTimeout: number | null;
+    readonly redisUrl: string;
+    readonly api: { readonly host: string; readonly port: number };
+  };
+}
+
+type Path = (string | number)[];
+export interface CompileProblem {
+  readonly path: Path;
+  readonly message: string;
+  readonly severity: 'error' | 'warning';
+}
+
+const TEMPLATE_FIELDS: Record<string, readonly string[]> = {
+  segment: ['n_iter', 'seg_id', 'weight', 'parent_id', 'status', 'endpoint_type'],
+  basis_state: ['state_id', 'label', 'probability', 'auxref'],
+  initial_state: ['state_id', 'iter_created', 'iter_used', 'basis_state_id', 'istate_type', 'istate_status', 'basis_auxref'],
+  n_iter: [],
+};
+
+const WESTSYSTEM = /^(westpa\.core\.systems\.)?WESTSystem$/;
+
+/** Compiles a shape-valid raw config; problems are collected, never thrown. */
+export function compileConfig(raw: WestYaml, src: YamlSource, file: string, problems: CompileProblem[]): WestConfig | undefined {
+  const err = (path: Path, message: string): void => void problems.push({ path, message, severity: 'error' });
+  const warn = (path: Path, message: string): void => void problems.push({ path, message, severity: 'warning' });
+  const before = problems.filter((p) => p.severity === 'error').length;
+  const w = raw.west;
+
+  // --- system
+  const sysPath: Path = ['west', 'system'];
+  const driver = w.system.driver ?? null;
+  if (driver !== null && !WESTSYSTEM.test(driver)) {
+    err([...sysPath, 'driver'], `'${driver}' is a Python system driver; westream builds the system from system_options, so move its pcoord and bin settings there and remove driver (or set it to westpa.core.systems.WESTSystem)`);
+  }
+  const opts = w.system.system_options;
+  const optPath: Path = [...sysPath, 'system_options'];
+  // Without a driver WESTPA requires the pcoord keys; WESTSystem supplies defaults (1, 2, float32).
+  for (const key of ['pcoord_ndim', 'pcoord_len', 'pcoord_dtype'] as const) {
+    if (opts[key] === undefined && driver === null) err([...optPath, key], `missing; WESTPA requires it when no system driver is given`);
+  }
+  const pcoordNdim = opts.pcoord_ndim ?? 1;
+  const pcoordLen = opts.pcoord_len ?? 2;
+  let pcoordDtype: PcoordDtype = 'float32';
+  if (opts.pcoord_dtype !== undefined) {
+    const d = opts.pcoord_dtype.replace(/^(numpy|np)\./, '');
+    if (d === 'float32' || d === 'float64') pcoordDtype = d;
+    else if (d === 'float' || d === 'double') pcoordDtype = 'float64';
+    else err([...optPath, 'pcoord_dtype'], `expected !!python/name:numpy.float32 or !!python/name:numpy.float64, found '${opts.pcoord_dtype}'`);
+  }
+  const specProblems: SpecProblem[] = [];
+  const bins = compileBinSpec(opts.bins, [...optPath, 'bins'], specProblems);
+  for (const p of specProblems) err(p.path, p.message);
+  let nbins = 0;
+  let binTargetCounts: number[] = [];
+  if (bins) {
+    const mapper = mapperFromSpec(bins);
+    nbins = mapper.nbins;
+    if (mapper.ndim !== pcoordNdim) {
+      err([...optPath, 'bins'], `the bin mapper has ${mapper.ndim} dimension${mapper.ndim === 1 ? '' : 's'} but pcoord_ndim is ${pcoordNdim}`);
+    }
+    const counts = opts.bin_target_counts;
+    if (Array.isArray(counts)) {
+      if (counts.length !== nbins) err([...optPath, 'bin_target_counts'], `has ${counts.length} entries but the bins define ${nbins} bins; give one count per bin, or one integer for all`);
+      binTargetCounts = counts;
+    } else {
+      binTargetCounts = new Array<number>(nbins).fill(counts);
+    }
+    if (binTargetCounts.every((c) => c === 0)) err([...optPath, 'bin_target_counts'], 'every bin has a target of 0 walkers; give at least one bin a positive count');
+  }
+
+  // --- propagation
+  const prop = w.propagation;
+  const pPath: Path = ['west', 'propagation'];
+  const propagatorName = prop.propagator ?? 'executable';
+  if (propagatorName !== 'executable') {
+    err([...pPath, 'propagator'], `'${propagatorName}' is a Python propagator; westream runs the executable propagator: set propagator: executable and configure west.executable.propagator`);
+  }
+  const maxRunWallclock = wallclock(prop.max_run_wallclock, [...pPath, 'max_run_wallclock'], src, err, warn);
+
+  // --- we
+  const we = w.we ?? {};
+  const weParams: WeParams = {
+    adjustCounts: we.adjust_counts ?? WESTPA_WE_DEFAULTS.adjustCounts,
+    thresholds: we.thresholds ?? WESTPA_WE_DEFAULTS.thresholds,
+    weightSplitThreshold: we.weight_split_threshold ?? WESTPA_WE_DEFAULTS.weightSplitThreshold,
+    weightMergeCutoff: we.weight_merge_cutoff ?? WESTPA_WE_DEFAULTS.weightMergeCutoff,
+    largestAllowedWeight: we.largest_allowed_weight ?? WESTPA_WE_DEFAULTS.largestAllowedWeight,
+    smallestAllowedWeight: we.smallest_allowed_weight ?? WESTPA_WE_DEFAULTS.smallestAllowedWeight,
+  };
+  if (weParams.smallestAllowedWeight >= weParams.largestAllowedWeight) {
+    err(['west', 'we', 'smallest_allowed_weight'], `must be below largest_allowed_weight (${weParams.largestAllowedWeight}), found ${weParams.smallestAllowedWeight}`);
+  }
+
+  // --- data
+  const data = w.data;
+  const dPath: Path = ['west', 'data'];
+  const refs = data.data_refs;
+  for (const [key, text] of Object.entries(refs)) {
+    if (typeof text === 'string') checkTemplate(text, [...dPath, 'data_refs', key], err);
+  }
+  const exe = w.executable ?? {};
+  const datasets = mergeDatasets(data.datasets ?? [], exe.datasets ?? []);
+  for (const [i, ds] of datasets.entries()) {
+    if (ds.name === 'pcoord' && ds.dir) err([...dPath, 'datasets', i, 'dir'], 'the pcoord dataset cannot be a directory');
+    if (ds.loader !== null && !/^(aux_data_loader|npy_data_loader|westpa\.core\.propagators\.executable\.(aux|npy)_data_loader)$/.test(ds.loader)) {
+      err([...dPath, 'datasets', i, 'loader'], `loader '${ds.loader}' is a Python function westream cannot call; use aux_data_loader (text, as np.loadtxt) or npy_data_loader`);
+    }
+  }
+
+  // --- executable
+  const ePath: Path = ['west', 'executable'];
+  const program = (key: keyof typeof exe, defaults: { stdout: string | null; enabled: boolean }): ChildProgram | null => {
+    const p = exe[key] as ChildProgramYaml | null | undefined;
+    if (!p) return null;
+    for (const k of ['stdout', 'stderr', 'stdin', 'cwd'] as const) {
+      const v = p[k];
+      if (typeof v === 'string' && v !== 'stdout') checkTemplate(v, [...ePath, key, k], err);
+    }
+    if (p.stdin === 'stdout') err([...ePath, key, 'stdin'], "'stdout' is only meaningful for stderr");
+    return {
+      executable: p.executable,
+      stdin: p.stdin ?? null,
+      stdout: p.stdout ?? defaults.stdout,
+      stderr: p.stderr ?? null,
+      cwd: p.cwd ?? null,
+      environ: environ(p.environ),
+      enabled: p.enabled ?? defaults.enabled,
+    };
+  };
+  const propagator = program('propagator', { stdout: null, enabled: true });
+  if (!propagator && propagatorName === 'executable') {
+    err([...ePath, 'propagator'], 'missing; the executable propagator needs west.executable.propagator.executable (your runseg.sh)');
+  }
+  const genIstate = program('gen_istate', { stdout: null, enabled: true });
+  if ((prop.gen_istates ?? false) && !genIstate) {
+    err([...pPath, 'gen_istates'], 'is true but west.executable.gen_istate is not configured; add it or set gen_istates: false');
+  }
+  for (const prog of ['propagator', 'get_pcoord', 'gen_istate'] as const) {
+    if (exe[prog]?.enabled !== undefined) warn([...ePath, prog, 'enabled'], `WESTPA ignores 'enabled' for ${prog}; so does westream`);
+  }
+  if (exe.subgroup_walkers) warn([...ePath, 'subgroup_walkers'], 'WESTPA\'s undocumented subgroup_walkers is not supported; ignored');
+
+  // --- WESTPA sections westream does not run
+  if (w.plugins && w.plugins.length > 0) warn(['west', 'plugins'], 'WESTPA plugins are Python classes; westream does not run them (ignored)');
+  if (w.drivers) {
+    for (const [key, value] of Object.entries(w.drivers)) {
+      if (key !== 'data_manager' || (value !== 'hdf5' && value !== null)) {
+        warn(['west', 'drivers', key], `WESTPA driver settings are Python classes; westream uses its own (ignored: ${describeFound(value)})`);
+      }
+    }
+  }
+
+  // --- westream
+  const ws = w.westream ?? {};
+  const wsPath: Path = ['west', 'westream'];
+  let seed: string | null = null;
+  if (ws.seed !== undefined && ws.seed !== null) {
+    // Read the seed from the source text: a 20-digit seed is not exact as a YAML float.
+    const text = src.sourceOf([...wsPath, 'seed'])?.text ?? String(ws.seed);
+    if (!/^\d+$/.test(text) || BigInt(text) >= 1n << 64n) err([...wsPath, 'seed'], `expected a whole number 0 ≤ seed < 2^64, found ${text}`);
+    else seed = BigInt(text).toString();
+  }
+  const segmentTimeout = wallclock(ws.segment_timeout, [...wsPath, 'segment_timeout'], src, err, warn);
+  const api = ws.api ?? {};
+
+  if (problems.filter((p) => p.severity === 'error').length > before || !bins || !propagator) return undefined;
+  return {
+    file,
+    system: { pcoordNdim, pcoordLen, pcoordDtype, bins, nbins, binTargetCounts },
+    propagation: {
+      maxTotalIterations: prop.max_total_iterations ?? null,
+      maxRunWallclock,
+      propagator: 'executable',
+      genIstates: prop.gen_istates ?? false,
+      blockSize: prop.block_size ?? 1,
+      saveTransitionMatrices: prop.save_transition_matrices ?? false,
+    },
+    we: weParams,
+    data: {
+      westDataFile: data.west_data_file ?? 'west.h5',
+      iterPrec: data.iter_prec ?? 8,
+      datasets,
+      dataRefs: { segment: refs.segment, basisState: refs.basis_state, initialState: refs.initial_state, iteration: refs.iteration ?? null },
+    },
+    executable: {
+      environ: environ(exe.environ),
+      propagator,
+      getPcoord: program('get_pcoord', { stdout: null, enabled: true }),
+      genIstate,
+      preIteration: program('pre_iteration', { stdout: null, enabled: true }),
+      postIteration: program('post_iteration', { stdout: null, enabled: true }),
+      streamTrajectory: program('stream_trajectory', { stdout: '$WEST_SIM_ROOT/seg_logs/{segment.n_iter:06d}-{segment.seg_id:06d}_analysis.log', enabled: true }),
+    },
+    westream: {
+      seed,
+      runId: ws.run_id ?? null,
+      workManager: ws.work_manager ?? 'local',
+      slots: ws.slots ?? null,
+      maxSegmentRetries: ws.max_segment_retries ?? 2,
+      segmentTimeout,
+      redisUrl: ws.redis?.url ?? 'redis://127.0.0.1:6379',
+      api: { host: api.host ?? '127.0.0.1', port: api.port ?? 8080 },
+    },
+  };
+}
+
+function wallclock(
+  value: number | string | null | undefined,
+  path: Path,
+  src: YamlSource,
+  err: (p: Path, m: string) => void,
+  warn: (p: Path, m: string) => void,
+): number | null {
+  if (value === undefined || value === null) return null;
+  // PyYAML (YAML 1.1) reads an unquoted 1:30:00 as base 60; that equals HH:MM:SS, so read the source text.
+  const source = src.sourceOf(path);
+  const text = source?.text ?? String(value);
+  if (/^\d+$/.test(text)) return Number(text);
+  const seconds = parseWallclock(text);
+  if (seconds === undefined) {
+    err(path, `expected seconds, HH:MM:SS or DD:HH:MM:SS, found ${describeFound(text)}`);
+    return null;
+  }
+  if (source && !source.quoted && text.split(':').length === 4) {
+    warn(path, `WESTPA's YAML reader takes an unquoted ${text} as a base-60 number (${String(value)} s), not ${seconds} s; quote it so both read it as DD:HH:MM:SS`);
+  }
+  return seconds;
+}
+
+function checkTemplate(text: string, path: Path, err: (p: Path, m: string) => void): void {
+  try {
+    for (const part of parseTemplate(text)) {
+      if (typeof part === 'string') continue;
+      const attrs = TEMPLATE_FIELDS[part.root];
+      if (!attrs) err(path, `unknown template field {${part.root}}; known: segment, basis_state, initial_state, n_iter`);
+      else if (part.attr !== undefined && !attrs.includes(part.attr)) err(path, `{${part.root}.${part.attr}}: ${part.root} has no '${part.attr}'; known: ${attrs.join(', ')}`);
+      else if (part.attr === undefined && attrs.length > 0) err(path, `{${part.root}} needs an attribute, e.g. {${part.root}.${attrs[0]}}`);
+    }
+  } catch (e) {
+    if (e instanceof TemplateError) err(path, `bad template '${text}': ${e.message}`);
+    else throw e;
+  }
+}
+
+function environ(env: Readonly<Record<string, string | number | boolean | null>> | null | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env ?? {})) {
+    // PyYAML gives Python values; WESTPA's str() turns True into "True"
+    out[k] = v === null ? '' : typeof v === 'boolean' ? (v ? 'True' : 'False') : String(v);
+  }
+  return out;
+}
+
+/** west.data.datasets merged with west.executable.datasets (the latter wins per name, as in WESTPA). */
+function mergeDatasets(dataSets: readonly DatasetYaml[], exeSets: readonly DatasetYaml[]): Dataset[] {
+  const byName = new Map<string, DatasetYaml>();
+  for (const d of dataSets) byName.set(d.name, d);
+  for (const d of exeSets) byName.set(d.name, { ...byName.get(d.name), ...d });
+  if (!byName.has('pcoord')) byName.set('pcoord', { name: 'pcoord' });
+  return [...byName.values()].map((d) => ({
+    name: d.name,
+    h5path: d.h5path ?? (d.name === 'pcoord' ? 'pcoord' : `auxdata/${d.name}`),
+    store: d.store ?? true,
+    load: d.load ?? false,
+    dtype: d.dtype ?? null,
+    scaleoffset: d.scaleoffset ?? null,
+    compression: d.compression ?? null,
+    loader: d.loader ?? null,
+    filename: d.filename ?? null,
+    dir: d.dir ?? false,
+    enabled: d.enabled ?? true,
+  }));
+}

@@ -1,0 +1,168 @@
+/**
+ * The shape of `west.yaml` / WESTPA's `west.cfg`, declared once. The raw config type, the validation at
+ * load and `config/west.schema.json` (for editors) all derive from this. Keys keep WESTPA's names and
+ * meaning; westream's own settings live under `west.westream`, which WESTPA ignores.
+ * Semantic checks that a schema cannot express (bin mappers, templates, counts per bin) are in
+ * `compile-config.ts`.
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+const Opt = <T extends TSchema>(t: T) => Type.Optional(Nullable(t));
+const Strict = { additionalProperties: false } as const;
+
+const EnvValue = Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()]);
+const Environ = Type.Record(Type.String(), EnvValue, {
+  description: 'Environment variables added for child programs (values are converted to strings).',
+});
+
+const childProgramKeys = {
+  executable: Type.String({ minLength: 1, description: 'Program to run; $VAR and ~ are expanded.' }),
+  stdin: Opt(Type.String({ description: 'File to read as standard input (default /dev/null).' })),
+  stdout: Opt(Type.String({ description: 'File for standard output; a template such as seg_logs/{segment.n_iter:06d}-{segment.seg_id:06d}.log.' })),
+  stderr: Opt(Type.String({ description: "File for standard error, or the word 'stdout' to merge both." })),
+  cwd: Opt(Type.String({ description: 'Working directory (the propagator always runs in its segment directory).' })),
+  environ: Opt(Environ),
+  enabled: Type.Optional(Type.Boolean({ description: 'Whether the program runs (pre_iteration, post_iteration, stream_trajectory).' })),
+};
+export const ChildProgramSchema = Type.Object(childProgramKeys, { description: 'A program westream runs, with WESTPA\'s keys.' });
+
+const DatasetSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, description: 'Dataset name; WEST_<NAME>_RETURN is set for the propagator.' }),
+    h5path: Opt(Type.String()),
+    store: Type.Optional(Type.Boolean()),
+    load: Type.Optional(Type.Boolean()),
+    dtype: Opt(Type.String()),
+    scaleoffset: Opt(Type.Integer({ minimum: 0 })),
+    compression: Opt(Type.Union([Type.Boolean(), Type.String(), Type.Integer()])),
+    chunks: Opt(Type.Union([Type.Array(Type.Integer({ minimum: 1 })), Type.Boolean()])),
+    file: Opt(Type.String()),
+    loader: Opt(Type.String()),
+    enabled: Type.Optional(Type.Boolean()),
+    filename: Opt(Type.String()),
+    dir: Type.Optional(Type.Boolean()),
+  },
+  { description: 'An auxiliary dataset recorded per segment (WESTPA west.data.datasets / west.executable.datasets).' },
+);
+
+const BinsSchema = Type.Object(
+  {
+    type: Type.String({
+      description: 'RectilinearBinMapper or RecursiveBinMapper (with base and mappers[].at); others are not supported yet.',
+    }),
+  },
+  {
+    additionalProperties: true,
+    description:
+      'Bin mapper: {type: RectilinearBinMapper, boundaries: [[b0, b1, ..., inf], ...]} or ' +
+      '{type: RecursiveBinMapper, base: {...}, mappers: [{type: ..., at: [x, ...]}]}.',
+  },
+);
+
+const SystemOptionsSchema = Type.Object({
+  pcoord_ndim: Type.Optional(Type.Integer({ minimum: 1, description: 'Dimensions of the progress coordinate.' })),
+  pcoord_len: Type.Optional(Type.Integer({ minimum: 1, description: 'Points per segment, including the initial point.' })),
+  pcoord_dtype: Type.Optional(Type.String({ description: '!!python/name:numpy.float32 (default) or !!python/name:numpy.float64.' })),
+  bins: BinsSchema,
+  bin_target_counts: Type.Union([Type.Integer({ minimum: 0 }), Type.Array(Type.Integer({ minimum: 0 }))], {
+    description: 'Walkers per bin: one integer for all bins, or a list with one entry per bin.',
+  }),
+});
+
+const ExecutableSchema = Type.Object({
+  environ: Opt(Environ),
+  datasets: Opt(Type.Array(DatasetSchema)),
+  propagator: Opt(ChildProgramSchema),
+  get_pcoord: Opt(ChildProgramSchema),
+  gen_istate: Opt(ChildProgramSchema),
+  pre_iteration: Opt(ChildProgramSchema),
+  post_iteration: Opt(ChildProgramSchema),
+  stream_trajectory: Opt(ChildProgramSchema),
+  subgroup_walkers: Opt(ChildProgramSchema),
+});
+
+const WestreamSchema = Type.Object(
+  {
+    seed: Opt(
+      Type.Union([Type.Integer({ minimum: 0 }), Type.String({ pattern: '^[0-9]+$' })], {
+        description: 'Run seed (0 ≤ seed < 2^64). Absent: a random seed is drawn and recorded in west.h5.',
+      }),
+    ),
+    run_id: Opt(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$', description: 'Names the run in job ids and queues.' })),
+    work_manager: Type.Optional(Type.Union([Type.Literal('local'), Type.Literal('bullmq')], { description: 'local (default) or bullmq.' })),
+    slots: Opt(Type.Integer({ minimum: 1, description: 'Segments run at once by the local work manager (default: CPU cores).' })),
+    max_segment_retries: Opt(Type.Integer({ minimum: 0, description: 'Times a failed segment is re-run before the run halts (default 2).' })),
+    segment_timeout: Opt(Type.Union([Type.Integer({ minimum: 1 }), Type.String()], { description: 'Wall-time limit per segment, seconds or HH:MM:SS.' })),
+    redis: Opt(Type.Object({ url: Opt(Type.String({ description: 'redis://host:port/db' })) }, Strict)),
+    api: Opt(
+      Type.Object(
+        {
+          host: Opt(Type.String({ description: 'Address the REST API binds (default 127.0.0.1).' })),
+          port: Opt(Type.Integer({ minimum: 0, maximum: 65535, description: 'Port of the REST API (default 8080).' })),
+        },
+        Strict,
+      ),
+    ),
+  },
+  { ...Strict, description: "westream's own settings; WESTPA ignores this section." },
+);
+
+export const WestYamlSchema = Type.Object(
+  {
+    west: Type.Object({
+      system: Type.Object({
+        driver: Opt(Type.String({ description: 'Only westpa.core.systems.WESTSystem (or none): westream builds the system from system_options.' })),
+        module_path: Opt(Type.Union([Type.String(), Type.Array(Type.String())])),
+        system_options: SystemOptionsSchema,
+      }),
+      propagation: Type.Object({
+        max_total_iterations: Opt(Type.Integer({ minimum: 1, description: 'Stop after this iteration.' })),
+        max_run_wallclock: Opt(Type.Union([Type.Integer({ minimum: 0 }), Type.String()], { description: 'HH:MM:SS, DD:HH:MM:SS or seconds.' })),
+        propagator: Type.Optional(Type.String({ description: "'executable' (the only propagator westream runs)." })),
+        gen_istates: Type.Optional(Type.Boolean({ description: 'Run gen_istate to make initial states (default false).' })),
+        block_size: Type.Optional(Type.Integer({ minimum: 1, description: 'Segments per work-manager task (default 1).' })),
+        save_transition_matrices: Type.Optional(Type.Boolean()),
+      }),
+      we: Opt(
+        Type.Object({
+          adjust_counts: Type.Optional(Type.Boolean({ description: 'Bring every bin to exactly its target count (default true).' })),
+          thresholds: Type.Optional(Type.Boolean({ description: 'Enforce largest/smallest allowed weight (default true).' })),
+          weight_split_threshold: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Split walkers heavier than this × ideal (default 2.0).' })),
+          weight_merge_cutoff: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Merge walkers lighter in sum than this × ideal (default 1.0).' })),
+          largest_allowed_weight: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Default 1.0.' })),
+          smallest_allowed_weight: Type.Optional(Type.Number({ minimum: 0, description: 'Default 1e-310.' })),
+        }),
+      ),
+      data: Type.Object({
+        west_data_file: Opt(Type.String({ description: 'The HDF5 record (default west.h5).' })),
+        west_data_file_driver: Opt(Type.String()),
+        iter_prec: Opt(Type.Integer({ minimum: 1, maximum: 20 })),
+        aux_compression_threshold: Opt(Type.Integer({ minimum: 0 })),
+        flush_period: Opt(Type.Number({ minimum: 0 })),
+        datasets: Opt(Type.Array(DatasetSchema)),
+        data_refs: Type.Object({
+          segment: Type.String({ description: 'Segment directory template, e.g. $WEST_SIM_ROOT/traj_segs/{segment.n_iter:06d}/{segment.seg_id:06d}.' }),
+          basis_state: Type.String({ description: 'Basis state template, e.g. $WEST_SIM_ROOT/bstates/{basis_state.auxref}.' }),
+          initial_state: Type.String({ description: 'Initial state template, e.g. $WEST_SIM_ROOT/istates/{initial_state.iter_created}/{initial_state.state_id}.' }),
+          iteration: Opt(Type.String()),
+        }),
+      }),
+      executable: Opt(ExecutableSchema),
+      drivers: Opt(Type.Record(Type.String(), Type.Unknown())),
+      plugins: Opt(Type.Array(Type.Unknown())),
+      analysis: Opt(Type.Unknown()),
+      westream: Opt(WestreamSchema),
+    }),
+  },
+  {
+    $id: 'https://westream.dev/schema/west.schema.json',
+    title: 'westream / WESTPA west.yaml',
+    description: "WESTPA's west.cfg as westream reads it. A WESTPA file loads unchanged; westream's own keys live under west.westream.",
+  },
+);
+
+/** A config file's contents as written (before defaults and checks). */
+export type WestYaml = Static<typeof WestYamlSchema>;
+export type ChildProgramYaml = Static<typeof ChildProgramSchema>;
+export type DatasetYaml = Static<typeof DatasetSchema>;

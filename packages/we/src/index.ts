@@ -1,0 +1,38 @@
+/**
+ * @westream/we — the pure weighted-ensemble core: no I/O, deterministic for a given seed.
+ *
+ * ```ts
+ * import { RectilinearBinMapper, resample, Rng, WESTPA_WE_DEFAULTS } from '@westream/we';
+ * const mapper = new RectilinearBinMapper([[0, 1, 2, Infinity]]);
+ * const { next } = resample({ mapper, targetCounts: [4, 4, 4], params: WESTPA_WE_DEFAULTS,
+ *   rng: Rng.derive(42n, 1), segments: { nSegs: 1, weights: [1], initPoints: [0.5], finalPoints: [1.5] } });
+ * ```
+ */
+export { Rng, deriveKey } from './rng.js';
+export { SegStatus, Endpoint, InitpointType, NewWeightSource, parentIdForIstate, istateIdOfParent } from './segment.js';
+export type { Pcoord } from './segment.js';
+export { BinAssignmentError, assignPoints } from './bin-mapper.js';
+export type { BinMapper } from './bin-mapper.js';
+export { RectilinearBinMapper } from './rectilinear-bin-mapper.js';
+export { RecursiveBinMapper } from './recursive-bin-mapper.js';
+export {
+  resample,
+  populateInitial,
+  countRecycled,
+  pickBasisStates,
+  assignFinalBins,
+  targetBins,
+  ConsistencyError,
+  WESTPA_WE_DEFAULTS,
+} from './resampler.js';
+export type {
+  WeParams,
+  InitialStateRef,
+  TargetStateRef,
+  CompletedIteration,
+  NextSegment,
+  RecyclingEntry,
+  ResampleInput,
+  ResampleResult,
+  PopulateInput,
+} from './resampler.js';

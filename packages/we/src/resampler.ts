@@ -1,0 +1,465 @@
+/**
+ * WESTPA's weighted-ensemble resampling (`westpa.core.we_driver.WEDriver`), without I/O.
+ *
+ * Order, as in WESTPA: every completed segment continues as a child in its final bin; children in
+ * target-state bins are recycled into initial states (the flux is recorded); then every non-empty bin is
+ * split (walkers heavier than `weight_split_threshold × ideal` become `ceil(w / ideal)` copies), merged
+ * (the lightest walkers whose cumulative weight stays ≤ `weight_merge_cutoff × ideal` become one), and with
+ * `adjust_counts` brought to exactly its target count (split the heaviest in two / merge the two lightest);
+ * with `thresholds`, walkers above `largest_allowed_weight` are split and those below
+ * `smallest_allowed_weight` merged. A merge keeps one history, chosen in proportion to weight, and the
+ * union of the merged walkers' weight-graph parents.
+ *
+ * Where WESTPA iterates a Python `set` (arbitrary order), this code uses a stable order (sorted by weight,
+ * ties in creation order), so the same input and seed always give the same output. Endpoint types are
+ * derived from the result: a parent continues when any child survives, is recycled when its child was
+ * recycled, and is merged otherwise (WESTPA marks them as merges happen, so a split parent whose one child
+ * is merged away can end MERGED while a sibling continues; here it is CONTINUES).
+ */
+import { BinAssignmentError, type BinMapper } from './bin-mapper.js';
+import type { Rng } from './rng.js';
+import { Endpoint, NewWeightSource, parentIdForIstate } from './segment.js';
+
+/** The six `west.we` settings, with WESTPA's meaning. */
+export interface WeParams {
+  readonly adjustCounts: boolean;
+  readonly thresholds: boolean;
+  readonly weightSplitThreshold: number;
+  readonly weightMergeCutoff: number;
+  readonly largestAllowedWeight: number;
+  readonly smallestAllowedWeight: number;
+}
+
+/** WESTPA's defaults for `west.we`. */
+export const WESTPA_WE_DEFAULTS: WeParams = Object.freeze({
+  adjustCounts: true,
+  thresholds: true,
+  weightSplitThreshold: 2.0,
+  weightMergeCutoff: 1.0,
+  largestAllowedWeight: 1.0,
+  smallestAllowedWeight: 1e-310,
+});
+
+/** An initial state a recycled walker can restart from. */
+export interface InitialStateRef {
+  readonly id: number;
+  /** One pcoord point (`ndim` values). */
+  readonly pcoord: ArrayLike<number>;
+}
+
+/** A target state (a sink): walkers whose final point lands in its bin are recycled. */
+export interface TargetStateRef {
+  readonly id: number;
+  readonly pcoord: ArrayLike<number>;
+}
+
+/** The completed segments of iteration n, as parallel arrays (segment ids are 0..nSegs-1). */
+export interface CompletedIteration {
+  readonly nSegs: number;
+  readonly weights: ArrayLike<number>;
+  /** First pcoord point of each segment, `nSegs × ndim`. */
+  readonly initPoints: ArrayLike<number>;
+  /** Last pcoord point of each segment, `nSegs × ndim`. */
+  readonly finalPoints: ArrayLike<number>;
+}
+
+/** A walker of the next iteration. Its first pcoord point is its parent's last one, or its initial state's. */
+export interface NextSegment {
+  readonly weight: number;
+  /** A segment of iteration n, or `-(istateId + 1)` for a walker that starts from an initial state. */
+  readonly parentId: number;
+  /** Weight-graph parents, ascending (WESTPA's `wtg_parent_ids`). */
+  readonly wtgParentIds: readonly number[];
+  /** The bin the walker starts in. */
+  readonly bin: number;
+}
+
+/** WESTPA's `NewWeightEntry`: the record of one recycling event (the flux into a target). */
+export interface RecyclingEntry {
+  readonly sourceType: number;
+  readonly weight: number;
+  readonly prevSegId: number;
+  readonly prevInitPcoord: number[];
+  readonly prevFinalPcoord: number[];
+  readonly newInitPcoord: number[];
+  readonly targetStateId: number;
+  readonly initialStateId: number;
+}
+
+export interface ResampleInput {
+  readonly mapper: BinMapper;
+  /** Target count per bin (`bin_target_counts`, length `mapper.nbins`). */
+  readonly targetCounts: ArrayLike<number>;
+  readonly params: WeParams;
+  readonly rng: Rng;
+  readonly segments: CompletedIteration;
+  readonly targetStates?: readonly TargetStateRef[];
+  /** Initial states available for recycling, used in this order. */
+  readonly initialStates?: readonly InitialStateRef[];
+}
+
+export interface ResampleResult {
+  /** Walkers of iteration n+1, in bin order (their index is their seg_id). */
+  readonly next: NextSegment[];
+  /** Endpoint type of each segment of iteration n. */
+  readonly endpointTypes: Uint8Array;
+  /** Final bin of each segment of iteration n. */
+  readonly finalBins: Uint32Array;
+  /** One entry per recycled walker, in recycling order. */
+  readonly recycled: RecyclingEntry[];
+  /** Ids of the initial states the next iteration starts from (recycled walkers merged away give theirs back). */
+  readonly usedIstateIds: number[];
+  /** Total weight per bin after resampling. */
+  readonly binWeights: Float64Array;
+}
+
+/** The WE step failed an invariant that input or settings broke (WESTPA's ConsistencyError). */
+export class ConsistencyError extends Error {
+  readonly code = 'WE_ERR_CONSISTENCY';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConsistencyError';
+  }
+}
+
+interface Walker {
+  weight: number;
+  parentId: number;
+  wtg: number[];
+}
+
+const byWeight = (a: Walker, b: Walker): number => a.weight - b.weight;
+
+/** Bins of the target states' points; a target state outside the bins is an error naming it. */
+export function targetBins(mapper: BinMapper, targetStates: readonly TargetStateRef[]): Map<number, TargetStateRef> {
+  const bins = new Map<number, TargetStateRef>();
+  for (const t of targetStates) {
+    try {
+      bins.set(mapper.assignPoint(t.pcoord, 0), t);
+    } catch (err) {
+      if (err instanceof BinAssignmentError) {
+        throw new ConsistencyError(`target state ${t.id}: pcoord ${Array.from(t.pcoord).join(' ')} lies outside the bins`);
+      }
+      throw err;
+    }
+  }
+  return bins;
+}
+
+/** Final bins of the completed segments; a point outside the bins names its segment. */
+export function assignFinalBins(mapper: BinMapper, segments: CompletedIteration): Uint32Array {
+  const bins = new Uint32Array(segments.nSegs);
+  const ndim = mapper.ndim;
+  for (let i = 0; i < segments.nSegs; i++) {
+    try {
+      bins[i] = mapper.assignPoint(segments.finalPoints, i * ndim);
+    } catch (err) {
+      if (err instanceof BinAssignmentError) {
+        throw new ConsistencyError(
+          `segment ${i}: final pcoord ${pointOf(segments.finalPoints, i, ndim).join(' ')} lies outside the bins ` +
+            `(coordinate ${err.dim} not in [${err.range[0]}, ${err.range[1]})); extend the outer boundaries`,
+        );
+      }
+      throw err;
+    }
+  }
+  return bins;
+}
+
+/** How many walkers will be recycled, so the caller can prepare that many initial states first. */
+export function countRecycled(mapper: BinMapper, segments: CompletedIteration, targetStates: readonly TargetStateRef[]): number {
+  if (targetStates.length === 0) return 0;
+  const tbins = targetBins(mapper, targetStates);
+  const bins = assignFinalBins(mapper, segments);
+  let n = 0;
+  for (const b of bins) if (tbins.has(b)) n++;
+  return n;
+}
+
+/** Picks `n` basis states by probability (WESTPA's `digitize(uniform, cumsum(probs))`), as indices. */
+export function pickBasisStates(n: number, probabilities: readonly number[], rng: Rng): number[] {
+  const cumul: number[] = [];
+  let total = 0;
+  for (const p of probabilities) cumul.push((total += p));
+  const picks: number[] = [];
+  for (let k = 0; k < n; k++) picks.push(digitize(rng.uniform(total), cumul));
+  return picks;
+}
+
+/** Runs one WE step: recycle, split, merge, adjust, thresholds. Deterministic for a given rng state. */
+export function resample(input: ResampleInput): ResampleResult {
+  const { mapper, segments, params } = input;
+  const ndim = mapper.ndim;
+  checkTargetCounts(mapper, input.targetCounts);
+  const counts = Array.from(input.targetCounts);
+  const finalBins = assignFinalBins(mapper, segments);
+  const tbins = targetBins(mapper, input.targetStates ?? []);
+  for (const b of tbins.keys()) counts[b] = 0; // WESTPA: target-state bins hold no walkers
+
+  const bins: Walker[][] = Array.from({ length: mapper.nbins }, () => []);
+  for (let i = 0; i < segments.nSegs; i++) {
+    const w = segments.weights[i] as number;
+    if (!(w > 0) || !Number.isFinite(w)) throw new ConsistencyError(`segment ${i} has weight ${w}; weights must be positive`);
+    (bins[finalBins[i] as number] as Walker[]).push({ weight: w, parentId: i, wtg: [i] });
+  }
+
+  // Recycling: WESTPA walks target states in order and takes initial states in the order given.
+  const recycled: RecyclingEntry[] = [];
+  const recycledParents = new Set<number>();
+  const istates = input.initialStates ?? [];
+  const istateById = new Map(istates.map((s) => [s.id, s]));
+  let nextIstate = 0;
+  for (const [ibin, tstate] of tbins) {
+    const walkers = bins[ibin] as Walker[];
+    for (const walker of walkers) {
+      const istate = istates[nextIstate++];
+      if (!istate) {
+        throw new ConsistencyError(
+          `recycling needs an initial state for every walker that reached a target (${countInTargets(bins, tbins)}), ` +
+            `but only ${istates.length} were given`,
+        );
+      }
+      const prev = walker.parentId;
+      recycledParents.add(prev);
+      recycled.push({
+        sourceType: NewWeightSource.RECYCLED,
+        weight: walker.weight,
+        prevSegId: prev,
+        prevInitPcoord: pointOf(segments.initPoints, prev, ndim),
+        prevFinalPcoord: pointOf(segments.finalPoints, prev, ndim),
+        newInitPcoord: Array.from(istate.pcoord),
+        targetStateId: tstate.id,
+        initialStateId: istate.id,
+      });
+      walker.parentId = parentIdForIstate(istate.id); // wtg parents stay: the weight came from `prev`
+      let ib: number;
+      try {
+        ib = mapper.assignPoint(istate.pcoord, 0);
+      } catch (err) {
+        if (err instanceof BinAssignmentError) {
+          throw new ConsistencyError(`initial state ${istate.id}: pcoord ${Array.from(istate.pcoord).join(' ')} lies outside the bins`);
+        }
+        throw err;
+      }
+      if (tbins.has(ib)) throw new ConsistencyError(`initial state ${istate.id} lies in the bin of target state ${tbins.get(ib)?.id}`);
+      (bins[ib] as Walker[]).push(walker);
+    }
+    bins[ibin] = [];
+  }
+
+  const next = resampleBins(bins, counts, params, input.rng);
+  const endpointTypes = new Uint8Array(segments.nSegs).fill(Endpoint.MERGED);
+  const used = new Set<number>();
+  for (const s of next) {
+    if (s.parentId >= 0) endpointTypes[s.parentId] = Endpoint.CONTINUES;
+    else used.add(-s.parentId - 1);
+  }
+  for (const p of recycledParents) endpointTypes[p] = Endpoint.RECYCLED;
+  for (const id of used) if (!istateById.has(id)) throw new ConsistencyError(`walker refers to unknown initial state ${id}`);
+  return { next, endpointTypes, finalBins, recycled, usedIstateIds: [...used].sort((a, b) => a - b), binWeights: weightsPerBin(next, mapper.nbins) };
+}
+
+export interface PopulateInput {
+  readonly mapper: BinMapper;
+  readonly targetCounts: ArrayLike<number>;
+  readonly params: WeParams;
+  readonly rng: Rng;
+  /** One walker per entry; weights are normalised to sum to 1 (WESTPA's `populate_initial`). */
+  readonly initialStates: readonly (InitialStateRef & { readonly weight: number })[];
+}
+
+/** Builds iteration 1 from initial states (WESTPA's `populate_initial`): bin, split and merge to the targets. */
+export function populateInitial(input: PopulateInput): { next: NextSegment[]; usedIstateIds: number[]; binWeights: Float64Array } {
+  const { mapper, initialStates } = input;
+  checkTargetCounts(mapper, input.targetCounts);
+  let total = 0;
+  for (const s of initialStates) {
+    if (!(s.weight > 0) || !Number.isFinite(s.weight)) throw new ConsistencyError(`initial state ${s.id} has weight ${s.weight}; it must be positive`);
+    total += s.weight;
+  }
+  const eps = Number.EPSILON;
+  const scale = Math.abs(1 - total) > initialStates.length * eps ? 1 / total : 1;
+  const bins: Walker[][] = Array.from({ length: mapper.nbins }, () => []);
+  for (const s of initialStates) {
+    let ib: number;
+    try {
+      ib = mapper.assignPoint(s.pcoord, 0);
+    } catch (err) {
+      if (err instanceof BinAssignmentError) {
+        throw new ConsistencyError(`initial state ${s.id}: pcoord ${Array.from(s.pcoord).join(' ')} lies outside the bins`);
+      }
+      throw err;
+    }
+    const pid = parentIdForIstate(s.id);
+    (bins[ib] as Walker[]).push({ weight: s.weight * scale, parentId: pid, wtg: [pid] });
+  }
+  const next = resampleBins(bins, Array.from(input.targetCounts), input.params, input.rng);
+  const used = new Set<number>();
+  for (const s of next) used.add(-s.parentId - 1);
+  return { next, usedIstateIds: [...used].sort((a, b) => a - b), binWeights: weightsPerBin(next, mapper.nbins) };
+}
+
+function resampleBins(bins: Walker[][], counts: number[], params: WeParams, rng: Rng): NextSegment[] {
+  let totalBefore = 0;
+  for (const bin of bins) for (const w of bin) totalBefore += w.weight;
+
+  const next: NextSegment[] = [];
+  for (let ibin = 0; ibin < bins.length; ibin++) {
+    let bin = bins[ibin] as Walker[];
+    if (bin.length === 0) continue;
+    const target = counts[ibin] as number;
+    if (target === 0) throw new ConsistencyError(`bin ${ibin} has a target count of 0 but holds ${bin.length} walkers`);
+    bin.sort(byWeight);
+    let sum = 0;
+    for (const w of bin) sum += w.weight;
+    const ideal = sum / target;
+
+    if (target === 1) {
+      // WESTPA: with as many subgroups (one) as the target, the subgroup merges into one walker.
+      if (bin.length > 1) bin = [mergeWalkers(bin, rng)];
+    } else {
+      bin = splitByWeight(bin, ideal, params.weightSplitThreshold);
+      bin = mergeByWeight(bin, ideal * params.weightMergeCutoff, rng);
+      if (params.adjustCounts) bin = adjustCount(bin, target, rng);
+    }
+    if (params.thresholds) {
+      bin = splitByThreshold(bin, params.largestAllowedWeight);
+      bin = mergeByThreshold(bin, params.smallestAllowedWeight, rng);
+    }
+    for (const w of bin) {
+      if (!(w.weight > 0)) throw new ConsistencyError(`bin ${ibin}: a walker has weight ${w.weight} after resampling`);
+      next.push({ weight: w.weight, parentId: w.parentId, wtgParentIds: w.wtg, bin: ibin });
+    }
+    if (params.adjustCounts && bin.length !== target && target > 1) {
+      throw new ConsistencyError(`bin ${ibin} ends with ${bin.length} walkers instead of its target ${target}`);
+    }
+  }
+  let totalAfter = 0;
+  for (const s of next) totalAfter += s.weight;
+  if (Math.abs(totalAfter - totalBefore) > 1e-12) {
+    throw new ConsistencyError(`resampling changed the total weight from ${totalBefore} to ${totalAfter}`);
+  }
+  return next;
+}
+
+/** `ceil(w / ideal)` equal copies of every walker heavier than `threshold × ideal`. */
+function splitByWeight(bin: Walker[], ideal: number, threshold: number): Walker[] {
+  const limit = threshold * ideal;
+  const out: Walker[] = [];
+  const splits: Walker[] = [];
+  for (const w of bin) {
+    if (w.weight > limit) splits.push(...splitWalker(w, Math.ceil(w.weight / ideal)));
+    else out.push(w);
+  }
+  return out.concat(splits);
+}
+
+/** Repeatedly merges the lightest walkers whose cumulative weight is at most `limit`. */
+function mergeByWeight(bin: Walker[], limit: number, rng: Rng): Walker[] {
+  for (;;) {
+    bin.sort(byWeight);
+    let cumul = 0;
+    let k = 0;
+    while (k < bin.length && (cumul += (bin[k] as Walker).weight) <= limit) k++;
+    if (k < 2) return bin;
+    const glom = mergeWalkers(bin.slice(0, k), rng);
+    bin = bin.slice(k);
+    bin.push(glom);
+  }
+}
+
+/** Splits the heaviest walker in two, or merges the two lightest, until the bin holds `target` walkers. */
+function adjustCount(bin: Walker[], target: number, rng: Rng): Walker[] {
+  while (bin.length < target) {
+    bin.sort(byWeight);
+    const heaviest = bin.pop() as Walker;
+    bin.push(...splitWalker(heaviest, 2));
+  }
+  while (bin.length > target) {
+    bin.sort(byWeight);
+    const glom = mergeWalkers(bin.slice(0, 2), rng);
+    bin = bin.slice(2);
+    bin.push(glom);
+  }
+  return bin;
+}
+
+function splitByThreshold(bin: Walker[], largest: number): Walker[] {
+  bin.sort(byWeight);
+  const out: Walker[] = [];
+  for (const w of bin) {
+    if (w.weight > largest) out.push(...splitWalker(w, Math.ceil(w.weight / largest)));
+    else out.push(w);
+  }
+  return out;
+}
+
+function mergeByThreshold(bin: Walker[], smallest: number, rng: Rng): Walker[] {
+  for (;;) {
+    bin.sort(byWeight);
+    let k = 0;
+    while (k < bin.length && (bin[k] as Walker).weight < smallest) k++;
+    if (k < 2) return bin;
+    const glom = mergeWalkers(bin.slice(0, k), rng);
+    bin = bin.slice(k);
+    bin.push(glom);
+  }
+}
+
+function splitWalker(w: Walker, m: number): Walker[] {
+  const out: Walker[] = [];
+  const weight = w.weight / m;
+  for (let i = 0; i < m; i++) out.push({ weight, parentId: w.parentId, wtg: w.wtg });
+  return out;
+}
+
+/** Merges walkers (sorted by weight) into one; the surviving history is drawn in proportion to weight. */
+function mergeWalkers(walkers: Walker[], rng: Rng): Walker {
+  const cumul: number[] = [];
+  let total = 0;
+  for (const w of walkers) cumul.push((total += w.weight));
+  const chosen = walkers[digitize(rng.uniform(total), cumul)] as Walker;
+  const wtg = new Set<number>();
+  for (const w of walkers) for (const p of w.wtg) wtg.add(p);
+  return { weight: total, parentId: chosen.parentId, wtg: [...wtg].sort((a, b) => a - b) };
+}
+
+/** numpy's `digitize(x, bins)` for increasing bins: the number of bins ≤ x, capped at the last index. */
+function digitize(x: number, cumul: readonly number[]): number {
+  let lo = 0;
+  let hi = cumul.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((cumul[mid] as number) <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return Math.min(lo, cumul.length - 1);
+}
+
+function checkTargetCounts(mapper: BinMapper, counts: ArrayLike<number>): void {
+  if (counts.length !== mapper.nbins) {
+    throw new ConsistencyError(`bin_target_counts has ${counts.length} entries but the bin mapper has ${mapper.nbins} bins`);
+  }
+  for (let i = 0; i < counts.length; i++) {
+    const c = counts[i] as number;
+    if (!Number.isInteger(c) || c < 0) throw new ConsistencyError(`bin_target_counts[${i}] = ${c}; counts must be whole numbers ≥ 0`);
+  }
+}
+
+function countInTargets(bins: Walker[][], tbins: Map<number, TargetStateRef>): number {
+  let n = 0;
+  for (const b of tbins.keys()) n += (bins[b] as Walker[]).length;
+  return n;
+}
+
+function weightsPerBin(next: readonly NextSegment[], nbins: number): Float64Array {
+  const out = new Float64Array(nbins);
+  for (const s of next) out[s.bin] = (out[s.bin] as number) + s.weight;
+  return out;
+}
+
+function pointOf(points: ArrayLike<number>, i: number, ndim: number): number[] {
+  const out: number[] = [];
+  for (let d = 0; d < ndim; d++) out.push(points[i * ndim + d] as number);
+  return out;
+}
