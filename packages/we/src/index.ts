@@ -9,6 +9,7 @@
  * ```
  */
 export { Rng, deriveKey } from './rng.js';
+export { numpySum } from './numpy-sum.js';
 export { SegStatus, Endpoint, InitpointType, NewWeightSource, parentIdForIstate, istateIdOfParent } from './segment.js';
 export type { Pcoord } from './segment.js';
 export { BinAssignmentError, assignPoints } from './bin-mapper.js';

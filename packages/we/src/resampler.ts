@@ -17,6 +17,7 @@
  * is merged away can end MERGED while a sibling continues; here it is CONTINUES).
  */
 import { BinAssignmentError, type BinMapper } from './bin-mapper.js';
+import { numpySum } from './numpy-sum.js';
 import type { Rng } from './rng.js';
 import { Endpoint, NewWeightSource, parentIdForIstate } from './segment.js';
 
@@ -310,9 +311,7 @@ function resampleBins(bins: Walker[][], counts: number[], params: WeParams, rng:
     const target = counts[ibin] as number;
     if (target === 0) throw new ConsistencyError(`bin ${ibin} has a target count of 0 but holds ${bin.length} walkers`);
     bin.sort(byWeight);
-    let sum = 0;
-    for (const w of bin) sum += w.weight;
-    const ideal = sum / target;
+    const ideal = numpySum(bin.map((w) => w.weight)) / target; // WESTPA: sorted weights' numpy sum
 
     if (target === 1) {
       // WESTPA: with as many subgroups (one) as the target, the subgroup merges into one walker.
@@ -322,6 +321,10 @@ function resampleBins(bins: Walker[][], counts: number[], params: WeParams, rng:
       bin = mergeByWeight(bin, ideal * params.weightMergeCutoff, rng);
       if (params.adjustCounts) bin = adjustCount(bin, target, rng);
     }
+    if ((params.adjustCounts || target === 1) && bin.length !== target) {
+      throw new ConsistencyError(`bin ${ibin} ends with ${bin.length} walkers instead of its target ${target}`);
+    }
+    // Thresholds come last and may leave a bin off its target, as in WESTPA (which then logs a warning).
     if (params.thresholds) {
       bin = splitByThreshold(bin, params.largestAllowedWeight);
       bin = mergeByThreshold(bin, params.smallestAllowedWeight, rng);
@@ -329,9 +332,6 @@ function resampleBins(bins: Walker[][], counts: number[], params: WeParams, rng:
     for (const w of bin) {
       if (!(w.weight > 0)) throw new ConsistencyError(`bin ${ibin}: a walker has weight ${w.weight} after resampling`);
       next.push({ weight: w.weight, parentId: w.parentId, wtgParentIds: w.wtg, bin: ibin });
-    }
-    if (params.adjustCounts && bin.length !== target && target > 1) {
-      throw new ConsistencyError(`bin ${ibin} ends with ${bin.length} walkers instead of its target ${target}`);
     }
   }
   let totalAfter = 0;
