@@ -301,6 +301,7 @@ export function populateInitial(input: PopulateInput): { next: NextSegment[]; us
 }
 
 function resampleBins(bins: Walker[][], counts: number[], params: WeParams, rng: Rng): NextSegment[] {
+  let scratch = new Float64Array(256);
   let totalBefore = 0;
   for (const bin of bins) for (const w of bin) totalBefore += w.weight;
 
@@ -311,7 +312,9 @@ function resampleBins(bins: Walker[][], counts: number[], params: WeParams, rng:
     const target = counts[ibin] as number;
     if (target === 0) throw new ConsistencyError(`bin ${ibin} has a target count of 0 but holds ${bin.length} walkers`);
     bin.sort(byWeight);
-    const ideal = numpySum(bin.map((w) => w.weight)) / target; // WESTPA: sorted weights' numpy sum
+    if (scratch.length < bin.length) scratch = new Float64Array(bin.length * 2);
+    for (let i = 0; i < bin.length; i++) scratch[i] = (bin[i] as Walker).weight;
+    const ideal = numpySum(scratch, 0, bin.length) / target; // WESTPA: the sorted weights' numpy sum
 
     if (target === 1) {
       // WESTPA: with as many subgroups (one) as the target, the subgroup merges into one walker.
@@ -356,35 +359,28 @@ function splitByWeight(bin: Walker[], ideal: number, threshold: number): Walker[
 
 /** Repeatedly merges the lightest walkers whose cumulative weight is at most `limit`. */
 function mergeByWeight(bin: Walker[], limit: number, rng: Rng): Walker[] {
+  bin.sort(byWeight);
   for (;;) {
-    bin.sort(byWeight);
     let cumul = 0;
     let k = 0;
     while (k < bin.length && (cumul += (bin[k] as Walker).weight) <= limit) k++;
     if (k < 2) return bin;
-    const glom = mergeWalkers(bin.slice(0, k), rng);
-    bin = bin.slice(k);
-    bin.push(glom);
+    insertSorted(bin, mergeWalkers(bin.splice(0, k), rng));
   }
 }
 
 /** Splits the heaviest walker in two, or merges the two lightest, until the bin holds `target` walkers. */
 function adjustCount(bin: Walker[], target: number, rng: Rng): Walker[] {
+  bin.sort(byWeight);
   while (bin.length < target) {
-    bin.sort(byWeight);
-    const heaviest = bin.pop() as Walker;
-    bin.push(...splitWalker(heaviest, 2));
+    for (const half of splitWalker(bin.pop() as Walker, 2)) insertSorted(bin, half);
   }
-  while (bin.length > target) {
-    bin.sort(byWeight);
-    const glom = mergeWalkers(bin.slice(0, 2), rng);
-    bin = bin.slice(2);
-    bin.push(glom);
-  }
+  while (bin.length > target) insertSorted(bin, mergeWalkers(bin.splice(0, 2), rng));
   return bin;
 }
 
 function splitByThreshold(bin: Walker[], largest: number): Walker[] {
+  if (!bin.some((w) => w.weight > largest)) return bin;
   bin.sort(byWeight);
   const out: Walker[] = [];
   for (const w of bin) {
@@ -395,14 +391,15 @@ function splitByThreshold(bin: Walker[], largest: number): Walker[] {
 }
 
 function mergeByThreshold(bin: Walker[], smallest: number, rng: Rng): Walker[] {
+  let below = 0;
+  for (const w of bin) if (w.weight < smallest) below++;
+  if (below < 2) return bin;
+  bin.sort(byWeight);
   for (;;) {
-    bin.sort(byWeight);
     let k = 0;
     while (k < bin.length && (bin[k] as Walker).weight < smallest) k++;
     if (k < 2) return bin;
-    const glom = mergeWalkers(bin.slice(0, k), rng);
-    bin = bin.slice(k);
-    bin.push(glom);
+    insertSorted(bin, mergeWalkers(bin.splice(0, k), rng));
   }
 }
 
@@ -419,9 +416,30 @@ function mergeWalkers(walkers: Walker[], rng: Rng): Walker {
   let total = 0;
   for (const w of walkers) cumul.push((total += w.weight));
   const chosen = walkers[digitize(rng.uniform(total), cumul)] as Walker;
-  const wtg = new Set<number>();
-  for (const w of walkers) for (const p of w.wtg) wtg.add(p);
-  return { weight: total, parentId: chosen.parentId, wtg: [...wtg].sort((a, b) => a - b) };
+  return { weight: total, parentId: chosen.parentId, wtg: unionSorted(walkers) };
+}
+
+/** The sorted union of the walkers' (sorted) weight-graph parents. */
+function unionSorted(walkers: readonly Walker[]): number[] {
+  const all: number[] = [];
+  for (const w of walkers) for (const p of w.wtg) all.push(p);
+  all.sort((a, b) => a - b);
+  let n = 0;
+  for (let i = 0; i < all.length; i++) if (i === 0 || all[i] !== all[n - 1]) all[n++] = all[i] as number;
+  all.length = n;
+  return all;
+}
+
+/** Inserts into a bin sorted by weight, after any equal weights: the order a stable re-sort would give. */
+function insertSorted(bin: Walker[], w: Walker): void {
+  let lo = 0;
+  let hi = bin.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((bin[mid] as Walker).weight <= w.weight) lo = mid + 1;
+    else hi = mid;
+  }
+  bin.splice(lo, 0, w);
 }
 
 /** numpy's `digitize(x, bins)` for increasing bins: the number of bins ≤ x, capped at the last index. */
