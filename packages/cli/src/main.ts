@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * The `westream` command. Each subcommand lives in `command-<name>.ts`; this file only parses flags and
  * turns errors into exit codes: a user's mistake prints its message and exits 2, never a stack trace.

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
-const bin = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const bin = fileURLToPath(new URL('../bin/westream.js', import.meta.url));
 const tutorial = fileURLToPath(new URL('../../config/test/fixtures/westpa-tutorial-nacl.cfg', import.meta.url));
 const westream = (args: string[], cwd?: string) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd });
 
