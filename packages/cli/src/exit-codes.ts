@@ -5,6 +5,10 @@ export const ExitCode = {
   INTERNAL: 1,
   /** The user's input is wrong (config, flags, files); the message says what to fix. */
   USAGE: 2,
+  /** Segments kept failing; the run halted with west.h5 intact (fix the cause, then run again). */
+  HALTED: 3,
+  /** Stopped by SIGINT/SIGTERM; 'westream run' resumes. */
+  STOPPED: 130,
 } as const;
 
 /** A mistake of the user's: printed as its message alone, exit code 2. */

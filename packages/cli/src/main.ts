@@ -6,21 +6,38 @@ import { existsSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from '@westream/config';
 import { commandCheck } from './command-check.js';
+import { commandInit } from './command-init.js';
+import { commandRun } from './command-run.js';
 import { commandSchema } from './command-schema.js';
+import { commandStatus } from './command-status.js';
+import { commandTruncate } from './command-truncate.js';
 import { ExitCode, UsageError } from './exit-codes.js';
+import { PropagationError, ReturnFileError } from '@westream/propagator';
+import { RunHalted, StateSpecError } from '@westream/sim-manager';
+import { StoreError } from '@westream/store';
+import { ConsistencyError } from '@westream/we';
 
 const USAGE = `usage: westream <command> [options]
 
 commands:
-  check   [--config west.yaml] [--json]   validate the config and print it normalized
-  schema  [--out FILE | --check FILE]     JSON Schema of west.yaml, for editors
+  init     [--bstate L,P[,AUX]]... [--bstates-from F]... [--tstate L,X...]... [--tstates-from F]...
+           [--segs-per-state N] [--force]         create west.h5 and iteration 1 (like w_init)
+  run      [--work-manager local] [--slots N]      run WE iterations (like w_run); Ctrl-C stops, run resumes
+  status   [--json]                                the run as west.h5 records it
+  truncate -n N                                    delete iterations >= N (like w_truncate)
+  check    [--json]                                validate the config and print it normalized
+  schema   [--out FILE | --check FILE]             JSON Schema of west.yaml, for editors
+
+Every command takes --config FILE.
 
 The sim root is the current directory, as in WESTPA; --config defaults to west.yaml, else west.cfg.
 `;
 
+type Values = Record<string, string | boolean | string[] | undefined>;
+
 interface Command {
   readonly options: NonNullable<ParseArgsConfig['options']>;
-  run(values: Record<string, string | boolean | undefined>): void | Promise<void>;
+  run(values: Values): void | Promise<void | number>;
 }
 
 const commands: Record<string, Command> = {
@@ -32,14 +49,58 @@ const commands: Record<string, Command> = {
     options: { out: { type: 'string' }, check: { type: 'string' } },
     run: (v) => commandSchema({ out: str(v.out), check: str(v.check) }, process.stdout),
   },
+  init: {
+    options: {
+      config: { type: 'string', short: 'c' },
+      bstate: { type: 'string', multiple: true },
+      'bstates-from': { type: 'string', multiple: true },
+      tstate: { type: 'string', multiple: true },
+      'tstates-from': { type: 'string', multiple: true },
+      'segs-per-state': { type: 'string' },
+      force: { type: 'boolean' },
+    },
+    run: (v) =>
+      commandInit(
+        {
+          config: configPath(v.config),
+          bstate: list(v.bstate),
+          bstatesFrom: list(v['bstates-from']),
+          tstate: list(v.tstate),
+          tstatesFrom: list(v['tstates-from']),
+          segsPerState: str(v['segs-per-state']),
+          force: v.force === true,
+        },
+        process.stdout,
+        process.stderr,
+      ),
+  },
+  run: {
+    options: { config: { type: 'string', short: 'c' }, 'work-manager': { type: 'string' }, slots: { type: 'string' } },
+    run: async (v) => {
+      const s = await commandRun({ config: configPath(v.config), workManager: str(v['work-manager']), slots: str(v.slots) });
+      return s.reason === 'stopped' ? ExitCode.STOPPED : ExitCode.OK;
+    },
+  },
+  status: {
+    options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' } },
+    run: (v) => commandStatus({ config: configPath(v.config), json: v.json === true }, process.stdout),
+  },
+  truncate: {
+    options: { config: { type: 'string', short: 'c' }, n: { type: 'string', short: 'n' } },
+    run: (v) => commandTruncate({ config: configPath(v.config), n: str(v.n) }, process.stdout),
+  },
 };
 
-function str(v: string | boolean | undefined): string | undefined {
+function str(v: string | boolean | string[] | undefined): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
+function list(v: string | boolean | string[] | undefined): string[] {
+  return Array.isArray(v) ? v : typeof v === 'string' ? [v] : [];
+}
+
 /** WESTPA's default is west.cfg; westream's demo uses west.yaml. Take whichever exists. */
-function configPath(flag: string | boolean | undefined): string {
+function configPath(flag: string | boolean | string[] | undefined): string {
   if (typeof flag === 'string') return flag;
   return process.env.WESTREAM_CONFIG ?? (existsSync('west.yaml') ? 'west.yaml' : existsSync('west.cfg') ? 'west.cfg' : 'west.yaml');
 }
@@ -53,20 +114,24 @@ export async function main(argv: string[]): Promise<number> {
   const command = commands[name];
   try {
     if (!command) throw new UsageError(`unknown command '${name}'\n\n${USAGE}`);
-    let values: Record<string, string | boolean | undefined>;
+    let values: Values;
     try {
-      values = parseArgs({ args: rest, options: command.options, strict: true, allowPositionals: false }).values as Record<string, string | boolean | undefined>;
+      values = parseArgs({ args: rest, options: command.options, strict: true, allowPositionals: false }).values as Values;
     } catch (e) {
       throw new UsageError(`westream ${name}: ${(e as Error).message}`);
     }
-    await command.run(values);
-    return ExitCode.OK;
+    const code = await command.run(values);
+    return typeof code === 'number' ? code : ExitCode.OK;
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`${e.message}\n${e.issues.filter((i) => i.severity === 'error').length} problem(s); nothing was run.\n`);
       return ExitCode.USAGE;
     }
-    if (e instanceof UsageError) {
+    if (e instanceof RunHalted) {
+      process.stderr.write(`westream: ${e.message}\n`);
+      return ExitCode.HALTED;
+    }
+    if (e instanceof UsageError || e instanceof StateSpecError || e instanceof StoreError || e instanceof PropagationError || e instanceof ReturnFileError || e instanceof ConsistencyError) {
       process.stderr.write(`${e.message}\n`);
       return ExitCode.USAGE;
     }

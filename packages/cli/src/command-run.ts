@@ -1,0 +1,53 @@
+/** `westream run`: WESTPA's w_run — iterate until max_total_iterations, the wall-clock limit or a stop. */
+import { join } from 'node:path';
+import { loadConfig } from '@westream/config';
+import { ProcessRegistry, SegmentRunner } from '@westream/propagator';
+import { makeReporter, runSimulation, simPaths, type RunSummary } from '@westream/sim-manager';
+import { WestH5 } from '@westream/store';
+import { LocalWorkManager } from '@westream/work-manager';
+import { UsageError } from './exit-codes.js';
+
+export interface RunArgs {
+  readonly config: string;
+  readonly workManager: string | undefined;
+  readonly slots: string | undefined;
+}
+
+export async function commandRun(a: RunArgs): Promise<RunSummary> {
+  const { config, warnings } = loadConfig(a.config);
+  const wmName = a.workManager ?? process.env.WM_WORK_MANAGER ?? config.westream.workManager;
+  if (wmName !== 'local') {
+    throw new UsageError(`--work-manager ${wmName}: only 'local' is available in this version (the BullMQ work manager is being built)`);
+  }
+  const slots = a.slots === undefined ? config.westream.slots : Number(a.slots);
+  if (slots !== null && (!Number.isInteger(slots) || slots < 1)) throw new UsageError(`--slots '${a.slots}': expected a positive integer`);
+  const simRoot = process.cwd();
+  const paths = simPaths(config, simRoot);
+  const store = await WestH5.open(paths.westH5);
+  const registry = new ProcessRegistry(join(paths.stateDir, 'pgids'));
+  const reporter = makeReporter({ tty: process.stderr.isTTY === true, stream: process.stderr.isTTY ? process.stderr : process.stdout });
+  for (const w of warnings) reporter.warn(w.message);
+  const orphans = registry.reapOrphans();
+  if (orphans.length > 0) reporter.warn(`killed ${orphans.length} process(es) left running by an earlier westream run that was killed (pids ${orphans.join(', ')})`);
+  const runner = new SegmentRunner({ config, simRoot, seed: store.meta.seed, registry });
+  const workManager = new LocalWorkManager(runner, slots);
+  const ac = new AbortController();
+  const stop = (sig: NodeJS.Signals): void => {
+    if (ac.signal.aborted) return;
+    reporter.info(`${sig}: stopping; running segments are killed, completed ones are kept. 'westream run' resumes.`);
+    ac.abort();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  try {
+    const summary = await runSimulation({ config, simRoot, workManager, runner, reporter, signal: ac.signal });
+    const why = { max_total_iterations: 'reached max_total_iterations', max_run_wallclock: 'max_run_wallclock is near', stopped: 'stopped' }[summary.reason];
+    reporter.info(`${why}: ${summary.iterationsRun} iteration(s) run; next iteration ${summary.currentIteration}; record in ${summary.westH5}`);
+    return summary;
+  } finally {
+    reporter.close();
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    await workManager.close();
+  }
+}

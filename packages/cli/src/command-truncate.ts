@@ -1,0 +1,17 @@
+/** `westream truncate -n N`: WESTPA's w_truncate — drop iterations ≥ N; the next run redoes the WE step of N−1. */
+import { loadConfig } from '@westream/config';
+import { ResultsJournal, simPaths } from '@westream/sim-manager';
+import { WestH5 } from '@westream/store';
+import { UsageError } from './exit-codes.js';
+
+export async function commandTruncate(a: { config: string; n: string | undefined }, out: NodeJS.WritableStream): Promise<void> {
+  const n = Number(a.n);
+  if (a.n === undefined || !Number.isInteger(n)) throw new UsageError('westream truncate: -n N is required (the first iteration to delete)');
+  const { config } = loadConfig(a.config);
+  const paths = simPaths(config, process.cwd());
+  const store = await WestH5.open(paths.westH5);
+  const before = store.currentIteration;
+  await store.truncate(n);
+  new ResultsJournal(paths.stateDir).prune(-1);
+  out.write(`truncated ${paths.westH5}: iterations ${n}..${before} removed; current iteration is now ${store.currentIteration} (its WE step runs again on 'westream run')\n`);
+}

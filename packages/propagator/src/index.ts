@@ -1,0 +1,17 @@
+/**
+ * @westream/propagator — runs one segment on this node as WESTPA's executable propagator does.
+ *
+ * ```ts
+ * const runner = new SegmentRunner({ config, simRoot: process.cwd(), seed: 42n });
+ * const result = await runner.runSegment({ nIter: 1, segId: 0, weight: 1, parentId: -1, istate, bstate, attempt: 0 });
+ * ```
+ */
+export { SegmentRunner, PropagationError } from './segment-runner.js';
+export type { SegmentRunnerOptions } from './segment-runner.js';
+export { ProcessRegistry, OWNER_ENV, processesIn } from './process-registry.js';
+export { runChild } from './run-child.js';
+export type { ChildSpec, ChildOutcome } from './run-child.js';
+export { parseTable, checkPcoordShape, ReturnFileError } from './return-file.js';
+export { randomEnv, RandomPurpose } from './random-values.js';
+export { DataRefs } from './data-refs.js';
+export type { SegmentTask, SegmentResult, BasisStateInfo, InitialStateInfo, AuxArray } from './types.js';

@@ -1,0 +1,248 @@
+/**
+ * Runs one segment (and the helper programs) exactly as WESTPA's executable propagator does: the segment
+ * directory is deleted, recreated and made the cwd; the child gets the WEST_* environment; its return files are
+ * read and checked. Both work managers call this same class — in-process (local) or in a worker daemon (BullMQ).
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChildProgram, WestConfig } from '@westream/config';
+import { DataRefs, basisFields, initialFields } from './data-refs.js';
+import type { ProcessRegistry } from './process-registry.js';
+import { RandomPurpose, randomEnv } from './random-values.js';
+import { checkPcoordShape, readTable, ReturnFileError, type NumericTable } from './return-file.js';
+import { runChild, type ChildOutcome } from './run-child.js';
+import type { AuxArray, BasisStateInfo, InitialStateInfo, SegmentResult, SegmentTask } from './types.js';
+
+export interface SegmentRunnerOptions {
+  readonly config: WestConfig;
+  /** WEST_SIM_ROOT: absolute path of the simulation's root directory. */
+  readonly simRoot: string;
+  readonly seed: bigint;
+  readonly registry?: ProcessRegistry;
+  /** The environment children inherit (default: this process's). */
+  readonly baseEnv?: Readonly<Record<string, string | undefined>>;
+  readonly killGraceMs?: number;
+}
+
+/** A helper program (get_pcoord, gen_istate) failed; the message says which, why, and where its log is. */
+export class PropagationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PropagationError';
+  }
+}
+
+const ISTATE_TYPE = { BASIS: 1, GENERATED: 2, START: 4 } as const;
+const INITPOINT = { CONTINUES: 'SEG_INITPOINT_CONTINUES', NEWTRAJ: 'SEG_INITPOINT_NEWTRAJ' } as const;
+const LOG_TAIL_LINES = 15;
+
+export class SegmentRunner {
+  readonly refs: DataRefs;
+  private readonly env: Record<string, string>;
+  private readonly node = hostname();
+
+  constructor(private readonly o: SegmentRunnerOptions) {
+    const base: Record<string, string> = {};
+    for (const [k, v] of Object.entries(o.baseEnv ?? process.env)) if (v !== undefined) base[k] = v;
+    base.WEST_SIM_ROOT = o.simRoot;
+    this.env = { ...base, ...o.config.executable.environ };
+    this.refs = new DataRefs(o.config.data.dataRefs, this.env);
+  }
+
+  /** Propagates one segment; never throws for a segment's own failure (that is a FAILED result). */
+  async runSegment(task: SegmentTask, signal?: AbortSignal): Promise<SegmentResult> {
+    const { config } = this.o;
+    const prog = config.executable.propagator;
+    const segFields = { n_iter: task.nIter, seg_id: task.segId, weight: task.weight, parent_id: task.parentId };
+    const name = `segment ${task.segId} of iteration ${task.nIter}${task.attempt > 0 ? ` (attempt ${task.attempt + 1})` : ''}`;
+    const fail = (reason: string, log: string | null, times = { cputime: 0, walltime: 0 }): SegmentResult => ({
+      nIter: task.nIter, segId: task.segId, attempt: task.attempt, status: 'failed', pcoord: [], auxdata: {},
+      ...times, reason: `${name}: ${reason}${logTail(log)}`, log, node: this.node,
+    });
+    let segDir: string, stdout: string | null, stderr: string | null;
+    const vars: Record<string, string> = { WEST_CURRENT_ITER: String(task.nIter), WEST_CURRENT_SEG_ID: String(task.segId) };
+    try {
+      segDir = this.refs.segment(segFields);
+      ({ stdout, stderr } = this.outputs(prog, { segment: { ...segFields, status: 1, endpoint_type: 0 } }));
+      vars.WEST_CURRENT_SEG_DATA_REF = segDir;
+      if (task.parentId >= 0) {
+        vars.WEST_CURRENT_SEG_INITPOINT_TYPE = INITPOINT.CONTINUES;
+        vars.WEST_PARENT_ID = String(task.parentId);
+        vars.WEST_PARENT_DATA_REF = this.refs.segment({ n_iter: task.nIter - 1, seg_id: task.parentId });
+      } else {
+        if (!task.istate || !task.bstate) return fail(`starts from an initial state, but the task carries none (a bug: please report it)`, null);
+        vars.WEST_CURRENT_SEG_INITPOINT_TYPE = INITPOINT.NEWTRAJ;
+        Object.assign(vars, this.stateVars(task.istate, task.bstate));
+        vars.WEST_PARENT_DATA_REF = this.istateParentRef(task.istate, task.bstate);
+      }
+    } catch (e) {
+      return fail(`cannot build its paths from data_refs / stdout templates: ${(e as Error).message}`, null);
+    }
+    // WESTPA's prepare_file_system: a re-run starts from an empty directory.
+    rmSync(segDir, { recursive: true, force: true });
+    mkdirSync(segDir, { recursive: true });
+
+    const returns = this.makeReturns(true);
+    try {
+      const out = await this.run(prog, segDir, { ...vars, ...returns.vars }, RandomPurpose.SEGMENT, [task.nIter, task.segId], stdout, stderr, signal, config.westream.segmentTimeout);
+      const times = { cputime: out.cputime, walltime: out.walltime };
+      if (out.cancelled) return { ...fail('cancelled', stdout, times), status: 'cancelled' };
+      const bad = describeExit(out, prog.executable, config.westream.segmentTimeout);
+      if (bad) return fail(bad, stdout, times);
+      try {
+        const pcoord = checkPcoordShape(readTable(returns.pcoord, `pcoord return file ${returns.pcoord}`), config.system.pcoordLen, config.system.pcoordNdim, `pcoord return file (WEST_PCOORD_RETURN)`);
+        const auxdata: Record<string, AuxArray> = {};
+        for (const [ds, file] of returns.aux) auxdata[ds] = squeeze(readTable(file, `${ds} return file (WEST_${ds.toUpperCase()}_RETURN)`));
+        return { nIter: task.nIter, segId: task.segId, attempt: task.attempt, status: 'complete', pcoord: Array.from(pcoord), auxdata, ...times, reason: null, log: stdout, node: this.node };
+      } catch (e) {
+        if (e instanceof ReturnFileError) return fail(e.message, stdout, times);
+        throw e;
+      }
+    } finally {
+      rmSync(returns.dir, { recursive: true, force: true });
+    }
+  }
+
+  /** get_pcoord for a basis state (or for an initial state, when `istate` is given): one pcoord point. */
+  async getPcoord(bstate: BasisStateInfo, istate?: InitialStateInfo, signal?: AbortSignal): Promise<Float64Array> {
+    const prog = this.o.config.executable.getPcoord;
+    const what = istate ? `initial state ${istate.id}` : `basis state ${bstate.id} ('${bstate.label}')`;
+    if (!prog) throw new PropagationError(`${what}: no executable.get_pcoord is configured, so its progress coordinate cannot be computed`);
+    const vars = istate ? this.stateVars(istate, bstate) : { WEST_BSTATE_ID: String(bstate.id), WEST_BSTATE_DATA_REF: this.refs.basisState(bstate) };
+    vars.WEST_STRUCT_DATA_REF = istate ? this.istateParentRef(istate, bstate) : (vars.WEST_BSTATE_DATA_REF as string);
+    const values = istate ? { basis_state: basisFields(bstate), initial_state: initialFields(istate) } : { basis_state: basisFields(bstate) };
+    const { stdout, stderr } = this.outputs(prog, values);
+    const returns = this.makeReturns(false);
+    try {
+      const out = await this.run(prog, prog.cwd ?? this.o.simRoot, { ...vars, ...returns.vars }, RandomPurpose.GET_PCOORD, istate ? [1, istate.id] : [0, bstate.id], stdout, stderr, signal, null);
+      const bad = describeExit(out, prog.executable, null);
+      if (bad) throw new PropagationError(`get_pcoord for ${what}: ${bad}${logTail(stdout)}`);
+      try {
+        return checkPcoordShape(readTable(returns.pcoord), 1, this.o.config.system.pcoordNdim, `get_pcoord for ${what}: WEST_PCOORD_RETURN`);
+      } catch (e) {
+        if (e instanceof ReturnFileError) throw new PropagationError(`get_pcoord for ${what}: ${e.message}${logTail(stdout)}`);
+        throw e;
+      }
+    } finally {
+      rmSync(returns.dir, { recursive: true, force: true });
+    }
+  }
+
+  /** gen_istate: makes initial state `istate` from `bstate`, then returns its pcoord via get_pcoord. */
+  async genIstate(istate: InitialStateInfo, bstate: BasisStateInfo, signal?: AbortSignal): Promise<Float64Array> {
+    const prog = this.o.config.executable.genIstate;
+    if (!prog) throw new PropagationError(`initial state ${istate.id}: gen_istates is true but no executable.gen_istate is configured`);
+    const vars = this.stateVars(istate, bstate);
+    const { stdout, stderr } = this.outputs(prog, { basis_state: basisFields(bstate), initial_state: initialFields(istate) });
+    mkdirSync(join(vars.WEST_ISTATE_DATA_REF as string, '..'), { recursive: true });
+    const out = await this.run(prog, prog.cwd ?? this.o.simRoot, vars, RandomPurpose.GEN_ISTATE, [istate.id], stdout, stderr, signal, null);
+    const bad = describeExit(out, prog.executable, null);
+    if (bad) throw new PropagationError(`gen_istate for initial state ${istate.id}: ${bad}${logTail(stdout)}`);
+    return this.getPcoord(bstate, istate, signal);
+  }
+
+  /** pre_iteration / post_iteration; a failure is a warning (as in WESTPA), returned as text. */
+  async runHook(which: 'pre' | 'post', nIter: number): Promise<string | null> {
+    const prog = which === 'pre' ? this.o.config.executable.preIteration : this.o.config.executable.postIteration;
+    if (!prog || !prog.enabled) return null;
+    const { stdout, stderr } = this.outputs(prog, { n_iter: nIter });
+    const purpose = which === 'pre' ? RandomPurpose.PRE_ITERATION : RandomPurpose.POST_ITERATION;
+    const out = await this.run(prog, prog.cwd ?? this.o.simRoot, { WEST_CURRENT_ITER: String(nIter) }, purpose, [nIter], stdout, stderr, undefined, null);
+    const bad = describeExit(out, prog.executable, null);
+    return bad ? `${which}_iteration for iteration ${nIter}: ${bad}${logTail(stdout)}` : null;
+  }
+
+  private stateVars(istate: InitialStateInfo, bstate: BasisStateInfo): Record<string, string> {
+    return {
+      WEST_BSTATE_ID: String(bstate.id),
+      WEST_BSTATE_DATA_REF: this.refs.basisState(bstate),
+      WEST_ISTATE_ID: String(istate.id),
+      WEST_ISTATE_DATA_REF: this.refs.initialState(istate),
+    };
+  }
+
+  /** What WESTPA passes as WEST_PARENT_DATA_REF for a walker that starts from an initial state. */
+  private istateParentRef(istate: InitialStateInfo, bstate: BasisStateInfo): string {
+    if (istate.type === ISTATE_TYPE.GENERATED) return this.refs.initialState(istate);
+    if (istate.type === ISTATE_TYPE.START) return `${this.refs.basisState(bstate)}/${istate.basisAuxref}`;
+    return this.refs.basisState(bstate);
+  }
+
+  private outputs(prog: ChildProgram, values: Record<string, unknown>): { stdout: string | null; stderr: string | null } {
+    const stdout = prog.stdout ? this.refs.render(prog.stdout, values) : null;
+    const stderr = prog.stderr === 'stdout' ? 'stdout' : prog.stderr ? this.refs.render(prog.stderr, values) : null;
+    return { stdout, stderr };
+  }
+
+  private makeReturns(withAux: boolean): { dir: string; pcoord: string; aux: Map<string, string>; vars: Record<string, string> } {
+    const dir = mkdtempSync(join(tmpdir(), 'westream-returns-'));
+    const pcoord = join(dir, 'pcoord.txt');
+    const vars: Record<string, string> = { WEST_PCOORD_RETURN: pcoord };
+    const aux = new Map<string, string>();
+    if (withAux) {
+      for (const ds of this.o.config.data.datasets) {
+        if (ds.name === 'pcoord' || !ds.enabled || ds.dir || ds.loader === 'npy_data_loader') continue;
+        const file = ds.filename ? this.refs.render(ds.filename, {}) : join(dir, `${ds.name}.txt`);
+        aux.set(ds.name, file);
+        vars[`WEST_${ds.name.toUpperCase()}_RETURN`] = file;
+      }
+    }
+    return { dir, pcoord, aux, vars };
+  }
+
+  private run(
+    prog: ChildProgram, cwd: string, vars: Record<string, string>, purpose: RandomPurpose, path: number[],
+    stdout: string | null, stderr: string | null, signal: AbortSignal | undefined, timeoutSeconds: number | null,
+  ): Promise<ChildOutcome> {
+    // WESTPA's order: os.environ, executable.environ, random values, per-call variables, the child's environ.
+    const env = { ...this.env, ...randomEnv(this.o.seed, purpose, ...path), ...vars, ...prog.environ };
+    return runChild({
+      executable: expandExecutable(prog.executable, this.env),
+      cwd,
+      env,
+      stdout,
+      stderr,
+      stdin: prog.stdin ? this.refs.render(prog.stdin, {}) : null,
+      timeoutMs: timeoutSeconds === null ? null : timeoutSeconds * 1000,
+      ...(this.o.killGraceMs !== undefined ? { killGraceMs: this.o.killGraceMs } : {}),
+      ...(signal ? { signal } : {}),
+      ...(this.o.registry ? { registry: this.o.registry } : {}),
+    });
+  }
+}
+
+function expandExecutable(exe: string, env: Readonly<Record<string, string>>): string {
+  return exe.replace(/\$(\w+)|\$\{([^}]+)\}/g, (whole, a: string | undefined, b: string | undefined) => env[(a ?? b) as string] ?? whole);
+}
+
+/** Why a child's exit means failure, or null when it succeeded. */
+function describeExit(out: ChildOutcome, exe: string, timeoutSeconds: number | null): string | null {
+  if (out.spawnError) {
+    const hint = out.spawnError === 'ENOENT' ? 'no such file' : out.spawnError === 'EACCES' ? 'not executable: chmod +x it' : out.spawnError;
+    return `cannot start ${exe} (${hint})`;
+  }
+  if (out.timedOut) return `exceeded its wall-time limit of ${timeoutSeconds} s (west.westream.segment_timeout) and was killed with its process group`;
+  if (out.signal) return `${exe} was killed by ${out.signal}`;
+  if (out.exitCode !== 0) return `${exe} exited with status ${out.exitCode}`;
+  return null;
+}
+
+/** np.loadtxt's squeeze: one value → 0-D, one row or one column → 1-D. */
+function squeeze(t: NumericTable): AuxArray {
+  const [r, c] = t.shape;
+  const shape = r === 1 && c === 1 ? [] : r === 1 ? [c] : c === 1 ? [r] : [r, c];
+  return { shape, data: Array.from(t.data) };
+}
+
+function logTail(log: string | null): string {
+  if (!log) return '\n  (no log: set executable.<program>.stdout in the config to keep one)';
+  let text: string;
+  try {
+    text = readFileSync(log, 'utf8');
+  } catch {
+    return `\n  log ${log} (not written)`;
+  }
+  const lines = text.trimEnd().split('\n').slice(-LOG_TAIL_LINES);
+  return `\n  log ${log}${lines.length && lines[0] ? `, last lines:\n${lines.map((l) => `    | ${l}`).join('\n')}` : ' (empty)'}`;
+}

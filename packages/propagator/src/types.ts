@@ -1,0 +1,54 @@
+/** What a work manager hands a runner and gets back. Plain JSON, so the same objects travel as BullMQ jobs. */
+
+/** A basis state as the runner needs it (WESTPA's BasisState). */
+export interface BasisStateInfo {
+  readonly id: number;
+  readonly label: string;
+  readonly probability: number;
+  readonly auxref: string;
+}
+
+/** An initial state (WESTPA's InitialState); `type` is 1 basis, 2 generated, 4 start. */
+export interface InitialStateInfo {
+  readonly id: number;
+  readonly iterCreated: number;
+  readonly iterUsed: number;
+  readonly basisStateId: number;
+  readonly type: number;
+  readonly status: number;
+  readonly basisAuxref: string;
+}
+
+export interface SegmentTask {
+  readonly nIter: number;
+  readonly segId: number;
+  readonly weight: number;
+  /** A segment of iteration nIter−1, or −(istate id + 1) for a walker that starts from an initial state. */
+  readonly parentId: number;
+  /** Set when parentId < 0. */
+  readonly istate: InitialStateInfo | null;
+  readonly bstate: BasisStateInfo | null;
+  /** 0 for the first run; retries count up. The random numbers do not depend on it. */
+  readonly attempt: number;
+}
+
+export interface AuxArray {
+  readonly shape: number[];
+  readonly data: number[];
+}
+
+export interface SegmentResult {
+  readonly nIter: number;
+  readonly segId: number;
+  readonly attempt: number;
+  readonly status: 'complete' | 'failed' | 'cancelled';
+  /** pcoord_len × pcoord_ndim values, row-major; empty unless complete. */
+  readonly pcoord: number[];
+  readonly auxdata: Record<string, AuxArray>;
+  readonly cputime: number;
+  readonly walltime: number;
+  /** Why it failed: names the segment, the file, expected vs found, and the log's last lines. */
+  readonly reason: string | null;
+  readonly log: string | null;
+  readonly node: string;
+}

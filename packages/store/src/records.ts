@@ -1,0 +1,93 @@
+/** What the store writes and reads, in plain arrays. */
+import type { RecyclingEntry } from '@westream/we';
+
+export interface RunMeta {
+  readonly pcoordNdim: number;
+  readonly pcoordLen: number;
+  readonly pcoordDtype: 'float32' | 'float64';
+  readonly iterPrec: number;
+  /** The run seed: every random number of the run derives from it. */
+  readonly seed: bigint;
+}
+
+export interface BasisStateRecord {
+  readonly label: string;
+  readonly probability: number;
+  readonly auxref: string;
+  readonly pcoord: readonly number[];
+}
+
+export interface InitialStateRecord {
+  readonly iterCreated: number;
+  readonly iterUsed: number;
+  readonly basisStateId: number;
+  /** 1 basis, 2 generated, 4 start. */
+  readonly type: number;
+  /** 0 pending, 1 prepared, 2 failed. */
+  readonly status: number;
+  readonly basisAuxref: string;
+  readonly pcoord: readonly number[];
+}
+
+export interface TargetStateRecord {
+  readonly label: string;
+  readonly pcoord: readonly number[];
+}
+
+export interface StateSet {
+  readonly bstates: BasisStateRecord[];
+  readonly istates: InitialStateRecord[];
+  readonly tstates: TargetStateRecord[];
+}
+
+export interface IterationSummary {
+  readonly nParticles: number;
+  readonly norm: number;
+  readonly minBinProb: number;
+  readonly maxBinProb: number;
+  readonly minSegProb: number;
+  readonly maxSegProb: number;
+}
+
+/** A new iteration, before propagation (WESTPA's `prepare_iteration`). */
+export interface PreparedIteration {
+  readonly nIter: number;
+  readonly weights: readonly number[];
+  readonly parentIds: readonly number[];
+  readonly wtgParentIds: readonly (readonly number[])[];
+  /** First pcoord point of each segment, `n × ndim`. */
+  readonly initPcoords: ArrayLike<number>;
+  readonly binTargetCounts: readonly number[] | null;
+  /** Recycling records of the WE step that made this iteration (WESTPA's new_weights). */
+  readonly newWeights: readonly RecyclingEntry[];
+  readonly summary: IterationSummary;
+}
+
+/** The propagated segments of an iteration. */
+export interface IterationOutcome {
+  readonly nIter: number;
+  readonly status: Uint8Array;
+  readonly endpointTypes: Uint8Array;
+  readonly cputime: Float64Array;
+  readonly walltime: Float64Array;
+  /** `n × pcoord_len × ndim`. */
+  readonly pcoord: Float64Array;
+  /** Per dataset: the shape of one segment's array and all segments' values. */
+  readonly auxdata: Readonly<Record<string, { readonly segShape: readonly number[]; readonly data: Float64Array }>>;
+  readonly iterCputime: number;
+  readonly iterWalltime: number;
+}
+
+/** An iteration as read back. */
+export interface IterationRecord {
+  readonly nIter: number;
+  readonly nSegs: number;
+  readonly weights: Float64Array;
+  readonly parentIds: number[];
+  readonly wtgParentIds: number[][];
+  readonly status: Uint8Array;
+  readonly endpointTypes: Uint8Array;
+  readonly cputime: Float64Array;
+  readonly walltime: Float64Array;
+  readonly pcoord: Float64Array;
+}

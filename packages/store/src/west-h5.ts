@@ -1,0 +1,604 @@
+/**
+ * west.h5, written only by the sim-manager, once per iteration, copy-on-write: the file is copied (a reflink
+ * where the file system can), the copy is changed and fsynced, and renamed over the original. A kill -9 at any
+ * instant leaves either the old or the new file, whole; HDF5 itself has no journal to survive a torn write.
+ */
+import { closeSync, constants, copyFileSync, existsSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { h5, isDataset, isGroup, type H5Dataset, type H5File, type H5Group } from './h5.js';
+import { FORMAT_VERSION, NEW_WEIGHTS_DTYPE, SEG_INDEX_DTYPE, STATE_INDEX_DTYPE, SUMMARY_DTYPE, iterGroupName, pcoordDtype, stringWidth } from './layout.js';
+import type { InitialStateRecord, IterationOutcome, IterationRecord, PreparedIteration, RunMeta, StateSet } from './records.js';
+
+export const WESTREAM_VERSION = '0.1.0';
+
+export class StoreError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
+
+export interface CommitChanges {
+  /** Final data of the current iteration. */
+  readonly outcome?: IterationOutcome;
+  /** Initial states created for recycling (appended; ids continue the existing ones). */
+  readonly newIstates?: readonly InitialStateRecord[];
+  /** The next iteration; `west_current_iteration` moves to it. */
+  readonly next?: PreparedIteration;
+}
+
+export class WestH5 {
+  private constructor(
+    readonly path: string,
+    readonly meta: RunMeta,
+    private current: number,
+  ) {}
+
+  get currentIteration(): number {
+    return this.current;
+  }
+
+  /** Creates west.h5 with the states and iteration 1 (w_init); refuses to overwrite unless `force`. */
+  static async create(path: string, meta: RunMeta, states: StateSet, first: PreparedIteration, force = false): Promise<WestH5> {
+    if (existsSync(path) && !force) throw new StoreError(`${path} exists; pass --force to replace it (its iterations would be lost)`);
+    const lib = await h5();
+    const tmp = tempName(path);
+    rmSync(tmp, { force: true });
+    const f = new lib.File(tmp, 'w');
+    try {
+      f.create_attribute('west_file_format_version', FORMAT_VERSION, null, '<i');
+      f.create_attribute('west_iter_prec', meta.iterPrec, null, '<i');
+      f.create_attribute('west_version', `westream ${WESTREAM_VERSION}`);
+      f.create_attribute('westream_seed', meta.seed.toString());
+      f.create_attribute('westream_pcoord_len', meta.pcoordLen, null, '<i');
+      setCurrent(f, 1);
+      f.create_dataset({ name: 'summary', data: summaryColumns([]), dtype: SUMMARY_DTYPE, shape: [0], maxshape: [null], chunks: [64] });
+      f.create_group('iterations');
+      writeStates(f, states, meta);
+      prepareIteration(f, first, meta);
+    } finally {
+      f.close();
+    }
+    publish(tmp, path);
+    return new WestH5(path, meta, 1);
+  }
+
+  /** Opens an existing west.h5 written by westream. */
+  static async open(path: string): Promise<WestH5> {
+    if (!existsSync(path)) throw new StoreError(`${path} does not exist; run 'westream init' first`);
+    rmSync(tempName(path), { force: true }); // a commit that a crash interrupted: the original is intact
+    const lib = await h5();
+    let f: H5File;
+    try {
+      f = new lib.File(path, 'r');
+    } catch (e) {
+      throw new StoreError(`${path} is not a readable HDF5 file (${String(e)})`);
+    }
+    try {
+      const attr = (name: string): unknown => f.attrs[name]?.value;
+      const seed = attr('westream_seed');
+      if (typeof seed !== 'string') throw new StoreError(`${path} was not written by westream (no westream_seed attribute); westream cannot continue a WESTPA run yet`);
+      const iterPrec = Number(attr('west_iter_prec') ?? 8);
+      const current = Number(attr('west_current_iteration'));
+      const it = f.get(`iterations/${iterGroupName(current, iterPrec)}`);
+      if (!isGroup(it)) throw new StoreError(`${path}: west_current_iteration is ${current} but its group is missing`);
+      const pc = it.get('pcoord');
+      if (!isDataset(pc)) throw new StoreError(`${path}: iteration ${current} has no pcoord dataset`);
+      const shape = pc.shape ?? [];
+      const meta: RunMeta = {
+        pcoordNdim: shape[2] ?? 1,
+        pcoordLen: shape[1] ?? 1,
+        pcoordDtype: pc.dtype === '<d' ? 'float64' : 'float32',
+        iterPrec,
+        seed: BigInt(seed),
+      };
+      return new WestH5(path, meta, current);
+    } finally {
+      f.close();
+    }
+  }
+
+  async readIteration(n: number): Promise<IterationRecord> {
+    return this.read((f) => readIteration(f, n, this.meta));
+  }
+
+  async readStates(): Promise<StateSet> {
+    return this.read((f) => readStates(f, this.meta));
+  }
+
+  /** Applies one iteration's changes atomically. */
+  async commit(c: CommitChanges): Promise<void> {
+    await this.update((f) => {
+      if (c.outcome) completeIteration(f, c.outcome, this.meta);
+      if (c.newIstates?.length) appendIstates(f, c.newIstates, this.meta);
+      if (c.next) {
+        prepareIteration(f, c.next, this.meta);
+        setCurrent(f, c.next.nIter);
+      }
+    });
+    if (c.next) this.current = c.next.nIter;
+  }
+
+  /** Records the statuses of a halted iteration (FAILED segments), as WESTPA leaves them for the next w_run. */
+  async recordStatuses(nIter: number, status: Uint8Array): Promise<void> {
+    await this.update((f) => {
+      const si = dataset(f, `iterations/${iterGroupName(nIter, this.meta.iterPrec)}/seg_index`);
+      const rows = readSegIndex(si);
+      rows.status.set(status);
+      si.write_slice([[0, rows.n]], segIndexColumns(rows));
+    });
+  }
+
+  /**
+   * w_truncate -n N: removes iterations ≥ N; the run continues by redoing the WE step of iteration N−1.
+   * h5wasm cannot unlink objects, so the file is rebuilt without them (which also compacts it, unlike
+   * w_truncate), then swapped in atomically like any commit.
+   */
+  async truncate(n: number): Promise<void> {
+    if (!(n >= 2 && n <= this.current)) throw new StoreError(`truncate -n ${n}: N must be between 2 and the current iteration (${this.current})`);
+    const lib = await h5();
+    const tmp = tempName(this.path);
+    rmSync(tmp, { force: true });
+    const src = new lib.File(this.path, 'r');
+    const dst = new lib.File(tmp, 'w');
+    try {
+      for (const [k, a] of Object.entries(src.attrs)) {
+        if (k === 'west_current_iteration') continue;
+        const v = a.value;
+        if (typeof v === 'string') dst.create_attribute(k, v);
+        else dst.create_attribute(k, Number(v), [], a.dtype);
+      }
+      setCurrent(dst, n - 1);
+      copyDataset(dataset(src, 'summary'), dst, 'summary', n - 1);
+      // Initial states made by the WE steps being redone will be made again: drop them.
+      const states = readStates(src, this.meta);
+      writeStates(dst, { ...states, istates: states.istates.filter((i) => i.iterCreated < n - 1) }, this.meta);
+      const dIters = dst.create_group('iterations');
+      for (let i = 1; i < n; i++) copyIteration(group(src, `iterations/${iterGroupName(i, this.meta.iterPrec)}`), dIters, iterGroupName(i, this.meta.iterPrec));
+    } finally {
+      src.close();
+      dst.close();
+    }
+    publish(tmp, this.path);
+    this.current = n - 1;
+  }
+
+  private async read<T>(fn: (f: H5File) => T): Promise<T> {
+    const lib = await h5();
+    const f = new lib.File(this.path, 'r');
+    try {
+      return fn(f);
+    } finally {
+      f.close();
+    }
+  }
+
+  private async update(fn: (f: H5File) => void): Promise<void> {
+    const lib = await h5();
+    const tmp = tempName(this.path);
+    rmSync(tmp, { force: true });
+    copyFileSync(this.path, tmp, constants.COPYFILE_FICLONE);
+    const f = new lib.File(tmp, 'a');
+    try {
+      fn(f);
+    } catch (e) {
+      f.close();
+      rmSync(tmp, { force: true });
+      throw e;
+    }
+    f.close();
+    publish(tmp, this.path);
+  }
+}
+
+function tempName(path: string): string {
+  return join(dirname(path), `.${basename(path)}.westream-tmp`);
+}
+
+/** fsync the new file, rename it over the old one, fsync the directory: the switch is atomic and durable. */
+function publish(tmp: string, path: string): void {
+  const fd = openSync(tmp, 'r+');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  const dfd = openSync(dirname(path), 'r');
+  try {
+    fsyncSync(dfd);
+  } finally {
+    closeSync(dfd);
+  }
+}
+
+function setCurrent(f: H5File, n: number): void {
+  if (f.attrs.west_current_iteration) f.delete_attribute('west_current_iteration');
+  f.create_attribute('west_current_iteration', n, [], '<q');
+}
+
+function group(g: H5Group, path: string): H5Group {
+  const x = g.get(path);
+  if (!isGroup(x)) throw new StoreError(`west.h5: group ${path} is missing`);
+  return x;
+}
+
+function dataset(g: H5Group, path: string): H5Dataset {
+  const x = g.get(path);
+  if (!isDataset(x)) throw new StoreError(`west.h5: dataset ${path} is missing`);
+  return x;
+}
+
+function summaryColumns(rows: { n: number; norm: number; minB: number; maxB: number; minS: number; maxS: number; cpu: number; wall: number }[]): Map<string, unknown> {
+  return new Map<string, unknown>([
+    ['n_particles', BigInt64Array.from(rows.map((r) => BigInt(r.n)))],
+    ['norm', Float64Array.from(rows.map((r) => r.norm))],
+    ['min_bin_prob', Float64Array.from(rows.map((r) => r.minB))],
+    ['max_bin_prob', Float64Array.from(rows.map((r) => r.maxB))],
+    ['min_seg_prob', Float64Array.from(rows.map((r) => r.minS))],
+    ['max_seg_prob', Float64Array.from(rows.map((r) => r.maxS))],
+    ['cputime', Float64Array.from(rows.map((r) => r.cpu))],
+    ['walltime', Float64Array.from(rows.map((r) => r.wall))],
+    ['binhash', rows.map(() => '')],
+  ]);
+}
+
+interface SegIndexRows {
+  n: number;
+  weight: Float64Array;
+  parentId: BigInt64Array;
+  nParents: BigUint64Array;
+  offset: BigUint64Array;
+  cputime: Float64Array;
+  walltime: Float64Array;
+  endpoint: Uint8Array;
+  status: Uint8Array;
+}
+
+function segIndexColumns(r: SegIndexRows): Map<string, unknown> {
+  return new Map<string, unknown>([
+    ['weight', r.weight],
+    ['parent_id', r.parentId],
+    ['wtg_n_parents', r.nParents],
+    ['wtg_offset', r.offset],
+    ['cputime', r.cputime],
+    ['walltime', r.walltime],
+    ['endpoint_type', r.endpoint],
+    ['status', r.status],
+  ]);
+}
+
+function readSegIndex(ds: H5Dataset): SegIndexRows {
+  const rows = (ds.value as unknown[][] | null) ?? [];
+  const n = rows.length;
+  const r: SegIndexRows = {
+    n,
+    weight: new Float64Array(n),
+    parentId: new BigInt64Array(n),
+    nParents: new BigUint64Array(n),
+    offset: new BigUint64Array(n),
+    cputime: new Float64Array(n),
+    walltime: new Float64Array(n),
+    endpoint: new Uint8Array(n),
+    status: new Uint8Array(n),
+  };
+  rows.forEach((row, i) => {
+    r.weight[i] = Number(row[0]);
+    r.parentId[i] = BigInt(row[1] as number | bigint);
+    r.nParents[i] = BigInt(row[2] as number | bigint);
+    r.offset[i] = BigInt(row[3] as number | bigint);
+    r.cputime[i] = Number(row[4]);
+    r.walltime[i] = Number(row[5]);
+    r.endpoint[i] = Number(row[6]);
+    r.status[i] = Number(row[7]);
+  });
+  return r;
+}
+
+function writeStates(f: H5File, s: StateSet, meta: RunMeta): void {
+  const ndim = meta.pcoordNdim;
+  const ib = f.create_group('ibstates');
+  const set = ib.create_group('0');
+  set.create_dataset({
+    name: 'bstate_index',
+    data: new Map<string, unknown>([
+      ['label', s.bstates.map((b) => b.label)],
+      ['probability', Float64Array.from(s.bstates.map((b) => b.probability))],
+      ['auxref', s.bstates.map((b) => b.auxref)],
+    ]),
+    dtype: [
+      ['label', `A${stringWidth(s.bstates.map((b) => b.label))}`],
+      ['probability', '<d'],
+      ['auxref', `A${stringWidth(s.bstates.map((b) => b.auxref))}`],
+    ],
+  });
+  set.create_dataset({ name: 'bstate_pcoord', data: Float64Array.from(s.bstates.flatMap((b) => [...b.pcoord])), shape: [s.bstates.length, ndim], dtype: pcoordDtype(meta.pcoordDtype) });
+  createIstates(set, s.istates, meta);
+  ib.create_dataset({
+    name: 'index',
+    data: new Map<string, unknown>([
+      ['iter_valid', BigUint64Array.of(0n)],
+      ['n_bstates', BigUint64Array.of(BigInt(s.bstates.length))],
+      ['group_ref', [set.create_reference()]],
+    ]),
+    dtype: STATE_INDEX_DTYPE.map(([k, t]) => [k === 'n_states' ? 'n_bstates' : k, t]),
+  });
+  const ts = f.create_group('tstates');
+  const tset = ts.create_group('0');
+  tset.create_dataset({ name: 'index', data: new Map<string, unknown>([['label', s.tstates.map((t) => t.label)]]), shape: [s.tstates.length], dtype: [['label', `A${stringWidth(s.tstates.map((t) => t.label))}`]] });
+  tset.create_dataset({ name: 'pcoord', data: Float64Array.from(s.tstates.flatMap((t) => [...t.pcoord])), shape: [s.tstates.length, ndim], dtype: pcoordDtype(meta.pcoordDtype) });
+  ts.create_dataset({
+    name: 'index',
+    data: new Map<string, unknown>([
+      ['iter_valid', BigUint64Array.of(0n)],
+      ['n_states', BigUint64Array.of(BigInt(s.tstates.length))],
+      ['group_ref', [tset.create_reference()]],
+    ]),
+    dtype: STATE_INDEX_DTYPE,
+  });
+}
+
+const ISTATE_AUXREF_WIDTH = 256;
+
+function istateColumns(xs: readonly InitialStateRecord[]): Map<string, unknown> {
+  return new Map<string, unknown>([
+    ['iter_created', BigUint64Array.from(xs.map((i) => BigInt(i.iterCreated)))],
+    ['iter_used', BigUint64Array.from(xs.map((i) => BigInt(i.iterUsed)))],
+    ['basis_state_id', BigInt64Array.from(xs.map((i) => BigInt(i.basisStateId)))],
+    ['istate_type', Uint8Array.from(xs.map((i) => i.type))],
+    ['istate_status', Uint8Array.from(xs.map((i) => i.status))],
+    ['basis_auxref', xs.map((i) => i.basisAuxref)],
+  ]);
+}
+
+const ISTATE_DTYPE: [string, string][] = [
+  ['iter_created', '<Q'],
+  ['iter_used', '<Q'],
+  ['basis_state_id', '<q'],
+  ['istate_type', '<B'],
+  ['istate_status', '<B'],
+  ['basis_auxref', `A${ISTATE_AUXREF_WIDTH}`],
+];
+
+function createIstates(set: H5Group, xs: readonly InitialStateRecord[], meta: RunMeta): void {
+  for (const i of xs) {
+    if (Buffer.byteLength(i.basisAuxref) > ISTATE_AUXREF_WIDTH) throw new StoreError(`initial state auxref '${i.basisAuxref}' is longer than ${ISTATE_AUXREF_WIDTH} bytes`);
+  }
+  set.create_dataset({ name: 'istate_index', data: istateColumns(xs), shape: [xs.length], maxshape: [null], chunks: [256], dtype: ISTATE_DTYPE });
+  set.create_dataset({
+    name: 'istate_pcoord',
+    data: Float64Array.from(xs.flatMap((i) => [...i.pcoord])),
+    shape: [xs.length, meta.pcoordNdim],
+    maxshape: [null, meta.pcoordNdim],
+    chunks: [256, meta.pcoordNdim],
+    dtype: pcoordDtype(meta.pcoordDtype),
+  });
+}
+
+function appendIstates(f: H5File, xs: readonly InitialStateRecord[], meta: RunMeta): void {
+  const set = group(f, 'ibstates/0');
+  const idx = dataset(set, 'istate_index');
+  const pc = dataset(set, 'istate_pcoord');
+  const n0 = (idx.shape ?? [0])[0] ?? 0;
+  const n1 = n0 + xs.length;
+  idx.resize([n1]);
+  idx.write_slice([[n0, n1]], istateColumns(xs));
+  pc.resize([n1, meta.pcoordNdim]);
+  pc.write_slice([[n0, n1], []], Float64Array.from(xs.flatMap((i) => [...i.pcoord])));
+}
+
+function prepareIteration(f: H5File, p: PreparedIteration, meta: RunMeta): void {
+  const iters = group(f, 'iterations');
+  const name = iterGroupName(p.nIter, meta.iterPrec);
+  // Commits are atomic, so an iteration is only ever prepared once (truncate rebuilds the file without it).
+  if (iters.keys().includes(name)) throw new StoreError(`iteration ${p.nIter} is already prepared in west.h5 (a bug: please report it)`);
+  const g = iters.create_group(name);
+  g.create_attribute('n_iter', p.nIter, [], '<q');
+  g.create_attribute('binhash', '');
+  const n = p.weights.length;
+  const offsets = new BigUint64Array(n);
+  const nParents = new BigUint64Array(n);
+  let off = 0;
+  for (let i = 0; i < n; i++) {
+    offsets[i] = BigInt(off);
+    const k = (p.wtgParentIds[i] as readonly number[]).length;
+    nParents[i] = BigInt(k);
+    off += k;
+  }
+  g.create_dataset({
+    name: 'seg_index',
+    data: segIndexColumns({
+      n,
+      weight: Float64Array.from(p.weights),
+      parentId: BigInt64Array.from(p.parentIds.map(BigInt)),
+      nParents,
+      offset: offsets,
+      cputime: new Float64Array(n),
+      walltime: new Float64Array(n),
+      endpoint: new Uint8Array(n),
+      status: new Uint8Array(n).fill(1),
+    }),
+    dtype: SEG_INDEX_DTYPE,
+  });
+  const { pcoordLen: len, pcoordNdim: ndim } = meta;
+  const pcoord = new Float64Array(n * len * ndim);
+  for (let i = 0; i < n; i++) for (let d = 0; d < ndim; d++) pcoord[i * len * ndim + d] = p.initPcoords[i * ndim + d] as number;
+  g.create_dataset({ name: 'pcoord', data: pcoord, shape: [n, len, ndim], dtype: pcoordDtype(meta.pcoordDtype) });
+  g.create_dataset({ name: 'wtgraph', data: BigInt64Array.from(p.wtgParentIds.flat().map(BigInt)), shape: [off], dtype: '<q' });
+  if (p.binTargetCounts) g.create_dataset({ name: 'bin_target_counts', data: BigInt64Array.from(p.binTargetCounts.map(BigInt)), dtype: '<q' });
+  if (p.newWeights.length > 0) {
+    const nw = g.create_group('new_weights');
+    const e = p.newWeights;
+    nw.create_dataset({
+      name: 'index',
+      data: new Map<string, unknown>([
+        ['source_type', Uint8Array.from(e.map((x) => x.sourceType))],
+        ['weight', Float64Array.from(e.map((x) => x.weight))],
+        ['prev_seg_id', BigInt64Array.from(e.map((x) => BigInt(x.prevSegId)))],
+        ['target_state_id', BigInt64Array.from(e.map((x) => BigInt(x.targetStateId)))],
+        ['initial_state_id', BigInt64Array.from(e.map((x) => BigInt(x.initialStateId)))],
+      ]),
+      dtype: NEW_WEIGHTS_DTYPE,
+    });
+    for (const [key, pick] of [
+      ['prev_init_pcoord', (x: (typeof e)[number]) => x.prevInitPcoord],
+      ['prev_final_pcoord', (x: (typeof e)[number]) => x.prevFinalPcoord],
+      ['new_init_pcoord', (x: (typeof e)[number]) => x.newInitPcoord],
+    ] as const) {
+      nw.create_dataset({ name: key, data: Float64Array.from(e.flatMap(pick)), shape: [e.length, ndim], dtype: pcoordDtype(meta.pcoordDtype) });
+    }
+  }
+  g.create_hard_link('/ibstates/0', 'ibstates');
+  g.create_hard_link('/tstates/0', 'tstates');
+  // Summary row for the prepared iteration (row n-1), completed with times when the iteration ends.
+  const summary = dataset(f, 'summary');
+  const rows = p.nIter;
+  summary.resize([rows]);
+  const s = p.summary;
+  summary.write_slice([[rows - 1, rows]], summaryColumns([{ n: s.nParticles, norm: s.norm, minB: s.minBinProb, maxB: s.maxBinProb, minS: s.minSegProb, maxS: s.maxSegProb, cpu: 0, wall: 0 }]));
+}
+
+function completeIteration(f: H5File, o: IterationOutcome, meta: RunMeta): void {
+  const g = group(f, `iterations/${iterGroupName(o.nIter, meta.iterPrec)}`);
+  const si = dataset(g, 'seg_index');
+  const rows = readSegIndex(si);
+  if (rows.n !== o.status.length) throw new StoreError(`iteration ${o.nIter}: ${o.status.length} results for ${rows.n} segments`);
+  rows.status.set(o.status);
+  rows.endpoint.set(o.endpointTypes);
+  rows.cputime.set(o.cputime);
+  rows.walltime.set(o.walltime);
+  si.write_slice([[0, rows.n]], segIndexColumns(rows));
+  dataset(g, 'pcoord').write_slice([[0, rows.n], [], []], o.pcoord);
+  const names = Object.keys(o.auxdata);
+  if (names.length > 0) {
+    const aux = g.keys().includes('auxdata') ? group(g, 'auxdata') : g.create_group('auxdata');
+    for (const name of names) {
+      const a = o.auxdata[name] as IterationOutcome['auxdata'][string];
+      const shape = [rows.n, ...a.segShape];
+      const old = aux.get(name);
+      if (isDataset(old) && JSON.stringify(old.shape) === JSON.stringify(shape)) old.write_slice(shape.map((): [] => []), a.data);
+      else if (old) throw new StoreError(`iteration ${o.nIter}: auxdata/${name} exists with another shape`);
+      else aux.create_dataset({ name, data: a.data, shape, dtype: '<d' });
+    }
+  }
+  const summary = dataset(f, 'summary');
+  const row = (summary.slice([[o.nIter - 1, o.nIter]]) as unknown[][])[0] as unknown[];
+  summary.write_slice(
+    [[o.nIter - 1, o.nIter]],
+    summaryColumns([{ n: Number(row[0]), norm: Number(row[1]), minB: Number(row[2]), maxB: Number(row[3]), minS: Number(row[4]), maxS: Number(row[5]), cpu: o.iterCputime, wall: o.iterWalltime }]),
+  );
+}
+
+function readIteration(f: H5File, n: number, meta: RunMeta): IterationRecord {
+  const g = group(f, `iterations/${iterGroupName(n, meta.iterPrec)}`);
+  const r = readSegIndex(dataset(g, 'seg_index'));
+  const wtg = dataset(g, 'wtgraph').value as BigInt64Array | null;
+  const pc = dataset(g, 'pcoord').value as Float32Array | Float64Array | null;
+  const wtgParentIds: number[][] = [];
+  for (let i = 0; i < r.n; i++) {
+    const o = Number(r.offset[i]);
+    const k = Number(r.nParents[i]);
+    wtgParentIds.push(Array.from((wtg ?? new BigInt64Array()).subarray(o, o + k), Number));
+  }
+  return {
+    nIter: n,
+    nSegs: r.n,
+    weights: r.weight,
+    parentIds: Array.from(r.parentId, Number),
+    wtgParentIds,
+    status: r.status,
+    endpointTypes: r.endpoint,
+    cputime: r.cputime,
+    walltime: r.walltime,
+    pcoord: Float64Array.from(pc ?? []),
+  };
+}
+
+function readStates(f: H5File, meta: RunMeta): StateSet {
+  const set = group(f, 'ibstates/0');
+  const ndim = meta.pcoordNdim;
+  const points = (ds: H5Dataset): number[][] => {
+    const v = Array.from((ds.value as Float32Array | Float64Array | null) ?? []);
+    return Array.from({ length: v.length / ndim }, (_, i) => v.slice(i * ndim, (i + 1) * ndim));
+  };
+  const str = (x: unknown): string => (typeof x === 'string' ? x.replace(/\0+$/, '') : String(x));
+  const bRows = (dataset(set, 'bstate_index').value as unknown[][] | null) ?? [];
+  const bPc = points(dataset(set, 'bstate_pcoord'));
+  const iRows = (dataset(set, 'istate_index').value as unknown[][] | null) ?? [];
+  const iPc = points(dataset(set, 'istate_pcoord'));
+  const tset = group(f, 'tstates/0');
+  const tRows = (dataset(tset, 'index').value as unknown[][] | null) ?? [];
+  const tPc = points(dataset(tset, 'pcoord'));
+  return {
+    bstates: bRows.map((r, i) => ({ label: str(r[0]), probability: Number(r[1]), auxref: str(r[2]), pcoord: bPc[i] ?? [] })),
+    istates: iRows.map((r, i) => ({
+      iterCreated: Number(r[0]),
+      iterUsed: Number(r[1]),
+      basisStateId: Number(r[2]),
+      type: Number(r[3]),
+      status: Number(r[4]),
+      basisAuxref: str(r[5]),
+      pcoord: iPc[i] ?? [],
+    })),
+    tstates: tRows.map((r, i) => ({ label: str(r[0]), pcoord: tPc[i] ?? [] })),
+  };
+}
+
+/** Copies an iteration group of our own layout (datasets, subgroups, attributes; the state links remade). */
+function copyIteration(src: H5Group, parent: H5Group, name: string): void {
+  const g = parent.create_group(name);
+  for (const [k, a] of Object.entries(src.attrs)) {
+    const v = a.value;
+    if (typeof v === 'string') g.create_attribute(k, v);
+    else g.create_attribute(k, Number(v), [], a.dtype);
+  }
+  for (const key of src.keys()) {
+    if (key === 'ibstates' || key === 'tstates') {
+      g.create_hard_link(`/${key}/0`, key);
+      continue;
+    }
+    const x = src.get(key);
+    if (isDataset(x)) copyDataset(x, g, key);
+    else if (isGroup(x)) {
+      const sub = g.create_group(key);
+      for (const k2 of x.keys()) {
+        const d = x.get(k2);
+        if (isDataset(d)) copyDataset(d, sub, k2);
+      }
+    }
+  }
+}
+
+/** Copies a dataset (plain or compound without references), optionally keeping only its first `rows` rows. */
+function copyDataset(src: H5Dataset, dst: H5Group, name: string, rows?: number): H5Dataset {
+  const md = src.metadata;
+  const shape = [...(src.shape ?? [])];
+  const n = rows ?? shape[0] ?? 0;
+  if (shape.length > 0) shape[0] = n;
+  const layout = md.chunks ? { maxshape: (md.maxshape ?? shape).map((m, i) => (i === 0 ? null : m)), chunks: md.chunks } : {};
+  if (md.compound_type) {
+    const all = (src.value as unknown[][] | null) ?? [];
+    const kept = all.slice(0, n);
+    const cols = new Map<string, unknown>();
+    md.compound_type.members.forEach((m, j) => {
+      const col = kept.map((r) => r[j]);
+      cols.set(m.name, columnOf(m, col));
+    });
+    return dst.create_dataset({ name, data: cols, shape, dtype: { compound_type: md.compound_type }, ...layout });
+  }
+  const per = shape.slice(1).reduce((a, b) => a * b, 1);
+  const v = src.value as ArrayLike<number> & { slice(a: number, b: number): ArrayLike<number> };
+  const data = v.slice(0, n * per);
+  return dst.create_dataset({ name, data: data as Float64Array, shape, dtype: src.dtype, ...layout });
+}
+
+function columnOf(m: { type: number; size: number; signed: boolean }, col: unknown[]): unknown {
+  const INTEGER = 0, FLOAT = 1;
+  if (m.type === INTEGER) {
+    if (m.size === 8) return m.signed ? BigInt64Array.from(col.map((x) => BigInt(x as number | bigint))) : BigUint64Array.from(col.map((x) => BigInt(x as number | bigint)));
+    if (m.size === 1) return m.signed ? Int8Array.from(col as number[]) : Uint8Array.from(col as number[]);
+    if (m.size === 4) return m.signed ? Int32Array.from(col as number[]) : Uint32Array.from(col as number[]);
+  }
+  if (m.type === FLOAT) return m.size === 8 ? Float64Array.from(col as number[]) : Float32Array.from(col as number[]);
+  return col.map((x) => (typeof x === 'string' ? x.replace(/\0+$/, '') : String(x)));
+}

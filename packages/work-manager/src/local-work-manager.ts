@@ -1,0 +1,44 @@
+/** Runs segments in this process, `slots` at a time (default: the number of CPU cores). */
+import { availableParallelism } from 'node:os';
+import type { SegmentResult, SegmentRunner, SegmentTask } from '@westream/propagator';
+import type { WorkManager } from './work-manager.js';
+
+export class LocalWorkManager implements WorkManager {
+  readonly name = 'local';
+  onStart?: (task: SegmentTask) => void;
+  readonly slots: number;
+
+  constructor(
+    private readonly runner: Pick<SegmentRunner, 'runSegment'>,
+    slots?: number | null,
+  ) {
+    this.slots = slots ?? availableParallelism();
+  }
+
+  async propagate(tasks: readonly SegmentTask[], onResult: (r: SegmentResult) => Promise<void> | void, signal: AbortSignal): Promise<SegmentResult[]> {
+    const results: SegmentResult[] = new Array<SegmentResult>(tasks.length);
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < tasks.length) {
+        const i = next++;
+        const task = tasks[i] as SegmentTask;
+        if (signal.aborted) {
+          results[i] = cancelled(task);
+          continue;
+        }
+        this.onStart?.(task);
+        const r = await this.runner.runSegment(task, signal);
+        await onResult(r);
+        results[i] = r;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.slots, tasks.length) }, lane));
+    return results;
+  }
+
+  async close(): Promise<void> {}
+}
+
+function cancelled(t: SegmentTask): SegmentResult {
+  return { nIter: t.nIter, segId: t.segId, attempt: t.attempt, status: 'cancelled', pcoord: [], auxdata: {}, cputime: 0, walltime: 0, reason: 'cancelled before it started', log: null, node: '' };
+}

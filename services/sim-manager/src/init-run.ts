@@ -1,0 +1,78 @@
+/** `westream init` (w_init): basis and target states, their pcoords, iteration 1, a fresh west.h5. */
+import { randomBytes } from 'node:crypto';
+import { mapperFromSpec, type WestConfig } from '@westream/config';
+import type { SegmentRunner } from '@westream/propagator';
+import { WestH5, type BasisStateRecord, type StateSet, type TargetStateRecord } from '@westream/store';
+import { assignPoints, ConsistencyError, populateInitial, Rng, targetBins } from '@westream/we';
+import type { BasisStateSpec, TargetStateSpec } from './state-specs.js';
+import { simPaths } from './sim-paths.js';
+import { makeIstates, prepared, WeStream } from './we-step.js';
+import { ResultsJournal } from './results-journal.js';
+
+export interface InitOptions {
+  readonly config: WestConfig;
+  readonly simRoot: string;
+  readonly runner: Pick<SegmentRunner, 'getPcoord' | 'genIstate'>;
+  readonly bstates: readonly BasisStateSpec[];
+  readonly tstates: readonly TargetStateSpec[];
+  readonly segsPerState: number;
+  readonly force: boolean;
+  /** The run seed (see `chooseSeed`); recorded in west.h5. */
+  readonly seed: bigint;
+}
+
+/** west.westream.seed, or 64 fresh random bits when the config has none. */
+export function chooseSeed(config: WestConfig): bigint {
+  return config.westream.seed !== null ? BigInt(config.westream.seed) : randomBytes(8).readBigUInt64LE();
+}
+
+export interface InitSummary {
+  readonly westH5: string;
+  readonly seed: bigint;
+  readonly nSegs: number;
+  readonly bstates: readonly BasisStateRecord[];
+}
+
+export async function initRun(o: InitOptions): Promise<InitSummary> {
+  const { config } = o;
+  if (o.bstates.length === 0) throw new ConsistencyError('no basis states: give --bstate label,probability[,auxref] or --bstates-from FILE');
+  const { seed } = o;
+  const paths = simPaths(config, o.simRoot);
+  const bstates: BasisStateRecord[] = [];
+  for (const [id, b] of o.bstates.entries()) {
+    const pcoord = await o.runner.getPcoord({ id, ...b });
+    bstates.push({ ...b, pcoord: Array.from(pcoord) });
+  }
+  const tstates: TargetStateRecord[] = o.tstates.map((t) => ({ label: t.label, pcoord: t.pcoord }));
+  const mapper = mapperFromSpec(config.system.bins);
+  const tbins = targetBins(mapper, tstates.map((t, id) => ({ id, pcoord: t.pcoord })));
+  const picks = bstates.flatMap((_, b) => Array.from({ length: o.segsPerState }, () => b));
+  const gen = config.propagation.genIstates ? (i: Parameters<SegmentRunner['genIstate']>[0], b: Parameters<SegmentRunner['genIstate']>[1]) => o.runner.genIstate(i, b) : undefined;
+  const empty: StateSet = { bstates, istates: [], tstates };
+  const istates = await makeIstates({ seed, states: empty, ...(gen ? { genIstate: gen } : {}) }, picks.length, 0, 1, picks);
+  istates.forEach((s, i) => {
+    const bin = assignPoints(mapper, s.pcoord, 1)[0] as number;
+    if (tbins.has(bin)) throw new ConsistencyError(`initial state ${i} (from basis state '${bstates[s.basisStateId]?.label}') lies in the bin of a target state; move the basis state or the target`);
+  });
+  const total = bstates.reduce((a, b) => a + b.probability, 0);
+  const pop = populateInitial({
+    mapper,
+    targetCounts: config.system.binTargetCounts,
+    params: config.we,
+    rng: Rng.derive(seed, WeStream.POPULATE),
+    initialStates: istates.map((s, id) => ({ id, pcoord: s.pcoord, weight: (bstates[s.basisStateId] as BasisStateRecord).probability / total / o.segsPerState })),
+  });
+  const ndim = config.system.pcoordNdim;
+  const init = new Float64Array(pop.next.length * ndim);
+  pop.next.forEach((s, i) => init.set((istates[-s.parentId - 1] as { pcoord: readonly number[] }).pcoord, i * ndim));
+  const first = prepared(1, pop.next, init, null, [], pop.binWeights);
+  await WestH5.create(
+    paths.westH5,
+    { pcoordNdim: ndim, pcoordLen: config.system.pcoordLen, pcoordDtype: config.system.pcoordDtype, iterPrec: config.data.iterPrec, seed },
+    { bstates, istates, tstates },
+    first,
+    o.force,
+  );
+  new ResultsJournal(paths.stateDir).prune(-1); // results of a replaced run must never be reused
+  return { westH5: paths.westH5, seed, nSegs: pop.next.length, bstates };
+}

@@ -1,0 +1,211 @@
+/**
+ * `westream run` (w_run): iterations of propagate → check → resample → record, from west.h5's current
+ * iteration until max_total_iterations, the wall-clock limit, or a stop. Completed segments are journaled as
+ * they finish; each iteration is committed to west.h5 atomically, so a crash at any instant resumes cleanly.
+ */
+import { mapperFromSpec, type WestConfig } from '@westream/config';
+import type { SegmentResult, SegmentRunner, SegmentTask } from '@westream/propagator';
+import { WestH5, type IterationOutcome, type IterationRecord, type StateSet } from '@westream/store';
+import { SegStatus } from '@westream/we';
+import type { WorkManager } from '@westream/work-manager';
+import type { Reporter } from './reporter.js';
+import { ResultsJournal, segmentKey } from './results-journal.js';
+import { simPaths } from './sim-paths.js';
+import { weStep } from './we-step.js';
+
+export interface RunOptions {
+  readonly config: WestConfig;
+  readonly simRoot: string;
+  readonly workManager: WorkManager;
+  readonly runner: Pick<SegmentRunner, 'genIstate' | 'runHook'>;
+  readonly reporter: Reporter;
+  readonly signal: AbortSignal;
+}
+
+export type StopReason = 'max_total_iterations' | 'max_run_wallclock' | 'stopped';
+
+export interface RunSummary {
+  readonly reason: StopReason;
+  readonly iterationsRun: number;
+  readonly currentIteration: number;
+  readonly westH5: string;
+}
+
+/** Segments failed more often than max_segment_retries allows; west.h5 records them as FAILED. */
+export class RunHalted extends Error {
+  constructor(
+    message: string,
+    readonly failures: readonly SegmentResult[],
+  ) {
+    super(message);
+    this.name = 'RunHalted';
+  }
+}
+
+export async function runSimulation(o: RunOptions): Promise<RunSummary> {
+  const { config, reporter, signal } = o;
+  const paths = simPaths(config, o.simRoot);
+  const store = await WestH5.open(paths.westH5);
+  const { meta } = store;
+  if (meta.pcoordLen !== config.system.pcoordLen || meta.pcoordNdim !== config.system.pcoordNdim) {
+    throw new RunHalted(
+      `${paths.westH5} holds pcoords of shape (${meta.pcoordLen}, ${meta.pcoordNdim}) but the config says pcoord_len ${config.system.pcoordLen}, ` +
+        `pcoord_ndim ${config.system.pcoordNdim}; change the config back or start over with 'westream init --force'`,
+      [],
+    );
+  }
+  const journal = new ResultsJournal(paths.stateDir);
+  const mapper = mapperFromSpec(config.system.bins);
+  const states = await store.readStates();
+  const maxIter = config.propagation.maxTotalIterations;
+  const maxWall = config.propagation.maxRunWallclock;
+  const t0 = performance.now();
+  let lastIterTime = 0;
+  let iterationsRun = 0;
+  reporter.runStarted({ nIter: store.currentIteration, lastIter: maxIter, westH5: paths.westH5, workManager: o.workManager.name });
+  o.workManager.onStart = (t) => reporter.segmentStarted(t);
+  const done = (reason: StopReason): RunSummary => ({ reason, iterationsRun, currentIteration: store.currentIteration, westH5: paths.westH5 });
+
+  for (;;) {
+    const n = store.currentIteration;
+    if (maxIter !== null && n > maxIter) return done('max_total_iterations');
+    const elapsed = (performance.now() - t0) / 1000;
+    // WESTPA's rule: stop when the next iteration, at 1.1× the last one's time, would pass the limit.
+    if (maxWall !== null && iterationsRun > 0 && elapsed + 1.1 * lastIterTime >= maxWall) return done('max_run_wallclock');
+    if (signal.aborted) return done('stopped');
+    const iterStart = performance.now();
+
+    const rec = await store.readIteration(n);
+    journal.prune(n);
+    const results = collectFinished(rec, journal.load(n, (id) => keyOf(rec, id)), meta.pcoordLen * meta.pcoordNdim);
+    let pending = rec.status.reduce<number[]>((acc, _s, i) => (results[i] ? acc : (acc.push(i), acc)), []);
+    reporter.iterationStarted(n, rec.nSegs, pending.length);
+    if (pending.length > 0) {
+      const w = await o.runner.runHook('pre', n);
+      if (w) reporter.warn(w);
+    }
+    let failures: SegmentResult[] = [];
+    for (let attempt = 0; pending.length > 0 && attempt <= config.westream.maxSegmentRetries; attempt++) {
+      const tasks = pending.map((id) => taskFor(rec, id, n, attempt, states));
+      const out = await o.workManager.propagate(
+        tasks,
+        (r) => {
+          if (r.status === 'complete') journal.append(n, keyOf(rec, r.segId), r);
+          reporter.segmentFinished(r);
+        },
+        signal,
+      );
+      if (signal.aborted) return done('stopped');
+      for (const r of out) if (r.status === 'complete') results[r.segId] = r;
+      failures = out.filter((r) => r.status !== 'complete');
+      pending = failures.map((r) => r.segId);
+    }
+    if (failures.length > 0) {
+      const status = Uint8Array.from(results, (r) => (r ? SegStatus.COMPLETE : SegStatus.FAILED));
+      await store.recordStatuses(n, status);
+      throw new RunHalted(
+        `propagation failed for ${failures.length} segment(s) of iteration ${n} after ${config.westream.maxSegmentRetries + 1} attempt(s) each:\n` +
+          failures.map((f) => `- ${f.reason ?? `segment ${f.segId}`}`).join('\n') +
+          `\nFix the cause and run 'westream run' again: completed segments are kept, the failed ones re-run.`,
+        failures,
+      );
+    }
+
+    const finished = results as SegmentResult[];
+    const pcoord = new Float64Array(rec.nSegs * meta.pcoordLen * meta.pcoordNdim);
+    finished.forEach((r, i) => pcoord.set(r.pcoord, i * meta.pcoordLen * meta.pcoordNdim));
+    const step = await weStep({
+      nIter: n,
+      seed: meta.seed,
+      mapper,
+      targetCounts: config.system.binTargetCounts,
+      params: config.we,
+      ndim: meta.pcoordNdim,
+      pcoordLen: meta.pcoordLen,
+      states,
+      weights: rec.weights,
+      pcoord,
+      ...(config.propagation.genIstates ? { genIstate: (i, b) => o.runner.genIstate(i, b, signal) } : {}),
+    });
+    const iterWalltime = (performance.now() - iterStart) / 1000;
+    const outcome: IterationOutcome = {
+      nIter: n,
+      status: new Uint8Array(rec.nSegs).fill(SegStatus.COMPLETE),
+      endpointTypes: step.endpointTypes,
+      cputime: Float64Array.from(finished, (r) => r.cputime),
+      walltime: Float64Array.from(finished, (r) => r.walltime),
+      pcoord,
+      auxdata: auxdataOf(finished),
+      iterCputime: finished.reduce((a, r) => a + r.cputime, 0),
+      iterWalltime,
+    };
+    await store.commit({ outcome, newIstates: step.newIstates, next: step.next });
+    states.istates.push(...step.newIstates);
+    journal.prune(n + 1);
+    iterationsRun++;
+    const w = await o.runner.runHook('post', n);
+    if (w) reporter.warn(w);
+    lastIterTime = (performance.now() - iterStart) / 1000;
+    reporter.iterationFinished({
+      nIter: n,
+      nSegs: rec.nSegs,
+      walltime: lastIterTime,
+      nRecycled: step.nRecycled,
+      recycledWeight: step.recycledWeight,
+      nextSegs: step.next.weights.length,
+    });
+  }
+}
+
+function keyOf(rec: IterationRecord, segId: number): string {
+  return segmentKey(rec.parentIds[segId] as number, rec.weights[segId] as number);
+}
+
+/** Segments already done: COMPLETE in west.h5 (after a truncate) or journaled before a crash. */
+function collectFinished(rec: IterationRecord, journaled: Map<number, SegmentResult>, perSeg: number): (SegmentResult | undefined)[] {
+  const out: (SegmentResult | undefined)[] = new Array<SegmentResult | undefined>(rec.nSegs);
+  for (let i = 0; i < rec.nSegs; i++) {
+    if (rec.status[i] === SegStatus.COMPLETE) {
+      out[i] = {
+        nIter: rec.nIter, segId: i, attempt: 0, status: 'complete', pcoord: Array.from(rec.pcoord.subarray(i * perSeg, (i + 1) * perSeg)),
+        auxdata: {}, cputime: rec.cputime[i] as number, walltime: rec.walltime[i] as number, reason: null, log: null, node: '',
+      };
+    } else out[i] = journaled.get(i);
+  }
+  return out;
+}
+
+function taskFor(rec: IterationRecord, segId: number, nIter: number, attempt: number, states: StateSet): SegmentTask {
+  const parentId = rec.parentIds[segId] as number;
+  const base = { nIter, segId, weight: rec.weights[segId] as number, parentId, attempt };
+  if (parentId >= 0) return { ...base, istate: null, bstate: null };
+  const id = -parentId - 1;
+  const i = states.istates[id];
+  const b = i ? states.bstates[i.basisStateId] : undefined;
+  if (!i || !b) throw new Error(`segment ${segId} of iteration ${nIter} starts from initial state ${id}, which west.h5 does not hold`);
+  return {
+    ...base,
+    istate: { id, iterCreated: i.iterCreated, iterUsed: i.iterUsed, basisStateId: i.basisStateId, type: i.type, status: i.status, basisAuxref: i.basisAuxref },
+    bstate: { id: i.basisStateId, label: b.label, probability: b.probability, auxref: b.auxref },
+  };
+}
+
+function auxdataOf(results: readonly SegmentResult[]): IterationOutcome['auxdata'] {
+  const out: Record<string, { segShape: number[]; data: Float64Array }> = {};
+  const first = results[0];
+  if (!first) return out;
+  for (const name of Object.keys(first.auxdata)) {
+    const shape = (first.auxdata[name] as { shape: number[] }).shape;
+    const per = shape.reduce((a, b) => a * b, 1);
+    const data = new Float64Array(results.length * per);
+    results.forEach((r, i) => {
+      const a = r.auxdata[name];
+      if (!a || a.data.length !== per) {
+        throw new RunHalted(`segment ${r.segId} of iteration ${r.nIter}: auxdata '${name}' has ${a?.data.length ?? 0} values, but segment ${first.segId} has ${per}; every segment must return the same shape`, []);
+      }
+      data.set(a.data, i * per);
+    });
+    out[name] = { segShape: shape, data };
+  }
+  return out;
+}

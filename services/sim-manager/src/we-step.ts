@@ -1,0 +1,137 @@
+/**
+ * The shell around the pure WE core for one iteration: make the initial states recycling needs, resample,
+ * and describe the next iteration for the store. All randomness comes from (run seed, purpose, iteration).
+ */
+import type { BasisStateInfo, InitialStateInfo } from '@westream/propagator';
+import type { InitialStateRecord, IterationSummary, PreparedIteration, StateSet } from '@westream/store';
+import { countRecycled, numpySum, pickBasisStates, resample, Rng, type BinMapper, type NextSegment, type WeParams } from '@westream/we';
+
+/** Labels of the run's random streams (the propagator's children use 1–5). */
+export const WeStream = { RESAMPLE: 100, ISTATE_PICK: 101, POPULATE: 102 } as const;
+
+export const IstateType = { BASIS: 1, GENERATED: 2 } as const;
+
+export interface WeStepInput {
+  readonly nIter: number;
+  readonly seed: bigint;
+  readonly mapper: BinMapper;
+  readonly targetCounts: readonly number[];
+  readonly params: WeParams;
+  readonly ndim: number;
+  readonly pcoordLen: number;
+  readonly states: StateSet;
+  readonly weights: ArrayLike<number>;
+  /** `nSegs × pcoordLen × ndim`. */
+  readonly pcoord: Float64Array;
+  /** Makes a generated initial state and returns its pcoord (gen_istates); absent: use the basis state's. */
+  readonly genIstate?: (istate: InitialStateInfo, bstate: BasisStateInfo) => Promise<Float64Array>;
+}
+
+export interface WeStepOutput {
+  readonly next: PreparedIteration;
+  readonly newIstates: InitialStateRecord[];
+  readonly endpointTypes: Uint8Array;
+  readonly nRecycled: number;
+  readonly recycledWeight: number;
+}
+
+export async function weStep(x: WeStepInput): Promise<WeStepOutput> {
+  const { ndim, pcoordLen: len } = x;
+  const nSegs = x.weights.length;
+  const initPoints = new Float64Array(nSegs * ndim);
+  const finalPoints = new Float64Array(nSegs * ndim);
+  for (let i = 0; i < nSegs; i++) {
+    for (let d = 0; d < ndim; d++) {
+      initPoints[i * ndim + d] = x.pcoord[i * len * ndim + d] as number;
+      finalPoints[i * ndim + d] = x.pcoord[(i * len + len - 1) * ndim + d] as number;
+    }
+  }
+  const segments = { nSegs, weights: x.weights, initPoints, finalPoints };
+  const targetStates = x.states.tstates.map((t, id) => ({ id, pcoord: t.pcoord }));
+  const nRecycle = countRecycled(x.mapper, segments, targetStates);
+  const newIstates = await makeIstates(x, nRecycle, x.nIter, x.nIter + 1);
+  const firstId = x.states.istates.length;
+  const r = resample({
+    mapper: x.mapper,
+    targetCounts: x.targetCounts,
+    params: x.params,
+    rng: Rng.derive(x.seed, WeStream.RESAMPLE, x.nIter),
+    segments,
+    targetStates,
+    initialStates: newIstates.map((s, k) => ({ id: firstId + k, pcoord: s.pcoord })),
+  });
+  const allIstates = [...x.states.istates, ...newIstates];
+  const initPcoords = new Float64Array(r.next.length * ndim);
+  r.next.forEach((s, i) => {
+    const p = s.parentId >= 0 ? finalPoints.subarray(s.parentId * ndim, (s.parentId + 1) * ndim) : (allIstates[-s.parentId - 1] as InitialStateRecord).pcoord;
+    for (let d = 0; d < ndim; d++) initPcoords[i * ndim + d] = p[d] as number;
+  });
+  return {
+    next: prepared(x.nIter + 1, r.next, initPcoords, x.targetCounts, r.recycled, r.binWeights),
+    newIstates,
+    endpointTypes: r.endpointTypes,
+    nRecycled: r.recycled.length,
+    recycledWeight: numpySum(Float64Array.from(r.recycled, (e) => e.weight)),
+  };
+}
+
+/** Initial states for `n` walkers: basis states picked by probability, generated or taken as they are. */
+export async function makeIstates(
+  x: Pick<WeStepInput, 'seed' | 'states' | 'genIstate'>,
+  n: number,
+  iterCreated: number,
+  iterUsed: number,
+  picks?: readonly number[],
+): Promise<InitialStateRecord[]> {
+  if (n === 0) return [];
+  const { bstates } = x.states;
+  const chosen = picks ?? pickBasisStates(n, bstates.map((b) => b.probability), Rng.derive(x.seed, WeStream.ISTATE_PICK, iterCreated));
+  const out: InitialStateRecord[] = [];
+  for (let k = 0; k < n; k++) {
+    const bid = chosen[k] as number;
+    const b = bstates[bid];
+    if (!b) throw new Error(`basis state ${bid} does not exist`);
+    const id = x.states.istates.length + k;
+    const base = { iterCreated, iterUsed, basisStateId: bid, status: 1, basisAuxref: '' };
+    if (x.genIstate) {
+      const info: InitialStateInfo = { id, ...base, type: IstateType.GENERATED };
+      const pcoord = await x.genIstate(info, { id: bid, label: b.label, probability: b.probability, auxref: b.auxref });
+      out.push({ ...base, type: IstateType.GENERATED, pcoord: Array.from(pcoord) });
+    } else {
+      out.push({ ...base, type: IstateType.BASIS, pcoord: [...b.pcoord] });
+    }
+  }
+  return out;
+}
+
+export function prepared(
+  nIter: number,
+  next: readonly NextSegment[],
+  initPcoords: ArrayLike<number>,
+  targetCounts: readonly number[] | null,
+  newWeights: PreparedIteration['newWeights'],
+  binWeights: Float64Array,
+): PreparedIteration {
+  return {
+    nIter,
+    weights: next.map((s) => s.weight),
+    parentIds: next.map((s) => s.parentId),
+    wtgParentIds: next.map((s) => s.wtgParentIds),
+    initPcoords,
+    binTargetCounts: nIter >= 2 ? targetCounts : null,
+    newWeights,
+    summary: summarize(next.map((s) => s.weight), binWeights),
+  };
+}
+
+function summarize(weights: number[], binWeights: Float64Array): IterationSummary {
+  const occupied = Array.from(binWeights).filter((w) => w > 0);
+  return {
+    nParticles: weights.length,
+    norm: numpySum(Float64Array.from(weights)),
+    minBinProb: occupied.length ? occupied.reduce((a, b) => Math.min(a, b)) : 0,
+    maxBinProb: occupied.length ? occupied.reduce((a, b) => Math.max(a, b)) : 0,
+    minSegProb: weights.length ? weights.reduce((a, b) => Math.min(a, b)) : 0,
+    maxSegProb: weights.length ? weights.reduce((a, b) => Math.max(a, b)) : 0,
+  };
+}
