@@ -88,7 +88,7 @@ export class SegmentRunner {
       const out = await this.run(prog, segDir, { ...vars, ...returns.vars }, RandomPurpose.SEGMENT, [task.nIter, task.segId], stdout, stderr, signal, config.westream.segmentTimeout);
       const times = { cputime: out.cputime, walltime: out.walltime };
       if (out.cancelled) return { ...fail('cancelled', stdout, times), status: 'cancelled' };
-      const bad = describeExit(out, prog.executable, config.westream.segmentTimeout);
+      const bad = describeExit(out, this.exePath(prog), config.westream.segmentTimeout);
       if (bad) return fail(bad, stdout, times);
       try {
         const pcoord = checkPcoordShape(readTable(returns.pcoord, `pcoord return file ${returns.pcoord}`), config.system.pcoordLen, config.system.pcoordNdim, `pcoord return file (WEST_PCOORD_RETURN)`);
@@ -116,7 +116,7 @@ export class SegmentRunner {
     const returns = this.makeReturns(false);
     try {
       const out = await this.run(prog, prog.cwd ?? this.o.simRoot, { ...vars, ...returns.vars }, RandomPurpose.GET_PCOORD, istate ? [1, istate.id] : [0, bstate.id], stdout, stderr, signal, null);
-      const bad = describeExit(out, prog.executable, null);
+      const bad = describeExit(out, this.exePath(prog), null);
       if (bad) throw new PropagationError(`get_pcoord for ${what}: ${bad}${logTail(stdout)}`);
       try {
         return checkPcoordShape(readTable(returns.pcoord), 1, this.o.config.system.pcoordNdim, `get_pcoord for ${what}: WEST_PCOORD_RETURN`);
@@ -137,7 +137,7 @@ export class SegmentRunner {
     const { stdout, stderr } = this.outputs(prog, { basis_state: basisFields(bstate), initial_state: initialFields(istate) });
     mkdirSync(join(vars.WEST_ISTATE_DATA_REF as string, '..'), { recursive: true });
     const out = await this.run(prog, prog.cwd ?? this.o.simRoot, vars, RandomPurpose.GEN_ISTATE, [istate.id], stdout, stderr, signal, null);
-    const bad = describeExit(out, prog.executable, null);
+    const bad = describeExit(out, this.exePath(prog), null);
     if (bad) throw new PropagationError(`gen_istate for initial state ${istate.id}: ${bad}${logTail(stdout)}`);
     return this.getPcoord(bstate, istate, signal);
   }
@@ -149,8 +149,12 @@ export class SegmentRunner {
     const { stdout, stderr } = this.outputs(prog, { n_iter: nIter });
     const purpose = which === 'pre' ? RandomPurpose.PRE_ITERATION : RandomPurpose.POST_ITERATION;
     const out = await this.run(prog, prog.cwd ?? this.o.simRoot, { WEST_CURRENT_ITER: String(nIter) }, purpose, [nIter], stdout, stderr, undefined, null);
-    const bad = describeExit(out, prog.executable, null);
+    const bad = describeExit(out, this.exePath(prog), null);
     return bad ? `${which}_iteration for iteration ${nIter}: ${bad}${logTail(stdout)}` : null;
+  }
+
+  private exePath(prog: ChildProgram): string {
+    return expandExecutable(prog.executable, this.env);
   }
 
   private stateVars(istate: InitialStateInfo, bstate: BasisStateInfo): Record<string, string> {
@@ -198,7 +202,7 @@ export class SegmentRunner {
     // WESTPA's order: os.environ, executable.environ, random values, per-call variables, the child's environ.
     const env = { ...this.env, ...randomEnv(this.o.seed, purpose, ...path), ...vars, ...prog.environ };
     return runChild({
-      executable: expandExecutable(prog.executable, this.env),
+      executable: this.exePath(prog),
       cwd,
       env,
       stdout,

@@ -32,7 +32,7 @@ function need(v: Values, key: string): string {
 }
 
 function seedOf(v: Values): bigint {
-  const raw = (v.seed as string | undefined) ?? process.env.WEST_RAND64;
+  const raw = (v.seed as string | undefined) ?? (process.env.WEST_RAND64 || undefined);
   if (raw === undefined) throw new ParamsError('no seed: pass --seed N or run under westream/WESTPA, which set $WEST_RAND64');
   if (!/^\d+$/.test(raw)) throw new ParamsError(`seed '${raw}' is not a non-negative integer`);
   return BigInt(raw);

@@ -1,0 +1,207 @@
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfigText, type WestConfig } from '@westream/config';
+import { ProcessRegistry, SegmentRunner, processesIn, type SegmentTask } from '@westream/propagator';
+import { describe, expect, it } from 'vitest';
+
+const bstate = { id: 0, label: 'left', probability: 1, auxref: 'left.rst' };
+const istate = { id: 3, iterCreated: 0, iterUsed: 1, basisStateId: 0, type: 1, status: 1, basisAuxref: '' };
+const cont = (segId: number, attempt = 0): SegmentTask => ({ nIter: 2, segId, weight: 0.5, parentId: 1, istate: null, bstate: null, attempt });
+const fresh: SegmentTask = { nIter: 1, segId: 0, weight: 1, parentId: -4, istate, bstate, attempt: 0 };
+
+function simRoot(propagator: string, timeout = 2): { root: string; config: WestConfig } {
+  const root = mkdtempSync(join(tmpdir(), 'westream-runner-'));
+  writeFileSync(join(root, 'prop.sh'), `#!/bin/bash\n${propagator}\n`);
+  chmodSync(join(root, 'prop.sh'), 0o755);
+  const yaml = `
+west:
+  system:
+    system_options: { pcoord_ndim: 1, pcoord_len: 3, pcoord_dtype: !!python/name:numpy.float64, bins: { type: RectilinearBinMapper, boundaries: [[0, 1, 'inf']] }, bin_target_counts: 1 }
+  propagation: { max_total_iterations: 1 }
+  data:
+    datasets: [ { name: pcoord }, { name: energy } ]
+    data_refs:
+      segment: $WEST_SIM_ROOT/traj_segs/{segment.n_iter:06d}/{segment.seg_id:06d}
+      basis_state: $WEST_SIM_ROOT/bstates/{basis_state.auxref}
+      initial_state: $WEST_SIM_ROOT/istates/{initial_state.iter_created}/{initial_state.state_id}
+  executable:
+    environ: { FROM_CONFIG: yes-config }
+    propagator:
+      executable: $WEST_SIM_ROOT/prop.sh
+      stdout: $WEST_SIM_ROOT/seg_logs/{segment.n_iter:06d}-{segment.seg_id:06d}.log
+      stderr: stdout
+      environ: { FROM_CHILD: child }
+  westream: { seed: 7, segment_timeout: ${timeout} }
+`;
+  return { root, config: loadConfigText(yaml, 'west.yaml', join(root, 'west.yaml')).config };
+}
+
+const OK = `printf '0.1\\n0.2\\n0.3\\n' > "$WEST_PCOORD_RETURN"; printf '1 2\\n3 4\\n5 6\\n' > "$WEST_ENERGY_RETURN"`;
+
+function envOf(file: string): Record<string, string> {
+  return Object.fromEntries(readFileSync(file, 'utf8').trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+}
+
+describe('SegmentRunner: the WEST_* contract', () => {
+  it('gives a continuing segment its environment, a fresh directory as cwd, and loads pcoord and auxdata', async () => {
+    const { root, config } = simRoot(`env > env.txt; pwd > cwd.txt; ${OK}; echo done`);
+    const segDir = join(root, 'traj_segs/000002/000004');
+    mkdirSync(segDir, { recursive: true });
+    writeFileSync(join(segDir, 'stale.txt'), 'from an earlier attempt');
+    const runner = new SegmentRunner({ config, simRoot: root, seed: 99n });
+    const r = await runner.runSegment(cont(4));
+    expect(r.status, r.reason ?? '').toBe('complete');
+    expect(r.pcoord).toEqual([0.1, 0.2, 0.3]);
+    expect(r.auxdata.energy).toEqual({ shape: [3, 2], data: [1, 2, 3, 4, 5, 6] });
+    expect(existsSync(join(segDir, 'stale.txt'))).toBe(false);
+    expect(readFileSync(join(segDir, 'cwd.txt'), 'utf8').trim()).toBe(segDir);
+    const env = envOf(join(segDir, 'env.txt'));
+    expect(env).toMatchObject({
+      WEST_CURRENT_ITER: '2',
+      WEST_CURRENT_SEG_ID: '4',
+      WEST_CURRENT_SEG_DATA_REF: segDir,
+      WEST_CURRENT_SEG_INITPOINT_TYPE: 'SEG_INITPOINT_CONTINUES',
+      WEST_PARENT_ID: '1',
+      WEST_PARENT_DATA_REF: join(root, 'traj_segs/000001/000001'),
+      WEST_SIM_ROOT: root,
+      FROM_CONFIG: 'yes-config',
+      FROM_CHILD: 'child',
+    });
+    for (const k of ['WEST_RAND16', 'WEST_RAND32', 'WEST_RAND64', 'WEST_RAND128']) expect(env[k]).toMatch(/^\d+$/);
+    expect(BigInt(env.WEST_RAND128 as string)).toBeGreaterThan(2n ** 64n); // a true 128-bit value (not a sum of two 64-bit ones)
+    expect(Number(env.WEST_RANDFLOAT)).toBeGreaterThanOrEqual(0);
+    expect(Number(env.WEST_RANDFLOAT)).toBeLessThan(1);
+    expect(env.WEST_PCOORD_RETURN).toBeDefined();
+    expect(env.WEST_ENERGY_RETURN).toBeDefined();
+    expect(existsSync(env.WEST_PCOORD_RETURN as string)).toBe(false); // temp returns are removed
+    expect(readFileSync(join(root, 'seg_logs/000002-000004.log'), 'utf8')).toContain('done');
+    expect(r.walltime).toBeGreaterThan(0);
+  });
+
+  it('derives the random values from (seed, iteration, segment) only: a retry gets the same, a sibling others', async () => {
+    const { root, config } = simRoot(`env | grep ^WEST_RAND > rand.txt; ${OK}`);
+    const runner = new SegmentRunner({ config, simRoot: root, seed: 99n });
+    const read = (seg: number): string => readFileSync(join(root, `traj_segs/000002/${String(seg).padStart(6, '0')}/rand.txt`), 'utf8');
+    await runner.runSegment(cont(4));
+    const first = read(4);
+    await runner.runSegment(cont(4, 1));
+    expect(read(4)).toBe(first);
+    await runner.runSegment(cont(5));
+    expect(read(5)).not.toBe(first);
+    const other = new SegmentRunner({ config, simRoot: root, seed: 100n });
+    await other.runSegment(cont(4));
+    expect(read(4)).not.toBe(first);
+  });
+
+  it('gives a walker that starts from an initial state the BSTATE/ISTATE set and no WEST_PARENT_ID', async () => {
+    const { root, config } = simRoot(`env > env.txt; ${OK}`);
+    const r = await new SegmentRunner({ config, simRoot: root, seed: 1n }).runSegment(fresh);
+    expect(r.status, r.reason ?? '').toBe('complete');
+    const env = envOf(join(root, 'traj_segs/000001/000000/env.txt'));
+    expect(env).toMatchObject({
+      WEST_CURRENT_SEG_INITPOINT_TYPE: 'SEG_INITPOINT_NEWTRAJ',
+      WEST_BSTATE_ID: '0',
+      WEST_BSTATE_DATA_REF: join(root, 'bstates/left.rst'),
+      WEST_ISTATE_ID: '3',
+      WEST_ISTATE_DATA_REF: join(root, 'istates/0/3'),
+      WEST_PARENT_DATA_REF: join(root, 'bstates/left.rst'),
+    });
+    expect(env.WEST_PARENT_ID).toBeUndefined();
+  });
+});
+
+describe('SegmentRunner: failures name the segment, the file, expected vs found, and the log', () => {
+  const run = async (body: string): Promise<{ reason: string; status: string; root: string; walltime: number }> => {
+    const { root, config } = simRoot(body);
+    const r = await new SegmentRunner({ config, simRoot: root, seed: 1n, registry: new ProcessRegistry(join(root, '.westream/pgids')), killGraceMs: 500 }).runSegment(cont(4));
+    return { reason: r.reason ?? '', status: r.status, root, walltime: r.walltime };
+  };
+
+  it('a nonzero exit', async () => {
+    const r = await run(`echo "engine: segmentation fault in step 42"; exit 1`);
+    expect(r.status).toBe('failed');
+    expect(r.reason).toMatch(/^segment 4 of iteration 2: .*prop\.sh exited with status 1/);
+    expect(r.reason).toContain('seg_logs/000002-000004.log');
+    expect(r.reason).toContain('engine: segmentation fault in step 42');
+  });
+
+  it('a pcoord of the wrong shape', async () => {
+    const r = await run(`printf '0.1\\n0.2\\n' > "$WEST_PCOORD_RETURN"; printf '1\\n' > "$WEST_ENERGY_RETURN"`);
+    expect(r.status).toBe('failed');
+    expect(r.reason).toContain('WEST_PCOORD_RETURN');
+    expect(r.reason).toContain('shape (2, 1); expected (3, 1)');
+  });
+
+  it('a NaN in the pcoord', async () => {
+    const r = await run(`printf '0.1\\nnan\\n0.3\\n' > "$WEST_PCOORD_RETURN"; printf '1\\n' > "$WEST_ENERGY_RETURN"`);
+    expect(r.status).toBe('failed');
+    expect(r.reason).toMatch(/pcoord return file .*:2: nan is not finite/);
+  });
+
+  it('a segment that hangs past its wall-time limit is killed with its whole group', async () => {
+    const r = await run(`sleep 60 & sleep 60; ${OK}`);
+    expect(r.status).toBe('failed');
+    expect(r.reason).toContain('exceeded its wall-time limit of 2 s');
+    expect(r.walltime).toBeLessThan(10);
+    expect(ownedProcesses(r.root)).toEqual([]);
+  });
+
+  it('a propagator that forks a grandchild and dies leaves no orphan', async () => {
+    const r = await run(`sleep 300 & echo $! > "$WEST_SIM_ROOT/grandchild.pid"; echo "lost the engine"; exit 1`);
+    expect(r.status).toBe('failed');
+    expect(r.reason).toContain('exited with status 1');
+    const pid = Number(readFileSync(join(r.root, 'grandchild.pid'), 'utf8'));
+    await waitFor(() => !alive(pid));
+    expect(alive(pid)).toBe(false);
+  });
+
+  it('a grandchild left running by a propagator that succeeds is killed too', async () => {
+    const r = await run(`sleep 300 & echo $! > "$WEST_SIM_ROOT/grandchild.pid"; ${OK}`);
+    expect(r.status).toBe('complete');
+    const pid = Number(readFileSync(join(r.root, 'grandchild.pid'), 'utf8'));
+    await waitFor(() => !alive(pid));
+    expect(alive(pid)).toBe(false);
+  });
+
+  it('a missing executable', async () => {
+    const { root, config } = simRoot(OK);
+    const broken = { ...config, executable: { ...config.executable, propagator: { ...config.executable.propagator, executable: '$WEST_SIM_ROOT/nope.sh' } } };
+    const r = await new SegmentRunner({ config: broken, simRoot: root, seed: 1n }).runSegment(cont(4));
+    expect(r.status).toBe('failed');
+    expect(r.reason).toContain(`cannot start ${root}/nope.sh (no such file)`);
+  });
+
+  it('cancel kills the whole group at once', async () => {
+    const { root, config } = simRoot(`sleep 60 & sleep 60`, 100);
+    const ac = new AbortController();
+    const runner = new SegmentRunner({ config, simRoot: root, seed: 1n, registry: new ProcessRegistry(join(root, '.westream/pgids')), killGraceMs: 500 });
+    setTimeout(() => ac.abort(), 300);
+    const t0 = Date.now();
+    const r = await runner.runSegment(cont(4), ac.signal);
+    expect(r.status).toBe('cancelled');
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(ownedProcesses(root)).toEqual([]);
+  });
+});
+
+function alive(pid: number): boolean {
+  try {
+    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/\) Z /.test(st);
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor(ok: () => boolean, ms = 3000): Promise<void> {
+  const t0 = Date.now();
+  while (!ok() && Date.now() - t0 < ms) await new Promise((r) => setTimeout(r, 20));
+}
+
+/** Live processes in the groups westream recorded for this sim root (none once a segment has ended). */
+function ownedProcesses(root: string): number[] {
+  const dir = join(root, '.westream/pgids');
+  const groups = new Set(existsSync(dir) ? readdirSync(dir).map(Number) : []);
+  return processesIn(groups).map((p) => p.pid).filter(alive);
+}

@@ -1,0 +1,54 @@
+/** Builds throwaway sim roots from the demo (or a given west.yaml) and runs the real `westream` command in them. */
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+export const WESTREAM = join(REPO, 'packages/cli/bin/westream.js');
+export const TOY_MD = join(REPO, 'packages/toy-md/bin/westream-toy-md.js');
+
+/** A sim root holding the demo's files; `edit` rewrites west.yaml's text, `md` md.in's. */
+export function demoSimDir(edit: (yaml: string) => string = (y) => y, md: (text: string) => string = (t) => t): string {
+  const dir = mkdtempSync(join(tmpdir(), 'westream-test-'));
+  for (const f of ['west.yaml', 'md.in', 'bstates.txt', 'tstates.txt', 'bstates']) cpSync(join(REPO, 'config/demo', f), join(dir, f), { recursive: true });
+  cpSync(join(REPO, 'westpa-scripts/toy'), join(dir, 'westpa_scripts'), { recursive: true });
+  writeFileSync(join(dir, 'west.yaml'), edit(readFileSync(join(dir, 'west.yaml'), 'utf8')));
+  writeFileSync(join(dir, 'md.in'), md(readFileSync(join(dir, 'md.in'), 'utf8')));
+  return dir;
+}
+
+/** Writes an executable script into the sim root. */
+export function script(dir: string, name: string, body: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, `#!/bin/bash\n${body}\n`);
+  chmodSync(path, 0o755);
+  return path;
+}
+
+export interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export const childEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({ ...process.env, TOY_MD, CI: '', ...extra });
+
+/** Runs `westream …` in `cwd` to completion. */
+export function westream(cwd: string, args: string[], extra: Record<string, string> = {}): CliResult {
+  const r = spawnSync(process.execPath, [WESTREAM, ...args], { cwd, env: childEnv(extra), encoding: 'utf8', timeout: 600_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Starts `westream …` in `cwd` without waiting. */
+export function westreamAsync(cwd: string, args: string[], extra: Record<string, string> = {}): ReturnType<typeof spawn> {
+  return spawn(process.execPath, [WESTREAM, ...args], { cwd, env: childEnv(extra), stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Runs Python code with the arguments; returns stdout (throws with stderr on failure). */
+export function python(code: string, args: string[] = [], cwd?: string): string {
+  const r = spawnSync('python3', ['-c', code, ...args], { encoding: 'utf8', cwd });
+  if (r.status !== 0) throw new Error(`python failed (${r.status}):\n${r.stderr}`);
+  return r.stdout;
+}
