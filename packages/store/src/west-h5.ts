@@ -119,13 +119,24 @@ export class WestH5 {
     if (c.next) this.current = c.next.nIter;
   }
 
-  /** Records the statuses of a halted iteration (FAILED segments), as WESTPA leaves them for the next w_run. */
-  async recordStatuses(nIter: number, status: Uint8Array): Promise<void> {
+  /**
+   * Records a halted iteration as WESTPA leaves it for the next w_run: the completed segments with their
+   * pcoords and times, the failed ones as FAILED. `pcoord` rows of segments not complete are left alone.
+   */
+  async recordHalt(nIter: number, h: { status: Uint8Array; pcoord: Float64Array; cputime: Float64Array; walltime: Float64Array }): Promise<void> {
     await this.update((f) => {
-      const si = dataset(f, `iterations/${iterGroupName(nIter, this.meta.iterPrec)}/seg_index`);
+      const g = group(f, `iterations/${iterGroupName(nIter, this.meta.iterPrec)}`);
+      const si = dataset(g, 'seg_index');
       const rows = readSegIndex(si);
-      rows.status.set(status);
+      rows.status.set(h.status);
+      rows.cputime.set(h.cputime);
+      rows.walltime.set(h.walltime);
       si.write_slice([[0, rows.n]], segIndexColumns(rows));
+      const pc = dataset(g, 'pcoord');
+      const per = this.meta.pcoordLen * this.meta.pcoordNdim;
+      for (let i = 0; i < rows.n; i++) {
+        if (h.status[i] === 2) pc.write_slice([[i, i + 1], [], []], h.pcoord.subarray(i * per, (i + 1) * per));
+      }
     });
   }
 

@@ -101,8 +101,15 @@ export async function runSimulation(o: RunOptions): Promise<RunSummary> {
       pending = failures.map((r) => r.segId);
     }
     if (failures.length > 0) {
-      const status = Uint8Array.from(results, (r) => (r ? SegStatus.COMPLETE : SegStatus.FAILED));
-      await store.recordStatuses(n, status);
+      const per = meta.pcoordLen * meta.pcoordNdim;
+      const pcoord = new Float64Array(rec.nSegs * per);
+      results.forEach((r, i) => r && pcoord.set(r.pcoord, i * per));
+      await store.recordHalt(n, {
+        status: Uint8Array.from(results, (r) => (r ? SegStatus.COMPLETE : SegStatus.FAILED)),
+        pcoord,
+        cputime: Float64Array.from(results, (r) => r?.cputime ?? 0),
+        walltime: Float64Array.from(results, (r) => r?.walltime ?? 0),
+      });
       throw new RunHalted(
         `propagation failed for ${failures.length} segment(s) of iteration ${n} after ${config.westream.maxSegmentRetries + 1} attempt(s) each:\n` +
           failures.map((f) => `- ${f.reason ?? `segment ${f.segId}`}`).join('\n') +
@@ -161,16 +168,17 @@ function keyOf(rec: IterationRecord, segId: number): string {
   return segmentKey(rec.parentIds[segId] as number, rec.weights[segId] as number);
 }
 
-/** Segments already done: COMPLETE in west.h5 (after a truncate) or journaled before a crash. */
+/** Segments already done: journaled before a crash or a halt (with auxdata), or COMPLETE in west.h5 (truncate). */
 function collectFinished(rec: IterationRecord, journaled: Map<number, SegmentResult>, perSeg: number): (SegmentResult | undefined)[] {
   const out: (SegmentResult | undefined)[] = new Array<SegmentResult | undefined>(rec.nSegs);
   for (let i = 0; i < rec.nSegs; i++) {
-    if (rec.status[i] === SegStatus.COMPLETE) {
+    if (journaled.has(i)) out[i] = journaled.get(i);
+    else if (rec.status[i] === SegStatus.COMPLETE) {
       out[i] = {
         nIter: rec.nIter, segId: i, attempt: 0, status: 'complete', pcoord: Array.from(rec.pcoord.subarray(i * perSeg, (i + 1) * perSeg)),
         auxdata: {}, cputime: rec.cputime[i] as number, walltime: rec.walltime[i] as number, reason: null, log: null, node: '',
       };
-    } else out[i] = journaled.get(i);
+    }
   }
   return out;
 }
