@@ -54,7 +54,8 @@ describe.skipIf(skip)('the demo, end to end', () => {
     const run = westream(dir, ['run']);
     expect(run.code, run.stderr + run.stdout).toBe(0);
     runOut = run.stdout;
-    const pd = spawnSync('w_pdist', ['-r', 'west.yaml', '-W', 'west.h5', '-b', '25', '-o', 'pdist.h5'], { cwd: dir, encoding: 'utf8' });
+    // python3 -m, not the console script: a fresh pip install may not have refreshed pyenv's shims yet.
+    const pd = spawnSync('python3', ['-m', 'westpa.cli.tools.w_pdist', '-r', 'west.yaml', '-W', 'west.h5', '-b', '25', '-o', 'pdist.h5'], { cwd: dir, encoding: 'utf8' });
     expect(pd.status, pd.stderr).toBe(0);
     data = JSON.parse(python(`exec(open(${JSON.stringify(join(REPO, 'test/fixtures/inspect_west_h5.py'))}).read())`, [join(dir, 'west.h5'), join(dir, 'pdist.h5')])) as Inspect;
   }, 300_000);

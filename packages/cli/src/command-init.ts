@@ -26,7 +26,7 @@ export async function commandInit(a: InitArgs, out: NodeJS.WritableStream, err: 
   const paths = simPaths(config, simRoot);
   const seed = chooseSeed(config);
   const runner = new SegmentRunner({ config, simRoot, seed, registry: new ProcessRegistry(join(paths.stateDir, 'pgids')) });
-  const summary = await initRun({ config, simRoot, runner, bstates, tstates, segsPerState, force: a.force, seed });
+  const summary = await initRun({ config, simRoot, runner, bstates, tstates, segsPerState, force: a.force, seed }).finally(() => runner.close());
   out.write(
     `initialized ${summary.westH5}: ${summary.bstates.length} basis state(s), ${tstates.length} target state(s), ` +
       `${summary.nSegs} segment(s) in iteration 1, seed ${summary.seed}\n` +

@@ -49,5 +49,6 @@ export async function commandRun(a: RunArgs): Promise<RunSummary> {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
     await workManager.close();
+    runner.close();
   }
 }

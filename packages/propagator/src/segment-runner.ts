@@ -100,7 +100,7 @@ export class SegmentRunner {
         throw e;
       }
     } finally {
-      rmSync(returns.dir, { recursive: true, force: true });
+      for (const f of returns.files) rmSync(f, { force: true });
     }
   }
 
@@ -125,7 +125,7 @@ export class SegmentRunner {
         throw e;
       }
     } finally {
-      rmSync(returns.dir, { recursive: true, force: true });
+      for (const f of returns.files) rmSync(f, { force: true });
     }
   }
 
@@ -140,6 +140,12 @@ export class SegmentRunner {
     const bad = describeExit(out, this.exePath(prog), null);
     if (bad) throw new PropagationError(`gen_istate for initial state ${istate.id}: ${bad}${logTail(stdout)}`);
     return this.getPcoord(bstate, istate, signal);
+  }
+
+  /** Removes the runner's temp directory (return files). */
+  close(): void {
+    if (this.returnsDir) rmSync(this.returnsDir, { recursive: true, force: true });
+    this.returnsDir = undefined;
   }
 
   /** pre_iteration / post_iteration; a failure is a warning (as in WESTPA), returned as text. */
@@ -179,20 +185,27 @@ export class SegmentRunner {
     return { stdout, stderr };
   }
 
-  private makeReturns(withAux: boolean): { dir: string; pcoord: string; aux: Map<string, string>; vars: Record<string, string> } {
-    const dir = mkdtempSync(join(tmpdir(), 'westream-returns-'));
-    const pcoord = join(dir, 'pcoord.txt');
+  /** One private temp directory per runner; each call gets its own file names in it (WESTPA: mkstemp). */
+  private returnsDir: string | undefined;
+  private returnsSeq = 0;
+
+  private makeReturns(withAux: boolean): { files: string[]; pcoord: string; aux: Map<string, string>; vars: Record<string, string> } {
+    this.returnsDir ??= mkdtempSync(join(tmpdir(), 'westream-returns-'));
+    const dir = this.returnsDir;
+    const tag = `${process.pid}-${this.returnsSeq++}`;
+    const pcoord = join(dir, `${tag}.pcoord`);
     const vars: Record<string, string> = { WEST_PCOORD_RETURN: pcoord };
     const aux = new Map<string, string>();
     if (withAux) {
       for (const ds of this.o.config.data.datasets) {
         if (ds.name === 'pcoord' || !ds.enabled || ds.dir || ds.loader === 'npy_data_loader') continue;
-        const file = ds.filename ? this.refs.render(ds.filename, {}) : join(dir, `${ds.name}.txt`);
+        const file = ds.filename ? this.refs.render(ds.filename, {}) : join(dir, `${tag}.${ds.name}`);
         aux.set(ds.name, file);
         vars[`WEST_${ds.name.toUpperCase()}_RETURN`] = file;
       }
     }
-    return { dir, pcoord, aux, vars };
+    const files = [pcoord, ...[...aux.values()].filter((f) => f.startsWith(dir))]; // a user's `filename` is theirs
+    return { files, pcoord, aux, vars };
   }
 
   private run(

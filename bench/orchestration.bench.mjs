@@ -1,0 +1,100 @@
+// Orchestration overhead: a no-op propagator (constant pcoord), 1,000 segments per iteration, 3 iterations,
+// local work manager with 2 slots. Against, in the same run: the floor (spawning the same script 3,000 times,
+// 2 at a time, from Node, with a return file each) and WESTPA's w_run (PyPI westpa, processes work manager,
+// 2 workers) on the same config and scripts.
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = fileURLToPath(new URL('..', import.meta.url));
+const fixture = join(repo, 'bench/fixtures/noop');
+const westream = join(repo, 'packages/cli/bin/westream.js');
+const SEGS = 3000;
+
+function simDir() {
+  const dir = mkdtempSync(join(tmpdir(), 'westream-bench-'));
+  cpSync(fixture, dir, { recursive: true });
+  return dir;
+}
+
+function timed(fn) {
+  const t0 = performance.now();
+  fn();
+  return (performance.now() - t0) / 1000;
+}
+
+function must(r, what) {
+  if (r.status !== 0) throw new Error(`${what} failed (${r.status}): ${r.stderr}`);
+}
+
+async function floor() {
+  const dir = simDir();
+  const script = join(dir, 'runseg.sh');
+  let next = 0;
+  const lane = async () => {
+    while (next < SEGS) {
+      const i = next++;
+      await new Promise((res, rej) => {
+        const c = spawn(script, [], { cwd: dir, env: { ...process.env, WEST_PCOORD_RETURN: join(dir, `ret-${i % 2}`) }, stdio: 'ignore' });
+        c.once('error', rej);
+        c.once('exit', res);
+      });
+    }
+  };
+  const t0 = performance.now();
+  await Promise.all([lane(), lane()]);
+  const s = (performance.now() - t0) / 1000;
+  rmSync(dir, { recursive: true, force: true });
+  return s;
+}
+
+function westreamRun() {
+  const dir = simDir();
+  must(spawnSync(process.execPath, [westream, 'init', '--config', 'west.cfg', '--bstate', 'start,1,start', '--segs-per-state', '1000'], { cwd: dir, encoding: 'utf8' }), 'westream init');
+  const s = timed(() => must(spawnSync(process.execPath, [westream, 'run', '--config', 'west.cfg'], { cwd: dir, encoding: 'utf8' }), 'westream run'));
+  rmSync(dir, { recursive: true, force: true });
+  return s;
+}
+
+function wRun() {
+  if (spawnSync('python3', ['-c', 'import westpa'], { encoding: 'utf8' }).status !== 0) return null;
+  const dir = simDir();
+  const env = { ...process.env, WEST_SIM_ROOT: dir };
+  must(spawnSync('python3', ['-m', 'westpa.cli.core.w_init', '-r', 'west.cfg', '--bstate', 'start,1,start', '--segs-per-state', '1000'], { cwd: dir, env, encoding: 'utf8' }), 'w_init');
+  const s = timed(() => must(spawnSync('python3', ['-m', 'westpa.cli.core.w_run', '-r', 'west.cfg', '--work-manager', 'processes', '--n-workers', '2'], { cwd: dir, env, encoding: 'utf8' }), 'w_run'));
+  rmSync(dir, { recursive: true, force: true });
+  return s;
+}
+
+export async function run() {
+  const f = await floor();
+  const w = westreamRun();
+  const p = wRun();
+  const per = (s) => (s * 1000) / SEGS;
+  return [
+    {
+      name: 'no-op segments, 3 × 1,000, 2 slots: time per segment (vs spawn floor)',
+      value: per(w),
+      unit: 'ms',
+      goal: '≤ 1.3× floor',
+      peer: 'spawning the same script, 2 at a time',
+      peerValue: per(f),
+      ratio: w / f,
+      ratioLabel: 'westream / floor',
+      detail: `westream run ${w.toFixed(1)} s for ${SEGS} segments (init excluded); floor ${f.toFixed(1)} s.`,
+    },
+    {
+      name: 'no-op segments, 3 × 1,000, 2 slots: time per segment (vs w_run)',
+      value: per(w),
+      unit: 'ms',
+      goal: '≥ 3× faster than w_run',
+      peer: 'WESTPA 2022.16 w_run, processes work manager, 2 workers',
+      peerValue: p === null ? null : per(p),
+      ratio: p === null ? null : p / w,
+      ratioLabel: 'w_run / westream',
+      detail: p === null ? 'w_run not installed: npm run test:deps installs it.' : `w_run ${p.toFixed(1)} s (w_init excluded).`,
+    },
+  ];
+}
