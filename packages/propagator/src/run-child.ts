@@ -2,13 +2,15 @@
  * Runs one child program in its own process group, with its output in files, a wall-time limit and a cancel
  * signal. Whatever happens — exit, timeout, cancel — the whole group is gone when this returns: no orphans.
  *
+ * The fork itself happens in the small launcher process when one is given (see launcher-process.ts); the
+ * supervision — timers, signals, the process registry — always happens here.
+ *
  * CPU time: Node cannot wait4() a child, so the child's user time (its own plus its waited-for descendants',
  * like WESTPA's `ru_utime`) is sampled from /proc while it runs. The last sample is at most `cpuSampleMs` old.
  */
-import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
-import { dirname } from 'node:path';
+import type { Launcher } from './launcher.js';
 import { OWNER_ENV, procStat, type ProcessRegistry } from './process-registry.js';
+import { spawnDetached, type LaunchHandlers } from './spawn-detached.js';
 
 export interface ChildSpec {
   readonly executable: string;
@@ -25,6 +27,7 @@ export interface ChildSpec {
   readonly killGraceMs?: number;
   readonly signal?: AbortSignal;
   readonly registry?: ProcessRegistry;
+  readonly launcher?: Launcher;
   readonly cpuSampleMs?: number;
 }
 
@@ -41,71 +44,31 @@ export interface ChildOutcome {
   readonly walltime: number;
 }
 
-export async function runChild(spec: ChildSpec): Promise<ChildOutcome> {
-  const fds: number[] = [];
-  const openOut = (path: string): number => {
-    mkdirSync(dirname(path), { recursive: true });
-    const fd = openSync(path, 'w');
-    fds.push(fd);
-    return fd;
-  };
-  const started = performance.now();
-  try {
-    const stdin = spec.stdin ? openSync(spec.stdin, 'r') : 'ignore';
-    if (typeof stdin === 'number') fds.push(stdin);
-    const out = spec.stdout ? openOut(spec.stdout) : 'ignore';
-    const err = spec.stderr === 'stdout' ? out : spec.stderr ? openOut(spec.stderr) : 'ignore';
-    const child = spawn(spec.executable, spec.args ?? [], {
-      cwd: spec.cwd,
-      env: spec.registry ? { ...spec.env, [OWNER_ENV]: spec.registry.token } : spec.env,
-      stdio: [stdin, out, err],
-      detached: true, // setsid(): a process group of its own, so the whole tree can be signalled
-    });
-    return await supervise(child, spec, started);
-  } catch (e) {
-    return failedToStart(e, started);
-  } finally {
-    for (const fd of fds) closeSync(fd);
-  }
-}
-
-function failedToStart(e: unknown, started: number): ChildOutcome {
-  const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-  return { exitCode: null, signal: null, timedOut: false, cancelled: false, leftovers: false, spawnError: code, cputime: 0, walltime: (performance.now() - started) / 1000 };
-}
-
-function supervise(child: ReturnType<typeof spawn>, spec: ChildSpec, started: number): Promise<ChildOutcome> {
+export function runChild(spec: ChildSpec): Promise<ChildOutcome> {
+  const env = spec.registry ? { ...spec.env, [OWNER_ENV]: spec.registry.token } : { ...spec.env };
   return new Promise((resolve) => {
-    const pgid = child.pid;
+    const started = performance.now();
+    let pgid: number | undefined;
     let timedOut = false;
     let cancelled = false;
     let cputime = 0;
     let killTimer: NodeJS.Timeout | undefined;
-    if (pgid !== undefined) spec.registry?.add(pgid);
-    const sample = (): void => {
-      if (pgid === undefined) return;
-      const st = procStat(pgid);
-      if (st) cputime = Math.max(cputime, st.userTime);
-    };
-    const sampler = setInterval(sample, spec.cpuSampleMs ?? 250);
+    let sampler: NodeJS.Timeout | undefined;
+    let timer: NodeJS.Timeout | undefined;
     const stopGroup = (): void => {
+      if (pgid === undefined) return; // not started yet: onSpawn stops it
       signalGroup(pgid, 'SIGTERM');
       killTimer ??= setTimeout(() => signalGroup(pgid, 'SIGKILL'), spec.killGraceMs ?? 5000);
     };
-    const timer = spec.timeoutMs === null ? undefined : setTimeout(() => ((timedOut = true), stopGroup()), spec.timeoutMs);
     const onAbort = (): void => {
       cancelled = true;
       stopGroup();
     };
-    if (spec.signal?.aborted) onAbort();
-    else spec.signal?.addEventListener('abort', onAbort, { once: true });
-
-    let spawnError: string | null = null;
-    child.once('error', (e: NodeJS.ErrnoException) => {
-      spawnError = e.code ?? e.message;
-    });
-    child.once('close', (code, signal) => {
-      clearInterval(sampler);
+    let finished = false;
+    const finish = (code: number | null, signal: NodeJS.Signals | null, spawnError: string | null): void => {
+      if (finished) return;
+      finished = true;
+      if (sampler) clearInterval(sampler);
       if (timer) clearTimeout(timer);
       if (killTimer) clearTimeout(killTimer);
       spec.signal?.removeEventListener('abort', onAbort);
@@ -113,13 +76,32 @@ function supervise(child: ReturnType<typeof spawn>, spec: ChildSpec, started: nu
       const leftovers = signalGroup(pgid, 'SIGKILL');
       if (pgid !== undefined) spec.registry?.remove(pgid);
       resolve({ exitCode: code, signal, timedOut, cancelled, leftovers, spawnError, cputime, walltime: (performance.now() - started) / 1000 });
-    });
+    };
+    const handlers: LaunchHandlers = {
+      onSpawn(pid) {
+        pgid = pid;
+        spec.registry?.add(pid);
+        sampler = setInterval(() => {
+          const st = procStat(pid);
+          if (st) cputime = Math.max(cputime, st.userTime);
+        }, spec.cpuSampleMs ?? 250);
+        if (spec.timeoutMs !== null) timer = setTimeout(() => ((timedOut = true), stopGroup()), spec.timeoutMs);
+        if (cancelled) stopGroup();
+      },
+      onError: (code) => finish(null, null, code),
+      onExit: (code, signal) => finish(code, signal, null),
+    };
+    if (spec.signal?.aborted) cancelled = true;
+    else spec.signal?.addEventListener('abort', onAbort, { once: true });
+    const req = { executable: spec.executable, args: spec.args ?? [], cwd: spec.cwd, env, stdin: spec.stdin, stdout: spec.stdout, stderr: spec.stderr };
+    if (spec.launcher) spec.launcher.launch(req, handlers);
+    else spawnDetached(req, handlers);
   });
 }
 
 /** Signals a whole process group; true when the group still existed. */
 function signalGroup(pgid: number | undefined, sig: NodeJS.Signals): boolean {
-  if (pgid === undefined) return false;
+  if (pgid === undefined || pgid <= 0) return false;
   try {
     process.kill(-pgid, sig);
     return true;

@@ -11,6 +11,7 @@ import { DataRefs, basisFields, initialFields } from './data-refs.js';
 import type { ProcessRegistry } from './process-registry.js';
 import { RandomPurpose, randomEnv } from './random-values.js';
 import { checkPcoordShape, readTable, ReturnFileError, type NumericTable } from './return-file.js';
+import { Launcher } from './launcher.js';
 import { runChild, type ChildOutcome } from './run-child.js';
 import type { AuxArray, BasisStateInfo, InitialStateInfo, SegmentResult, SegmentTask } from './types.js';
 
@@ -23,6 +24,8 @@ export interface SegmentRunnerOptions {
   /** The environment children inherit (default: this process's). */
   readonly baseEnv?: Readonly<Record<string, string | undefined>>;
   readonly killGraceMs?: number;
+  /** Fork children from a small launcher process (default true): cheaper than forking this big one. */
+  readonly launcher?: boolean;
 }
 
 /** A helper program (get_pcoord, gen_istate) failed; the message says which, why, and where its log is. */
@@ -41,6 +44,7 @@ export class SegmentRunner {
   readonly refs: DataRefs;
   private readonly env: Record<string, string>;
   private readonly node = hostname();
+  private readonly launcher: Launcher | undefined;
 
   constructor(private readonly o: SegmentRunnerOptions) {
     const base: Record<string, string> = {};
@@ -48,6 +52,7 @@ export class SegmentRunner {
     base.WEST_SIM_ROOT = o.simRoot;
     this.env = { ...base, ...o.config.executable.environ };
     this.refs = new DataRefs(o.config.data.dataRefs, this.env);
+    this.launcher = o.launcher === false ? undefined : new Launcher(this.env);
   }
 
   /** Propagates one segment; never throws for a segment's own failure (that is a FAILED result). */
@@ -144,6 +149,7 @@ export class SegmentRunner {
 
   /** Removes the runner's temp directory (return files). */
   close(): void {
+    this.launcher?.close();
     if (this.returnsDir) rmSync(this.returnsDir, { recursive: true, force: true });
     this.returnsDir = undefined;
   }
@@ -225,6 +231,7 @@ export class SegmentRunner {
       ...(this.o.killGraceMs !== undefined ? { killGraceMs: this.o.killGraceMs } : {}),
       ...(signal ? { signal } : {}),
       ...(this.o.registry ? { registry: this.o.registry } : {}),
+      ...(this.launcher ? { launcher: this.launcher } : {}),
     });
   }
 }

@@ -1,0 +1,22 @@
+/** Messages between a runner and its launcher process. */
+export interface LaunchRequest {
+  readonly id: number;
+  readonly executable: string;
+  readonly args: readonly string[];
+  readonly cwd: string;
+  /** The child's environment; through the launcher, only what differs from the launcher's base environment. */
+  readonly env: Readonly<Record<string, string>>;
+  readonly stdin: string | null;
+  readonly stdout: string | null;
+  readonly stderr: string | null;
+}
+
+export type LaunchReply =
+  | { readonly id: number; readonly kind: 'spawned'; readonly pid: number }
+  | { readonly id: number; readonly kind: 'error'; readonly code: string }
+  | { readonly id: number; readonly kind: 'exit'; readonly code: number | null; readonly signal: NodeJS.Signals | null };
+
+/** Sent once when the launcher starts: the environment every request's `env` is laid over. */
+export interface LaunchBase {
+  readonly base: Readonly<Record<string, string>>;
+}
