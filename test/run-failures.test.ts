@@ -2,12 +2,13 @@
  * The loop's side of failures: a segment that keeps failing is retried, then the run halts naming it and its
  * log, west.h5 records it as FAILED, and the next `westream run` re-runs only what did not complete.
  */
+import { spawn } from 'node:child_process';
 import { appendFileSync, cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pythonModuleMissing, skipWithoutPeer } from './support/peers.js';
-import { python, REPO, westream } from './support/sim-dir.js';
+import { childEnv, python, REPO, WESTREAM, westream } from './support/sim-dir.js';
 
 const skip = skipWithoutPeer('h5py (PyPI)', pythonModuleMissing('h5py'));
 
@@ -63,6 +64,29 @@ describe.skipIf(skip)('a segment that keeps failing', () => {
     const clean = simDir();
     writeFileSync(join(clean, 'fixed'), '');
     expect(westream(clean, ['init', '--bstate', 'origin,1,origin', '--tstate', 'far,2.0', '--segs-per-state', '4']).code).toBe(0);
+    expect(westream(clean, ['run']).code).toBe(0);
+    const dump = (d: string): string => python(`exec(open(${JSON.stringify(join(REPO, 'test/fixtures/dump_west_h5.py'))}).read())`, [join(d, 'west.h5')]);
+    expect(dump(dir)).toBe(dump(clean));
+  }, 120_000);
+
+  it('Ctrl-C (SIGINT to the whole process group) stops cleanly with exit 130; the next run resumes to the same record', async () => {
+    const dir = simDir();
+    writeFileSync(join(dir, 'fixed'), '');
+    writeFileSync(join(dir, 'runseg.sh'), readFileSync(join(dir, 'runseg.sh'), 'utf8').replace('set -euo pipefail', 'set -euo pipefail\nsleep 0.05'));
+    expect(westream(dir, ['init', '--bstate', 'origin,1,origin', '--tstate', 'far,2.0', '--segs-per-state', '4']).code).toBe(0);
+    const clean = mkdtempSync(join(tmpdir(), 'westream-fail-clean-'));
+    cpSync(dir, clean, { recursive: true });
+    const child = spawn(process.execPath, [WESTREAM, 'run'], { cwd: dir, env: childEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const code = await new Promise<number | null>((res) => {
+      setTimeout(() => process.kill(-(child.pid as number), 'SIGINT'), 800);
+      child.once('exit', (c) => res(c));
+    });
+    expect(code).toBe(130);
+    expect(out).toContain('SIGINT: stopping');
+    expect(out).not.toContain('failed');
+    expect(westream(dir, ['run']).code).toBe(0);
     expect(westream(clean, ['run']).code).toBe(0);
     const dump = (d: string): string => python(`exec(open(${JSON.stringify(join(REPO, 'test/fixtures/dump_west_h5.py'))}).read())`, [join(d, 'west.h5')]);
     expect(dump(dir)).toBe(dump(clean));

@@ -1,6 +1,6 @@
 /** `westream status`: the run as west.h5 records it (the REST API will add the live view). */
 import { loadConfig } from '@westream/config';
-import { simPaths } from '@westream/sim-manager';
+import { ResultsJournal, segmentKey, simPaths } from '@westream/sim-manager';
 import { WestH5 } from '@westream/store';
 import { SegStatus } from '@westream/we';
 import { toJson } from './json-output.js';
@@ -16,6 +16,15 @@ export async function commandStatus(a: { config: string; json: boolean }, out: N
     if (s === SegStatus.COMPLETE) counts.complete++;
     else if (s === SegStatus.FAILED) counts.failed++;
     else counts.prepared++;
+  }
+  // Segments finished since the last commit are in the results journal, not yet in west.h5.
+  const journaled = new ResultsJournal(paths.stateDir).load(n, (id) => segmentKey(cur.parentIds[id] as number, cur.weights[id] as number));
+  for (const id of journaled.keys()) {
+    if (cur.status[id] !== SegStatus.COMPLETE) {
+      counts.complete++;
+      if (cur.status[id] === SegStatus.FAILED) counts.failed--;
+      else counts.prepared--;
+    }
   }
   const status = {
     westH5: paths.westH5,

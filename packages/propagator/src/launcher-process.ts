@@ -24,5 +24,9 @@ process.on('message', (m: LaunchRequest | LaunchBase) => {
     onExit: (code, signal) => send({ id: m.id, kind: 'exit', code, signal }),
   });
 });
+// Ctrl-C reaches the whole foreground process group; the parent decides what stops, and it stops us by
+// disconnecting. Dying first would turn a clean stop into failed segments.
+process.on('SIGINT', () => undefined);
+process.on('SIGTERM', () => undefined);
 // The parent gone means nobody supervises: stop (the parent's registry reaps the children on its restart).
 process.on('disconnect', () => process.exit(0));

@@ -9,5 +9,5 @@ export { parseBasisStates, parseTargetStates, StateSpecError } from './state-spe
 export type { BasisStateSpec, TargetStateSpec } from './state-specs.js';
 export { simPaths } from './sim-paths.js';
 export type { SimPaths } from './sim-paths.js';
-export { ResultsJournal } from './results-journal.js';
+export { ResultsJournal, segmentKey } from './results-journal.js';
 export { weStep, WeStream } from './we-step.js';
