@@ -135,16 +135,19 @@ const byWeight = (a: Walker, b: Walker): number => a.weight - b.weight;
 export function targetBins(mapper: BinMapper, targetStates: readonly TargetStateRef[]): Map<number, TargetStateRef> {
   const bins = new Map<number, TargetStateRef>();
   for (const t of targetStates) {
-    try {
-      bins.set(mapper.assignPoint(t.pcoord, 0), t);
-    } catch (err) {
-      if (err instanceof BinAssignmentError) {
-        throw new ConsistencyError(`target state ${t.id}: pcoord ${Array.from(t.pcoord).join(' ')} lies outside the bins`);
-      }
-      throw err;
-    }
+    bins.set(stateBin(mapper, t.pcoord, `target state ${t.id}`), t);
   }
   return bins;
+}
+
+/** The bin of a state's point; a point outside the bins is a ConsistencyError naming the state. */
+function stateBin(mapper: BinMapper, pcoord: ArrayLike<number>, what: string): number {
+  try {
+    return mapper.assignPoint(pcoord, 0);
+  } catch (err) {
+    if (err instanceof BinAssignmentError) throw new ConsistencyError(`${what}: pcoord ${Array.from(pcoord).join(' ')} lies outside the bins`);
+    throw err;
+  }
 }
 
 /** Final bins of the completed segments; a point outside the bins names its segment. */
@@ -233,15 +236,7 @@ export function resample(input: ResampleInput): ResampleResult {
         initialStateId: istate.id,
       });
       walker.parentId = parentIdForIstate(istate.id); // wtg parents stay: the weight came from `prev`
-      let ib: number;
-      try {
-        ib = mapper.assignPoint(istate.pcoord, 0);
-      } catch (err) {
-        if (err instanceof BinAssignmentError) {
-          throw new ConsistencyError(`initial state ${istate.id}: pcoord ${Array.from(istate.pcoord).join(' ')} lies outside the bins`);
-        }
-        throw err;
-      }
+      const ib = stateBin(mapper, istate.pcoord, `initial state ${istate.id}`);
       if (tbins.has(ib)) throw new ConsistencyError(`initial state ${istate.id} lies in the bin of target state ${tbins.get(ib)?.id}`);
       (bins[ib] as Walker[]).push(walker);
     }
@@ -282,15 +277,7 @@ export function populateInitial(input: PopulateInput): { next: NextSegment[]; us
   const scale = Math.abs(1 - total) > initialStates.length * eps ? 1 / total : 1;
   const bins: Walker[][] = Array.from({ length: mapper.nbins }, () => []);
   for (const s of initialStates) {
-    let ib: number;
-    try {
-      ib = mapper.assignPoint(s.pcoord, 0);
-    } catch (err) {
-      if (err instanceof BinAssignmentError) {
-        throw new ConsistencyError(`initial state ${s.id}: pcoord ${Array.from(s.pcoord).join(' ')} lies outside the bins`);
-      }
-      throw err;
-    }
+    const ib = stateBin(mapper, s.pcoord, `initial state ${s.id}`);
     const pid = parentIdForIstate(s.id);
     (bins[ib] as Walker[]).push({ weight: s.weight * scale, parentId: pid, wtg: [pid] });
   }
@@ -359,14 +346,22 @@ function splitByWeight(bin: Walker[], ideal: number, threshold: number): Walker[
 
 /** Repeatedly merges the lightest walkers whose cumulative weight is at most `limit`. */
 function mergeByWeight(bin: Walker[], limit: number, rng: Rng): Walker[] {
-  bin.sort(byWeight);
-  for (;;) {
+  return mergeLightest(bin, rng, (b) => {
     let cumul = 0;
     let k = 0;
-    while (k < bin.length && (cumul += (bin[k] as Walker).weight) <= limit) k++;
-    if (k < 2) return bin;
-    insertSorted(bin, mergeWalkers(bin.splice(0, k), rng));
-  }
+    while (k < b.length && (cumul += (b[k] as Walker).weight) <= limit) k++;
+    return k;
+  });
+}
+
+/**
+ * Sorts the bin by weight, then merges its `k` lightest walkers into one for as long as `lightest` says k ≥ 2.
+ * The merged walker goes back in sorted position, so the next round sees it.
+ */
+function mergeLightest(bin: Walker[], rng: Rng, lightest: (sorted: readonly Walker[]) => number): Walker[] {
+  bin.sort(byWeight);
+  for (let k = lightest(bin); k >= 2; k = lightest(bin)) insertSorted(bin, mergeWalkers(bin.splice(0, k), rng));
+  return bin;
 }
 
 /** Splits the heaviest walker in two, or merges the two lightest, until the bin holds `target` walkers. */
@@ -393,14 +388,12 @@ function splitByThreshold(bin: Walker[], largest: number): Walker[] {
 function mergeByThreshold(bin: Walker[], smallest: number, rng: Rng): Walker[] {
   let below = 0;
   for (const w of bin) if (w.weight < smallest) below++;
-  if (below < 2) return bin;
-  bin.sort(byWeight);
-  for (;;) {
+  if (below < 2) return bin; // unsorted, as WESTPA leaves a bin it does not touch
+  return mergeLightest(bin, rng, (b) => {
     let k = 0;
-    while (k < bin.length && (bin[k] as Walker).weight < smallest) k++;
-    if (k < 2) return bin;
-    insertSorted(bin, mergeWalkers(bin.splice(0, k), rng));
-  }
+    while (k < b.length && (b[k] as Walker).weight < smallest) k++;
+    return k;
+  });
 }
 
 function splitWalker(w: Walker, m: number): Walker[] {
