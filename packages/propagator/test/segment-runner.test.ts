@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfigText, type WestConfig } from '@westream/config';
@@ -140,11 +140,11 @@ describe('SegmentRunner: failures name the segment, the file, expected vs found,
   });
 
   it('a segment that hangs past its wall-time limit is killed with its whole group', async () => {
-    const r = await run(`sleep 60 & sleep 60; ${OK}`);
+    const r = await run(`echo $$ > "$WEST_SIM_ROOT/pgid"; sleep 60 & sleep 60; ${OK}`);
     expect(r.status).toBe('failed');
     expect(r.reason).toContain('exceeded its wall-time limit of 2 s');
     expect(r.walltime).toBeLessThan(10);
-    expect(ownedProcesses(r.root)).toEqual([]);
+    expect(groupMembers(r.root)).toEqual([]);
   });
 
   it('a propagator that forks a grandchild and dies leaves no orphan', async () => {
@@ -173,7 +173,7 @@ describe('SegmentRunner: failures name the segment, the file, expected vs found,
   });
 
   it('cancel kills the whole group at once', async () => {
-    const { root, config } = simRoot(`sleep 60 & sleep 60`, 100);
+    const { root, config } = simRoot(`echo $$ > "$WEST_SIM_ROOT/pgid"; sleep 60 & sleep 60`, 100);
     const ac = new AbortController();
     const runner = new SegmentRunner({ config, simRoot: root, seed: 1n, registry: new ProcessRegistry(join(root, '.westream/pgids')), killGraceMs: 500 });
     setTimeout(() => ac.abort(), 300);
@@ -181,7 +181,7 @@ describe('SegmentRunner: failures name the segment, the file, expected vs found,
     const r = await runner.runSegment(cont(4), ac.signal);
     expect(r.status).toBe('cancelled');
     expect(Date.now() - t0).toBeLessThan(5000);
-    expect(ownedProcesses(root)).toEqual([]);
+    expect(groupMembers(root)).toEqual([]);
   });
 });
 
@@ -199,9 +199,12 @@ async function waitFor(ok: () => boolean, ms = 3000): Promise<void> {
   while (!ok() && Date.now() - t0 < ms) await new Promise((r) => setTimeout(r, 20));
 }
 
-/** Live processes in the groups westream recorded for this sim root (none once a segment has ended). */
-function ownedProcesses(root: string): number[] {
-  const dir = join(root, '.westream/pgids');
-  const groups = new Set(existsSync(dir) ? readdirSync(dir).map(Number) : []);
-  return processesIn(groups).map((p) => p.pid).filter(alive);
+/**
+ * Live processes of the segment's process group. The script wrote its pid, which is its group id (every child
+ * leads a group of its own); its backgrounded `sleep 60` is in that group until someone kills it.
+ */
+function groupMembers(root: string): number[] {
+  const pgid = Number(readFileSync(join(root, 'pgid'), 'utf8'));
+  expect(pgid).toBeGreaterThan(1);
+  return processesIn(new Set([pgid])).map((p) => p.pid).filter(alive);
 }
