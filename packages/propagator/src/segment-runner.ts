@@ -5,8 +5,8 @@
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { ChildProgram, WestConfig } from '@westream/config';
+import { dirname, join } from 'node:path';
+import { expandPath, type ChildProgram, type WestConfig } from '@westream/config';
 import { DataRefs, basisFields, initialFields } from './data-refs.js';
 import type { ProcessRegistry } from './process-registry.js';
 import { RandomPurpose, randomEnv } from './random-values.js';
@@ -140,7 +140,7 @@ export class SegmentRunner {
     if (!prog) throw new PropagationError(`initial state ${istate.id}: gen_istates is true but no executable.gen_istate is configured`);
     const vars = this.stateVars(istate, bstate);
     const { stdout, stderr } = this.outputs(prog, { basis_state: basisFields(bstate), initial_state: initialFields(istate) });
-    mkdirSync(join(vars.WEST_ISTATE_DATA_REF as string, '..'), { recursive: true });
+    mkdirSync(dirname(vars.WEST_ISTATE_DATA_REF as string), { recursive: true });
     const out = await this.run(prog, prog.cwd ?? this.o.simRoot, vars, RandomPurpose.GEN_ISTATE, [istate.id], stdout, stderr, signal, null);
     const bad = describeExit(out, this.exePath(prog), null);
     if (bad) throw new PropagationError(`gen_istate for initial state ${istate.id}: ${bad}${logTail(stdout)}`);
@@ -166,7 +166,7 @@ export class SegmentRunner {
   }
 
   private exePath(prog: ChildProgram): string {
-    return expandExecutable(prog.executable, this.env);
+    return expandPath(prog.executable, this.env);
   }
 
   private stateVars(istate: InitialStateInfo, bstate: BasisStateInfo): Record<string, string> {
@@ -234,10 +234,6 @@ export class SegmentRunner {
       ...(this.launcher ? { launcher: this.launcher } : {}),
     });
   }
-}
-
-function expandExecutable(exe: string, env: Readonly<Record<string, string>>): string {
-  return exe.replace(/\$(\w+)|\$\{([^}]+)\}/g, (whole, a: string | undefined, b: string | undefined) => env[(a ?? b) as string] ?? whole);
 }
 
 /** Why a child's exit means failure, or null when it succeeded. */

@@ -37,12 +37,6 @@ export const NEW_WEIGHTS_DTYPE: [string, string][] = [
   ['initial_state_id', '<q'],
 ];
 
-export const STATE_INDEX_DTYPE: [string, string][] = [
-  ['iter_valid', '<Q'],
-  ['n_states', '<Q'],
-  ['group_ref', 'Reference'],
-];
-
 /** Fixed string width for a set of strings (at least 1 byte: HDF5 has no zero-length strings). */
 export function stringWidth(xs: readonly string[]): number {
   return Math.max(1, ...xs.map((s) => Buffer.byteLength(s, 'utf8')));

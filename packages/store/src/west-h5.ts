@@ -6,7 +6,7 @@
 import { closeSync, constants, copyFileSync, existsSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { h5, isDataset, isGroup, type H5Dataset, type H5File, type H5Group } from './h5.js';
-import { FORMAT_VERSION, NEW_WEIGHTS_DTYPE, SEG_INDEX_DTYPE, STATE_INDEX_DTYPE, SUMMARY_DTYPE, iterGroupName, pcoordDtype, stringWidth } from './layout.js';
+import { FORMAT_VERSION, NEW_WEIGHTS_DTYPE, SEG_INDEX_DTYPE, SUMMARY_DTYPE, iterGroupName, pcoordDtype, stringWidth } from './layout.js';
 import type { InitialStateRecord, IterationOutcome, IterationRecord, PreparedIteration, RunMeta, StateSet } from './records.js';
 
 export const WESTREAM_VERSION = '0.1.0';
@@ -325,27 +325,24 @@ function writeStates(f: H5File, s: StateSet, meta: RunMeta): void {
   });
   set.create_dataset({ name: 'bstate_pcoord', data: Float64Array.from(s.bstates.flatMap((b) => [...b.pcoord])), shape: [s.bstates.length, ndim], dtype: pcoordDtype(meta.pcoordDtype) });
   createIstates(set, s.istates, meta);
-  ib.create_dataset({
-    name: 'index',
-    data: new Map<string, unknown>([
-      ['iter_valid', BigUint64Array.of(0n)],
-      ['n_bstates', BigUint64Array.of(BigInt(s.bstates.length))],
-      ['group_ref', [set.create_reference()]],
-    ]),
-    dtype: STATE_INDEX_DTYPE.map(([k, t]) => [k === 'n_states' ? 'n_bstates' : k, t]),
-  });
+  writeStateIndex(ib, 'n_bstates', s.bstates.length, set);
   const ts = f.create_group('tstates');
   const tset = ts.create_group('0');
   tset.create_dataset({ name: 'index', data: new Map<string, unknown>([['label', s.tstates.map((t) => t.label)]]), shape: [s.tstates.length], dtype: [['label', `A${stringWidth(s.tstates.map((t) => t.label))}`]] });
   tset.create_dataset({ name: 'pcoord', data: Float64Array.from(s.tstates.flatMap((t) => [...t.pcoord])), shape: [s.tstates.length, ndim], dtype: pcoordDtype(meta.pcoordDtype) });
-  ts.create_dataset({
+  writeStateIndex(ts, 'n_states', s.tstates.length, tset);
+}
+
+/** `/ibstates/index` or `/tstates/index`: one row pointing at the state set (valid from iteration 0). */
+function writeStateIndex(parent: H5Group, countField: 'n_bstates' | 'n_states', count: number, set: H5Group): void {
+  parent.create_dataset({
     name: 'index',
     data: new Map<string, unknown>([
       ['iter_valid', BigUint64Array.of(0n)],
-      ['n_states', BigUint64Array.of(BigInt(s.tstates.length))],
-      ['group_ref', [tset.create_reference()]],
+      [countField, BigUint64Array.of(BigInt(count))],
+      ['group_ref', [set.create_reference()]],
     ]),
-    dtype: STATE_INDEX_DTYPE,
+    dtype: [['iter_valid', '<Q'], [countField, '<Q'], ['group_ref', 'Reference']],
   });
 }
 
