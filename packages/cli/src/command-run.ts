@@ -50,5 +50,6 @@ export async function commandRun(a: RunArgs): Promise<RunSummary> {
     process.off('SIGTERM', stop);
     await workManager.close();
     runner.close();
+    registry.close();
   }
 }

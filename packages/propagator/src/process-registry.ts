@@ -4,45 +4,44 @@
  *
  * Each child carries `WESTREAM_OWNER=<token>` in its environment; a process is only killed when it is in a
  * recorded group *and* carries the token, so a reused pid can never hit a stranger.
+ *
+ * The record is one append-only log (`+pgid token` / `-pgid`), not a file per group: creating and deleting a
+ * file per segment cost more than the rest of the bookkeeping together (ext4 inode allocation). The log is
+ * rewritten with just the live groups whenever it has grown long.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const OWNER_ENV = 'WESTREAM_OWNER';
+const LOG = 'groups.log';
+const COMPACT_AFTER_LINES = 10_000;
 
 export class ProcessRegistry {
   readonly token = randomUUID();
+  private fd: number | undefined;
+  private lines = 0;
+  private readonly live = new Set<number>();
+
   constructor(private readonly dir: string) {
     mkdirSync(dir, { recursive: true });
   }
 
   add(pgid: number): void {
-    writeFileSync(join(this.dir, String(pgid)), this.token);
+    this.live.add(pgid);
+    this.append(`+${pgid} ${this.token}\n`);
   }
 
   remove(pgid: number): void {
-    rmSync(join(this.dir, String(pgid)), { force: true });
+    if (!this.live.delete(pgid)) return;
+    this.append(`-${pgid}\n`);
+    if (this.lines > COMPACT_AFTER_LINES) this.rewrite(recordedGroups(this.dir));
   }
 
   /** Kills every recorded group of an earlier run that is still alive; returns the pids killed. */
   reapOrphans(): number[] {
     const killed: number[] = [];
-    let entries: string[];
-    try {
-      entries = readdirSync(this.dir);
-    } catch {
-      return killed;
-    }
-    const wanted = new Map<number, string>();
-    for (const name of entries) {
-      if (!/^\d+$/.test(name)) continue;
-      try {
-        wanted.set(Number(name), readFileSync(join(this.dir, name), 'utf8').trim());
-      } catch {
-        /* removed meanwhile */
-      }
-    }
+    const wanted = recordedGroups(this.dir);
     if (wanted.size > 0) {
       for (const pid of processesIn(new Set(wanted.keys()))) {
         const token = wanted.get(pid.pgrp);
@@ -56,9 +55,63 @@ export class ProcessRegistry {
         }
       }
     }
-    for (const pgid of wanted.keys()) this.remove(pgid);
+    // What was recorded is dealt with: start over with our own live groups only.
+    this.rewrite(new Map([...this.live].map((g) => [g, this.token])));
     return killed;
   }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+
+  private append(line: string): void {
+    this.fd ??= openSync(join(this.dir, LOG), 'a');
+    writeSync(this.fd, line);
+    this.lines++;
+  }
+
+  /** Replaces the log with `groups` (another process's groups in it are kept by the caller passing them). */
+  private rewrite(groups: ReadonlyMap<number, string>): void {
+    this.close();
+    const tmp = join(this.dir, `${LOG}.tmp`);
+    writeFileSync(tmp, [...groups].map(([g, token]) => `+${g} ${token}\n`).join(''));
+    renameSync(tmp, join(this.dir, LOG));
+    this.lines = groups.size;
+    for (const name of readdirSync(this.dir)) if (/^\d+$/.test(name)) rmSync(join(this.dir, name), { force: true }); // before the log
+  }
+}
+
+/** pgid → owner token of the groups the log (and the one-file-per-group layout before it) leaves alive. */
+function recordedGroups(dir: string): Map<number, string> {
+  const groups = new Map<number, string>();
+  let text = '';
+  try {
+    text = readFileSync(join(dir, LOG), 'utf8');
+  } catch {
+    /* none yet */
+  }
+  for (const line of text.split('\n')) {
+    const m = /^([+-])(\d+)(?: (\S+))?$/.exec(line); // a torn last line (killed mid-write) simply does not match
+    if (!m) continue;
+    if (m[1] === '+' && m[3]) groups.set(Number(m[2]), m[3]);
+    else groups.delete(Number(m[2]));
+  }
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    /* none */
+  }
+  for (const name of names) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      groups.set(Number(name), readFileSync(join(dir, name), 'utf8').trim());
+    } catch {
+      /* removed meanwhile */
+    }
+  }
+  return groups;
 }
 
 /** Processes (from /proc) whose process group is in `groups`. */

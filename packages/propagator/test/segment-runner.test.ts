@@ -74,9 +74,23 @@ describe('SegmentRunner: the WEST_* contract', () => {
     expect(Number(env.WEST_RANDFLOAT)).toBeLessThan(1);
     expect(env.WEST_PCOORD_RETURN).toBeDefined();
     expect(env.WEST_ENERGY_RETURN).toBeDefined();
-    expect(existsSync(env.WEST_PCOORD_RETURN as string)).toBe(false); // temp returns are removed
     expect(readFileSync(join(root, 'seg_logs/000002-000004.log'), 'utf8')).toContain('done');
     expect(r.walltime).toBeGreaterThan(0);
+    runner.close();
+    expect(existsSync(env.WEST_PCOORD_RETURN as string)).toBe(false); // the runner's temp returns go with it
+  });
+
+  it('gives each segment return files that exist and are empty: a child that writes nothing never reads an earlier segment\'s data', async () => {
+    const { root, config } = simRoot(`[ -s "$WEST_PCOORD_RETURN" ] && echo "not empty at start" && exit 3; [ -e "$WEST_PCOORD_RETURN" ] || exit 4; [ "$WEST_CURRENT_SEG_ID" = 6 ] || { ${OK}; }`);
+    const runner = new SegmentRunner({ config, simRoot: root, seed: 1n });
+    const first = await runner.runSegment(cont(5));
+    expect(first.status, first.reason ?? '').toBe('complete');
+    const silent = await runner.runSegment(cont(6)); // reuses the same files, which segment 5 filled
+    expect(silent.status).toBe('failed');
+    expect(silent.reason).toMatch(/^segment 6 of iteration 2: pcoord return file .* is empty/);
+    const again = await runner.runSegment(cont(7));
+    expect(again.status, again.reason ?? '').toBe('complete');
+    runner.close();
   });
 
   it('derives the random values from (seed, iteration, segment) only: a retry gets the same, a sibling others', async () => {
