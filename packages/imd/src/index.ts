@@ -1,7 +1,11 @@
 /**
- * @westream/imd — the IMD v2/v3 wire protocol: message codec and an incremental stream parser.
- * (The client `connectImd` and the engine-side server come next; see issue 4.)
+ * @westream/imd — IMD v2/v3: the wire codec, an incremental stream parser, the client (`connectImd`) and the
+ * engine-side server (`ImdServer`).
  */
 export * from './protocol.js';
 export { ImdStreamParser, ImdProtocolError } from './stream-parser.js';
 export type { ImdEvent, ParserOptions } from './stream-parser.js';
+export { connectImd, ImdConnectError, ImdTimeoutError } from './client.js';
+export type { ConnectOptions, ImdClient } from './client.js';
+export { ImdServer } from './server.js';
+export type { OutgoingFrame, ServerOptions } from './server.js';

@@ -157,15 +157,11 @@ export function readTime(b: Buffer, offset: number, le: boolean): { dt: number; 
     : { dt: b.readDoubleBE(offset), time: b.readDoubleBE(offset + 8), step: Number(b.readBigInt64BE(offset + 16)) };
 }
 
-/** float32 values in the given byte order. */
+/** float32 values in the given byte order (no copy when they already are float32 in this host's order). */
 export function floatsBody(xs: ArrayLike<number>, le: boolean): Buffer {
-  if (le === HOST_LE && xs instanceof Float32Array) return Buffer.from(xs.buffer, xs.byteOffset, xs.byteLength);
-  const b = Buffer.allocUnsafe(4 * xs.length);
-  for (let i = 0; i < xs.length; i++) {
-    if (le) b.writeFloatLE(xs[i] as number, 4 * i);
-    else b.writeFloatBE(xs[i] as number, 4 * i);
-  }
-  return b;
+  const f = xs instanceof Float32Array ? xs : Float32Array.from(xs);
+  const b = Buffer.from(f.buffer, f.byteOffset, f.byteLength);
+  return le === HOST_LE ? b : Buffer.from(b).swap32();
 }
 
 /** `count` float32 values at `offset`: one copy into an aligned array, swapped if the byte orders differ. */
