@@ -1,21 +1,28 @@
 #!/usr/bin/env bash
 # Installs what the tests need that a fresh Debian 12 machine lacks. Idempotent: each item is skipped when present.
-# Python peers: WESTPA (its WEDriver and bin mappers are the reference the WE core is checked against).
+# Python peers: WESTPA (its WEDriver and bin mappers are the reference the WE core is checked against), imdclient
+# and MDAnalysis (IMD clients and imdclient's test server). Debian peers: GROMACS 2022 and LAMMPS (real IMD
+# engines).
 set -euo pipefail
 
 need_pip=()
 python3 -c 'import westpa' 2>/dev/null || need_pip+=('westpa==2022.16')
 python3 -c 'import h5py' 2>/dev/null || need_pip+=('h5py')
+python3 -c 'import imdclient' 2>/dev/null || need_pip+=('imdclient==0.2.4')
+python3 -c 'import MDAnalysis' 2>/dev/null || need_pip+=('MDAnalysis==2.11.0')
 if ((${#need_pip[@]})); then
   echo "install-test-deps: pip install ${need_pip[*]}"
   python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "${need_pip[@]}"
 else
-  echo "install-test-deps: Python packages present (westpa, h5py)"
+  echo "install-test-deps: Python packages present (westpa, h5py, imdclient, MDAnalysis)"
 fi
 
 need_apt=()
-# (Debian packages join here as the tests that need them land: redis-server, gromacs, lammps.)
+command -v gmx >/dev/null || need_apt+=(gromacs)
+command -v lmp >/dev/null || need_apt+=(lammps)
 if ((${#need_apt[@]})); then
   echo "install-test-deps: apt-get install ${need_apt[*]}"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+else
+  echo "install-test-deps: Debian packages present (gromacs, lammps)"
 fi

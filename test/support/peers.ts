@@ -23,3 +23,9 @@ export function skipWithoutPeer(peer: string, missing: string | undefined): bool
   console.warn(`\n*** ${message}; skipping its tests ***\n`);
   return true;
 }
+
+/** Undefined when `command` is on the PATH; otherwise why the peer is missing. */
+export function commandMissing(command: string, install: string): string | undefined {
+  const r = spawnSync('sh', ['-c', 'command -v "$1"', 'sh', command], { encoding: 'utf8' });
+  return r.status === 0 ? undefined : `${command} not found on PATH (${install})`;
+}

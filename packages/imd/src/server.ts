@@ -123,8 +123,12 @@ export class ImdServer {
    * reads slowly (TCP back-pressure, as a blocking write in an engine).
    */
   async sendFrame(f: OutgoingFrame, signal?: AbortSignal): Promise<boolean> {
-    if (this.wait) await this.waitForClient(signal);
-    await this.until(() => !this.paused || !this.connected, signal);
+    // Let the client's control messages in first (an engine polls its IMD socket every IMD step): without
+    // this, a loop whose writes never block would not see PAUSE, TRATE or KILL until the socket filled up.
+    await new Promise<void>((r) => setImmediate(r));
+    // A KILL ends every wait: the engine must get to see `killed` and stop.
+    if (this.wait) await this.until(() => this.connected || this.killed, signal);
+    await this.until(() => !this.paused || !this.connected || this.killed, signal);
     const send = this.calls++ % this.rate === 0;
     const c = this.client;
     if (!send || !c || !this.go || c.destroyed) return false;
@@ -133,7 +137,7 @@ export class ImdServer {
     let ok = true;
     for (const p of parts) ok = c.write(p) && ok;
     c.uncork();
-    if (!ok) await this.until(() => c.destroyed || c.writableLength === 0 || !c.writableNeedDrain, signal, c, 'drain');
+    if (!ok) await this.until(() => c.destroyed || this.killed || !c.writableNeedDrain, signal, c, 'drain');
     return true;
   }
 

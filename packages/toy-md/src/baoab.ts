@@ -8,8 +8,12 @@ import type { MdParams } from './params.js';
 import type { MdState, MdSystem } from './system.js';
 
 export interface Integrator {
-  /** Advances `state` by `n` steps; `onStep` runs after each step, and returning true stops early. */
-  run(state: MdState, n: number, onStep?: (state: MdState) => boolean | void): void;
+  /**
+   * Advances `state` by `n` steps; `onStep` runs after each step, and returning true stops early. Positions
+   * are wrapped into the box at the end unless `wrap` is false (a segment run in pieces wraps once, at its
+   * end, so it stays bit-identical to the same segment run in one piece).
+   */
+  run(state: MdState, n: number, onStep?: (state: MdState) => boolean | void, wrap?: boolean): void;
 }
 
 export function baoab(p: MdParams, sys: MdSystem, rng: Rng): Integrator {
@@ -20,7 +24,7 @@ export function baoab(p: MdParams, sys: MdSystem, rng: Rng): Integrator {
   const size = sys.dim * sys.nAtoms;
   const f = new Float64Array(size);
   return {
-    run(state, n, onStep) {
+    run(state, n, onStep, wrap = true) {
       const { x, v } = state;
       sys.forces(x, f);
       for (let s = 0; s < n; s++) {
@@ -37,7 +41,7 @@ export function baoab(p: MdParams, sys: MdSystem, rng: Rng): Integrator {
         state.time += dt;
         if (onStep && onStep(state) === true) break;
       }
-      sys.wrap(x);
+      if (wrap) sys.wrap(x);
     },
   };
 }

@@ -30,6 +30,25 @@ export function runSegment(engine: Engine, state: MdState, seed: bigint): Float6
   return out;
 }
 
+/**
+ * The same segment as `runSegment` (bit for bit), handing the state to `emit` at step 0 and every `stride`
+ * steps (the pcoord rows) and waiting for it: the IMD stream, which may block the engine (PAUSE, a slow client).
+ */
+export async function runSegmentStreaming(engine: Engine, state: MdState, seed: bigint, emit: (state: MdState) => Promise<void>): Promise<Float64Array> {
+  const { params: p, system } = engine;
+  const out = new Float64Array(p.steps / p.stride + 1);
+  const integrator = baoab(p, system, Rng.derive(seed));
+  out[0] = system.pcoord(state.x);
+  await emit(state);
+  for (let row = 1; row < out.length; row++) {
+    integrator.run(state, p.stride, undefined, false);
+    out[row] = system.pcoord(state.x);
+    await emit(state);
+  }
+  system.wrap(state.x);
+  return out;
+}
+
 /** A state at pcoord `s` with Maxwell–Boltzmann velocities. */
 export function basisState(engine: Engine, s: number, seed: bigint): MdState {
   const x = engine.system.place(s);

@@ -2,6 +2,7 @@
  * `westream-toy-md`: the bundled engine's command line.
  *
  *   run    --input md.in --restart FILE --out-restart FILE --out-pcoord FILE [--seed N]
+ *          [--out-traj FILE] [--imd-port N [--imd-version 2|3] [--imd-wait] [--imd-host H]]
  *   init   --input md.in --pcoord S --out FILE [--seed N]
  *   pcoord --input md.in --restart FILE
  *   mfpt   --input md.in --restart FILE --target S [--events N] [--check-every K] [--seed N]
@@ -9,21 +10,28 @@
  * The seed is `--seed`, else `$WEST_RAND64` (what runseg.sh gets from westream or WESTPA); no seed is an error,
  * so every run can be repeated bit for bit.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { basisState, firstPassageTimes, makeEngine, runSegment, type Engine } from './engine.js';
+import { ImdServer } from '@westream/imd';
+import { basisState, firstPassageTimes, makeEngine, runSegment, runSegmentStreaming, type Engine } from './engine.js';
+import { frameMaker, trajectoryLine } from './imd-frames.js';
 import { ParamsError, parseParams } from './params.js';
 import { readRestart, writeRestart } from './restart-file.js';
 
 const USAGE = `usage: westream-toy-md <run|init|pcoord|mfpt> --input md.in [options]
   run    --restart FILE --out-restart FILE --out-pcoord FILE [--seed N]
+         [--out-traj FILE]       one JSON line per frame (step 0 and every stride steps), IMD units (Å, ps)
+         [--imd-port N]          stream the same frames over IMD; 0: any free port, printed as
+                                 "IMD: Listening for IMD connection on port N." (as GROMACS does)
+         [--imd-version 2|3]     default 3;  [--imd-wait] block until a client sends GO (GROMACS -imdwait)
+         [--imd-host H]          default 127.0.0.1
   init   --pcoord S --out FILE [--seed N]
   pcoord --restart FILE
   mfpt   --restart FILE --target S [--events N] [--check-every K] [--max-steps N] [--seed N]
   any:   --set key=value (overrides the input file)
 `;
 
-type Values = Record<string, string | string[] | undefined>;
+type Values = Record<string, string | string[] | boolean | undefined>;
 
 function need(v: Values, key: string): string {
   const x = v[key];
@@ -61,7 +69,33 @@ function fmt(xs: ArrayLike<number>): string {
   return s;
 }
 
-function main(argv: string[]): void {
+class ImdKilled extends Error {}
+
+/** `run` with a trajectory file and/or an IMD stream: the same segment, frames handed out as they happen. */
+async function runStreaming(v: Values, engine: Engine, state: ReturnType<typeof readRestart>, seed: bigint): Promise<Float64Array> {
+  const port = v['imd-port'] === undefined ? undefined : Number(v['imd-port']);
+  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port < 65536)) throw new ParamsError(`--imd-port '${String(v['imd-port'])}': expected 0 (any free port) or a port number`);
+  const version = Number(v['imd-version'] ?? 3);
+  if (version !== 2 && version !== 3) throw new ParamsError(`--imd-version '${String(v['imd-version'])}': expected 2 or 3`);
+  const server = port === undefined ? undefined : await ImdServer.listen({ port, version, wait: v['imd-wait'] === true, host: (v['imd-host'] as string | undefined) ?? '127.0.0.1' });
+  const traj = typeof v['out-traj'] === 'string' ? openSync(v['out-traj'], 'w') : undefined;
+  const make = frameMaker(engine);
+  try {
+    return await runSegmentStreaming(engine, state, seed, async (st) => {
+      const frame = make(st);
+      if (traj !== undefined) writeSync(traj, trajectoryLine(frame));
+      if (server) {
+        await server.sendFrame(frame);
+        if (server.killed) throw new ImdKilled(`stopped by an IMD KILL at step ${st.step}; no restart written`);
+      }
+    });
+  } finally {
+    if (traj !== undefined) closeSync(traj);
+    await server?.close(); // the end of the run ends the stream: the client sees EOF after the last frame
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
   const [cmd, ...rest] = argv;
   const { values } = parseArgs({
     args: rest,
@@ -79,6 +113,11 @@ function main(argv: string[]): void {
       'check-every': { type: 'string' },
       'max-steps': { type: 'string' },
       set: { type: 'string', multiple: true },
+      'out-traj': { type: 'string' },
+      'imd-port': { type: 'string' },
+      'imd-version': { type: 'string' },
+      'imd-wait': { type: 'boolean' },
+      'imd-host': { type: 'string' },
     },
   });
   const v = values as Values;
@@ -88,7 +127,8 @@ function main(argv: string[]): void {
   switch (cmd) {
     case 'run': {
       const state = restart();
-      const pc = runSegment(engine, state, seedOf(v));
+      const streaming = v['imd-port'] !== undefined || v['out-traj'] !== undefined;
+      const pc = streaming ? await runStreaming(v, engine, state, seedOf(v)) : runSegment(engine, state, seedOf(v));
       writeRestart(need(v, 'out-restart'), params.system, system.dim, state);
       writeFileSync(need(v, 'out-pcoord'), fmt(pc));
       return;
@@ -117,11 +157,15 @@ function main(argv: string[]): void {
   }
 }
 
-try {
-  main(process.argv.slice(2));
-} catch (e) {
-  if (e instanceof ParamsError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') || e instanceof RangeError) {
+main(process.argv.slice(2)).catch((e: unknown) => {
+  if (e instanceof ImdKilled) {
+    process.stderr.write(`westream-toy-md: ${e.message}\n`);
+    process.exitCode = 3;
+  } else if (e instanceof ParamsError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') || e instanceof RangeError) {
     process.stderr.write(`westream-toy-md: ${(e as Error).message}\n`);
     process.exitCode = 2;
+  } else if ((e as { code?: string }).code === 'EADDRINUSE') {
+    process.stderr.write(`westream-toy-md: IMD port in use: ${(e as Error).message}. Use --imd-port 0 for any free port.\n`);
+    process.exitCode = 2;
   } else throw e;
-}
+});

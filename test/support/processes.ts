@@ -1,0 +1,59 @@
+/** Child processes a test starts: spawn, wait for a line on a stream, collect output, always reaped. */
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+
+export interface Started {
+  readonly child: ChildProcess;
+  stdout: string;
+  stderr: string;
+  /** Resolves with the exit code (or the signal's name) when the process ends. */
+  readonly exited: Promise<number | string>;
+}
+
+const running = new Set<ChildProcess>();
+
+/** Kills what a test left running (its own children only, by pid). */
+export function reapStarted(): void {
+  for (const c of running) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  running.clear();
+}
+
+export function start(cmd: string, args: readonly string[], o: SpawnOptions = {}): Started {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...o });
+  running.add(child);
+  const s: Started = {
+    child,
+    stdout: '',
+    stderr: '',
+    exited: new Promise((resolve) => child.once('close', (code, sig) => {
+      running.delete(child);
+      resolve(code ?? sig ?? -1);
+    })),
+  };
+  child.stdout?.on('data', (b: Buffer) => (s.stdout += b.toString()));
+  child.stderr?.on('data', (b: Buffer) => (s.stderr += b.toString()));
+  return s;
+}
+
+/** Waits until `re` matches the process's stdout or stderr; returns the match. Fails on exit or timeout. */
+export async function waitForLine(s: Started, stream: 'stdout' | 'stderr', re: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray> {
+  const end = Date.now() + timeoutMs;
+  let exited = false;
+  void s.exited.then(() => (exited = true));
+  for (;;) {
+    const m = s[stream].match(re);
+    if (m) return m;
+    if (exited) throw new Error(`process exited before printing ${re}:\n${s.stdout}\n${s.stderr}`);
+    if (Date.now() > end) throw new Error(`no ${re} within ${timeoutMs} ms:\n${s.stdout}\n${s.stderr}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** A TCP port that was free a moment ago (for engines that cannot bind port 0, like LAMMPS). */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
