@@ -75,8 +75,9 @@ export async function connectImd(o: ConnectOptions): Promise<ImdClient> {
   for (;;) {
     if (o.signal?.aborted) throw new ImdConnectError(`${where}: connection cancelled`);
     try {
-      const socket = await openSocket(host, o.port, Math.max(1, deadline - Date.now()));
-      return await Session.start(socket, o, where, timeoutMs);
+      const session = new Session(o, where, timeoutMs);
+      const socket = await openSocket(host, o.port, Math.max(1, deadline - Date.now()), session);
+      return await session.start(socket);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (!code || !RETRYABLE.has(code)) throw e;
@@ -90,9 +91,10 @@ export async function connectImd(o: ConnectOptions): Promise<ImdClient> {
   }
 }
 
-function openSocket(host: string, port: number, timeoutMs: number): Promise<Socket> {
+function openSocket(host: string, port: number, timeoutMs: number, session: Session): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const s = connect({ host, port });
+    // onread: the socket reads into buffers the parser chooses (large bodies land in the frame's own arrays).
+    const s = connect({ host, port, onread: { buffer: () => session.readTarget(), callback: (n, buf) => session.onBytes(n, buf) } });
     const timer = setTimeout(() => {
       s.destroy();
       reject(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' }));
@@ -116,6 +118,7 @@ class Session implements ImdClient {
   session!: SessionInfo;
   pausedForBackPressure = false;
   private readonly parser: ImdStreamParser;
+  private socket!: Socket;
   private readonly queue: ImdFrame[] = [];
   private head = 0;
   private readonly bufferFrames: number;
@@ -126,8 +129,7 @@ class Session implements ImdClient {
   private idle: NodeJS.Timeout | undefined;
   private received = 0;
 
-  private constructor(
-    private readonly socket: Socket,
+  constructor(
     private readonly o: ConnectOptions,
     private readonly where: string,
     private readonly timeoutMs: number,
@@ -136,8 +138,10 @@ class Session implements ImdClient {
     this.bufferFrames = Math.max(1, o.bufferFrames ?? 8);
   }
 
-  static start(socket: Socket, o: ConnectOptions, where: string, timeoutMs: number): Promise<Session> {
-    const s = new Session(socket, o, where, timeoutMs);
+  start(socket: Socket): Promise<Session> {
+    const s = this;
+    const { o, where, timeoutMs } = this;
+    this.socket = socket;
     socket.setNoDelay(true); // control messages are 8 bytes: do not let Nagle hold them back
     return new Promise((resolve, reject) => {
       let ready = false;
@@ -161,7 +165,6 @@ class Session implements ImdClient {
         clearTimeout(timer);
         fail(e);
       };
-      socket.on('data', (chunk: Buffer) => s.onData(chunk));
       socket.on('end', () => s.onEnd());
       socket.on('error', (e) => s.onSocketError(e));
       socket.on('close', () => s.onEnd());
@@ -175,12 +178,17 @@ class Session implements ImdClient {
     return this.received;
   }
 
-  private onData(chunk: Buffer): void {
-    if (this.closed || this.error) return;
+  readTarget(): Uint8Array {
+    return this.parser.readTarget();
+  }
+
+  /** The socket's onread callback; returning false pauses the socket (back-pressure). */
+  onBytes(n: number, buf: Uint8Array): boolean {
+    if (this.closed || this.error) return true;
     let events: readonly ImdEvent[];
     let error: Error | undefined;
     try {
-      events = this.parser.push(chunk);
+      events = this.parser.received(n, buf);
     } catch (e) {
       events = e instanceof ImdProtocolError ? e.eventsBefore : [];
       error = e as Error;
@@ -188,6 +196,7 @@ class Session implements ImdClient {
     this.handle(events);
     if (error) this.fail(error);
     else if (this.queue.length - this.head >= this.bufferFrames && !this.pausedForBackPressure) this.pauseEngine();
+    return true;
   }
 
   private handle(events: readonly ImdEvent[]): void {
@@ -252,7 +261,7 @@ class Session implements ImdClient {
   }
 
   private write(b: Buffer): void {
-    if (!this.socket.destroyed && this.socket.writable) this.socket.write(b);
+    if (this.socket && !this.socket.destroyed && this.socket.writable) this.socket.write(b);
   }
 
   private onEnd(): void {

@@ -121,9 +121,40 @@ export class ImdStreamParser {
     return this.headFill > 0 || this.body !== undefined || this.pos > 0;
   }
 
-  push(chunk: Uint8Array): ImdEvent[] {
+  private readonly scratch = Buffer.allocUnsafe(64 * 1024);
+  private direct: Body | undefined;
+
+  /**
+   * Where the socket should put its next read (Node's `onread` option): straight into the frame's own array
+   * while a large body is being filled, so those bytes are copied once, by the kernel; else a scratch buffer.
+   * Pass what was read to `received`.
+   */
+  readTarget(): Uint8Array {
+    const b = this.body;
+    if (b && b.floats && b.into.length - b.filled >= 4096) {
+      this.direct = b;
+      return b.into.subarray(b.filled);
+    }
+    this.direct = undefined;
+    return this.scratch;
+  }
+
+  /** `n` bytes arrived in `buf`, the buffer `readTarget` returned. Same events and errors as `push`. */
+  received(n: number, buf: Uint8Array): ImdEvent[] {
+    const d = this.direct;
+    this.direct = undefined;
+    if (d === undefined || d !== this.body || buf.buffer !== d.into.buffer) return this.push(buf.subarray(0, n));
+    d.filled += n;
+    this.consumed += n;
+    if (d.filled < d.into.length) return [];
+    this.body = undefined;
+    return this.push(new Uint8Array(0), d);
+  }
+
+  push(chunk: Uint8Array, finished?: Body): ImdEvent[] {
     const events: ImdEvent[] = [];
     try {
+      if (finished) this.finishBody(finished, events);
       this.consume(chunk, events);
     } catch (e) {
       if (e instanceof ImdProtocolError) e.eventsBefore = events;

@@ -1,0 +1,23 @@
+"""imdclient's IMDClient reading the benchmark server to EOF; prints JSON {frames, seconds, latencies_ms}."""
+import json
+import sys
+import time
+
+from imdclient.IMDClient import IMDClient
+
+port, atoms = int(sys.argv[1]), int(sys.argv[2])
+client = IMDClient("127.0.0.1", port, atoms)
+n, lat, t0 = 0, [], None
+try:
+    while True:
+        f = client.get_imdframe()
+        now = time.time() * 1000
+        if t0 is None:
+            t0 = time.perf_counter()
+        lat.append(now - float(f.time))
+        n += 1
+except EOFError:
+    pass
+seconds = time.perf_counter() - t0
+client.stop()
+print(json.dumps({"frames": n, "seconds": seconds, "latencies_ms": lat}))
