@@ -139,7 +139,6 @@ class Session implements ImdClient {
   }
 
   start(socket: Socket): Promise<Session> {
-    const s = this;
     const { o, where, timeoutMs } = this;
     this.socket = socket;
     socket.setNoDelay(true); // control messages are 8 bytes: do not let Nagle hold them back
@@ -154,20 +153,20 @@ class Session implements ImdClient {
       const timer = setTimeout(() => fail(new ImdTimeoutError(`${where}: no IMD handshake within ${timeoutMs} ms of connecting`)), timeoutMs);
       const onAbort = (): void => fail(new ImdConnectError(`${where}: connection cancelled`));
       o.signal?.addEventListener('abort', onAbort, { once: true });
-      s.onReady = () => {
+      this.onReady = () => {
         ready = true;
         clearTimeout(timer);
         o.signal?.removeEventListener('abort', onAbort);
-        o.signal?.addEventListener('abort', () => void s.close(), { once: true });
-        resolve(s);
+        o.signal?.addEventListener('abort', () => void this.close(), { once: true });
+        resolve(this);
       };
-      s.onEarlyError = (e) => {
+      this.onEarlyError = (e) => {
         clearTimeout(timer);
         fail(e);
       };
-      socket.on('end', () => s.onEnd());
-      socket.on('error', (e) => s.onSocketError(e));
-      socket.on('close', () => s.onEnd());
+      socket.on('end', () => this.onEnd());
+      socket.on('error', (e) => this.onSocketError(e));
+      socket.on('close', () => this.onEnd());
     });
   }
 

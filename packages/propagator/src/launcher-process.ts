@@ -4,7 +4,7 @@
  * small process instead saves about a millisecond per segment. It imports only node built-ins and never
  * decides anything: the parent supervises (timeouts, kills, process groups).
  */
-import type { LaunchBase, LaunchReply, LaunchRequest } from './launcher-protocol.js';
+import type { LaunchBase, LaunchControl, LaunchReply, LaunchRequest } from './launcher-protocol.js';
 import { spawnDetached } from './spawn-detached.js';
 
 const send = (m: LaunchReply): void => {
@@ -12,17 +12,49 @@ const send = (m: LaunchReply): void => {
 };
 
 let base: Readonly<Record<string, string>> = {};
+let limit = Infinity;
+let running = 0;
+const waiting: LaunchRequest[] = [];
 
-process.on('message', (m: LaunchRequest | LaunchBase) => {
-  if ('base' in m) {
-    base = m.base;
-    return;
-  }
+function startNow(m: LaunchRequest): void {
+  if (m.queued) running++;
+  // A queued child's end starts the next one first: that is the path the parent's round trip used to be on.
+  const ended = (): void => {
+    if (m.queued) {
+      running--;
+      pump();
+    }
+  };
   spawnDetached({ ...m, env: { ...base, ...m.env } }, {
     onSpawn: (pid) => send({ id: m.id, kind: 'spawned', pid }),
-    onError: (code) => send({ id: m.id, kind: 'error', code }),
-    onExit: (code, signal) => send({ id: m.id, kind: 'exit', code, signal }),
+    onError: (code) => {
+      ended();
+      send({ id: m.id, kind: 'error', code });
+    },
+    onExit: (code, signal) => {
+      ended();
+      send({ id: m.id, kind: 'exit', code, signal });
+    },
   });
+}
+
+function pump(): void {
+  while (running < limit && waiting.length > 0) startNow(waiting.shift() as LaunchRequest);
+}
+
+process.on('message', (m: LaunchRequest | LaunchBase | LaunchControl) => {
+  if ('base' in m) base = m.base;
+  else if ('queueLimit' in m) {
+    limit = m.queueLimit;
+    pump();
+  } else if ('cancel' in m) {
+    const i = waiting.findIndex((w) => w.id === m.cancel);
+    if (i >= 0) {
+      waiting.splice(i, 1);
+      send({ id: m.cancel, kind: 'error', code: 'ECANCELED' });
+    } // else it has started: the parent stops its process group
+  } else if (m.queued && running >= limit) waiting.push(m);
+  else startNow(m);
 });
 // Ctrl-C reaches the whole foreground process group; the parent decides what stops, and it stops us by
 // disconnecting. Dying first would turn a clean stop into failed segments.

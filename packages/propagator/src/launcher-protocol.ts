@@ -9,7 +9,15 @@ export interface LaunchRequest {
   readonly stdin: string | null;
   readonly stdout: string | null;
   readonly stderr: string | null;
+  /**
+   * Segments: wait in the launcher's queue while `limit` queued children run, and start the moment one
+   * exits, without a round trip to the parent (which prepares the next segments ahead).
+   */
+  readonly queued?: boolean;
 }
+
+/** Control: how many queued children may run at once; or drop a request still waiting in the queue. */
+export type LaunchControl = { readonly queueLimit: number } | { readonly cancel: number };
 
 export type LaunchReply =
   | { readonly id: number; readonly kind: 'spawned'; readonly pid: number }

@@ -1,29 +1,40 @@
 /** The parent's side of the launcher process: spawn requests out, pids and exits back. */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { LaunchBase, LaunchReply, LaunchRequest } from './launcher-protocol.js';
+import type { LaunchBase, LaunchControl, LaunchReply, LaunchRequest } from './launcher-protocol.js';
 import type { LaunchHandlers } from './spawn-detached.js';
 
 // Tests import the sources; the launcher process always runs the built JavaScript (npm test builds first).
 const ENTRY = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../dist/launcher-process.js' : './launcher-process.js', import.meta.url));
 
 export class Launcher {
-  /** `base`: the environment most children share; requests then carry only what differs (smaller messages). */
-  constructor(private readonly base: Readonly<Record<string, string>> = {}) {}
+  /** `base`: the environment every child starts from; a request's `env` holds only what it adds or changes. */
+  constructor(readonly base: Readonly<Record<string, string>> = {}) {}
 
   private proc: ChildProcess | undefined;
   private seq = 0;
   private readonly pending = new Map<number, LaunchHandlers>();
+  private queueLimit: number | undefined;
 
-  launch(req: Omit<LaunchRequest, 'id'>, h: LaunchHandlers): void {
+  /** At most `n` queued requests run at once; the rest wait in the launcher and start as others end. */
+  setQueueLimit(n: number): void {
+    this.queueLimit = n;
+    if (this.proc?.connected) this.proc.send({ queueLimit: n } satisfies LaunchControl);
+  }
+
+  /** Drops a queued request that has not started (its handlers get onError('ECANCELED')). */
+  cancel(id: number): void {
+    if (this.pending.has(id) && this.proc?.connected) this.proc.send({ cancel: id } satisfies LaunchControl);
+  }
+
+  /** Sends a request; returns its id (for `cancel`). */
+  launch(req: Omit<LaunchRequest, 'id'>, h: LaunchHandlers): number {
     const id = this.seq++;
     this.pending.set(id, h);
     const p = this.process();
     p.channel?.ref(); // replies are awaited: keep the event loop alive while any is due
-    const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(req.env)) if (this.base[k] !== v) env[k] = v;
-    for (const k of Object.keys(this.base)) if (!(k in req.env)) throw new Error(`launcher: a child without ${k} in its environment cannot be expressed as a delta`);
-    p.send({ ...req, env, id } satisfies LaunchRequest);
+    p.send({ ...req, id } satisfies LaunchRequest);
+    return id;
   }
 
   /** Stops the launcher process (children it started are unaffected: they have their own sessions). */
@@ -58,6 +69,7 @@ export class Launcher {
       }
     });
     p.send({ base: this.base } satisfies LaunchBase);
+    if (this.queueLimit !== undefined) p.send({ queueLimit: this.queueLimit } satisfies LaunchControl);
     p.unref();
     p.channel?.unref();
     this.proc = p;

@@ -16,6 +16,9 @@ export interface ChildSpec {
   readonly executable: string;
   readonly args?: readonly string[];
   readonly cwd: string;
+  /** The environment most children share (the launcher holds it: requests carry only `env`). */
+  readonly baseEnv: Readonly<Record<string, string>>;
+  /** Variables laid over `baseEnv` for this child. */
   readonly env: Readonly<Record<string, string>>;
   /** File for standard output, or null to discard it. */
   readonly stdout: string | null;
@@ -28,6 +31,10 @@ export interface ChildSpec {
   readonly signal?: AbortSignal;
   readonly registry?: ProcessRegistry;
   readonly launcher?: Launcher;
+  /** Through the launcher's queue (see Launcher.setQueueLimit): it may wait there before it starts. */
+  readonly queued?: boolean;
+  /** Called when the program has started (after any wait in the queue). */
+  readonly onStarted?: () => void;
   readonly cpuSampleMs?: number;
 }
 
@@ -45,10 +52,13 @@ export interface ChildOutcome {
 }
 
 export function runChild(spec: ChildSpec): Promise<ChildOutcome> {
-  const env = spec.registry ? { ...spec.env, [OWNER_ENV]: spec.registry.token } : { ...spec.env };
+  const own = spec.registry ? { ...spec.env, [OWNER_ENV]: spec.registry.token } : spec.env;
+  // Through the launcher, which already holds the base, only the overrides travel.
+  const launcher = spec.launcher?.base === spec.baseEnv ? spec.launcher : undefined;
   return new Promise((resolve) => {
-    const started = performance.now();
+    let started = performance.now(); // reset at spawn: wall time excludes a wait in the launcher's queue
     let pgid: number | undefined;
+    let launchId: number | undefined;
     let timedOut = false;
     let cancelled = false;
     let cputime = 0;
@@ -62,6 +72,7 @@ export function runChild(spec: ChildSpec): Promise<ChildOutcome> {
     };
     const onAbort = (): void => {
       cancelled = true;
+      if (pgid === undefined && launchId !== undefined) spec.launcher?.cancel(launchId); // still queued
       stopGroup();
     };
     let finished = false;
@@ -79,6 +90,7 @@ export function runChild(spec: ChildSpec): Promise<ChildOutcome> {
     };
     const handlers: LaunchHandlers = {
       onSpawn(pid) {
+        started = performance.now();
         pgid = pid;
         spec.registry?.add(pid);
         sampler = setInterval(() => {
@@ -87,14 +99,15 @@ export function runChild(spec: ChildSpec): Promise<ChildOutcome> {
         }, spec.cpuSampleMs ?? 250);
         if (spec.timeoutMs !== null) timer = setTimeout(() => ((timedOut = true), stopGroup()), spec.timeoutMs);
         if (cancelled) stopGroup();
+        else spec.onStarted?.();
       },
       onError: (code) => finish(null, null, code),
       onExit: (code, signal) => finish(code, signal, null),
     };
     if (spec.signal?.aborted) cancelled = true;
     else spec.signal?.addEventListener('abort', onAbort, { once: true });
-    const req = { executable: spec.executable, args: spec.args ?? [], cwd: spec.cwd, env, stdin: spec.stdin, stdout: spec.stdout, stderr: spec.stderr };
-    if (spec.launcher) spec.launcher.launch(req, handlers);
+    const req = { executable: spec.executable, args: spec.args ?? [], cwd: spec.cwd, env: launcher ? own : { ...spec.baseEnv, ...own }, stdin: spec.stdin, stdout: spec.stdout, stderr: spec.stderr };
+    if (launcher) launchId = launcher.launch(spec.queued ? { ...req, queued: true } : req, handlers);
     else spawnDetached(req, handlers);
   });
 }

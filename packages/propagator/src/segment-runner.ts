@@ -55,8 +55,24 @@ export class SegmentRunner {
     this.launcher = o.launcher === false ? undefined : new Launcher(this.env);
   }
 
-  /** Propagates one segment; never throws for a segment's own failure (that is a FAILED result). */
-  async runSegment(task: SegmentTask, signal?: AbortSignal): Promise<SegmentResult> {
+  private queued = false;
+
+  /**
+   * Lets at most `n` segments run at once, enforced in the launcher process: callers may then hand over more
+   * (prepared ahead), and each starts the moment another ends. False when this runner has no launcher.
+   */
+  limitConcurrency(n: number): boolean {
+    if (!this.launcher) return false;
+    this.launcher.setQueueLimit(n);
+    this.queued = true;
+    return true;
+  }
+
+  /**
+   * Propagates one segment; never throws for a segment's own failure (that is a FAILED result). `onStarted`
+   * is called when its program starts (after any wait for a slot).
+   */
+  async runSegment(task: SegmentTask, signal?: AbortSignal, onStarted?: () => void): Promise<SegmentResult> {
     const { config } = this.o;
     const prog = config.executable.propagator;
     const segFields = { n_iter: task.nIter, seg_id: task.segId, weight: task.weight, parent_id: task.parentId };
@@ -91,7 +107,7 @@ export class SegmentRunner {
 
     const returns = this.takeReturns(true);
     try {
-      const out = await this.run(prog, segDir, { ...vars, ...returns.vars }, RandomPurpose.SEGMENT, [task.nIter, task.segId], stdout, stderr, signal, config.westream.segmentTimeout);
+      const out = await this.run(prog, segDir, { ...vars, ...returns.vars }, RandomPurpose.SEGMENT, [task.nIter, task.segId], stdout, stderr, signal, config.westream.segmentTimeout, { queued: this.queued, onStarted });
       const times = { cputime: out.cputime, walltime: out.walltime };
       if (out.cancelled) return { ...fail('cancelled', stdout, times), status: 'cancelled' };
       const bad = describeExit(out, this.exePath(prog), config.westream.segmentTimeout);
@@ -224,12 +240,14 @@ export class SegmentRunner {
   private run(
     prog: ChildProgram, cwd: string, vars: Record<string, string>, purpose: RandomPurpose, path: number[],
     stdout: string | null, stderr: string | null, signal: AbortSignal | undefined, timeoutSeconds: number | null,
+    segment?: { queued: boolean; onStarted: (() => void) | undefined },
   ): Promise<ChildOutcome> {
     // WESTPA's order: os.environ, executable.environ, random values, per-call variables, the child's environ.
-    const env = { ...this.env, ...randomEnv(this.o.seed, purpose, ...path), ...vars, ...prog.environ };
+    const env = { ...randomEnv(this.o.seed, purpose, ...path), ...vars, ...prog.environ };
     return runChild({
       executable: this.exePath(prog),
       cwd,
+      baseEnv: this.env,
       env,
       stdout,
       stderr,
@@ -239,6 +257,8 @@ export class SegmentRunner {
       ...(signal ? { signal } : {}),
       ...(this.o.registry ? { registry: this.o.registry } : {}),
       ...(this.launcher ? { launcher: this.launcher } : {}),
+      ...(segment?.queued ? { queued: true } : {}),
+      ...(segment?.onStarted ? { onStarted: segment.onStarted } : {}),
     });
   }
 }

@@ -1,4 +1,10 @@
-/** Runs segments in this process, `slots` at a time (default: the number of CPU cores). */
+/**
+ * Runs segments in this process, `slots` at a time (default: the number of CPU cores).
+ *
+ * When the runner can enforce the limit itself (its launcher queues segments), twice as many are handed to it:
+ * the next segments are prepared while others run, and each starts the moment a slot frees, without waiting
+ * for this process to finish recording the one that ended.
+ */
 import { availableParallelism } from 'node:os';
 import type { SegmentResult, SegmentRunner, SegmentTask } from '@westream/propagator';
 import type { WorkManager } from './work-manager.js';
@@ -9,7 +15,7 @@ export class LocalWorkManager implements WorkManager {
   readonly slots: number;
 
   constructor(
-    private readonly runner: Pick<SegmentRunner, 'runSegment'>,
+    private readonly runner: Pick<SegmentRunner, 'runSegment'> & Partial<Pick<SegmentRunner, 'limitConcurrency'>>,
     slots?: number | null,
   ) {
     this.slots = slots ?? availableParallelism();
@@ -26,13 +32,13 @@ export class LocalWorkManager implements WorkManager {
           results[i] = cancelled(task);
           continue;
         }
-        this.onStart?.(task);
-        const r = await this.runner.runSegment(task, signal);
+        const r = await this.runner.runSegment(task, signal, () => this.onStart?.(task));
         await onResult(r);
         results[i] = r;
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.slots, tasks.length) }, lane));
+    const lanes = this.runner.limitConcurrency?.(this.slots) === true ? 2 * this.slots : this.slots;
+    await Promise.all(Array.from({ length: Math.min(lanes, tasks.length) }, lane));
     return results;
   }
 
