@@ -1,8 +1,8 @@
 // Orchestration overhead: a no-op propagator (constant pcoord), 1,000 segments per iteration, 3 iterations,
 // local work manager with 2 slots. Against, in the same run: the floor (spawning the same script 3,000 times,
-// 2 at a time, from Node, with a return file each) and WESTPA's w_run (PyPI westpa, processes work manager,
+// 2 at a time, from a fresh Node process, with a return file each) and WESTPA's w_run (PyPI westpa, processes work manager,
 // 2 workers) on the same config and scripts.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,25 +29,12 @@ function must(r, what) {
   if (r.status !== 0) throw new Error(`${what} failed (${r.status}): ${r.stderr}`);
 }
 
-async function floor() {
+function floor() {
   const dir = simDir();
-  const script = join(dir, 'runseg.sh');
-  let next = 0;
-  const lane = async () => {
-    while (next < SEGS) {
-      const i = next++;
-      await new Promise((res, rej) => {
-        const c = spawn(script, [], { cwd: dir, env: { ...process.env, WEST_PCOORD_RETURN: join(dir, `ret-${i % 2}`) }, stdio: 'ignore' });
-        c.once('error', rej);
-        c.once('exit', res);
-      });
-    }
-  };
-  const t0 = performance.now();
-  await Promise.all([lane(), lane()]);
-  const s = (performance.now() - t0) / 1000;
+  const r = spawnSync(process.execPath, [join(repo, 'bench/orchestration/spawn-floor.mjs'), dir, join(dir, 'runseg.sh'), String(SEGS)], { encoding: 'utf8' });
+  must(r, 'spawn floor');
   rmSync(dir, { recursive: true, force: true });
-  return s;
+  return Number(r.stdout.trim());
 }
 
 function westreamRun() {
@@ -77,7 +64,7 @@ export async function run() {
   const fs = [];
   const ws = [];
   for (let i = 0; i < ROUNDS; i++) {
-    fs.push(await floor());
+    fs.push(floor());
     ws.push(westreamRun());
   }
   const f = median(fs);
