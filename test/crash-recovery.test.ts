@@ -3,12 +3,13 @@
  * run of the same seed: every dataset and attribute must be equal (cputime and walltime aside, which differ
  * between any two runs). Also: no process of the killed run outlives the restart.
  */
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '@westream/we';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { pythonModuleMissing, skipWithoutPeer } from './support/peers.js';
+import { survivors } from './support/processes.js';
 import { python, REPO, westream, westreamAsync } from './support/sim-dir.js';
 
 const TRIALS = 20;
@@ -24,21 +25,6 @@ function copyOf(template: string): string {
 
 function diff(a: Record<string, string>, b: Record<string, string>): string[] {
   return [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => a[k] !== b[k]);
-}
-
-/** Processes that carry a token of this sim root's process registry (children westream started). */
-function survivors(dir: string): number[] {
-  const pids: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const env = readFileSync(`/proc/${name}/environ`, 'latin1');
-      if (env.includes(`WEST_SIM_ROOT=${dir}\0`) && env.includes('WESTREAM_OWNER=')) pids.push(Number(name));
-    } catch {
-      /* gone, or not ours to read */
-    }
-  }
-  return pids;
 }
 
 describe.skipIf(skip)(`crash recovery: kill -9 at ${TRIALS} random instants`, () => {

@@ -1,5 +1,6 @@
 /** Child processes a test starts: spawn, wait for a line on a stream, collect output, always reaped. */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 
 export interface Started {
   readonly child: ChildProcess;
@@ -56,4 +57,19 @@ export async function freePort(): Promise<number> {
   const port = (srv.address() as { port: number }).port;
   await new Promise<void>((r) => srv.close(() => r()));
   return port;
+}
+
+/** Processes that carry a token of this sim root's process registry (children westream started). */
+export function survivors(dir: string): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const env = readFileSync(`/proc/${name}/environ`, 'latin1');
+      if (env.includes(`WEST_SIM_ROOT=${dir}\0`) && env.includes('WESTREAM_OWNER=')) pids.push(Number(name));
+    } catch {
+      /* gone, or not ours to read */
+    }
+  }
+  return pids;
 }

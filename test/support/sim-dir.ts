@@ -52,3 +52,19 @@ export function python(code: string, args: string[] = [], cwd?: string): string 
   if (r.status !== 0) throw new Error(`python failed (${r.status}):\n${r.stderr}`);
   return r.stdout;
 }
+
+/** A sim root holding the streaming example (config/stream-demo + westpa-scripts/toy-stream). */
+export function streamSimDir(edit: (yaml: string) => string = (y) => y): string {
+  const dir = mkdtempSync(join(tmpdir(), 'westream-stream-'));
+  cpSync(join(REPO, 'config/stream-demo'), dir, { recursive: true });
+  cpSync(join(REPO, 'westpa-scripts/toy-stream'), join(dir, 'westpa_scripts'), { recursive: true });
+  writeFileSync(join(dir, 'west.yaml'), edit(readFileSync(join(dir, 'west.yaml'), 'utf8')));
+  return dir;
+}
+
+/** pcoord of every iteration of a west.h5 (h5py, as WESTPA's tools read it): {n_iter: [[[value]]]}. */
+export function pcoordsOf(dir: string): Record<string, number[][][]> {
+  return JSON.parse(python(`import h5py, json, sys
+f = h5py.File(sys.argv[1], 'r')
+print(json.dumps({k[5:].lstrip('0'): f['iterations'][k]['pcoord'][:].tolist() for k in f['iterations']}))`, [join(dir, 'west.h5')])) as Record<string, number[][][]>;
+}

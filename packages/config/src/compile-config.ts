@@ -7,8 +7,8 @@ import { WESTPA_WE_DEFAULTS, type WeParams } from '@westream/we';
 import { compileBinSpec, mapperFromSpec, type BinMapperSpec, type SpecProblem } from './bin-mapper-spec.js';
 import { describeFound } from './config-error.js';
 import type { ChildProgramYaml, DatasetYaml, WestYaml } from './schema.js';
-import { parseTemplate, TemplateError } from './template.js';
-import { parseWallclock } from './wallclock.js';
+import { checkTemplate, environ, wallclock, type Path } from './compile-helpers.js';
+import { compileStreamTrajectory, type StreamTrajectory } from './compile-stream.js';
 import type { YamlSource } from './yaml-source.js';
 
 export type PcoordDtype = 'float32' | 'float64';
@@ -73,7 +73,8 @@ export interface WestConfig {
     readonly genIstate: ChildProgram | null;
     readonly preIteration: ChildProgram | null;
     readonly postIteration: ChildProgram | null;
-    readonly streamTrajectory: ChildProgram | null;
+    /** Live analysis of each segment's IMD stream; null when absent or disabled. */
+    readonly streamTrajectory: StreamTrajectory | null;
   };
   readonly westream: {
     /** Decimal string of a 64-bit unsigned seed, or null to draw one at init. */
@@ -88,19 +89,11 @@ export interface WestConfig {
   };
 }
 
-type Path = (string | number)[];
 export interface CompileProblem {
   readonly path: Path;
   readonly message: string;
   readonly severity: 'error' | 'warning';
 }
-
-const TEMPLATE_FIELDS: Record<string, readonly string[]> = {
-  segment: ['n_iter', 'seg_id', 'weight', 'parent_id', 'status', 'endpoint_type'],
-  basis_state: ['state_id', 'label', 'probability', 'auxref'],
-  initial_state: ['state_id', 'iter_created', 'iter_used', 'basis_state_id', 'istate_type', 'istate_status', 'basis_auxref'],
-  n_iter: [],
-};
 
 const WESTSYSTEM = /^(westpa\.core\.systems\.)?WESTSystem$/;
 
@@ -194,7 +187,7 @@ export function compileConfig(raw: WestYaml, src: YamlSource, file: string, prob
 
   // --- executable
   const ePath: Path = ['west', 'executable'];
-  const program = (key: keyof typeof exe, defaults: { stdout: string | null; enabled: boolean }): ChildProgram | null => {
+  const program = (key: Exclude<keyof typeof exe, 'stream_trajectory'>, defaults: { stdout: string | null; enabled: boolean }): ChildProgram | null => {
     const p = exe[key] as ChildProgramYaml | null | undefined;
     if (!p) return null;
     for (const k of ['stdout', 'stderr', 'stdin', 'cwd'] as const) {
@@ -222,6 +215,12 @@ export function compileConfig(raw: WestYaml, src: YamlSource, file: string, prob
   }
   for (const prog of ['propagator', 'get_pcoord', 'gen_istate'] as const) {
     if (exe[prog]?.enabled !== undefined) warn([...ePath, prog, 'enabled'], `WESTPA ignores 'enabled' for ${prog}; so does westream`);
+  }
+  const streamYaml = exe.stream_trajectory;
+  const streamTrajectory =
+    streamYaml && (streamYaml.enabled ?? true) ? compileStreamTrajectory(streamYaml, propagator, [...ePath, 'stream_trajectory'], src, err, warn) : null;
+  if (streamTrajectory?.pcoord && pcoordNdim !== 1) {
+    err([...ePath, 'stream_trajectory', 'builtin'], `builtin pcoord gives one distance per frame, but pcoord_ndim is ${pcoordNdim}; set pcoord_ndim: 1 or compute the pcoord in an analysis executable`);
   }
   if (exe.subgroup_walkers) warn([...ePath, 'subgroup_walkers'], 'WESTPA\'s undocumented subgroup_walkers is not supported; ignored');
 
@@ -274,7 +273,7 @@ export function compileConfig(raw: WestYaml, src: YamlSource, file: string, prob
       genIstate,
       preIteration: program('pre_iteration', { stdout: null, enabled: true }),
       postIteration: program('post_iteration', { stdout: null, enabled: true }),
-      streamTrajectory: program('stream_trajectory', { stdout: '$WEST_SIM_ROOT/seg_logs/{segment.n_iter:06d}-{segment.seg_id:06d}_analysis.log', enabled: true }),
+      streamTrajectory,
     },
     westream: {
       seed,
@@ -287,53 +286,6 @@ export function compileConfig(raw: WestYaml, src: YamlSource, file: string, prob
       api: { host: api.host ?? '127.0.0.1', port: api.port ?? 8080 },
     },
   };
-}
-
-function wallclock(
-  value: number | string | null | undefined,
-  path: Path,
-  src: YamlSource,
-  err: (p: Path, m: string) => void,
-  warn: (p: Path, m: string) => void,
-): number | null {
-  if (value === undefined || value === null) return null;
-  // PyYAML (YAML 1.1) reads an unquoted 1:30:00 as base 60; that equals HH:MM:SS, so read the source text.
-  const source = src.sourceOf(path);
-  const text = source?.text ?? String(value);
-  if (/^\d+$/.test(text)) return Number(text);
-  const seconds = parseWallclock(text);
-  if (seconds === undefined) {
-    err(path, `expected seconds, HH:MM:SS or DD:HH:MM:SS, found ${describeFound(text)}`);
-    return null;
-  }
-  if (source && !source.quoted && text.split(':').length === 4) {
-    warn(path, `WESTPA's YAML reader takes an unquoted ${text} as a base-60 number (${String(value)} s), not ${seconds} s; quote it so both read it as DD:HH:MM:SS`);
-  }
-  return seconds;
-}
-
-function checkTemplate(text: string, path: Path, err: (p: Path, m: string) => void): void {
-  try {
-    for (const part of parseTemplate(text)) {
-      if (typeof part === 'string') continue;
-      const attrs = TEMPLATE_FIELDS[part.root];
-      if (!attrs) err(path, `unknown template field {${part.root}}; known: segment, basis_state, initial_state, n_iter`);
-      else if (part.attr !== undefined && !attrs.includes(part.attr)) err(path, `{${part.root}.${part.attr}}: ${part.root} has no '${part.attr}'; known: ${attrs.join(', ')}`);
-      else if (part.attr === undefined && attrs.length > 0) err(path, `{${part.root}} needs an attribute, e.g. {${part.root}.${attrs[0]}}`);
-    }
-  } catch (e) {
-    if (e instanceof TemplateError) err(path, `bad template '${text}': ${e.message}`);
-    else throw e;
-  }
-}
-
-function environ(env: Readonly<Record<string, string | number | boolean | null>> | null | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env ?? {})) {
-    // PyYAML gives Python values; WESTPA's str() turns True into "True"
-    out[k] = v === null ? '' : typeof v === 'boolean' ? (v ? 'True' : 'False') : String(v);
-  }
-  return out;
 }
 
 /** west.data.datasets merged with west.executable.datasets (the latter wins per name, as in WESTPA). */

@@ -9,6 +9,8 @@
 export { loadConfig, loadConfigText } from './load-config.js';
 export type { LoadedConfig } from './load-config.js';
 export type { WestConfig, ChildProgram, Dataset, PcoordDtype } from './compile-config.js';
+export type { StreamTrajectory, StreamPcoord } from './compile-stream.js';
+export { GROMACS_PORT_PATTERN } from './compile-stream.js';
 export { ConfigError, formatIssue } from './config-error.js';
 export type { ConfigIssue } from './config-error.js';
 export { WestYamlSchema } from './schema.js';

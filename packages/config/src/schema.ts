@@ -27,6 +27,44 @@ const childProgramKeys = {
 };
 export const ChildProgramSchema = Type.Object(childProgramKeys, { description: 'A program westream runs, with WESTPA\'s keys.' });
 
+const AtomIndex = Type.Integer({ minimum: 0, description: 'Atom index, from 0, in the streamed frame.' });
+const PcoordAnalysisSchema = Type.Object(
+  {
+    atoms: Opt(Type.Array(AtomIndex, { minItems: 2, maxItems: 2, description: 'Two atoms: pcoord = their distance.' })),
+    groups: Opt(Type.Array(Type.Array(AtomIndex, { minItems: 1 }), { minItems: 2, maxItems: 2, description: 'Two atom groups: pcoord = the distance between their centres (unweighted).' })),
+    stride: Opt(Type.Integer({ minimum: 1, description: 'Use every stride-th frame (default: the one stride that gives pcoord_len points).' })),
+    scale: Opt(Type.Number({ exclusiveMinimum: 0, description: 'Multiplies the distance, which is in the stream\'s units (Å for IMD): 0.1 gives nm.' })),
+  },
+  { ...Strict, description: 'builtin pcoord: the progress coordinate from the stream; WEST_PCOORD_RETURN is written from it.' },
+);
+const GuardAnalysisSchema = Type.Object(
+  {
+    max_displacement: Type.Number({ exclusiveMinimum: 0, description: 'Largest move of any atom between two consecutive frames (stream units, Å).' }),
+  },
+  { ...Strict, description: 'builtin guard: stops the engine and fails the segment when an atom jumps or a coordinate is NaN/Inf.' },
+);
+const Builtin = Type.Union([Type.Literal('pcoord'), Type.Literal('guard'), Type.Literal('record')]);
+export const StreamTrajectorySchema = Type.Object(
+  {
+    ...childProgramKeys,
+    executable: Type.Optional(Type.String({ minLength: 1, description: 'Analysis program (gets WEST_STREAM_HOST, WEST_STREAM_PORT and the segment\'s WEST_* set); or use builtin.' })),
+    builtin: Opt(Type.Union([Builtin, Type.Array(Builtin, { minItems: 1 })], { description: 'Built-in analyses run in westream itself: pcoord, guard.' })),
+    port_discovery: Type.Optional(Type.Union([Type.Literal('engine'), Type.Literal('reserve')], { description: "engine (default): the engine binds port 0 and prints it; reserve: westream picks a free port and passes it in port_env." })),
+    port_pattern: Opt(Type.String({ description: 'Regular expression with one group, the port, matched in the propagator\'s log (default: GROMACS\'s line).' })),
+    port_timeout: Opt(Type.Union([Type.Number({ exclusiveMinimum: 0 }), Type.String()], { description: 'How long the port may take to appear, seconds or HH:MM:SS (default 60).' })),
+    port_env: Opt(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'reserve: the variable that carries the port to the propagator (default WEST_STREAM_PORT).' })),
+    bind_error_pattern: Opt(Type.String({ description: 'reserve: a propagator log line meaning the port was taken (the segment is retried on a new port).' })),
+    port_retries: Opt(Type.Integer({ minimum: 0, description: 'reserve: new ports to try after a bind failure (default 3).' })),
+    required: Type.Optional(Type.Boolean({ description: 'Whether a failed stream task fails the segment (default true).' })),
+    host: Opt(Type.String({ description: 'Where the engine listens (default 127.0.0.1: the same node).' })),
+    timeout: Opt(Type.Number({ exclusiveMinimum: 0, description: 'IMD timeout, seconds: handshake and the gap between frames (default 60).' })),
+    n_atoms: Opt(Type.Integer({ minimum: 1, description: 'Atoms per frame; a stream with another count is an error.' })),
+    pcoord: Opt(PcoordAnalysisSchema),
+    guard: Opt(GuardAnalysisSchema),
+  },
+  { description: 'Live analysis beside the propagator, reading its IMD stream (westream).' },
+);
+
 const DatasetSchema = Type.Object(
   {
     name: Type.String({ minLength: 1, description: 'Dataset name; WEST_<NAME>_RETURN is set for the propagator.' }),
@@ -78,7 +116,7 @@ const ExecutableSchema = Type.Object({
   gen_istate: Opt(ChildProgramSchema),
   pre_iteration: Opt(ChildProgramSchema),
   post_iteration: Opt(ChildProgramSchema),
-  stream_trajectory: Opt(ChildProgramSchema),
+  stream_trajectory: Opt(StreamTrajectorySchema),
   subgroup_walkers: Opt(ChildProgramSchema),
 });
 
@@ -165,4 +203,5 @@ export const WestYamlSchema = Type.Object(
 /** A config file's contents as written (before defaults and checks). */
 export type WestYaml = Static<typeof WestYamlSchema>;
 export type ChildProgramYaml = Static<typeof ChildProgramSchema>;
+export type StreamTrajectoryYaml = Static<typeof StreamTrajectorySchema>;
 export type DatasetYaml = Static<typeof DatasetSchema>;

@@ -74,8 +74,12 @@ export function describeSchema(schema: TSchema): string {
       return 'nothing (empty)';
     case 'Literal':
       return JSON.stringify(s.const).replace(/"/g, "'");
-    case 'Array':
-      return `a list of ${plural(describeSchema(s.items as TSchema))}`;
+    case 'Array': {
+      const lo = typeof s.minItems === 'number' ? s.minItems : undefined;
+      const hi = typeof s.maxItems === 'number' ? s.maxItems : undefined;
+      const count = lo !== undefined && lo === hi ? `${lo} ` : lo !== undefined && lo > 1 ? `${lo} or more ` : '';
+      return `a list of ${count}${plural(describeSchema(s.items as TSchema))}`;
+    }
     case 'Object':
     case 'Record':
       return 'a mapping';

@@ -63,6 +63,18 @@ const cases: Case[] = [
   { name: 'YAML syntax error', edit: sub('  propagation:\n', '  propagation:\n   - bad: [\n'), errors: [/^west\.yaml:\d+:\d+: YAML syntax: /] },
   { name: 'not a WESTPA config at all', edit: () => '- just\n- a list\n', errors: [/^west\.yaml:1:1: expected a mapping with a top-level "west:" key; is this a west\.cfg\?$/] },
   { name: 'several problems at once, in file order', edit: (t) => sub('pcoord_len: 11', 'pcoord_len: x')(sub('max_total_iterations: 10', 'max_total_iterations: y')(t)), errors: [/:5:7: .*pcoord_len: expected an integer/, /:12:5: .*max_total_iterations: expected an integer/] },
+  // stream_trajectory (westream's live analysis)
+  { name: 'stream_trajectory without an analysis', edit: append('    stream_trajectory:\n      port_discovery: engine\n'), errors: [/:26:5: west\.executable\.stream_trajectory: needs an analysis: set 'executable' \(your program\) or 'builtin' \(pcoord, guard\)$/] },
+  { name: 'stream_trajectory builtin record', edit: append('    stream_trajectory:\n      builtin: record\n'), errors: [/west\.executable\.stream_trajectory\.builtin: 'record' \(H5MD trajectories from the stream\) is not available yet/] },
+  { name: 'stream_trajectory builtin unknown', edit: append('    stream_trajectory:\n      builtin: rmsd\n'), errors: [/:27:7: west\.executable\.stream_trajectory\.builtin: expected .*'pcoord'.*found "rmsd" \(string\)$/] },
+  { name: 'builtin pcoord without atoms', edit: append('    stream_trajectory:\n      builtin: pcoord\n'), errors: [/west\.executable\.stream_trajectory\.pcoord: builtin pcoord needs 'pcoord: \{atoms: \[i, j\]\}'/] },
+  { name: 'builtin pcoord with atoms and groups', edit: append('    stream_trajectory:\n      builtin: pcoord\n      pcoord: {atoms: [0, 1], groups: [[0], [1]]}\n'), errors: [/stream_trajectory\.pcoord: give exactly one of 'atoms' \(two atom indices\) or 'groups'/] },
+  { name: 'builtin pcoord with one atom', edit: append('    stream_trajectory:\n      builtin: pcoord\n      pcoord: {atoms: [3]}\n'), errors: [/:28:16: west\.executable\.stream_trajectory\.pcoord\.atoms: expected a list of 2 integers ≥ 0, found a list of 1 item$/] },
+  { name: 'builtin guard without a limit', edit: append('    stream_trajectory:\n      builtin: guard\n'), errors: [/stream_trajectory\.guard: builtin guard needs 'guard: \{max_displacement: <Å between frames>\}'$/] },
+  { name: 'port pattern without a group', edit: append("    stream_trajectory:\n      builtin: guard\n      guard: {max_displacement: 3}\n      port_pattern: 'port \\d+'\n"), errors: [/stream_trajectory\.port_pattern: 'port \\d\+' has no group: put the port in parentheses/] },
+  { name: 'port pattern not a regular expression', edit: append("    stream_trajectory:\n      builtin: guard\n      guard: {max_displacement: 3}\n      port_pattern: 'port (\\d+'\n"), errors: [/stream_trajectory\.port_pattern: 'port \(\\d\+' is not a regular expression/] },
+  { name: 'port discovery from a log that is not kept', edit: (t) => sub(/      stdout: .*\n      stderr: stdout\n/, '')(t) + '    stream_trajectory:\n      builtin: guard\n      guard: {max_displacement: 3}\n', errors: [/stream_trajectory\.port_discovery: 'engine' reads the port from the propagator's log, but west\.executable\.propagator\.stdout is not set/] },
+  { name: 'port discovery strategy unknown', edit: append('    stream_trajectory:\n      builtin: guard\n      guard: {max_displacement: 3}\n      port_discovery: fixed\n'), errors: [/stream_trajectory\.port_discovery: expected 'engine' or 'reserve', found "fixed" \(string\)$/] },
 ];
 
 describe('malformed configs: one located message per problem', () => {

@@ -273,7 +273,9 @@ class Session implements ImdClient {
     }
     if (!this.closed && !this.error && this.parser.midFrame) {
       const n = this.parser.framesParsed;
-      this.fail(new ImdProtocolError(`${this.where}: the stream ended in the middle of frame ${n} (byte offset ${this.parser.offset}); frames before it were delivered`, this.parser.offset, n));
+      const e = new ImdProtocolError(`${this.where}: the stream ended in the middle of frame ${n} (byte offset ${this.parser.offset}); frames before it were delivered`, this.parser.offset, n);
+      e.truncated = true;
+      this.fail(e);
       return;
     }
     this.settle();

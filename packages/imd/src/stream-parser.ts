@@ -33,6 +33,8 @@ import {
 export class ImdProtocolError extends Error {
   /** Events completed by the same `push` before the error (deliver them first: they were good). */
   eventsBefore: readonly ImdEvent[] = [];
+  /** The stream ended inside a frame (the engine stopped or died mid-write), rather than being malformed. */
+  truncated = false;
   constructor(
     message: string,
     readonly offset: number,

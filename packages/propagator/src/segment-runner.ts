@@ -3,16 +3,19 @@
  * directory is deleted, recreated and made the cwd; the child gets the WEST_* environment; its return files are
  * read and checked. Both work managers call this same class — in-process (local) or in a worker daemon (BullMQ).
  */
-import { accessSync, closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { accessSync, appendFileSync, closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { expandPath, type ChildProgram, type WestConfig } from '@westream/config';
+import { expandPath, type ChildProgram, type StreamTrajectory, type WestConfig } from '@westream/config';
 import { DataRefs, basisFields, initialFields } from './data-refs.js';
 import type { ProcessRegistry } from './process-registry.js';
 import { RandomPurpose, randomEnv } from './random-values.js';
 import { checkPcoordShape, readTable, ReturnFileError, type NumericTable } from './return-file.js';
 import { Launcher } from './launcher.js';
 import { runChild, type ChildOutcome } from './run-child.js';
+import { discoverPort, drainStream, runBuiltins, StreamFailure } from './stream-task.js';
+import { ImdProtocolError } from '@westream/imd';
 import type { AuxArray, BasisStateInfo, InitialStateInfo, SegmentResult, SegmentTask } from './types.js';
 
 export interface SegmentRunnerOptions {
@@ -107,11 +110,17 @@ export class SegmentRunner {
 
     const returns = this.takeReturns(true);
     try {
-      const out = await this.run(prog, segDir, { ...vars, ...returns.vars }, RandomPurpose.SEGMENT, [task.nIter, task.segId], stdout, stderr, signal, config.westream.segmentTimeout, { queued: this.queued, onStarted });
+      const segVars = { ...vars, ...returns.vars };
+      const stream = config.executable.streamTrajectory;
+      const { out, failure } = stream
+        ? await this.runStreamed(stream, { segDir, vars: segVars, task, stdout, stderr, signal, onStarted, pcoordFile: returns.pcoord })
+        : { out: await this.run(prog, segDir, segVars, RandomPurpose.SEGMENT, [task.nIter, task.segId], stdout, stderr, signal, config.westream.segmentTimeout, { queued: this.queued, onStarted }), failure: null };
       const times = { cputime: out.cputime, walltime: out.walltime };
-      if (out.cancelled) return { ...fail('cancelled', stdout, times), status: 'cancelled' };
-      const bad = describeExit(out, this.exePath(prog), config.westream.segmentTimeout);
-      if (bad) return fail(bad, stdout, times);
+      if (signal?.aborted || (out.cancelled && !failure)) return { ...fail('cancelled', stdout, times), status: 'cancelled' };
+      // The engine's own failure comes first: a stream that ends because its engine died is a consequence.
+      const bad = out.cancelled ? null : describeExit(out, this.exePath(prog), config.westream.segmentTimeout);
+      if (bad) return fail(`${bad}${failure ? ` (and stream_trajectory: ${failure})` : ''}`, stdout, times);
+      if (failure) return fail(failure, stdout, times);
       try {
         const pcoord = checkPcoordShape(readTable(returns.pcoord, `pcoord return file ${returns.pcoord}`), config.system.pcoordLen, config.system.pcoordNdim, `pcoord return file (WEST_PCOORD_RETURN)`);
         const auxdata: Record<string, AuxArray> = {};
@@ -123,6 +132,90 @@ export class SegmentRunner {
       }
     } finally {
       this.releaseReturns(returns);
+    }
+  }
+
+  /**
+   * A segment with `stream_trajectory`: the engine starts; its port is found (in its log, or reserved and
+   * handed to it); then the analysis — built-ins in this process and/or the analysis program beside the
+   * engine — reads the stream while the engine runs. A required analysis that fails stops the engine at once.
+   * `failure` is why the segment fails beyond the engine's own exit status; the built-in pcoord is written to
+   * the segment's pcoord return file.
+   */
+  private async runStreamed(
+    st: StreamTrajectory,
+    s: { segDir: string; vars: Record<string, string>; task: SegmentTask; stdout: string | null; stderr: string | null; signal: AbortSignal | undefined; onStarted: (() => void) | undefined; pcoordFile: string },
+  ): Promise<{ out: ChildOutcome; failure: string | null }> {
+    const { config } = this.o;
+    const prog = config.executable.propagator;
+    const segment = { n_iter: s.task.nIter, seg_id: s.task.segId, weight: s.task.weight, parent_id: s.task.parentId, status: 1, endpoint_type: 0 };
+    const analysisLog = this.refs.render(st.stdout, { segment });
+    const attempts = st.portDiscovery === 'reserve' ? st.portRetries + 1 : 1;
+    const logs = [s.stdout, s.stderr !== 'stdout' ? s.stderr : null].filter((f): f is string => f !== null);
+    for (let attempt = 1; ; attempt++) {
+      const stop = new AbortController(); // stops the engine (and the analysis) when the stream fails
+      const onOuter = (): void => stop.abort();
+      s.signal?.addEventListener('abort', onOuter, { once: true });
+      const reserved = st.portDiscovery === 'reserve' ? await freePort(st.host) : undefined;
+      const vars = reserved === undefined ? s.vars : { ...s.vars, [st.portEnv]: String(reserved) };
+      let started!: () => void;
+      const engineStarted = new Promise<void>((r) => (started = r));
+      const engine = this.run(prog, s.segDir, vars, RandomPurpose.SEGMENT, [s.task.nIter, s.task.segId], s.stdout, s.stderr, stop.signal, config.westream.segmentTimeout, {
+        queued: this.queued,
+        onStarted: () => {
+          started();
+          s.onStarted?.();
+        },
+      });
+      let port: number | undefined = reserved;
+      let engineEnded = false;
+      void engine.then(() => (engineEnded = true));
+      const analysis = (async (): Promise<void> => {
+        await Promise.race([engineStarted, engine]);
+        port ??= await discoverPort(logs, new RegExp(st.portPattern.source, st.portPattern.flags), st.portTimeout * 1000, engine, stop.signal);
+        const streamVars = { ...vars, WEST_STREAM_HOST: st.host, WEST_STREAM_PORT: String(port) };
+        const tasks: Promise<void>[] = [];
+        if (st.pcoord || st.guard) {
+          tasks.push(
+            runBuiltins(st, st.host, port, config.system.pcoordLen, stop.signal).then((r) => {
+              appendLog(analysisLog, r.notes);
+              if (r.pcoord) writeFileSync(s.pcoordFile, r.pcoord.map((v) => `${v}\n`).join(''));
+            }),
+          );
+        }
+        if (st.program) {
+          const prog = st.program;
+          const { stdout, stderr } = this.outputs(prog, { segment });
+          tasks.push(
+            this.run(prog, prog.cwd ?? s.segDir, streamVars, RandomPurpose.SEGMENT, [s.task.nIter, s.task.segId], stdout, stderr, stop.signal, config.westream.segmentTimeout).then((out) => {
+              const bad = out.cancelled ? null : describeExit(out, this.exePath(prog), config.westream.segmentTimeout);
+              if (bad) throw new StreamFailure(`the analysis program: ${bad}${logTail(stdout)}`);
+            }),
+          );
+        }
+        await Promise.all(tasks);
+      })().then(
+        () => null,
+        async (e: unknown): Promise<string | null> => {
+          if (!(e instanceof StreamFailure) && !(e instanceof Error && /^Imd/.test(e.name))) throw e;
+          const why = `stream_trajectory: ${e.message}`;
+          appendLog(analysisLog, [why]);
+          if (s.signal?.aborted) return why;
+          if (!st.required) {
+            // The engine goes on; one that blocks until a client reads (-imdwait, a full socket) is read to the end.
+            if (port !== undefined && !engineEnded) void drainStream(st.host, port);
+            return null;
+          }
+          // A stream cut off because its engine died: give the engine a moment to report its own failure.
+          if (e instanceof ImdProtocolError && e.truncated) await Promise.race([engine, new Promise((r) => setTimeout(r, 5000))]);
+          stop.abort();
+          return why;
+        },
+      );
+      const [out, failure] = await Promise.all([engine, analysis]);
+      s.signal?.removeEventListener('abort', onOuter);
+      if (reserved !== undefined && attempt < attempts && !s.signal?.aborted && bindFailed(logs, st)) continue; // port taken: a new one
+      return { out, failure };
     }
   }
 
@@ -316,6 +409,38 @@ function describeExit(out: ChildOutcome, exe: string, timeoutSeconds: number | n
   if (out.signal) return `${exe} was killed by ${out.signal}`;
   if (out.exitCode !== 0) return `${exe} exited with status ${out.exitCode}`;
   return null;
+}
+
+/** A TCP port free a moment ago on `host` (port_discovery: reserve; a race with another process is retried). */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, host, () => {
+      const addr = srv.address();
+      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
+    });
+  });
+}
+
+function bindFailed(logs: readonly string[], st: StreamTrajectory): boolean {
+  const re = new RegExp(st.bindErrorPattern.source, st.bindErrorPattern.flags);
+  return logs.some((f) => {
+    try {
+      return re.test(readFileSync(f, 'utf8'));
+    } catch {
+      return false;
+    }
+  });
+}
+
+function appendLog(file: string, lines: readonly string[]): void {
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    appendFileSync(file, lines.map((l) => `westream: ${l}\n`).join(''));
+  } catch {
+    /* the log is a courtesy; the segment's reason carries the same text */
+  }
 }
 
 /** np.loadtxt's squeeze: one value → 0-D, one row or one column → 1-D. */

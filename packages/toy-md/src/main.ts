@@ -1,7 +1,7 @@
 /**
  * `westream-toy-md`: the bundled engine's command line.
  *
- *   run    --input md.in --restart FILE --out-restart FILE --out-pcoord FILE [--seed N]
+ *   run    --input md.in --restart FILE --out-restart FILE [--out-pcoord FILE] [--seed N]
  *          [--out-traj FILE] [--imd-port N [--imd-version 2|3] [--imd-wait] [--imd-host H]]
  *   init   --input md.in --pcoord S --out FILE [--seed N]
  *   pcoord --input md.in --restart FILE
@@ -19,7 +19,8 @@ import { ParamsError, parseParams } from './params.js';
 import { readRestart, writeRestart } from './restart-file.js';
 
 const USAGE = `usage: westream-toy-md <run|init|pcoord|mfpt> --input md.in [options]
-  run    --restart FILE --out-restart FILE --out-pcoord FILE [--seed N]
+  run    --restart FILE --out-restart FILE [--out-pcoord FILE] [--seed N]
+         (no --out-pcoord: the pcoord comes from the stream, as with stream_trajectory's builtin pcoord)
          [--out-traj FILE]       one JSON line per frame (step 0 and every stride steps), IMD units (Å, ps)
          [--imd-port N]          stream the same frames over IMD; 0: any free port, printed as
                                  "IMD: Listening for IMD connection on port N." (as GROMACS does)
@@ -130,7 +131,7 @@ async function main(argv: string[]): Promise<void> {
       const streaming = v['imd-port'] !== undefined || v['out-traj'] !== undefined;
       const pc = streaming ? await runStreaming(v, engine, state, seedOf(v)) : runSegment(engine, state, seedOf(v));
       writeRestart(need(v, 'out-restart'), params.system, system.dim, state);
-      writeFileSync(need(v, 'out-pcoord'), fmt(pc));
+      if (typeof v['out-pcoord'] === 'string') writeFileSync(v['out-pcoord'], fmt(pc));
       return;
     }
     case 'init': {

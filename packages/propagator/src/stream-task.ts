@@ -1,0 +1,173 @@
+/**
+ * The pieces of a streamed segment that are not process management: finding the engine's port in its log,
+ * and the built-in analyses (pcoord, guard) that read the IMD stream in this process.
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
+import type { StreamPcoord, StreamTrajectory } from '@westream/config';
+import { connectImd, type ImdFrame } from '@westream/imd';
+
+/** Why a streamed segment failed, ready for the segment's reason. */
+export class StreamFailure extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StreamFailure';
+  }
+}
+
+/**
+ * Watches the propagator's log file(s) for `pattern` (its first group is the port). Resolves with the port;
+ * rejects with a StreamFailure when the propagator ends first or `timeoutMs` passes.
+ */
+export async function discoverPort(files: readonly string[], pattern: RegExp, timeoutMs: number, ended: Promise<unknown>, signal?: AbortSignal): Promise<number> {
+  let over = false;
+  void ended.then(() => (over = true));
+  const texts = files.map(() => '');
+  const offsets = files.map(() => 0);
+  const buf = Buffer.allocUnsafe(64 * 1024);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const wasOver = over; // read once more after the end: the line may have come just before it
+    for (let i = 0; i < files.length; i++) {
+      let fd: number;
+      try {
+        fd = openSync(files[i] as string, 'r');
+      } catch {
+        continue; // not created yet
+      }
+      try {
+        for (;;) {
+          const n = readSync(fd, buf, 0, buf.length, offsets[i] as number);
+          if (n <= 0) break;
+          offsets[i] = (offsets[i] as number) + n;
+          texts[i] = ((texts[i] as string) + buf.toString('utf8', 0, n)).slice(-256 * 1024);
+        }
+      } finally {
+        closeSync(fd);
+      }
+      const m = pattern.exec(texts[i] as string);
+      if (m) {
+        const port = Number(m[1]);
+        if (!Number.isInteger(port) || port < 1 || port > 65535) throw new StreamFailure(`the port pattern matched '${m[0]}', but '${m[1] ?? ''}' is not a port number`);
+        return port;
+      }
+    }
+    if (wasOver) throw new StreamFailure(`the propagator ended without printing a line that matches the port pattern /${pattern.source}/`);
+    if (signal?.aborted) throw new StreamFailure('cancelled while waiting for the port');
+    if (Date.now() > deadline) throw new StreamFailure(`no line matching the port pattern /${pattern.source}/ appeared in the propagator's log within ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Reads a stream to its end and drops it: an engine that blocks until someone reads can finish. */
+export async function drainStream(host: string, port: number): Promise<void> {
+  try {
+    const c = await connectImd({ host, port, timeoutMs: 60_000, bufferFrames: 1 << 20 });
+    for await (const f of c) void f;
+  } catch {
+    /* nothing to report: the analysis already failed, and this only keeps the engine going */
+  }
+}
+
+export interface BuiltinResult {
+  readonly frames: number;
+  /** The sampled pcoord (builtin pcoord), else null. */
+  readonly pcoord: number[] | null;
+  /** What happened, for the analysis log. */
+  readonly notes: string[];
+}
+
+/**
+ * Connects to the engine and runs the built-in analyses over its stream until it ends. `onGuard` is called
+ * the moment the guard trips (the caller stops the engine); the promise then rejects with the reason.
+ */
+export async function runBuiltins(st: StreamTrajectory, host: string, port: number, pcoordLen: number, signal: AbortSignal): Promise<BuiltinResult> {
+  const client = await connectImd({ host, port, timeoutMs: st.timeout * 1000, ...(st.nAtoms !== null ? { expectedAtoms: st.nAtoms } : {}), signal });
+  const distances: number[] = [];
+  const notes: string[] = [`connected to ${host}:${port}: IMD v${client.version}, ${client.littleEndian ? 'little' : 'big'}-endian`];
+  let previous: ImdFrame | undefined;
+  let frames = 0;
+  try {
+    for await (const f of client) {
+      frames++;
+      const x = f.positions;
+      if (!x) throw new StreamFailure(`frame ${f.index} (step ${f.step}) carries no positions; the engine must stream coordinates`);
+      if (st.guard) guard(f, previous, st.guard.maxDisplacement);
+      if (st.pcoord) distances.push(distance(x, f.box, st.pcoord, f));
+      previous = f;
+    }
+  } finally {
+    await client.close();
+  }
+  notes.push(`${frames} frame(s)`);
+  if (!st.pcoord) return { frames, pcoord: null, notes };
+  const { points, stride } = sample(distances, pcoordLen, st.pcoord.stride);
+  notes.push(`pcoord: frames 0, ${stride}, ${2 * stride}, … → ${points.length} point(s)`);
+  return { frames, pcoord: points.map((d) => d * (st.pcoord as StreamPcoord).scale), notes };
+}
+
+/** Frames 0, stride, 2·stride, … : exactly `len` of them, the last being the stream's last frame. */
+function sample(values: readonly number[], len: number, stride: number | null): { points: number[]; stride: number } {
+  const n = values.length;
+  if (len === 1 && n >= 1) return { points: [values[n - 1] as number], stride: n }; // one point: the segment's end
+  const s = stride ?? (len > 1 && (n - 1) % (len - 1) === 0 ? (n - 1) / (len - 1) : null);
+  if (s === null || s < 1 || (len - 1) * s !== n - 1) {
+    const need = stride === null ? `a stream of (pcoord_len − 1)·k + 1 frames (pcoord_len ${len})` : `(pcoord_len − 1)·stride + 1 = ${(len - 1) * stride + 1} frames`;
+    throw new StreamFailure(`builtin pcoord: the stream had ${n} frame(s), but ${need}; match the engine's IMD rate and nsteps to pcoord_len, or set stream_trajectory.pcoord.stride`);
+  }
+  return { points: Array.from({ length: len }, (_, i) => values[i * s] as number), stride: s };
+}
+
+/** Box vectors a, b, c from IMD's 9 floats, or null when the frame has no (or an empty) box. */
+function boxOf(box: Float32Array | undefined): number[][] | null {
+  if (!box || (box[0] === 0 && box[4] === 0 && box[8] === 0)) return null;
+  return [Array.from(box.subarray(0, 3)), Array.from(box.subarray(3, 6)), Array.from(box.subarray(6, 9))];
+}
+
+/** Minimum image of d in place, for a box whose vectors are lower-triangular (GROMACS, LAMMPS). */
+function minimumImage(d: number[], box: number[][] | null): number[] {
+  if (!box) return d;
+  for (let k = 2; k >= 0; k--) {
+    const v = box[k] as number[];
+    const len = v[k] as number;
+    if (!(len > 0)) continue;
+    const n = Math.round((d[k] as number) / len);
+    if (n !== 0) for (let j = 0; j < 3; j++) d[j] = (d[j] as number) - n * (v[j] as number);
+  }
+  return d;
+}
+
+/** Centre of a group, each atom taken as its image nearest the group's first atom (groups split by the box). */
+function centre(x: Float32Array, group: readonly number[], box: number[][] | null, f: ImdFrame): number[] {
+  const atoms = x.length / 3;
+  const first = group[0] as number;
+  for (const i of group) if (i >= atoms) throw new StreamFailure(`builtin pcoord: atom index ${i} is outside the frame (${atoms} atoms, frame ${f.index})`);
+  const c = [0, 0, 0];
+  for (const i of group) {
+    const d = minimumImage([0, 1, 2].map((k) => (x[3 * i + k] as number) - (x[3 * first + k] as number)), box);
+    for (let k = 0; k < 3; k++) c[k] = (c[k] as number) + (x[3 * first + k] as number) + (d[k] as number);
+  }
+  return c.map((v) => v / group.length);
+}
+
+function distance(x: Float32Array, box: Float32Array | undefined, p: StreamPcoord, f: ImdFrame): number {
+  const b = boxOf(box);
+  const a = centre(x, p.groups[0], b, f);
+  const c = centre(x, p.groups[1], b, f);
+  const d = minimumImage([0, 1, 2].map((k) => (c[k] as number) - (a[k] as number)), b);
+  return Math.hypot(d[0] as number, d[1] as number, d[2] as number);
+}
+
+function guard(f: ImdFrame, prev: ImdFrame | undefined, limit: number): void {
+  const x = f.positions as Float32Array;
+  for (let i = 0; i < x.length; i++) {
+    if (!Number.isFinite(x[i])) throw new StreamFailure(`guard: atom ${Math.floor(i / 3)} has a non-finite coordinate (${x[i]}) in frame ${f.index} (step ${f.step}); the engine blew up`);
+  }
+  if (!prev?.positions) return;
+  const p = prev.positions;
+  const b = boxOf(f.box);
+  for (let i = 0; i < x.length / 3; i++) {
+    const d = minimumImage([0, 1, 2].map((k) => (x[3 * i + k] as number) - (p[3 * i + k] as number)), b);
+    const r = Math.hypot(d[0] as number, d[1] as number, d[2] as number);
+    if (r > limit) throw new StreamFailure(`guard: atom ${i} moved ${r.toFixed(3)} between frame ${prev.index} (step ${prev.step}) and frame ${f.index} (step ${f.step}), more than max_displacement ${limit}`);
+  }
+}
