@@ -4,6 +4,7 @@
  * or by a Python MDAnalysis script; failures of every kind end the segment with a clear reason and no orphans.
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pythonModuleMissing, skipWithoutPeer } from './support/peers.js';
@@ -62,6 +63,31 @@ describe('stream_trajectory with the toy engine: pcoord from the stream only', (
     expect(pcoordsOf(b)).toEqual(pcoordsOf(a));
     const port = /IMD: Listening for IMD connection on port (\d+)\./.exec(readFileSync(join(b, 'seg_logs/000001-000000.log'), 'utf8'))?.[1];
     expect(readFileSync(join(b, 'seg_logs/000001-000000_analysis.log'), 'utf8')).toContain(`127.0.0.1:${port}:`);
+  });
+
+  it('port_discovery reserve: a port taken by someone else makes the engine fail to bind, and the segment is retried on a new port', async () => {
+    const squatter = createServer();
+    await new Promise<void>((r) => squatter.listen(0, '127.0.0.1', r));
+    const taken = (squatter.address() as { port: number }).port;
+    try {
+      const dir = streamSimDir((y) => y.replace('max_total_iterations: 4', 'max_total_iterations: 1').replace('port_discovery: engine ', 'port_discovery: reserve'));
+      // The first attempt of each segment is sent to the taken port: a real EADDRINUSE from the real engine.
+      const p = join(dir, 'westpa_scripts/runseg.sh');
+      writeFileSync(p, readFileSync(p, 'utf8').replace('args=(', 'if [ ! -e "$WEST_SIM_ROOT/collided-$WEST_CURRENT_SEG_ID" ]; then touch "$WEST_SIM_ROOT/collided-$WEST_CURRENT_SEG_ID"; WEST_STREAM_PORT=$COLLIDE_PORT; fi\nargs=('));
+      const t0 = Date.now();
+      const r = initAndRun(dir, { COLLIDE_PORT: String(taken) });
+      expect(r.code, r.out).toBe(0);
+      expect(r.out, 'retried inside the runner, not failed and re-run').not.toContain('"level":40');
+      expect(Date.now() - t0).toBeLessThan(20_000); // no waiting out connection timeouts on the dead attempt
+      for (const seg of [0, 1]) {
+        expect(existsSync(join(dir, `collided-${seg}`))).toBe(true);
+        const analysis = readFileSync(join(dir, `seg_logs/000001-00000${seg}_analysis.log`), 'utf8');
+        expect(analysis).toMatch(/connected to 127\.0\.0\.1:\d+: IMD v3/);
+        expect(analysis).not.toContain(`127.0.0.1:${taken}:`);
+      }
+    } finally {
+      squatter.close();
+    }
   });
 
   const noPy = skipWithoutPeer('MDAnalysis + imdclient (PyPI)', pythonModuleMissing('MDAnalysis') ?? pythonModuleMissing('imdclient'));

@@ -38,6 +38,8 @@ export interface StreamTrajectory {
   /** IMD client timeout, seconds. */
   readonly timeout: number;
   readonly nAtoms: number | null;
+  /** Box lengths for minimum images when frames carry no box; null: none. */
+  readonly box: readonly [number, number, number] | null;
   /** The analysis log (for built-ins, too: westream writes what they did there). */
   readonly stdout: string;
 }
@@ -123,6 +125,7 @@ export function compileStreamTrajectory(
     host: s.host ?? '127.0.0.1',
     timeout: s.timeout ?? 60,
     nAtoms: s.n_atoms ?? null,
+    box: s.box ? [s.box[0] as number, s.box[1] as number, s.box[2] as number] : null,
     stdout,
   };
 }

@@ -59,6 +59,7 @@ export const StreamTrajectorySchema = Type.Object(
     host: Opt(Type.String({ description: 'Where the engine listens (default 127.0.0.1: the same node).' })),
     timeout: Opt(Type.Number({ exclusiveMinimum: 0, description: 'IMD timeout, seconds: handshake and the gap between frames (default 60).' })),
     n_atoms: Opt(Type.Integer({ minimum: 1, description: 'Atoms per frame; a stream with another count is an error.' })),
+    box: Opt(Type.Array(Type.Number({ exclusiveMinimum: 0 }), { minItems: 3, maxItems: 3, description: 'Rectangular box lengths (stream units, Å) for minimum images when the stream carries no box (IMD v2: GROMACS, LAMMPS).' })),
     pcoord: Opt(PcoordAnalysisSchema),
     guard: Opt(GuardAnalysisSchema),
   },

@@ -169,7 +169,15 @@ export class SegmentRunner {
       });
       let port: number | undefined = reserved;
       let engineEnded = false;
-      void engine.then(() => (engineEnded = true));
+      // Once the engine has ended, nobody will accept a connection: stop trying (a connected stream ends itself).
+      const connectStop = new AbortController();
+      void engine.then(() => {
+        engineEnded = true;
+        connectStop.abort();
+        // A reserved port someone else took: stop the analysis now, the segment is retried on another port.
+        if (reserved !== undefined && bindFailed(logs, st)) stop.abort();
+      });
+      stop.signal.addEventListener('abort', () => connectStop.abort(), { once: true });
       const analysis = (async (): Promise<void> => {
         await Promise.race([engineStarted, engine]);
         port ??= await discoverPort(logs, new RegExp(st.portPattern.source, st.portPattern.flags), st.portTimeout * 1000, engine, stop.signal);
@@ -177,7 +185,7 @@ export class SegmentRunner {
         const tasks: Promise<void>[] = [];
         if (st.pcoord || st.guard) {
           tasks.push(
-            runBuiltins(st, st.host, port, config.system.pcoordLen, stop.signal).then((r) => {
+            runBuiltins(st, st.host, port, config.system.pcoordLen, connectStop.signal).then((r) => {
               appendLog(analysisLog, r.notes);
               if (r.pcoord) writeFileSync(s.pcoordFile, r.pcoord.map((v) => `${v}\n`).join(''));
             }),

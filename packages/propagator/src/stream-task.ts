@@ -80,19 +80,32 @@ export interface BuiltinResult {
  * Connects to the engine and runs the built-in analyses over its stream until it ends. `onGuard` is called
  * the moment the guard trips (the caller stops the engine); the promise then rejects with the reason.
  */
-export async function runBuiltins(st: StreamTrajectory, host: string, port: number, pcoordLen: number, signal: AbortSignal): Promise<BuiltinResult> {
-  const client = await connectImd({ host, port, timeoutMs: st.timeout * 1000, ...(st.nAtoms !== null ? { expectedAtoms: st.nAtoms } : {}), signal });
+export async function runBuiltins(st: StreamTrajectory, host: string, port: number, pcoordLen: number, connectSignal: AbortSignal): Promise<BuiltinResult> {
+  // `connectSignal` stops only the connecting (the engine ended, or the segment stops); once connected the
+  // stream ends by itself, and frames already received must not be dropped by an abort.
+  const connecting = new AbortController();
+  const forward = (): void => connecting.abort();
+  connectSignal.addEventListener('abort', forward, { once: true });
+  if (connectSignal.aborted) connecting.abort();
+  let client;
+  try {
+    client = await connectImd({ host, port, timeoutMs: st.timeout * 1000, ...(st.nAtoms !== null ? { expectedAtoms: st.nAtoms } : {}), signal: connecting.signal });
+  } finally {
+    connectSignal.removeEventListener('abort', forward);
+  }
   const distances: number[] = [];
   const notes: string[] = [`connected to ${host}:${port}: IMD v${client.version}, ${client.littleEndian ? 'little' : 'big'}-endian`];
   let previous: ImdFrame | undefined;
   let frames = 0;
+  const fallbackBox = st.box ? Float32Array.of(st.box[0], 0, 0, 0, st.box[1], 0, 0, 0, st.box[2]) : undefined;
   try {
     for await (const f of client) {
       frames++;
       const x = f.positions;
       if (!x) throw new StreamFailure(`frame ${f.index} (step ${f.step}) carries no positions; the engine must stream coordinates`);
-      if (st.guard) guard(f, previous, st.guard.maxDisplacement);
-      if (st.pcoord) distances.push(distance(x, f.box, st.pcoord, f));
+      const box = f.box ?? fallbackBox;
+      if (st.guard) guard(f, previous, st.guard.maxDisplacement, box);
+      if (st.pcoord) distances.push(distance(x, box, st.pcoord, f));
       previous = f;
     }
   } finally {
@@ -157,14 +170,14 @@ function distance(x: Float32Array, box: Float32Array | undefined, p: StreamPcoor
   return Math.hypot(d[0] as number, d[1] as number, d[2] as number);
 }
 
-function guard(f: ImdFrame, prev: ImdFrame | undefined, limit: number): void {
+function guard(f: ImdFrame, prev: ImdFrame | undefined, limit: number, box: Float32Array | undefined): void {
   const x = f.positions as Float32Array;
   for (let i = 0; i < x.length; i++) {
     if (!Number.isFinite(x[i])) throw new StreamFailure(`guard: atom ${Math.floor(i / 3)} has a non-finite coordinate (${x[i]}) in frame ${f.index} (step ${f.step}); the engine blew up`);
   }
   if (!prev?.positions) return;
   const p = prev.positions;
-  const b = boxOf(f.box);
+  const b = boxOf(box);
   for (let i = 0; i < x.length / 3; i++) {
     const d = minimumImage([0, 1, 2].map((k) => (x[3 * i + k] as number) - (p[3 * i + k] as number)), b);
     const r = Math.hypot(d[0] as number, d[1] as number, d[2] as number);

@@ -8,7 +8,7 @@ import { discoverPort, runBuiltins } from '../src/stream-task.js';
 
 const base: StreamTrajectory = {
   program: null, pcoord: null, guard: null, portDiscovery: 'engine', portPattern: { source: 'port (\\d+)', flags: '' }, portTimeout: 5,
-  portEnv: 'WEST_STREAM_PORT', bindErrorPattern: { source: 'in use', flags: '' }, portRetries: 0, required: true, host: '127.0.0.1', timeout: 5, nAtoms: null, stdout: '/dev/null',
+  portEnv: 'WEST_STREAM_PORT', bindErrorPattern: { source: 'in use', flags: '' }, portRetries: 0, required: true, host: '127.0.0.1', timeout: 5, nAtoms: null, box: null, stdout: '/dev/null',
 };
 
 /** Serves `frames` (positions in Å, an optional cubic box) over IMD v3 and runs the built-ins on them. */
@@ -41,9 +41,11 @@ describe('builtin pcoord: distances from the stream', () => {
     expect(r.pcoord?.[0]).toBeCloseTo(0.5, 6);
   });
 
-  it('without a box, plain Euclidean distance', async () => {
+  it('without a box, plain Euclidean distance; with the configured box (IMD v2 streams none), the minimum image', async () => {
     const r = await analyse({ pcoord: { groups: [[0], [1]], stride: null, scale: 1 } }, [[0, 0, 0, 3, 4, 0]], undefined, 1);
     expect(r.pcoord).toEqual([5]);
+    const boxed = await analyse({ pcoord: { groups: [[0], [1]], stride: null, scale: 1 }, box: [10, 10, 10] }, [[0, 0, 0, 9, 0, 0]], undefined, 1);
+    expect(boxed.pcoord?.[0]).toBeCloseTo(1, 6);
   });
 
   it('samples frames 0, k, 2k, … to pcoord_len points; a count that does not fit is a clear error', async () => {
