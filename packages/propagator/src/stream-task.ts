@@ -25,6 +25,7 @@ export async function discoverPort(files: readonly string[], pattern: RegExp, ti
   const offsets = files.map(() => 0);
   const buf = Buffer.allocUnsafe(64 * 1024);
   const deadline = Date.now() + timeoutMs;
+  let pause = 1; // ms; engines print the port within milliseconds of starting, so look often at first
   for (;;) {
     const wasOver = over; // read once more after the end: the line may have come just before it
     for (let i = 0; i < files.length; i++) {
@@ -54,7 +55,8 @@ export async function discoverPort(files: readonly string[], pattern: RegExp, ti
     if (wasOver) throw new StreamFailure(`the propagator ended without printing a line that matches the port pattern /${pattern.source}/`);
     if (signal?.aborted) throw new StreamFailure('cancelled while waiting for the port');
     if (Date.now() > deadline) throw new StreamFailure(`no line matching the port pattern /${pattern.source}/ appeared in the propagator's log within ${timeoutMs / 1000} s`);
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, pause));
+    pause = Math.min(pause * 2, 50);
   }
 }
 

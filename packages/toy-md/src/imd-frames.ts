@@ -46,3 +46,31 @@ export function trajectoryLine(fr: OutgoingFrame): string {
   const arr = (a: ArrayLike<number> | undefined): number[] | undefined => (a ? Array.from(a) : undefined);
   return `${JSON.stringify({ step: fr.step, time: fr.time, dt: fr.dt, energies: fr.energies, box: arr(fr.box), positions: arr(fr.positions), velocities: arr(fr.velocities), forces: arr(fr.forces) })}\n`;
 }
+
+/** One XYZ frame (positions in Å), the text trajectory format most tools read. */
+export function xyzFrame(fr: OutgoingFrame): string {
+  const x = fr.positions ?? [];
+  const n = x.length / 3;
+  const lines: string[] = [String(n), `step=${fr.step} time=${fr.time ?? 0}`];
+  for (let i = 0; i < n; i++) lines.push(`X ${(x[3 * i] as number).toFixed(5)} ${(x[3 * i + 1] as number).toFixed(5)} ${(x[3 * i + 2] as number).toFixed(5)}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** Distance between atoms a and b in each frame of an XYZ text (Å; minimum image when box > 0). */
+export function xyzDistances(text: string, a: number, b: number, box: number): number[] {
+  const lines = text.split('\n');
+  const out: number[] = [];
+  for (let at = 0; at < lines.length && (lines[at] as string).trim() !== ''; ) {
+    const n = Number(lines[at]);
+    const p = (i: number): number[] => (lines[at + 2 + i] as string).trim().split(/\s+/).slice(1).map(Number);
+    const pa = p(a);
+    const pb = p(b);
+    const d = [0, 1, 2].map((k) => {
+      const r = (pb[k] as number) - (pa[k] as number);
+      return box > 0 ? r - box * Math.round(r / box) : r;
+    });
+    out.push(Math.hypot(d[0] as number, d[1] as number, d[2] as number));
+    at += n + 2;
+  }
+  return out;
+}

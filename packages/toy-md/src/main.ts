@@ -14,7 +14,7 @@ import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'nod
 import { parseArgs } from 'node:util';
 import { ImdServer } from '@westream/imd';
 import { basisState, firstPassageTimes, makeEngine, runSegment, runSegmentStreaming, type Engine } from './engine.js';
-import { frameMaker, trajectoryLine } from './imd-frames.js';
+import { frameMaker, trajectoryLine, xyzDistances, xyzFrame } from './imd-frames.js';
 import { ParamsError, parseParams } from './params.js';
 import { readRestart, writeRestart } from './restart-file.js';
 
@@ -22,12 +22,14 @@ const USAGE = `usage: westream-toy-md <run|init|pcoord|mfpt> --input md.in [opti
   run    --restart FILE --out-restart FILE [--out-pcoord FILE] [--seed N]
          (no --out-pcoord: the pcoord comes from the stream, as with stream_trajectory's builtin pcoord)
          [--out-traj FILE]       one JSON line per frame (step 0 and every stride steps), IMD units (Å, ps)
+         [--out-xyz FILE]        the same frames' positions as an XYZ trajectory (Å)
          [--imd-port N]          stream the same frames over IMD; 0: any free port, printed as
                                  "IMD: Listening for IMD connection on port N." (as GROMACS does)
          [--imd-version 2|3]     default 3;  [--imd-wait] block until a client sends GO (GROMACS -imdwait)
          [--imd-host H]          default 127.0.0.1
   init   --pcoord S --out FILE [--seed N]
   pcoord --restart FILE
+  xyz-pcoord --xyz FILE --atoms I,J    distance (nm) of atoms I and J in every frame of an XYZ trajectory
   mfpt   --restart FILE --target S [--events N] [--check-every K] [--max-steps N] [--seed N]
   any:   --set key=value (overrides the input file)
 `;
@@ -80,11 +82,13 @@ async function runStreaming(v: Values, engine: Engine, state: ReturnType<typeof 
   if (version !== 2 && version !== 3) throw new ParamsError(`--imd-version '${String(v['imd-version'])}': expected 2 or 3`);
   const server = port === undefined ? undefined : await ImdServer.listen({ port, version, wait: v['imd-wait'] === true, host: (v['imd-host'] as string | undefined) ?? '127.0.0.1' });
   const traj = typeof v['out-traj'] === 'string' ? openSync(v['out-traj'], 'w') : undefined;
+  const xyz = typeof v['out-xyz'] === 'string' ? openSync(v['out-xyz'], 'w') : undefined;
   const make = frameMaker(engine);
   try {
     return await runSegmentStreaming(engine, state, seed, async (st) => {
       const frame = make(st);
       if (traj !== undefined) writeSync(traj, trajectoryLine(frame));
+      if (xyz !== undefined) writeSync(xyz, xyzFrame(frame));
       if (server) {
         await server.sendFrame(frame);
         if (server.killed) throw new ImdKilled(`stopped by an IMD KILL at step ${st.step}; no restart written`);
@@ -92,6 +96,7 @@ async function runStreaming(v: Values, engine: Engine, state: ReturnType<typeof 
     });
   } finally {
     if (traj !== undefined) closeSync(traj);
+    if (xyz !== undefined) closeSync(xyz);
     await server?.close(); // the end of the run ends the stream: the client sees EOF after the last frame
   }
 }
@@ -115,6 +120,10 @@ async function main(argv: string[]): Promise<void> {
       'max-steps': { type: 'string' },
       set: { type: 'string', multiple: true },
       'out-traj': { type: 'string' },
+      'out-xyz': { type: 'string' },
+      xyz: { type: 'string' },
+      atoms: { type: 'string' },
+      scale: { type: 'string' },
       'imd-port': { type: 'string' },
       'imd-version': { type: 'string' },
       'imd-wait': { type: 'boolean' },
@@ -128,7 +137,7 @@ async function main(argv: string[]): Promise<void> {
   switch (cmd) {
     case 'run': {
       const state = restart();
-      const streaming = v['imd-port'] !== undefined || v['out-traj'] !== undefined;
+      const streaming = v['imd-port'] !== undefined || v['out-traj'] !== undefined || v['out-xyz'] !== undefined;
       const pc = streaming ? await runStreaming(v, engine, state, seedOf(v)) : runSegment(engine, state, seedOf(v));
       writeRestart(need(v, 'out-restart'), params.system, system.dim, state);
       if (typeof v['out-pcoord'] === 'string') writeFileSync(v['out-pcoord'], fmt(pc));
@@ -143,6 +152,14 @@ async function main(argv: string[]): Promise<void> {
     case 'pcoord':
       process.stdout.write(`${system.pcoord(restart().x)}\n`);
       return;
+    case 'xyz-pcoord': {
+      // The classic way, for comparison with streaming: the distance between two atoms in every frame of a
+      // trajectory file the engine wrote (minimum image in the input's box), in nm.
+      const [a, b] = need(v, 'atoms').split(',').map(Number);
+      if (!Number.isInteger(a) || !Number.isInteger(b)) throw new ParamsError(`--atoms '${String(v.atoms)}': expected two atom indices, e.g. 0,1`);
+      process.stdout.write(xyzDistances(readFileSync(need(v, 'xyz'), 'utf8'), a as number, b as number, params.system === 'pair' ? params.box * 10 : 0).map((d) => `${d / 10}\n`).join(''));
+      return;
+    }
     case 'mfpt': {
       const { times, steps } = firstPassageTimes(engine, restart(), seedOf(v), {
         target: Number(need(v, 'target')),

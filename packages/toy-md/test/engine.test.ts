@@ -34,6 +34,21 @@ describe('westream-toy-md, the command', () => {
     expect(Number(toy(dir, 'pcoord', '--input', 'md.in', '--restart', 'a.rst').stdout)).toBe(pc[10]);
   });
 
+  it('writes an XYZ trajectory of the same frames, and xyz-pcoord reads the pcoord back from it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'toy-md-'));
+    writeFileSync(join(dir, 'md.in'), 'system = pair\ncoefficients = 0 0 1\nsolvent = 3\nsteps = 100\nstride = 10\nbox = 2\n');
+    expect(toy(dir, 'init', '--input', 'md.in', '--pcoord', '0.9', '--out', 'b.rst', '--seed', '3').code).toBe(0);
+    const r = toy(dir, 'run', '--input', 'md.in', '--restart', 'b.rst', '--out-restart', 'a.rst', '--out-pcoord', 'a.dat', '--out-xyz', 'a.xyz', '--seed', '4');
+    expect(r.code, r.stderr).toBe(0);
+    const xyz = readFileSync(join(dir, 'a.xyz'), 'utf8').split('\n');
+    expect(xyz[0]).toBe('5');
+    expect(xyz[1]).toBe('step=0 time=0');
+    const back = toy(dir, 'xyz-pcoord', '--input', 'md.in', '--xyz', 'a.xyz', '--atoms', '0,1').stdout.trim().split('\n').map(Number);
+    const pc = readFileSync(join(dir, 'a.dat'), 'utf8').trim().split('\n').map(Number);
+    expect(back).toHaveLength(11);
+    back.forEach((d, i) => expect(d).toBeCloseTo(pc[i] as number, 5)); // XYZ keeps 5 decimals of Å
+  });
+
   it('refuses bad input with the file, the line and what to do', () => {
     const dir = mkdtempSync(join(tmpdir(), 'toy-md-'));
     writeFileSync(join(dir, 'md.in'), 'coefficients = 0 0 1\nfricton = 2\n');
