@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pythonModuleMissing, skipWithoutPeer } from './support/peers.js';
 import { survivors } from './support/processes.js';
-import { pcoordsOf, streamSimDir, westream } from './support/sim-dir.js';
+import { pcoordsOf, python, streamSimDir, westream } from './support/sim-dir.js';
 
 const ITERS = 3;
 const withEngineCheck = { TOY_ENGINE_PCOORD: '1' };
@@ -105,6 +105,37 @@ describe('stream_trajectory with the toy engine: pcoord from the stream only', (
     for (const n of Object.keys(h5a)) {
       (h5a[n] as number[][][]).forEach((rows, s) => rows.forEach((row, i) => expect((h5b[n] as number[][][])[s]?.[i]?.[0]).toBeCloseTo(row[0] as number, 5)));
     }
+  });
+
+  it.skipIf(noPy)('builtin record: an H5MD file per segment that MDAnalysis reads, equal to the frames the engine wrote', () => {
+    const dir = streamSimDir((y) =>
+      y.replace('max_total_iterations: 4', 'max_total_iterations: 2').replace('builtin: [pcoord, guard]', 'builtin: [pcoord, record]').replace(/      guard: .*\n/, '      record: { fields: [position, velocity], atoms: [0, 1, 5], compression: 6 }\n'),
+    );
+    const r = initAndRun(dir, { TOY_ENGINE_TRAJ: '1' });
+    expect(r.code, r.out).toBe(0);
+    const segDir = join(dir, 'traj_segs/000002/000001');
+    const h5md = JSON.parse(python(`import json, sys, warnings
+warnings.simplefilter('ignore')
+import MDAnalysis as mda
+import h5py
+u = mda.Universe.empty(3, trajectory=False)
+u.load_new(sys.argv[1], format='H5MD')
+f = h5py.File(sys.argv[1], 'r')
+print(json.dumps({'compression': f['particles/stream/position/value'].compression, 'frames': [
+  {'step': int(ts.data['step']) if 'step' in ts.data else None, 'time': float(ts.time), 'box': ts.dimensions[:3].tolist(), 'x': ts.positions.ravel().tolist(), 'v': ts.velocities.ravel().tolist()}
+  for ts in u.trajectory]}))`, [join(segDir, 'seg.h5md')])) as { compression: string; frames: { time: number; box: number[]; x: number[]; v: number[] }[] };
+    const traj = readFileSync(join(segDir, 'traj.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { time: number; box: number[]; positions: number[]; velocities: number[] });
+    expect(h5md.compression).toBe('gzip');
+    expect(h5md.frames).toHaveLength(traj.length);
+    const pick = (a: number[]): number[] => [0, 1, 5].flatMap((i) => a.slice(3 * i, 3 * i + 3));
+    h5md.frames.forEach((fr, i) => {
+      const t = traj[i] as (typeof traj)[number];
+      expect(fr.time).toBeCloseTo(t.time, 12);
+      expect(fr.box).toEqual([t.box[0], t.box[4], t.box[8]]);
+      expect(fr.x).toEqual(pick(t.positions));
+      expect(fr.v).toEqual(pick(t.velocities));
+    });
+    expect(readFileSync(join(dir, 'seg_logs/000002-000001_analysis.log'), 'utf8')).toMatch(/record: 11 frame\(s\) of 3 atom\(s\) to .*seg\.h5md/);
   });
 
   it('8 segments at once on one machine: no port collision, each analysis reads its own engine', () => {

@@ -16,4 +16,5 @@ esac
 args=(--input "$WEST_SIM_ROOT/md.in" --restart parent.rst --out-restart seg.rst --imd-port "${WEST_STREAM_PORT:-0}" --imd-wait)
 # For checking: also let the engine write its own pcoord (the stream's must equal it).
 [ -n "${TOY_ENGINE_PCOORD:-}" ] && args+=(--out-pcoord pcoord.dat)
+[ -n "${TOY_ENGINE_TRAJ:-}" ] && args+=(--out-traj traj.jsonl)
 exec "$TOY_MD" run "${args[@]}"

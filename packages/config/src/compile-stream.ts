@@ -26,6 +26,14 @@ export interface StreamTrajectory {
   readonly program: ChildProgram | null;
   readonly pcoord: StreamPcoord | null;
   readonly guard: { readonly maxDisplacement: number } | null;
+  /** builtin record: H5MD per segment (`file` is a template, relative to the segment directory). */
+  readonly record: {
+    readonly file: string;
+    readonly atoms: readonly number[] | null;
+    readonly stride: number;
+    readonly fields: readonly ('position' | 'velocity' | 'force')[];
+    readonly compression: number;
+  } | null;
   readonly portDiscovery: 'engine' | 'reserve';
   /** Source and flags of the port pattern (its first group is the port). */
   readonly portPattern: { readonly source: string; readonly flags: string };
@@ -76,8 +84,7 @@ export function compileStreamTrajectory(
     if (typeof v === 'string' && v !== 'stdout') checkTemplate(v, [...path, k], err);
   }
   const builtins = s.builtin === undefined || s.builtin === null ? [] : Array.isArray(s.builtin) ? s.builtin : [s.builtin];
-  if (!s.executable && builtins.length === 0) err(path, "needs an analysis: set 'executable' (your program) or 'builtin' (pcoord, guard)");
-  if (builtins.includes('record')) err([...path, 'builtin'], "'record' (H5MD trajectories from the stream) is not available yet; use pcoord or guard, or an executable");
+  if (!s.executable && builtins.length === 0) err(path, "needs an analysis: set 'executable' (your program) or 'builtin' (pcoord, guard, record)");
   const stdout = s.stdout ?? ANALYSIS_LOG;
   const program: ChildProgram | null = s.executable
     ? { executable: s.executable, stdin: s.stdin ?? null, stdout, stderr: s.stderr ?? 'stdout', cwd: s.cwd ?? null, environ: environ(s.environ), enabled: s.enabled ?? true }
@@ -100,6 +107,14 @@ export function compileStreamTrajectory(
     else guard = { maxDisplacement: s.guard.max_displacement };
   } else if (s.guard) warn([...path, 'guard'], "is set but 'builtin' does not include guard; ignored");
 
+  let record: StreamTrajectory['record'] = null;
+  if (builtins.includes('record')) {
+    const r = s.record ?? {};
+    const file = r.file ?? 'seg.h5md';
+    checkTemplate(file, [...path, 'record', 'file'], err);
+    record = { file, atoms: r.atoms ?? null, stride: r.stride ?? 1, fields: r.fields ?? ['position'], compression: r.compression ?? 4 };
+  } else if (s.record) warn([...path, 'record'], "is set but 'builtin' does not include record; ignored");
+
   const portDiscovery = s.port_discovery ?? 'engine';
   const portPattern = regex(s.port_pattern ?? GROMACS_PORT_PATTERN, [...path, 'port_pattern'], err, true);
   const bindErrorPattern = regex(s.bind_error_pattern ?? DEFAULT_BIND_ERROR, [...path, 'bind_error_pattern'], err, false);
@@ -115,6 +130,7 @@ export function compileStreamTrajectory(
     program,
     pcoord,
     guard,
+    record,
     portDiscovery,
     portPattern,
     portTimeout,

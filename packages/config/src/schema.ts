@@ -43,12 +43,22 @@ const GuardAnalysisSchema = Type.Object(
   },
   { ...Strict, description: 'builtin guard: stops the engine and fails the segment when an atom jumps or a coordinate is NaN/Inf.' },
 );
+const RecordAnalysisSchema = Type.Object(
+  {
+    file: Opt(Type.String({ description: 'H5MD file per segment, relative to the segment directory (default seg.h5md); a template such as {segment.seg_id} is allowed.' })),
+    atoms: Opt(Type.Array(AtomIndex, { minItems: 1, description: 'Atoms to record (default: all).' })),
+    stride: Opt(Type.Integer({ minimum: 1, description: 'Record every stride-th frame (default 1).' })),
+    fields: Opt(Type.Array(Type.Union([Type.Literal('position'), Type.Literal('velocity'), Type.Literal('force')]), { minItems: 1, description: 'What to record (default [position]); the stream must carry it.' })),
+    compression: Opt(Type.Integer({ minimum: 0, maximum: 9, description: 'gzip level (default 4; 0: uncompressed).' })),
+  },
+  { ...Strict, description: 'builtin record: the streamed frames as an H5MD trajectory per segment (MDAnalysis reads it).' },
+);
 const Builtin = Type.Union([Type.Literal('pcoord'), Type.Literal('guard'), Type.Literal('record')]);
 export const StreamTrajectorySchema = Type.Object(
   {
     ...childProgramKeys,
     executable: Type.Optional(Type.String({ minLength: 1, description: 'Analysis program (gets WEST_STREAM_HOST, WEST_STREAM_PORT and the segment\'s WEST_* set); or use builtin.' })),
-    builtin: Opt(Type.Union([Builtin, Type.Array(Builtin, { minItems: 1 })], { description: 'Built-in analyses run in westream itself: pcoord, guard.' })),
+    builtin: Opt(Type.Union([Builtin, Type.Array(Builtin, { minItems: 1 })], { description: 'Built-in analyses run in westream itself: pcoord, guard, record.' })),
     port_discovery: Type.Optional(Type.Union([Type.Literal('engine'), Type.Literal('reserve')], { description: "engine (default): the engine binds port 0 and prints it; reserve: westream picks a free port and passes it in port_env." })),
     port_pattern: Opt(Type.String({ description: 'Regular expression with one group, the port, matched in the propagator\'s log (default: GROMACS\'s line).' })),
     port_timeout: Opt(Type.Union([Type.Number({ exclusiveMinimum: 0 }), Type.String()], { description: 'How long the port may take to appear, seconds or HH:MM:SS (default 60).' })),
@@ -62,6 +72,7 @@ export const StreamTrajectorySchema = Type.Object(
     box: Opt(Type.Array(Type.Number({ exclusiveMinimum: 0 }), { minItems: 3, maxItems: 3, description: 'Rectangular box lengths (stream units, Å) for minimum images when the stream carries no box (IMD v2: GROMACS, LAMMPS).' })),
     pcoord: Opt(PcoordAnalysisSchema),
     guard: Opt(GuardAnalysisSchema),
+    record: Opt(RecordAnalysisSchema),
   },
   { description: 'Live analysis beside the propagator, reading its IMD stream (westream).' },
 );

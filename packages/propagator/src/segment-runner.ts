@@ -6,7 +6,7 @@
 import { accessSync, appendFileSync, closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { expandPath, type ChildProgram, type StreamTrajectory, type WestConfig } from '@westream/config';
 import { DataRefs, basisFields, initialFields } from './data-refs.js';
 import type { ProcessRegistry } from './process-registry.js';
@@ -183,9 +183,10 @@ export class SegmentRunner {
         port ??= await discoverPort(logs, new RegExp(st.portPattern.source, st.portPattern.flags), st.portTimeout * 1000, engine, stop.signal);
         const streamVars = { ...vars, WEST_STREAM_HOST: st.host, WEST_STREAM_PORT: String(port) };
         const tasks: Promise<void>[] = [];
-        if (st.pcoord || st.guard) {
+        if (st.pcoord || st.guard || st.record) {
+          const recordFile = st.record ? resolve(s.segDir, this.refs.render(st.record.file, { segment })) : undefined;
           tasks.push(
-            runBuiltins(st, st.host, port, config.system.pcoordLen, connectStop.signal).then((r) => {
+            runBuiltins(st, st.host, port, config.system.pcoordLen, connectStop.signal, recordFile).then((r) => {
               appendLog(analysisLog, r.notes);
               if (r.pcoord) writeFileSync(s.pcoordFile, r.pcoord.map((v) => `${v}\n`).join(''));
             }),

@@ -5,6 +5,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { StreamPcoord, StreamTrajectory } from '@westream/config';
 import { connectImd, type ImdFrame } from '@westream/imd';
+import type { H5mdWriter } from '@westream/store';
 
 /** Why a streamed segment failed, ready for the segment's reason. */
 export class StreamFailure extends Error {
@@ -82,7 +83,7 @@ export interface BuiltinResult {
  * Connects to the engine and runs the built-in analyses over its stream until it ends. `onGuard` is called
  * the moment the guard trips (the caller stops the engine); the promise then rejects with the reason.
  */
-export async function runBuiltins(st: StreamTrajectory, host: string, port: number, pcoordLen: number, connectSignal: AbortSignal): Promise<BuiltinResult> {
+export async function runBuiltins(st: StreamTrajectory, host: string, port: number, pcoordLen: number, connectSignal: AbortSignal, recordFile?: string): Promise<BuiltinResult> {
   // `connectSignal` stops only the connecting (the engine ended, or the segment stops); once connected the
   // stream ends by itself, and frames already received must not be dropped by an abort.
   const connecting = new AbortController();
@@ -99,6 +100,7 @@ export async function runBuiltins(st: StreamTrajectory, host: string, port: numb
   const notes: string[] = [`connected to ${host}:${port}: IMD v${client.version}, ${client.littleEndian ? 'little' : 'big'}-endian`];
   let previous: ImdFrame | undefined;
   let frames = 0;
+  const rec = st.record && recordFile ? new Recorder(st.record, recordFile, st.box !== null) : undefined;
   const fallbackBox = st.box ? Float32Array.of(st.box[0], 0, 0, 0, st.box[1], 0, 0, 0, st.box[2]) : undefined;
   try {
     for await (const f of client) {
@@ -108,16 +110,69 @@ export async function runBuiltins(st: StreamTrajectory, host: string, port: numb
       const box = f.box ?? fallbackBox;
       if (st.guard) guard(f, previous, st.guard.maxDisplacement, box);
       if (st.pcoord) distances.push(distance(x, box, st.pcoord, f));
+      if (rec) await rec.add(f, box);
       previous = f;
     }
+    rec?.finish();
+  } catch (e) {
+    rec?.abandon();
+    throw e;
   } finally {
     await client.close();
   }
   notes.push(`${frames} frame(s)`);
+  if (rec) notes.push(`record: ${rec.written} frame(s) of ${rec.atoms} atom(s) to ${recordFile}`);
   if (!st.pcoord) return { frames, pcoord: null, notes };
   const { points, stride } = sample(distances, pcoordLen, st.pcoord.stride);
   notes.push(`pcoord: frames 0, ${stride}, ${2 * stride}, … → ${points.length} point(s)`);
   return { frames, pcoord: points.map((d) => d * (st.pcoord as StreamPcoord).scale), notes };
+}
+
+type RecordSpec = NonNullable<StreamTrajectory['record']>;
+
+/** builtin record: the selected atoms of every stride-th frame, into an H5MD file. */
+class Recorder {
+  written = 0;
+  atoms = 0;
+  private writer: H5mdWriter | undefined;
+  private seen = 0;
+
+  constructor(
+    private readonly spec: RecordSpec,
+    private readonly file: string,
+    private readonly fallbackBox: boolean,
+  ) {}
+
+  async add(f: ImdFrame, box: Float32Array | undefined): Promise<void> {
+    if (this.seen++ % this.spec.stride !== 0) return;
+    const total = (f.positions?.length ?? 0) / 3;
+    const sel = this.spec.atoms;
+    if (sel) for (const i of sel) if (i >= total) throw new StreamFailure(`builtin record: atom index ${i} is outside the frame (${total} atoms, frame ${f.index})`);
+    const pick = (a: Float32Array | undefined, what: string): Float32Array => {
+      if (!a) throw new StreamFailure(`builtin record: frame ${f.index} (step ${f.step}) carries no ${what}; record only fields the engine streams`);
+      if (!sel) return a;
+      const out = new Float32Array(3 * sel.length);
+      sel.forEach((i, k) => out.set(a.subarray(3 * i, 3 * i + 3), 3 * k));
+      return out;
+    };
+    const data = Object.fromEntries(this.spec.fields.map((fld) => [fld, pick(fld === 'position' ? f.positions : fld === 'velocity' ? f.velocities : f.forces, fld)]));
+    if (!this.writer) {
+      const { H5mdWriter } = await import('@westream/store'); // h5wasm only where something is recorded
+      this.atoms = sel ? sel.length : total;
+      this.writer = await H5mdWriter.create({ file: this.file, atoms: this.atoms, fields: this.spec.fields, compression: this.spec.compression, edges: box !== undefined || this.fallbackBox, creator: { name: 'westream', version: '0.1.0' } });
+    }
+    const b = boxOf(box);
+    this.writer.append({ step: f.step, time: f.time ?? f.index, edges: b ? [b[0]?.[0] ?? 0, b[1]?.[1] ?? 0, b[2]?.[2] ?? 0] : null, data });
+    this.written++;
+  }
+
+  finish(): void {
+    this.writer?.close();
+  }
+
+  abandon(): void {
+    this.writer?.discard();
+  }
 }
 
 /** Frames 0, stride, 2·stride, … : exactly `len` of them, the last being the stream's last frame. */

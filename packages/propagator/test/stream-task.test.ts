@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { discoverPort, runBuiltins } from '../src/stream-task.js';
 
 const base: StreamTrajectory = {
-  program: null, pcoord: null, guard: null, portDiscovery: 'engine', portPattern: { source: 'port (\\d+)', flags: '' }, portTimeout: 5,
+  program: null, pcoord: null, guard: null, record: null, portDiscovery: 'engine', portPattern: { source: 'port (\\d+)', flags: '' }, portTimeout: 5,
   portEnv: 'WEST_STREAM_PORT', bindErrorPattern: { source: 'in use', flags: '' }, portRetries: 0, required: true, host: '127.0.0.1', timeout: 5, nAtoms: null, box: null, stdout: '/dev/null',
 };
 
