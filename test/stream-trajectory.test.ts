@@ -180,6 +180,13 @@ describe('stream_trajectory failures: a clear reason on the segment, nothing lef
     expect(Date.now() - t0).toBeLessThan(30_000);
   });
 
+  it('the analysis cannot connect (a port is printed, nobody listens): a clear error within the timeout, the engine stopped', () => {
+    const t0 = Date.now();
+    const { out } = halted((y) => y.replace('      timeout: 30\n', '      timeout: 2\n'), (t) => t.replace('exec "$TOY_MD" run "${args[@]}"', 'echo "IMD: Listening for IMD connection on port 9."\nexec "$TOY_MD" run --input "$WEST_SIM_ROOT/md.in" --restart parent.rst --out-restart seg.rst --set steps=100000000'));
+    expect(out).toMatch(/segment 0 of iteration 1: stream_trajectory: IMD engine at 127\.0\.0\.1:9: nothing accepted a connection within 2000 ms \(last error ECONNREFUSED\)/);
+    expect(Date.now() - t0).toBeLessThan(30_000);
+  });
+
   it('the guard trips: the engine is killed at once and the reason names the atom and frames', () => {
     const { out } = halted((y) => y.replace('max_displacement: 5.0', 'max_displacement: 0.001').replace('steps        = 200', 'steps = 200'), (t) => t.replace('--imd-wait', '--imd-wait --set steps=100000000'));
     expect(out).toMatch(/stream_trajectory: guard: atom \d+ moved \d+\.\d+ between frame 0 \(step 0\) and frame 1 \(step 20\), more than max_displacement 0\.001/);
