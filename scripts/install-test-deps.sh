@@ -2,7 +2,7 @@
 # Installs what the tests need that a fresh Debian 12 machine lacks. Idempotent: each item is skipped when present.
 # Python peers: WESTPA (its WEDriver and bin mappers are the reference the WE core is checked against), imdclient
 # and MDAnalysis (IMD clients and imdclient's test server). Debian peers: GROMACS 2022 and LAMMPS (real IMD
-# engines).
+# engines), redis-server (the BullMQ work manager's tests start private instances of it).
 set -euo pipefail
 
 need_pip=()
@@ -20,9 +20,10 @@ fi
 need_apt=()
 command -v gmx >/dev/null || need_apt+=(gromacs)
 command -v lmp >/dev/null || need_apt+=(lammps)
+command -v redis-server >/dev/null || need_apt+=(redis-server)
 if ((${#need_apt[@]})); then
   echo "install-test-deps: apt-get install ${need_apt[*]}"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 else
-  echo "install-test-deps: Debian packages present (gromacs, lammps)"
+  echo "install-test-deps: Debian packages present (gromacs, lammps, redis-server)"
 fi

@@ -12,6 +12,11 @@ export interface Started {
 
 const running = new Set<ChildProcess>();
 
+/** Takes a process out of `reapStarted`'s reach (a server a whole test file shares; stop it yourself). */
+export function keep(s: Started): void {
+  running.delete(s.child);
+}
+
 /** Kills what a test left running (its own children only, by pid). */
 export function reapStarted(): void {
   for (const c of running) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');

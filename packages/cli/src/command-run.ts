@@ -1,24 +1,29 @@
 /** `westream run`: WESTPA's w_run — iterate until max_total_iterations, the wall-clock limit or a stop. */
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { join, resolve } from 'node:path';
 import { loadConfig } from '@westream/config';
 import { ProcessRegistry, SegmentRunner } from '@westream/propagator';
 import { makeReporter, runSimulation, simPaths, type RunSummary } from '@westream/sim-manager';
 import { WestH5 } from '@westream/store';
-import { LocalWorkManager } from '@westream/work-manager';
+import { BullmqWorkManager, LocalWorkManager, type WorkManager } from '@westream/work-manager';
 import { UsageError } from './exit-codes.js';
 
 export interface RunArgs {
   readonly config: string;
   readonly workManager: string | undefined;
   readonly slots: string | undefined;
+  readonly redis: string | undefined;
+}
+
+/** The run's id in Redis: west.westream.run_id, else one derived from the sim root (stable across restarts). */
+function runIdOf(configured: string | null, simRoot: string): string {
+  return configured ?? `run-${createHash('sha1').update(simRoot).digest('hex').slice(0, 10)}`;
 }
 
 export async function commandRun(a: RunArgs): Promise<RunSummary> {
   const { config, warnings } = loadConfig(a.config);
   const wmName = a.workManager ?? process.env.WM_WORK_MANAGER ?? config.westream.workManager;
-  if (wmName !== 'local') {
-    throw new UsageError(`--work-manager ${wmName}: only 'local' is available in this version (the BullMQ work manager is being built)`);
-  }
+  if (wmName !== 'local' && wmName !== 'bullmq') throw new UsageError(`--work-manager ${wmName}: expected local or bullmq`);
   const slots = a.slots === undefined ? config.westream.slots : Number(a.slots);
   if (slots !== null && (!Number.isInteger(slots) || slots < 1)) throw new UsageError(`--slots '${a.slots}': expected a positive integer`);
   const simRoot = process.cwd();
@@ -30,7 +35,17 @@ export async function commandRun(a: RunArgs): Promise<RunSummary> {
   const orphans = registry.reapOrphans();
   if (orphans.length > 0) reporter.warn(`killed ${orphans.length} process(es) left running by an earlier westream run that was killed (pids ${orphans.join(', ')})`);
   const runner = new SegmentRunner({ config, simRoot, seed: store.meta.seed, registry });
-  const workManager = new LocalWorkManager(runner, slots);
+  let workManager: WorkManager;
+  if (wmName === 'bullmq') {
+    const redisUrl = a.redis ?? config.westream.redisUrl;
+    try {
+      workManager = await BullmqWorkManager.connect({ redisUrl, runId: runIdOf(config.westream.runId, simRoot), simRoot, config: resolve(config.file), seed: store.meta.seed });
+    } catch (e) {
+      runner.close();
+      registry.close();
+      throw new UsageError(`--work-manager bullmq: ${(e as Error).message}`);
+    }
+  } else workManager = new LocalWorkManager(runner, slots);
   const ac = new AbortController();
   const stop = (sig: NodeJS.Signals): void => {
     if (ac.signal.aborted) return;

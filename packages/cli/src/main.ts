@@ -11,6 +11,7 @@ import { commandRun } from './command-run.js';
 import { commandSchema } from './command-schema.js';
 import { commandStatus } from './command-status.js';
 import { commandTruncate } from './command-truncate.js';
+import { commandWorker } from './command-worker.js';
 import { ExitCode, UsageError } from './exit-codes.js';
 import { PropagationError, ReturnFileError } from '@westream/propagator';
 import { RunHalted, StateSpecError } from '@westream/sim-manager';
@@ -22,13 +23,16 @@ const USAGE = `usage: westream <command> [options]
 commands:
   init     [--bstate L,P[,AUX]]... [--bstates-from F]... [--tstate L,X...]... [--tstates-from F]...
            [--segs-per-state N] [--force]         create west.h5 and iteration 1 (like w_init)
-  run      [--work-manager local] [--slots N]      run WE iterations (like w_run); Ctrl-C stops, run resumes
+  run      [--work-manager local|bullmq] [--slots N] [--redis URL]
+                                                   run WE iterations (like w_run); Ctrl-C stops, run resumes
+  worker   --redis URL [--node-id ID] [--slots N] [--state-dir DIR] [--lock-duration S]
+                                                   a node's daemon for the bullmq work manager
   status   [--json]                                the run as west.h5 records it
   truncate -n N                                    delete iterations >= N (like w_truncate)
   check    [--json]                                validate the config and print it normalized
   schema   [--out FILE | --check FILE]             JSON Schema of west.yaml, for editors
 
-Every command takes --config FILE.
+Every command but worker takes --config FILE.
 
 The sim root is the current directory, as in WESTPA; --config defaults to west.yaml, else west.cfg.
 `;
@@ -75,11 +79,15 @@ const commands: Record<string, Command> = {
       ),
   },
   run: {
-    options: { config: { type: 'string', short: 'c' }, 'work-manager': { type: 'string' }, slots: { type: 'string' } },
+    options: { config: { type: 'string', short: 'c' }, 'work-manager': { type: 'string' }, slots: { type: 'string' }, redis: { type: 'string' } },
     run: async (v) => {
-      const s = await commandRun({ config: configPath(v.config), workManager: str(v['work-manager']), slots: str(v.slots) });
+      const s = await commandRun({ config: configPath(v.config), workManager: str(v['work-manager']), slots: str(v.slots), redis: str(v.redis) });
       return s.reason === 'stopped' ? ExitCode.STOPPED : ExitCode.OK;
     },
+  },
+  worker: {
+    options: { redis: { type: 'string' }, 'node-id': { type: 'string' }, slots: { type: 'string' }, 'state-dir': { type: 'string' }, 'lock-duration': { type: 'string' } },
+    run: (v) => commandWorker({ redis: str(v.redis), nodeId: str(v['node-id']), slots: str(v.slots), stateDir: str(v['state-dir']), lockDuration: str(v['lock-duration']) }),
   },
   status: {
     options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' } },

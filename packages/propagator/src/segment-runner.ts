@@ -29,6 +29,8 @@ export interface SegmentRunnerOptions {
   readonly killGraceMs?: number;
   /** Fork children from a small launcher process (default true): cheaper than forking this big one. */
   readonly launcher?: boolean;
+  /** Names this node in results (default: the host name; a worker daemon passes its --node-id). */
+  readonly node?: string;
 }
 
 /** A helper program (get_pcoord, gen_istate) failed; the message says which, why, and where its log is. */
@@ -46,7 +48,7 @@ const LOG_TAIL_LINES = 15;
 export class SegmentRunner {
   readonly refs: DataRefs;
   private readonly env: Record<string, string>;
-  private readonly node = hostname();
+  private readonly node: string;
   private readonly launcher: Launcher | undefined;
 
   constructor(private readonly o: SegmentRunnerOptions) {
@@ -56,6 +58,7 @@ export class SegmentRunner {
     this.env = { ...base, ...o.config.executable.environ };
     this.refs = new DataRefs(o.config.data.dataRefs, this.env);
     this.launcher = o.launcher === false ? undefined : new Launcher(this.env);
+    this.node = o.node ?? hostname();
   }
 
   private queued = false;

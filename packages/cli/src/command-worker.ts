@@ -1,0 +1,54 @@
+/**
+ * `westream worker`: the daemon a cluster node runs for the bullmq work manager. It runs until stopped: the
+ * first SIGTERM/SIGINT drains (running segments finish, no new ones start), a second kills the running
+ * segments' process groups and leaves their jobs for another node.
+ */
+import { availableParallelism, homedir, hostname } from 'node:os';
+import { join } from 'node:path';
+import { WorkerDaemon } from '@westream/work-manager';
+import { UsageError } from './exit-codes.js';
+
+export interface WorkerArgs {
+  readonly redis: string | undefined;
+  readonly nodeId: string | undefined;
+  readonly slots: string | undefined;
+  readonly stateDir: string | undefined;
+  readonly lockDuration: string | undefined;
+}
+
+export async function commandWorker(a: WorkerArgs): Promise<number> {
+  const redisUrl = a.redis ?? process.env.WESTREAM_REDIS ?? 'redis://127.0.0.1:6379';
+  const nodeId = a.nodeId ?? hostname();
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(nodeId)) throw new UsageError(`--node-id '${nodeId}': use letters, digits, '.', '_' and '-'`);
+  const slots = a.slots === undefined ? availableParallelism() : Number(a.slots);
+  if (!Number.isInteger(slots) || slots < 1) throw new UsageError(`--slots '${a.slots}': expected a positive integer`);
+  const lock = a.lockDuration === undefined ? 30 : Number(a.lockDuration);
+  if (!(lock >= 1)) throw new UsageError(`--lock-duration '${a.lockDuration}': expected seconds ≥ 1`);
+  const stateDir = a.stateDir ?? join(homedir(), '.westream', `worker-${nodeId}`);
+  const log = (line: string): void => void process.stdout.write(`${new Date().toISOString()} ${nodeId} ${line}\n`);
+  let daemon: WorkerDaemon;
+  try {
+    daemon = await WorkerDaemon.start({ redisUrl, nodeId, slots, stateDir, lockDurationMs: lock * 1000, log });
+  } catch (e) {
+    throw new UsageError(`westream worker: ${(e as Error).message}`);
+  }
+  if (daemon.reaped.length > 0) log(`killed ${daemon.reaped.length} process(es) an earlier daemon on this node left running (pids ${daemon.reaped.join(', ')})`);
+  log(`ready: ${slots} slot(s), Redis ${redisUrl}, state in ${stateDir}`);
+  return new Promise((resolve) => {
+    let signals = 0;
+    const stop = (sig: NodeJS.Signals): void => {
+      signals++;
+      if (signals === 1) {
+        log(`${sig}: draining (running segments finish; a second ${sig} kills them)`);
+        void daemon.drain().then(() => {
+          if (signals === 1) resolve(0);
+        });
+      } else if (signals === 2) {
+        log(`${sig}: killing running segments; their jobs go to other nodes`);
+        void daemon.kill().then(() => resolve(130));
+      }
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+}

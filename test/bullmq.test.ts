@@ -1,0 +1,199 @@
+/**
+ * The BullMQ work manager with real parts: a private redis-server, `westream worker` daemons as separate
+ * processes, the real command line. The same seed must give the same west.h5 as the local work manager, whatever
+ * happens to workers, the sim-manager or Redis along the way.
+ */
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Rng } from '@westream/we';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { commandMissing, pythonModuleMissing, skipWithoutPeer } from './support/peers.js';
+import { reapStarted, start, survivors, waitForLine, type Started } from './support/processes.js';
+import { startRedis, type PrivateRedis } from './support/redis.js';
+import { childEnv, demoSimDir, python, REPO, WESTREAM, westream, westreamAsync } from './support/sim-dir.js';
+
+const skip = skipWithoutPeer('redis-server (Debian)', commandMissing('redis-server', 'apt-get install redis-server')) || skipWithoutPeer('h5py (PyPI)', pythonModuleMissing('h5py'));
+const ITERS = 4;
+const fewIterations = (y: string): string => y.replace('max_total_iterations: 40', `max_total_iterations: ${ITERS}`);
+
+let redis: PrivateRedis;
+beforeAll(async () => {
+  if (!skip) redis = await startRedis();
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+afterEach(reapStarted);
+
+/** west.h5 as digests of every dataset and attribute except timings (test/fixtures/dump_west_h5.py). */
+const digest = (dir: string): Record<string, string> => JSON.parse(python(readFileSync(join(REPO, 'test/fixtures/dump_west_h5.py'), 'utf8'), [join(dir, 'west.h5')])) as Record<string, string>;
+const differing = (a: Record<string, string>, b: Record<string, string>): string[] => [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => a[k] !== b[k]);
+
+/** A demo sim root, initialised; `slow` makes every segment sleep first (so a test can kill something mid-segment). */
+function simRoot(edit: (y: string) => string = fewIterations): string {
+  const dir = demoSimDir(edit);
+  const p = join(dir, 'westpa_scripts/runseg.sh');
+  writeFileSync(p, readFileSync(p, 'utf8').replace('set -euo pipefail\n', 'set -euo pipefail\nsleep "${SEG_SLEEP:-0}"\n'));
+  chmodSync(p, 0o755);
+  const init = westream(dir, ['init', '--config', 'west.yaml', '--bstates-from', 'bstates.txt', '--tstates-from', 'tstates.txt', '--segs-per-state', '3']);
+  expect(init.code, init.stderr).toBe(0);
+  return dir;
+}
+
+function worker(nodeId: string, env: Record<string, string> = {}, lockSeconds = 2): Started {
+  return start(process.execPath, [WESTREAM, 'worker', '--redis', redis.url, '--node-id', nodeId, '--slots', '1', '--state-dir', join(redis.dir, `state-${nodeId}`), '--lock-duration', String(lockSeconds)], { env: childEnv(env) });
+}
+
+async function workers(env: Record<string, string> = {}): Promise<Started[]> {
+  const ws = [worker('node-a', env), worker('node-b', env)];
+  for (const w of ws) await waitForLine(w, 'stdout', /ready: 1 slot/);
+  return ws;
+}
+
+const bullmq = ['run', '--config', 'west.yaml', '--work-manager', 'bullmq'];
+
+describe.skipIf(skip)('bullmq work manager: same seed, same west.h5', () => {
+  let reference: Record<string, string>;
+  beforeAll(() => {
+    const dir = simRoot();
+    const r = westream(dir, ['run', '--config', 'west.yaml']);
+    expect(r.code, r.stderr).toBe(0);
+    reference = digest(dir);
+  });
+
+  it('two worker daemons run every segment; west.h5 equals the local work manager\'s', async () => {
+    const ws = await workers();
+    const dir = simRoot();
+    const r = westream(dir, [...bullmq, '--redis', redis.url]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(differing(digest(dir), reference)).toEqual([]);
+    for (const w of ws) await waitForLine(w, 'stdout', /: complete/, 5000); // each node ran segments
+  });
+
+  it(`kill -9 a worker mid-segment (10 random instants): the segment re-runs elsewhere, west.h5 is unchanged, nothing survives`, async () => {
+    const rng = Rng.derive(20261121n);
+    for (let trial = 0; trial < 10; trial++) {
+      const env = { SEG_SLEEP: '0.2' };
+      const ws = await workers(env);
+      const dir = simRoot();
+      const run = westreamAsync(dir, [...bullmq, '--redis', redis.url]);
+      const ended = new Promise<number | null>((r) => run.once('close', (c) => r(c)));
+      let out = '';
+      run.stdout?.on('data', (b: Buffer) => (out += b.toString()));
+      run.stderr?.on('data', (b: Buffer) => (out += b.toString()));
+      // Wait until the victim is inside a segment, then some random time more.
+      const victim = ws[trial % 2] as Started;
+      await waitForLine(victim, 'stdout', /: started/, 60_000);
+      await new Promise((r) => setTimeout(r, Math.floor(rng.float64() * 150)));
+      victim.child.kill('SIGKILL');
+      await victim.exited;
+      // Its node comes back (as a supervisor would restart it): the new daemon reaps what the old one left.
+      const again = worker(victim === ws[0] ? 'node-a' : 'node-b', env);
+      await waitForLine(again, 'stdout', /ready: 1 slot/);
+      expect(await ended, `trial ${trial}: ${out}`).toBe(0);
+      expect(differing(digest(dir), reference), `trial ${trial}`).toEqual([]);
+      expect(survivors(dir), `trial ${trial}: engine processes left running`).toEqual([]);
+      reapStarted();
+    }
+  }, 600_000);
+
+  it('kill -9 the sim-manager mid-iteration; the restarted run finishes with the same west.h5', async () => {
+    await workers({ SEG_SLEEP: '0.1' });
+    const dir = simRoot();
+    const first = westreamAsync(dir, [...bullmq, '--redis', redis.url]);
+    let out = '';
+    first.stdout?.on('data', (b: Buffer) => (out += b.toString()));
+    const killedAt = await new Promise<string>((resolve) => {
+      const t = setInterval(() => {
+        if (/"nIter":2,.*"iteration started"/.test(out)) {
+          clearInterval(t);
+          setTimeout(() => {
+            first.kill('SIGKILL');
+            resolve(out.split('\n').filter(Boolean).at(-1) ?? '');
+          }, 300);
+        }
+      }, 20);
+    });
+    await new Promise((r) => first.once('close', r));
+    expect(killedAt).toBeTruthy();
+    const second = westream(dir, [...bullmq, '--redis', redis.url]);
+    expect(second.code, second.stdout + second.stderr).toBe(0);
+    expect(differing(digest(dir), reference)).toEqual([]);
+  });
+
+  it('Redis loses everything (FLUSHALL) mid-run: the unfinished segments are enqueued again; same west.h5', async () => {
+    await workers({ SEG_SLEEP: '0.1' });
+    const dir = simRoot();
+    const run = westreamAsync(dir, [...bullmq, '--redis', redis.url]);
+    let out = '';
+    run.stdout?.on('data', (b: Buffer) => (out += b.toString()));
+    run.stderr?.on('data', (b: Buffer) => (out += b.toString()));
+    await new Promise<void>((resolve) => {
+      const t = setInterval(() => {
+        if (/"nIter":2,.*"iteration started"/.test(out)) {
+          clearInterval(t);
+          resolve();
+        }
+      }, 20);
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    const flush = start('redis-cli', ['-p', String(redis.port), 'FLUSHALL']);
+    expect(await flush.exited).toBe(0);
+    expect(await new Promise((r) => run.once('close', r)), out).toBe(0);
+    expect(differing(digest(dir), reference)).toEqual([]);
+  });
+});
+
+describe.skipIf(skip)('bullmq work manager: failures', () => {
+  it('a poison segment is retried per max_segment_retries, then the run halts naming it', async () => {
+    await workers();
+    const dir = simRoot((y) => fewIterations(y).replace('  westream:\n', '  westream:\n    max_segment_retries: 1\n'));
+    const p = join(dir, 'westpa_scripts/runseg.sh');
+    writeFileSync(p, readFileSync(p, 'utf8').replace('set -euo pipefail\n', 'set -euo pipefail\nif [ "$WEST_CURRENT_ITER" = 2 ] && [ "$WEST_CURRENT_SEG_ID" = 1 ]; then echo "poison: this segment always fails"; exit 7; fi\n'));
+    const r = westream(dir, [...bullmq, '--redis', redis.url]);
+    expect(r.code, r.stdout + r.stderr).toBe(3);
+    expect(r.stderr).toMatch(/segment 1 of iteration 2 \(attempt 2\): .*runseg\.sh exited with status 7/);
+    expect(r.stderr).toContain('poison: this segment always fails');
+  });
+
+  it('a worker drains on SIGTERM: its running segment finishes, then it exits', async () => {
+    const [a] = await workers({ SEG_SLEEP: '1' });
+    const dir = simRoot();
+    const run = westreamAsync(dir, [...bullmq, '--redis', redis.url]);
+    await waitForLine(a as Started, 'stdout', /: started/, 30_000);
+    (a as Started).child.kill('SIGTERM');
+    await waitForLine(a as Started, 'stdout', /draining/);
+    await waitForLine(a as Started, 'stdout', /: complete/, 30_000); // the running segment was finished
+    expect(await (a as Started).exited).toBe(0);
+    run.kill('SIGINT');
+    await new Promise((r) => run.once('close', r));
+  });
+
+  it('a second SIGTERM kills the running segment at once; its job goes to another node and the run completes', async () => {
+    const a = worker('node-a', { SEG_SLEEP: '30' });
+    await waitForLine(a, 'stdout', /ready: 1 slot/);
+    const dir = simRoot();
+    const run = westreamAsync(dir, [...bullmq, '--redis', redis.url]);
+    await waitForLine(a, 'stdout', /: started/, 30_000);
+    const t0 = Date.now();
+    a.child.kill('SIGTERM');
+    await waitForLine(a, 'stdout', /draining/);
+    a.child.kill('SIGTERM');
+    expect(await a.exited).toBe(130);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(survivors(dir), 'the killed segment\'s processes').toEqual([]);
+    const b = worker('node-b');
+    await waitForLine(b, 'stdout', /ready: 1 slot/);
+    expect(await new Promise((r) => run.once('close', r))).toBe(0);
+    expect(b.stdout).toMatch(/i1-s\d+: complete/);
+  }, 120_000);
+
+  it('no Redis: a clear error, exit 2, nothing run', () => {
+    const dir = simRoot();
+    const r = westream(dir, [...bullmq, '--redis', 'redis://127.0.0.1:1']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--work-manager bullmq: cannot reach Redis at redis:\/\/127\.0\.0\.1:1 .*start redis-server, or pass --redis/);
+    expect(r.stderr).not.toContain('    at ');
+  });
+});
+
