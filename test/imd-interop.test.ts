@@ -4,7 +4,7 @@
  * LAMMPS (a fixed port). Every comparison is against what the peer itself wrote or sent.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectImd, type ImdClient, type ImdFrame } from '@westream/imd';
@@ -252,14 +252,14 @@ describe('westream client ← GROMACS 2022 (Debian gromacs), IMDv2, -imdport 0',
   it.skipIf(skip)("Na+/Cl- in water: streamed positions equal GROMACS's own .trr (nm → Å) at every written step", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'westream-gmx-'));
     writeFileSync(join(dir, 'md.mdp'), GMX_MDP);
-    writeFileSync(join(dir, 'topol.top'), '#include "oplsaa.ff/forcefield.itp"\n#include "oplsaa.ff/spc.itp"\n#include "oplsaa.ff/ions.itp"\n\n[ system ]\nNa+ and Cl- in water\n\n[ molecules ]\n');
-    const gmx = (args: string[], input?: string): void => {
-      const r = spawnSync('gmx', ['-quiet', ...args], { cwd: dir, encoding: 'utf8', ...(input ? { input } : {}) });
+    // The energy-minimised system of the GROMACS example (solvating and placing ions afresh, unminimised,
+    // sometimes gave overlaps that SETTLE could not handle and mdrun crashed).
+    cpSync(join(REPO, 'westpa-scripts/gromacs/bstates/nacl/conf.gro'), join(dir, 'conf.gro'));
+    cpSync(join(REPO, 'westpa-scripts/gromacs/topol.top'), join(dir, 'topol.top'));
+    const gmx = (args: string[]): void => {
+      const r = spawnSync('gmx', ['-quiet', ...args], { cwd: dir, encoding: 'utf8' });
       expect(r.status, `gmx ${args[0]}: ${r.stderr.slice(-2000)}`).toBe(0);
     };
-    gmx(['solvate', '-cs', 'spc216.gro', '-box', '2', '2', '2', '-o', 'water.gro', '-p', 'topol.top']);
-    gmx(['grompp', '-f', 'md.mdp', '-c', 'water.gro', '-p', 'topol.top', '-o', 'ions.tpr', '-maxwarn', '2']);
-    gmx(['genion', '-s', 'ions.tpr', '-o', 'conf.gro', '-p', 'topol.top', '-pname', 'NA', '-nname', 'CL', '-np', '1', '-nn', '1'], 'SOL\n');
     gmx(['grompp', '-f', 'md.mdp', '-c', 'conf.gro', '-p', 'topol.top', '-o', 'seg.tpr', '-maxwarn', '2']);
     const atoms = Number(readFileSync(join(dir, 'conf.gro'), 'utf8').split('\n')[1]);
 
