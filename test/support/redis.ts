@@ -15,15 +15,16 @@ export interface PrivateRedis {
   stop(): Promise<void>;
 }
 
-export async function startRedis(o: { aof?: boolean; port?: number; dir?: string } = {}): Promise<PrivateRedis> {
+export async function startRedis(o: { aof?: boolean; port?: number; dir?: string; bind?: string } = {}): Promise<PrivateRedis> {
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'westream-redis-'));
   const port = o.port ?? (await freePort());
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--maxmemory-policy', 'noeviction', '--appendonly', o.aof ? 'yes' : 'no', '--appendfsync', 'always'];
+  const host = o.bind ?? '127.0.0.1';
+  const args = ['--port', String(port), '--bind', host, '--protected-mode', 'no', '--dir', dir, '--save', '', '--maxmemory-policy', 'noeviction', '--appendonly', o.aof ? 'yes' : 'no', '--appendfsync', 'always'];
   const server = start('redis-server', args);
   keep(server);
   await waitForLine(server, 'stdout', /Ready to accept connections/, 15_000);
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: `redis://${host}:${port}`,
     port,
     dir,
     server,
