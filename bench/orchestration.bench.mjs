@@ -2,7 +2,8 @@
 // local work manager with 2 slots. Against, in the same run: the floor (spawning the same script 3,000 times,
 // 2 at a time, from a fresh Node process, with a return file each) and WESTPA's w_run (PyPI westpa, processes work manager,
 // 2 workers) on the same config and scripts.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +46,54 @@ function westreamRun() {
   return s;
 }
 
+/** Spawns a long-lived process and resolves once `re` appears on its stdout. */
+function startUntil(cmd, args, re, env = process.env) {
+  const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (b) => {
+      out += b;
+      if (re.test(out)) resolve(child);
+    });
+    child.once('exit', (code) => reject(new Error(`${cmd} exited (${code}) before ${re}: ${out}`)));
+  });
+}
+
+async function freePort() {
+  const srv = createServer();
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address();
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+/** The bullmq work manager: a private redis-server and 2 worker daemons with 1 slot each, on this machine. */
+async function bullmqRun() {
+  if (spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).status !== 0) return null;
+  const port = await freePort();
+  const state = mkdtempSync(join(tmpdir(), 'westream-bench-redis-'));
+  const redis = await startUntil('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', state], /Ready to accept connections/);
+  const url = `redis://127.0.0.1:${port}`;
+  const workers = [];
+  try {
+    for (const id of ['bench-a', 'bench-b']) workers.push(await startUntil(process.execPath, [westream, 'worker', '--redis', url, '--node-id', id, '--slots', '1', '--state-dir', join(state, id)], /ready: 1 slot/));
+    const dir = simDir();
+    must(spawnSync(process.execPath, [westream, 'init', '--config', 'west.cfg', '--bstate', 'start,1,start', '--segs-per-state', '1000'], { cwd: dir, encoding: 'utf8' }), 'westream init');
+    // Not spawnSync: this process must keep reading the workers' output, or their pipes fill and block them.
+    const t0 = performance.now();
+    const run = spawn(process.execPath, [westream, 'run', '--config', 'west.cfg', '--work-manager', 'bullmq', '--redis', url], { cwd: dir, stdio: 'ignore' });
+    const code = await new Promise((r) => run.once('exit', r));
+    if (code !== 0) throw new Error(`westream run (bullmq) failed (${code})`);
+    const s = (performance.now() - t0) / 1000;
+    rmSync(dir, { recursive: true, force: true });
+    return s;
+  } finally {
+    for (const w of workers) w.kill('SIGKILL');
+    redis.kill('SIGTERM');
+    rmSync(state, { recursive: true, force: true });
+  }
+}
+
 function wRun() {
   if (spawnSync('python3', ['-c', 'import westpa'], { encoding: 'utf8' }).status !== 0) return null;
   const dir = simDir();
@@ -70,6 +119,7 @@ export async function run() {
   const f = median(fs);
   const w = median(ws);
   const p = wRun();
+  const b = await bullmqRun();
   const per = (s) => (s * 1000) / SEGS;
   return [
     {
@@ -93,6 +143,17 @@ export async function run() {
       ratio: p === null ? null : p / w,
       ratioLabel: 'w_run / westream',
       detail: p === null ? 'w_run not installed: npm run test:deps installs it.' : `w_run ${p.toFixed(1)} s (w_init excluded).`,
+    },
+    {
+      name: 'no-op segments, 3 × 1,000, BullMQ work manager, 2 worker daemons × 1 slot: time per segment',
+      value: b === null ? null : per(b),
+      unit: 'ms',
+      goal: '≤ 2× floor and ≥ 3× faster than w_run',
+      peer: 'spawn floor (same run); w_run and local in the rows above',
+      peerValue: per(f),
+      ratio: b === null ? null : b / f,
+      ratioLabel: 'bullmq / floor',
+      detail: b === null ? 'redis-server not installed: npm run test:deps installs it.' : `bullmq run ${b.toFixed(1)} s for ${SEGS} segments; vs local ${(b / w).toFixed(2)}×; w_run / bullmq = ${p === null ? '–' : (p / b).toFixed(2)}×.`,
     },
   ];
 }

@@ -10,7 +10,7 @@ import { netnsMissing, makeNodes, type Nodes } from './support/netns.js';
 import { commandMissing, pythonModuleMissing, skipWithoutPeer } from './support/peers.js';
 import { reapStarted, start, survivors, waitForLine, type Started } from './support/processes.js';
 import { startRedis, type PrivateRedis } from './support/redis.js';
-import { childEnv, pcoordsOf, streamSimDir, WESTREAM, westream } from './support/sim-dir.js';
+import { childEnv, pcoordsOf, streamSimDir, WESTREAM, westream, westreamRun } from './support/sim-dir.js';
 
 const skip =
   skipWithoutPeer('redis-server (Debian)', commandMissing('redis-server', 'apt-get install redis-server')) ||
@@ -45,7 +45,7 @@ describe.skipIf(skip)('bullmq across three network-namespace nodes, streaming on
     for (const w of workers) await waitForLine(w, 'stdout', /ready: 1 slot/);
     const dir = streamSimDir(config);
     expect(westream(dir, ['init', '--config', 'west.yaml', '--bstates-from', 'bstates.txt', '--segs-per-state', '3']).code).toBe(0);
-    const r = westream(dir, ['run', '--config', 'west.yaml', '--work-manager', 'bullmq', '--redis', redis.url]);
+    const r = await westreamRun(dir, ['run', '--config', 'west.yaml', '--work-manager', 'bullmq', '--redis', redis.url]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(pcoordsOf(dir)).toEqual(pcoordsOf(local));
 

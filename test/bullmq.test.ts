@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { commandMissing, pythonModuleMissing, skipWithoutPeer } from './support/peers.js';
 import { reapStarted, start, survivors, waitForLine, type Started } from './support/processes.js';
 import { startRedis, type PrivateRedis } from './support/redis.js';
-import { childEnv, demoSimDir, python, REPO, WESTREAM, westream, westreamAsync } from './support/sim-dir.js';
+import { childEnv, demoSimDir, python, REPO, WESTREAM, westream, westreamAsync, westreamRun } from './support/sim-dir.js';
 
 const skip = skipWithoutPeer('redis-server (Debian)', commandMissing('redis-server', 'apt-get install redis-server')) || skipWithoutPeer('h5py (PyPI)', pythonModuleMissing('h5py'));
 const ITERS = 4;
@@ -64,7 +64,7 @@ describe.skipIf(skip)('bullmq work manager: same seed, same west.h5', () => {
   it('two worker daemons run every segment; west.h5 equals the local work manager\'s', async () => {
     const ws = await workers();
     const dir = simRoot();
-    const r = westream(dir, [...bullmq, '--redis', redis.url]);
+    const r = await westreamRun(dir, [...bullmq, '--redis', redis.url]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(differing(digest(dir), reference)).toEqual([]);
     for (const w of ws) await waitForLine(w, 'stdout', /: complete/, 5000); // each node ran segments
@@ -116,7 +116,7 @@ describe.skipIf(skip)('bullmq work manager: same seed, same west.h5', () => {
     });
     await new Promise((r) => first.once('close', r));
     expect(killedAt).toBeTruthy();
-    const second = westream(dir, [...bullmq, '--redis', redis.url]);
+    const second = await westreamRun(dir, [...bullmq, '--redis', redis.url]);
     expect(second.code, second.stdout + second.stderr).toBe(0);
     expect(differing(digest(dir), reference)).toEqual([]);
   });
@@ -150,7 +150,7 @@ describe.skipIf(skip)('bullmq work manager: failures', () => {
     const dir = simRoot((y) => fewIterations(y).replace('  westream:\n', '  westream:\n    max_segment_retries: 1\n'));
     const p = join(dir, 'westpa_scripts/runseg.sh');
     writeFileSync(p, readFileSync(p, 'utf8').replace('set -euo pipefail\n', 'set -euo pipefail\nif [ "$WEST_CURRENT_ITER" = 2 ] && [ "$WEST_CURRENT_SEG_ID" = 1 ]; then echo "poison: this segment always fails"; exit 7; fi\n'));
-    const r = westream(dir, [...bullmq, '--redis', redis.url]);
+    const r = await westreamRun(dir, [...bullmq, '--redis', redis.url]);
     expect(r.code, r.stdout + r.stderr).toBe(3);
     expect(r.stderr).toMatch(/segment 1 of iteration 2 \(attempt 2\): .*runseg\.sh exited with status 7/);
     expect(r.stderr).toContain('poison: this segment always fails');
@@ -188,9 +188,9 @@ describe.skipIf(skip)('bullmq work manager: failures', () => {
     expect(b.stdout).toMatch(/i1-s\d+: complete/);
   }, 120_000);
 
-  it('no Redis: a clear error, exit 2, nothing run', () => {
+  it('no Redis: a clear error, exit 2, nothing run', async () => {
     const dir = simRoot();
-    const r = westream(dir, [...bullmq, '--redis', 'redis://127.0.0.1:1']);
+    const r = await westreamRun(dir, [...bullmq, '--redis', 'redis://127.0.0.1:1']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--work-manager bullmq: cannot reach Redis at redis:\/\/127\.0\.0\.1:1 .*start redis-server, or pass --redis/);
     expect(r.stderr).not.toContain('    at ');

@@ -46,6 +46,19 @@ export function westreamAsync(cwd: string, args: string[], extra: Record<string,
   return spawn(process.execPath, [WESTREAM, ...args], { cwd, env: childEnv(extra), stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
+/**
+ * Runs `westream …` to completion without blocking this process: use it while this process also reads other
+ * children's output (worker daemons), whose pipes would otherwise fill and block them.
+ */
+export function westreamRun(cwd: string, args: string[], extra: Record<string, string> = {}): Promise<CliResult> {
+  const child = westreamAsync(cwd, args, extra);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (b: Buffer) => (stdout += b.toString()));
+  child.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
+  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
+}
+
 /** Runs Python code with the arguments; returns stdout (throws with stderr on failure). */
 export function python(code: string, args: string[] = [], cwd?: string): string {
   const r = spawnSync('python3', ['-c', code, ...args], { encoding: 'utf8', cwd });
