@@ -52,6 +52,20 @@ async function workers(env: Record<string, string> = {}): Promise<Started[]> {
 
 const bullmq = ['run', '--config', 'west.yaml', '--work-manager', 'bullmq'];
 
+/** `westream run --work-manager bullmq` in the background: its output so far, and its exit code when done. */
+function backgroundRun(dir: string, url: string): { out: () => string; closed: Promise<number | null>; kill: (sig: NodeJS.Signals) => void } {
+  const child = westreamAsync(dir, [...bullmq, '--redis', url]);
+  let out = '';
+  child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr?.on('data', (b: Buffer) => (out += b.toString()));
+  return { out: () => out, closed: new Promise((r) => child.once('close', (c) => r(c))), kill: (sig) => void child.kill(sig) };
+}
+
+/** Resolves once the run has started iteration 2 (a moment to break something in the middle of a run). */
+async function inIteration2(run: { out: () => string }): Promise<void> {
+  while (!/"nIter":2,.*"iteration started"/.test(run.out())) await new Promise((r) => setTimeout(r, 20));
+}
+
 describe.skipIf(skip)('bullmq work manager: same seed, same west.h5', () => {
   let reference: Record<string, string>;
   beforeAll(() => {
@@ -76,11 +90,7 @@ describe.skipIf(skip)('bullmq work manager: same seed, same west.h5', () => {
       const env = { SEG_SLEEP: '0.2' };
       const ws = await workers(env);
       const dir = simRoot();
-      const run = westreamAsync(dir, [...bullmq, '--redis', redis.url]);
-      const ended = new Promise<number | null>((r) => run.once('close', (c) => r(c)));
-      let out = '';
-      run.stdout?.on('data', (b: Buffer) => (out += b.toString()));
-      run.stderr?.on('data', (b: Buffer) => (out += b.toString()));
+      const run = backgroundRun(dir, redis.url);
       // Wait until the victim is inside a segment, then some random time more.
       const victim = ws[trial % 2] as Started;
       await waitForLine(victim, 'stdout', /: started/, 60_000);
@@ -90,7 +100,7 @@ describe.skipIf(skip)('bullmq work manager: same seed, same west.h5', () => {
       // Its node comes back (as a supervisor would restart it): the new daemon reaps what the old one left.
       const again = worker(victim === ws[0] ? 'node-a' : 'node-b', env);
       await waitForLine(again, 'stdout', /ready: 1 slot/);
-      expect(await ended, `trial ${trial}: ${out}`).toBe(0);
+      expect(await run.closed, `trial ${trial}: ${run.out()}`).toBe(0);
       expect(differing(digest(dir), reference), `trial ${trial}`).toEqual([]);
       expect(survivors(dir), `trial ${trial}: engine processes left running`).toEqual([]);
       reapStarted();
@@ -100,46 +110,49 @@ describe.skipIf(skip)('bullmq work manager: same seed, same west.h5', () => {
   it('kill -9 the sim-manager mid-iteration; the restarted run finishes with the same west.h5', async () => {
     await workers({ SEG_SLEEP: '0.1' });
     const dir = simRoot();
-    const first = westreamAsync(dir, [...bullmq, '--redis', redis.url]);
-    let out = '';
-    first.stdout?.on('data', (b: Buffer) => (out += b.toString()));
-    const killedAt = await new Promise<string>((resolve) => {
-      const t = setInterval(() => {
-        if (/"nIter":2,.*"iteration started"/.test(out)) {
-          clearInterval(t);
-          setTimeout(() => {
-            first.kill('SIGKILL');
-            resolve(out.split('\n').filter(Boolean).at(-1) ?? '');
-          }, 300);
-        }
-      }, 20);
-    });
-    await new Promise((r) => first.once('close', r));
-    expect(killedAt).toBeTruthy();
+    const first = backgroundRun(dir, redis.url);
+    await inIteration2(first);
+    await new Promise((r) => setTimeout(r, 300));
+    first.kill('SIGKILL');
+    await first.closed;
     const second = await westreamRun(dir, [...bullmq, '--redis', redis.url]);
     expect(second.code, second.stdout + second.stderr).toBe(0);
     expect(differing(digest(dir), reference)).toEqual([]);
   });
 
+  it('Redis restarts mid-run (AOF on): workers and the sim-manager reconnect; same west.h5', async () => {
+    const own = await startRedis({ aof: true });
+    try {
+      const wsOwn = ['node-a', 'node-b'].map((id) =>
+        start(process.execPath, [WESTREAM, 'worker', '--redis', own.url, '--node-id', `${id}-aof`, '--slots', '1', '--state-dir', join(own.dir, `state-${id}`), '--lock-duration', '2'], { env: childEnv({ SEG_SLEEP: '0.1' }) }),
+      );
+      for (const w of wsOwn) await waitForLine(w, 'stdout', /ready: 1 slot/);
+      const dir = simRoot();
+      const run = backgroundRun(dir, own.url);
+      await inIteration2(run);
+      await own.stop(); // SIGTERM: Redis writes its AOF and exits
+      await new Promise((r) => setTimeout(r, 1500));
+      const again = await startRedis({ aof: true, port: own.port, dir: own.dir });
+      try {
+        expect(await run.closed, run.out()).toBe(0);
+        expect(differing(digest(dir), reference)).toEqual([]);
+      } finally {
+        await again.stop();
+      }
+    } finally {
+      await own.stop().catch(() => undefined);
+    }
+  }, 180_000);
+
   it('Redis loses everything (FLUSHALL) mid-run: the unfinished segments are enqueued again; same west.h5', async () => {
     await workers({ SEG_SLEEP: '0.1' });
     const dir = simRoot();
-    const run = westreamAsync(dir, [...bullmq, '--redis', redis.url]);
-    let out = '';
-    run.stdout?.on('data', (b: Buffer) => (out += b.toString()));
-    run.stderr?.on('data', (b: Buffer) => (out += b.toString()));
-    await new Promise<void>((resolve) => {
-      const t = setInterval(() => {
-        if (/"nIter":2,.*"iteration started"/.test(out)) {
-          clearInterval(t);
-          resolve();
-        }
-      }, 20);
-    });
+    const run = backgroundRun(dir, redis.url);
+    await inIteration2(run);
     await new Promise((r) => setTimeout(r, 300));
     const flush = start('redis-cli', ['-p', String(redis.port), 'FLUSHALL']);
     expect(await flush.exited).toBe(0);
-    expect(await new Promise((r) => run.once('close', r)), out).toBe(0);
+    expect(await run.closed, run.out()).toBe(0);
     expect(differing(digest(dir), reference)).toEqual([]);
   });
 });
