@@ -15,7 +15,7 @@ import { checkPcoordShape, readTable, ReturnFileError, type NumericTable } from 
 import { Launcher } from './launcher.js';
 import { runChild, type ChildOutcome } from './run-child.js';
 import { discoverPort, drainStream, runBuiltins, StreamFailure } from './stream-task.js';
-import { ImdProtocolError } from '@westream/imd';
+import { ImdConnectError, ImdProtocolError, ImdTimeoutError } from '@westream/imd';
 import type { AuxArray, BasisStateInfo, InitialStateInfo, SegmentResult, SegmentTask } from './types.js';
 
 export interface SegmentRunnerOptions {
@@ -209,7 +209,7 @@ export class SegmentRunner {
       })().then(
         () => null,
         async (e: unknown): Promise<string | null> => {
-          if (!(e instanceof StreamFailure) && !(e instanceof Error && /^Imd/.test(e.name))) throw e;
+          if (!(e instanceof StreamFailure || e instanceof ImdProtocolError || e instanceof ImdTimeoutError || e instanceof ImdConnectError)) throw e;
           const why = `stream_trajectory: ${e.message}`;
           appendLog(analysisLog, [why]);
           if (s.signal?.aborted) return why;

@@ -114,6 +114,8 @@ export class BullmqWorkManager implements WorkManager {
     this.events.on('active', onActive);
     try {
       await this.enqueue([...pending.entries()]);
+      // Retries reuse their segment's id: replace the earlier attempt's finished job now, not 2 s from now.
+      if (tasks.some((t) => t.attempt > 0)) await this.reconcile(pending, results, settle);
       while (results.size < pending.size && !signal.aborted) {
         await new Promise<void>((resolve) => {
           wake = resolve;
@@ -139,15 +141,11 @@ export class BullmqWorkManager implements WorkManager {
     return tasks.map((t) => results.get(segmentJobId(this.o.runId, t)) as SegmentResult);
   }
 
-  /** Adds the jobs; a job still in Redis under the same id from an earlier attempt is replaced. */
+  /**
+   * Adds the jobs in one call. An id Redis already holds is not added again (BullMQ ignores the duplicate):
+   * after a restart that is this very segment; a job of an earlier attempt is replaced by `reconcile`.
+   */
   private async enqueue(entries: [string, SegmentTask][]): Promise<void> {
-    for (const [jobId, t] of entries) {
-      const old = await this.queue.getJob(jobId);
-      if (old && (old.data as SegmentJob).task.attempt !== t.attempt) {
-        const state = await old.getState();
-        if (state !== 'active') await old.remove().catch(() => undefined);
-      }
-    }
     await this.queue.addBulk(
       entries.map(([jobId, task]) => ({
         name: 'segment',
@@ -160,12 +158,11 @@ export class BullmqWorkManager implements WorkManager {
   /** Reads the state of every pending job from Redis: what the events missed, and what Redis lost. */
   private async reconcile(pending: Map<string, SegmentTask>, results: Map<string, SegmentResult>, settle: (id: string, make: (t: SegmentTask) => SegmentResult) => void): Promise<void> {
     const missing: [string, SegmentTask][] = [];
-    for (const [jobId, t] of pending) {
-      if (results.has(jobId)) continue;
+    const check = async (jobId: string, t: SegmentTask): Promise<void> => {
       const job = await this.queue.getJob(jobId);
       if (!job) {
         missing.push([jobId, t]);
-        continue;
+        return;
       }
       const state = await job.getState();
       if ((job.data as SegmentJob).task.attempt !== t.attempt) {
@@ -174,11 +171,14 @@ export class BullmqWorkManager implements WorkManager {
           await job.remove().catch(() => undefined);
           missing.push([jobId, t]);
         }
-        continue;
+        return;
       }
       if (state === 'completed') settle(jobId, () => readSegmentResult(jobId, job.returnvalue));
       else if (state === 'failed') settle(jobId, (task) => failed(task, `worker error: ${job.failedReason}`));
-    }
+    };
+    // Concurrently, a few hundred at a time: one round trip after another would take seconds per thousand.
+    const open = [...pending].filter(([jobId]) => !results.has(jobId));
+    for (let i = 0; i < open.length; i += 200) await Promise.all(open.slice(i, i + 200).map(([jobId, t]) => check(jobId, t)));
     if (missing.length > 0) await this.enqueue(missing); // Redis lost them (restart without AOF, FLUSHALL)
   }
 
