@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { netnsMissing, makeNodes, type Nodes } from './support/netns.js';
 import { commandMissing, pythonModuleMissing, skipWithoutPeer } from './support/peers.js';
 import { reapStarted, start, survivors, waitForLine, type Started } from './support/processes.js';
-import { startRedis, type PrivateRedis } from './support/redis.js';
+import { completedJobIds, startRedis, type PrivateRedis } from './support/redis.js';
 import { childEnv, pcoordsOf, streamSimDir, WESTREAM, westream, westreamRun } from './support/sim-dir.js';
 
 const skip =
@@ -64,6 +64,12 @@ describe.skipIf(skip)('bullmq across three network-namespace nodes, streaming on
       expect(readFileSync(join(dir, 'seg_logs', f.replace('.log', '_analysis.log')), 'utf8')).toContain(`connected to 127.0.0.1:${port}:`);
     }
     expect(new Set(ranBy.values()).size, 'all three nodes took segments').toBe(3);
+    // Each segment's stream task was a job on the queue of the node that ran the segment, and only there.
+    for (const [i] of workers.entries()) {
+      const streamed = (await completedJobIds(redis.url, `westream:node:node${i}:events`)).map((id) => /-i(\d+)-s(\d+)-stream-/.exec(id)).map((m) => `${m?.[1]}-${m?.[2]}`);
+      const ran = [...ranBy].filter(([, node]) => node === i).map(([seg]) => seg);
+      expect(streamed.sort(), `stream jobs on node${i}'s queue`).toEqual(ran.sort());
+    }
     expect(survivors(dir)).toEqual([]);
   }, 300_000);
 });

@@ -1,16 +1,42 @@
 /**
  * The loop's side of failures: a segment that keeps failing is retried, then the run halts naming it and its
- * log, west.h5 records it as FAILED, and the next `westream run` re-runs only what did not complete.
+ * log, west.h5 records it as FAILED, and the next `westream run` re-runs only what did not complete. The same
+ * scenarios run on both work managers: local, and BullMQ with a worker daemon and a private Redis.
  */
 import { spawn } from 'node:child_process';
 import { appendFileSync, cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { pythonModuleMissing, skipWithoutPeer } from './support/peers.js';
-import { childEnv, python, REPO, WESTREAM, westream } from './support/sim-dir.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { commandMissing, pythonModuleMissing, skipWithoutPeer } from './support/peers.js';
+import { reapStarted, start, waitForLine } from './support/processes.js';
+import { startRedis, type PrivateRedis } from './support/redis.js';
+import { childEnv, python, REPO, WESTREAM, westream, westreamRun, type CliResult } from './support/sim-dir.js';
 
 const skip = skipWithoutPeer('h5py (PyPI)', pythonModuleMissing('h5py'));
+const noRedis = skipWithoutPeer('redis-server (Debian)', commandMissing('redis-server', 'apt-get install redis-server'));
+
+/** How a scenario runs `westream run` on one work manager (asynchronously: a worker daemon's pipes stay read). */
+interface Manager {
+  readonly name: 'local' | 'bullmq';
+  runArgs(): string[];
+}
+const local: Manager = { name: 'local', runArgs: () => [] };
+let redis: PrivateRedis | undefined;
+const bullmq: Manager = { name: 'bullmq', runArgs: () => ['--work-manager', 'bullmq', '--redis', (redis as PrivateRedis).url] };
+
+beforeAll(async () => {
+  if (skip || noRedis) return;
+  redis = await startRedis();
+  const w = start(process.execPath, [WESTREAM, 'worker', '--redis', redis.url, '--node-id', 'failures-node', '--slots', '2', '--state-dir', join(redis.dir, 'state')], { env: childEnv() });
+  await waitForLine(w, 'stdout', /ready: 2 slot/);
+}, 60_000);
+afterAll(async () => {
+  reapStarted();
+  await redis?.stop();
+});
+
+const run = (dir: string, wm: Manager): Promise<CliResult> => westreamRun(dir, ['run', ...wm.runArgs()]);
 
 function simDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'westream-fail-'));
@@ -30,11 +56,11 @@ function simDir(): string {
   return dir;
 }
 
-describe.skipIf(skip)('a segment that keeps failing', () => {
-  it('halts the run with its name, reason and log; the next run re-runs only it and ends like an undisturbed run', () => {
+describe.skipIf(skip).each([local, ...(noRedis ? [] : [bullmq])])('a segment that keeps failing ($name work manager)', (wm) => {
+  it('halts the run with its name, reason and log; the next run re-runs only it and ends like an undisturbed run', async () => {
     const dir = simDir();
     expect(westream(dir, ['init', '--bstate', 'origin,1,origin', '--tstate', 'far,2.0', '--segs-per-state', '4']).code).toBe(0);
-    const halted = westream(dir, ['run']);
+    const halted = await run(dir, wm);
     expect(halted.code).toBe(3);
     expect(halted.stderr).toContain('propagation failed for 1 segment(s) of iteration 3 after 3 attempt(s) each');
     expect(halted.stderr).toContain('segment 2 of iteration 3 (attempt 3):');
@@ -54,7 +80,7 @@ describe.skipIf(skip)('a segment that keeps failing', () => {
 
     appendFileSync(join(dir, 'ran.txt'), '--- resumed\n');
     writeFileSync(join(dir, 'fixed'), '');
-    const resumed = westream(dir, ['run']);
+    const resumed = await run(dir, wm);
     expect(resumed.code, resumed.stderr).toBe(0);
     const after = readFileSync(join(dir, 'ran.txt'), 'utf8').split('--- resumed\n')[1] as string;
     const iter3 = after.split('\n').filter((l) => l.startsWith('3 '));
@@ -64,7 +90,7 @@ describe.skipIf(skip)('a segment that keeps failing', () => {
     const clean = simDir();
     writeFileSync(join(clean, 'fixed'), '');
     expect(westream(clean, ['init', '--bstate', 'origin,1,origin', '--tstate', 'far,2.0', '--segs-per-state', '4']).code).toBe(0);
-    expect(westream(clean, ['run']).code).toBe(0);
+    expect((await run(clean, wm)).code).toBe(0);
     const dump = (d: string): string => python(`exec(open(${JSON.stringify(join(REPO, 'test/fixtures/dump_west_h5.py'))}).read())`, [join(d, 'west.h5')]);
     expect(dump(dir)).toBe(dump(clean));
   }, 120_000);
@@ -76,7 +102,7 @@ describe.skipIf(skip)('a segment that keeps failing', () => {
     expect(westream(dir, ['init', '--bstate', 'origin,1,origin', '--tstate', 'far,2.0', '--segs-per-state', '4']).code).toBe(0);
     const clean = mkdtempSync(join(tmpdir(), 'westream-fail-clean-'));
     cpSync(dir, clean, { recursive: true });
-    const child = spawn(process.execPath, [WESTREAM, 'run'], { cwd: dir, env: childEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [WESTREAM, 'run', ...wm.runArgs()], { cwd: dir, env: childEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const code = await new Promise<number | null>((res) => {
@@ -86,12 +112,15 @@ describe.skipIf(skip)('a segment that keeps failing', () => {
     expect(code).toBe(130);
     expect(out).toContain('SIGINT: stopping');
     expect(out).not.toContain('failed');
-    expect(westream(dir, ['run']).code).toBe(0);
-    expect(westream(clean, ['run']).code).toBe(0);
+    expect((await run(dir, wm)).code).toBe(0);
+    expect((await run(clean, wm)).code).toBe(0);
     const dump = (d: string): string => python(`exec(open(${JSON.stringify(join(REPO, 'test/fixtures/dump_west_h5.py'))}).read())`, [join(d, 'west.h5')]);
     expect(dump(dir)).toBe(dump(clean));
   }, 120_000);
 
+});
+
+describe.skipIf(skip)('bad input to init and run', () => {
   it('refuses a config whose pcoord shape differs from the record, and bad state arguments, without a stack trace', () => {
     const dir = simDir();
     let r = westream(dir, ['init', '--bstate', 'origin,-1', '--tstate', 'far,2.0']);

@@ -34,3 +34,24 @@ export async function startRedis(o: { aof?: boolean; port?: number; dir?: string
     },
   };
 }
+
+/**
+ * The jobs a queue reported `completed`, read from its BullMQ event stream (kept in Redis, trimmed at ~10k):
+ * what really went through that queue, whatever the processes say in their logs.
+ */
+export async function completedJobIds(url: string, streamKey: string): Promise<string[]> {
+  const { Redis } = await import('ioredis');
+  const c = new Redis(url, { maxRetriesPerRequest: 1 });
+  try {
+    const entries = await c.xrange(streamKey, '-', '+');
+    const ids: string[] = [];
+    for (const [, fields] of entries) {
+      const f = new Map<string, string>();
+      for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i] as string, fields[i + 1] as string);
+      if (f.get('event') === 'completed' && f.has('jobId')) ids.push(f.get('jobId') as string);
+    }
+    return ids;
+  } finally {
+    c.disconnect();
+  }
+}

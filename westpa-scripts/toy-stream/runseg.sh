@@ -17,4 +17,6 @@ args=(--input "$WEST_SIM_ROOT/md.in" --restart parent.rst --out-restart seg.rst 
 # For checking: also let the engine write its own pcoord (the stream's must equal it).
 [ -n "${TOY_ENGINE_PCOORD:-}" ] && args+=(--out-pcoord pcoord.dat)
 [ -n "${TOY_ENGINE_TRAJ:-}" ] && args+=(--out-traj traj.jsonl)
+# A slow engine, to watch a live stream (or to catch a segment mid-stream): seconds between frames.
+[ -n "${TOY_FRAME_INTERVAL:-}" ] && args+=(--frame-interval "$TOY_FRAME_INTERVAL")
 exec "$TOY_MD" run "${args[@]}"

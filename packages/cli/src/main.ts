@@ -25,7 +25,7 @@ commands:
            [--segs-per-state N] [--force]         create west.h5 and iteration 1 (like w_init)
   run      [--work-manager local|bullmq] [--slots N] [--redis URL]
                                                    run WE iterations (like w_run); Ctrl-C stops, run resumes
-  worker   --redis URL [--node-id ID] [--slots N] [--state-dir DIR] [--lock-duration S]
+  worker   --redis URL [--node-id ID] [--slots N] [--gpus 0,1] [--state-dir DIR] [--lock-duration S] [--heartbeat S]
                                                    a node's daemon for the bullmq work manager
   status   [--json]                                the run as west.h5 records it
   truncate -n N                                    delete iterations >= N (like w_truncate)
@@ -86,8 +86,8 @@ const commands: Record<string, Command> = {
     },
   },
   worker: {
-    options: { redis: { type: 'string' }, 'node-id': { type: 'string' }, slots: { type: 'string' }, 'state-dir': { type: 'string' }, 'lock-duration': { type: 'string' } },
-    run: (v) => commandWorker({ redis: str(v.redis), nodeId: str(v['node-id']), slots: str(v.slots), stateDir: str(v['state-dir']), lockDuration: str(v['lock-duration']) }),
+    options: { redis: { type: 'string' }, 'node-id': { type: 'string' }, slots: { type: 'string' }, gpus: { type: 'string' }, 'state-dir': { type: 'string' }, 'lock-duration': { type: 'string' }, heartbeat: { type: 'string' } },
+    run: (v) => commandWorker({ redis: str(v.redis), nodeId: str(v['node-id']), slots: str(v.slots), gpus: str(v.gpus), stateDir: str(v['state-dir']), lockDuration: str(v['lock-duration']), heartbeat: str(v.heartbeat) }),
   },
   status: {
     options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' } },
@@ -149,3 +149,6 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 process.exitCode = await main(process.argv.slice(2));
+// A command has finished once main returns. Should a connection to a Redis that went away still be retrying
+// (a library's timer), leave anyway rather than hang: unref'd, this timer alone never keeps the process up.
+setTimeout(() => process.exit(), 1000).unref();

@@ -7,7 +7,7 @@
  * ```
  */
 export { SegmentRunner, PropagationError } from './segment-runner.js';
-export type { SegmentRunnerOptions } from './segment-runner.js';
+export type { SegmentRunnerOptions, StreamDispatch } from './segment-runner.js';
 export { ProcessRegistry, OWNER_ENV, processesIn } from './process-registry.js';
 export { runChild } from './run-child.js';
 export type { ChildSpec, ChildOutcome } from './run-child.js';

@@ -31,7 +31,15 @@ export interface SegmentRunnerOptions {
   readonly launcher?: boolean;
   /** Names this node in results (default: the host name; a worker daemon passes its --node-id). */
   readonly node?: string;
+  /**
+   * Runs a segment's stream analysis (once the engine's port is known). Default: at once, in this process. A
+   * worker daemon passes it through its node's own queue, so the analysis is a job on the node of its engine.
+   */
+  readonly dispatchStream?: StreamDispatch;
 }
+
+/** Hands `run` (a segment's stream analysis, already bound to its engine's port) to whoever runs it. */
+export type StreamDispatch = (task: SegmentTask, port: number, run: () => Promise<void>) => Promise<void>;
 
 /** A helper program (get_pcoord, gen_istate) failed; the message says which, why, and where its log is. */
 export class PropagationError extends Error {
@@ -76,9 +84,10 @@ export class SegmentRunner {
 
   /**
    * Propagates one segment; never throws for a segment's own failure (that is a FAILED result). `onStarted`
-   * is called when its program starts (after any wait for a slot).
+   * is called when its program starts (after any wait for a slot). `slotEnv` is added to this segment's
+   * environment (a worker's slot: CUDA_VISIBLE_DEVICES, WM_PROCESS_INDEX).
    */
-  async runSegment(task: SegmentTask, signal?: AbortSignal, onStarted?: () => void): Promise<SegmentResult> {
+  async runSegment(task: SegmentTask, signal?: AbortSignal, onStarted?: () => void, slotEnv?: Readonly<Record<string, string>>): Promise<SegmentResult> {
     const { config } = this.o;
     const prog = config.executable.propagator;
     const segFields = { n_iter: task.nIter, seg_id: task.segId, weight: task.weight, parent_id: task.parentId };
@@ -88,7 +97,7 @@ export class SegmentRunner {
       ...times, reason: `${name}: ${reason}${logTail(log)}`, log, node: this.node,
     });
     let segDir: string, stdout: string | null, stderr: string | null;
-    const vars: Record<string, string> = { WEST_CURRENT_ITER: String(task.nIter), WEST_CURRENT_SEG_ID: String(task.segId) };
+    const vars: Record<string, string> = { ...slotEnv, WEST_CURRENT_ITER: String(task.nIter), WEST_CURRENT_SEG_ID: String(task.segId) };
     try {
       segDir = this.refs.segment(segFields);
       ({ stdout, stderr } = this.outputs(prog, { segment: { ...segFields, status: 1, endpoint_type: 0 } }));
@@ -184,28 +193,9 @@ export class SegmentRunner {
       const analysis = (async (): Promise<void> => {
         await Promise.race([engineStarted, engine]);
         port ??= await discoverPort(logs, new RegExp(st.portPattern.source, st.portPattern.flags), st.portTimeout * 1000, engine, stop.signal);
-        const streamVars = { ...vars, WEST_STREAM_HOST: st.host, WEST_STREAM_PORT: String(port) };
-        const tasks: Promise<void>[] = [];
-        if (st.pcoord || st.guard || st.record) {
-          const recordFile = st.record ? resolve(s.segDir, this.refs.render(st.record.file, { segment })) : undefined;
-          tasks.push(
-            runBuiltins(st, st.host, port, config.system.pcoordLen, connectStop.signal, recordFile).then((r) => {
-              appendLog(analysisLog, r.notes);
-              if (r.pcoord) writeFileSync(s.pcoordFile, r.pcoord.map((v) => `${v}\n`).join(''));
-            }),
-          );
-        }
-        if (st.program) {
-          const prog = st.program;
-          const { stdout, stderr } = this.outputs(prog, { segment });
-          tasks.push(
-            this.run(prog, prog.cwd ?? s.segDir, streamVars, RandomPurpose.SEGMENT, [s.task.nIter, s.task.segId], stdout, stderr, stop.signal, config.westream.segmentTimeout).then((out) => {
-              const bad = out.cancelled ? null : describeExit(out, this.exePath(prog), config.westream.segmentTimeout);
-              if (bad) throw new StreamFailure(`the analysis program: ${bad}${logTail(stdout)}`);
-            }),
-          );
-        }
-        await Promise.all(tasks);
+        const found = port;
+        const run = (): Promise<void> => this.analyse(st, s, vars, found, analysisLog, stop.signal, connectStop.signal);
+        await (this.o.dispatchStream ? this.o.dispatchStream(s.task, found, run) : run());
       })().then(
         () => null,
         async (e: unknown): Promise<string | null> => {
@@ -229,6 +219,37 @@ export class SegmentRunner {
       if (reserved !== undefined && attempt < attempts && !s.signal?.aborted && bindFailed(logs, st)) continue; // port taken: a new one
       return { out, failure };
     }
+  }
+
+  /** The stream analysis of one segment: the built-ins in this process and/or the analysis program, at once. */
+  private async analyse(
+    st: StreamTrajectory, s: { segDir: string; task: SegmentTask; pcoordFile: string }, vars: Record<string, string>, port: number,
+    analysisLog: string, stop: AbortSignal, connectStop: AbortSignal,
+  ): Promise<void> {
+    const { config } = this.o;
+    const segment = { n_iter: s.task.nIter, seg_id: s.task.segId, weight: s.task.weight, parent_id: s.task.parentId, status: 1, endpoint_type: 0 };
+    const streamVars = { ...vars, WEST_STREAM_HOST: st.host, WEST_STREAM_PORT: String(port) };
+    const tasks: Promise<void>[] = [];
+    if (st.pcoord || st.guard || st.record) {
+      const recordFile = st.record ? resolve(s.segDir, this.refs.render(st.record.file, { segment })) : undefined;
+      tasks.push(
+        runBuiltins(st, st.host, port, config.system.pcoordLen, connectStop, recordFile).then((r) => {
+          appendLog(analysisLog, r.notes);
+          if (r.pcoord) writeFileSync(s.pcoordFile, r.pcoord.map((v) => `${v}\n`).join(''));
+        }),
+      );
+    }
+    if (st.program) {
+      const prog = st.program;
+      const { stdout, stderr } = this.outputs(prog, { segment });
+      tasks.push(
+        this.run(prog, prog.cwd ?? s.segDir, streamVars, RandomPurpose.SEGMENT, [s.task.nIter, s.task.segId], stdout, stderr, stop, config.westream.segmentTimeout).then((out) => {
+          const bad = out.cancelled ? null : describeExit(out, this.exePath(prog), config.westream.segmentTimeout);
+          if (bad) throw new StreamFailure(`the analysis program: ${bad}${logTail(stdout)}`);
+        }),
+      );
+    }
+    await Promise.all(tasks);
   }
 
   /** get_pcoord for a basis state (or for an initial state, when `istate` is given): one pcoord point. */

@@ -2,7 +2,7 @@
  * `westream-toy-md`: the bundled engine's command line.
  *
  *   run    --input md.in --restart FILE --out-restart FILE [--out-pcoord FILE] [--seed N]
- *          [--out-traj FILE] [--imd-port N [--imd-version 2|3] [--imd-wait] [--imd-host H]]
+ *          [--out-traj FILE] [--imd-port N [--imd-version 2|3] [--imd-wait] [--imd-host H]] [--frame-interval S]
  *   init   --input md.in --pcoord S --out FILE [--seed N]
  *   pcoord --input md.in --restart FILE
  *   mfpt   --input md.in --restart FILE --target S [--events N] [--check-every K] [--seed N]
@@ -27,6 +27,7 @@ const USAGE = `usage: westream-toy-md <run|init|pcoord|mfpt> --input md.in [opti
                                  "IMD: Listening for IMD connection on port N." (as GROMACS does)
          [--imd-version 2|3]     default 3;  [--imd-wait] block until a client sends GO (GROMACS -imdwait)
          [--imd-host H]          default 127.0.0.1
+         [--frame-interval S]    wait S seconds after each output frame: a slow engine, in real time
   init   --pcoord S --out FILE [--seed N]
   pcoord --restart FILE
   xyz-pcoord --xyz FILE --atoms I,J    distance (nm) of atoms I and J in every frame of an XYZ trajectory
@@ -84,6 +85,8 @@ async function runStreaming(v: Values, engine: Engine, state: ReturnType<typeof 
   const traj = typeof v['out-traj'] === 'string' ? openSync(v['out-traj'], 'w') : undefined;
   const xyz = typeof v['out-xyz'] === 'string' ? openSync(v['out-xyz'], 'w') : undefined;
   const make = frameMaker(engine);
+  const pace = v['frame-interval'] === undefined ? 0 : Number(v['frame-interval']) * 1000;
+  if (!(pace >= 0)) throw new ParamsError(`--frame-interval '${String(v['frame-interval'])}': expected seconds ≥ 0`);
   try {
     return await runSegmentStreaming(engine, state, seed, async (st) => {
       const frame = make(st);
@@ -93,6 +96,7 @@ async function runStreaming(v: Values, engine: Engine, state: ReturnType<typeof 
         await server.sendFrame(frame);
         if (server.killed) throw new ImdKilled(`stopped by an IMD KILL at step ${st.step}; no restart written`);
       }
+      if (pace > 0) await new Promise((r) => setTimeout(r, pace));
     });
   } finally {
     if (traj !== undefined) closeSync(traj);
@@ -128,6 +132,7 @@ async function main(argv: string[]): Promise<void> {
       'imd-version': { type: 'string' },
       'imd-wait': { type: 'boolean' },
       'imd-host': { type: 'string' },
+      'frame-interval': { type: 'string' },
     },
   });
   const v = values as Values;
@@ -137,7 +142,7 @@ async function main(argv: string[]): Promise<void> {
   switch (cmd) {
     case 'run': {
       const state = restart();
-      const streaming = v['imd-port'] !== undefined || v['out-traj'] !== undefined || v['out-xyz'] !== undefined;
+      const streaming = v['imd-port'] !== undefined || v['out-traj'] !== undefined || v['out-xyz'] !== undefined || v['frame-interval'] !== undefined;
       const pc = streaming ? await runStreaming(v, engine, state, seedOf(v)) : runSegment(engine, state, seedOf(v));
       writeRestart(need(v, 'out-restart'), params.system, system.dim, state);
       if (typeof v['out-pcoord'] === 'string') writeFileSync(v['out-pcoord'], fmt(pc));

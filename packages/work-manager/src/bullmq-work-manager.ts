@@ -6,11 +6,15 @@
  * trimmed event stream, a sim-manager restart or a Redis that lost its data can never hang a run: a finished
  * job is read back, a missing one is enqueued again under the same id. The first result of a segment counts;
  * later ones are ignored.
+ *
+ * Node queues (`node:<id>`, stream analyses) are only watched for stalls by their own node's daemon; when a
+ * node's heartbeat is gone, this side sweeps its queue instead (BullMQ's stall check moves what stalled out of
+ * `active`; then the queue is emptied), so a dead node never leaves jobs active forever.
  */
-import { Queue, QueueEvents } from 'bullmq';
+import { Queue, QueueEvents, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { SegmentResult, SegmentTask } from '@westream/propagator';
-import { QUEUE_PREFIX, readSegmentResult, SEGMENT_QUEUE, segmentJobId, type SegmentJob } from './segment-job.js';
+import { HEARTBEAT_KEY, NODE_QUEUE_PREFIX, NODES_KEY, QUEUE_PREFIX, readSegmentResult, readWorkerInfo, SEGMENT_QUEUE, segmentJobId, type SegmentJob, type WorkerInfo } from './segment-job.js';
 import type { WorkManager } from './work-manager.js';
 
 export interface BullmqWorkManagerOptions {
@@ -23,7 +27,17 @@ export interface BullmqWorkManagerOptions {
   readonly seed: bigint;
   /** How often pending jobs are checked directly in Redis (default 2000 ms). */
   readonly reconcileMs?: number;
+  /** How often the nodes are checked for dead ones whose queues need sweeping (default 10,000 ms). */
+  readonly sweepMs?: number;
 }
+
+/** A worker daemon as the registry knows it: its last heartbeat, and whether that is recent enough. */
+export interface WorkerStatus extends WorkerInfo {
+  readonly alive: boolean;
+}
+
+/** How long a stop waits for Redis to take its last commands before giving up on it (a Redis that is down). */
+const CLOSE_DEADLINE_MS = 2500;
 
 /** Connection settings from a redis:// URL, for BullMQ (which makes its own connections) and ioredis alike. */
 export interface RedisSettings {
@@ -60,11 +74,16 @@ export function redisConnection(url: string): RedisSettings {
 export class BullmqWorkManager implements WorkManager {
   readonly name = 'bullmq';
   onStart?: (task: SegmentTask) => void;
+  /** Sweepers of dead nodes' queues, by node id: a worker without a processor, running only the stall check. */
+  private readonly sweepers = new Map<string, { worker: Worker; queue: Queue }>();
+  private lastSweep = 0;
 
   private constructor(
     private readonly o: BullmqWorkManagerOptions,
     private readonly queue: Queue,
     private readonly events: QueueEvents,
+    /** For the registry: fails a command after a few retries rather than waiting for Redis forever. */
+    private readonly redis: Redis,
   ) {}
 
   /** Connects (and checks that Redis answers, with a clear error if it does not). */
@@ -77,7 +96,9 @@ export class BullmqWorkManager implements WorkManager {
     events.on('error', () => undefined);
     await queue.waitUntilReady();
     await events.waitUntilReady();
-    return new BullmqWorkManager(o, queue, events);
+    const redis = new Redis({ ...connection, maxRetriesPerRequest: 3 });
+    redis.on('error', () => undefined);
+    return new BullmqWorkManager(o, queue, events, redis);
   }
 
   async propagate(tasks: readonly SegmentTask[], onResult: (r: SegmentResult) => Promise<void> | void, signal: AbortSignal): Promise<SegmentResult[]> {
@@ -98,7 +119,9 @@ export class BullmqWorkManager implements WorkManager {
       results.set(jobId, r);
       chain = chain.then(async () => {
         await onResult(r);
-        await this.queue.remove(jobId).catch(() => undefined); // frees the id for a retry
+        // Frees the id for a retry. Not awaited: with Redis down, a stop must not wait for it (a retry's
+        // reconciliation replaces a finished earlier attempt anyway).
+        void this.queue.remove(jobId).catch(() => undefined);
       });
       wake();
     };
@@ -113,24 +136,27 @@ export class BullmqWorkManager implements WorkManager {
     this.events.on('failed', onFailed);
     this.events.on('active', onActive);
     try {
-      await this.enqueue([...pending.entries()]);
+      // Every Redis round trip races the stop: with Redis down, a command waits for it forever (as it must, to
+      // ride out a restart), but a stop must not.
+      await untilAborted(this.enqueue([...pending.entries()]), signal);
       // Retries reuse their segment's id: replace the earlier attempt's finished job now, not 2 s from now.
-      if (tasks.some((t) => t.attempt > 0)) await this.reconcile(pending, results, settle);
+      if (tasks.some((t) => t.attempt > 0)) await untilAborted(this.reconcile(pending, results, settle), signal);
       while (results.size < pending.size && !signal.aborted) {
-        await new Promise<void>((resolve) => {
-          wake = resolve;
+        await untilAborted(new Promise<void>((resolve) => {
           const t = setTimeout(resolve, this.o.reconcileMs ?? 2000);
-          signal.addEventListener('abort', () => resolve(), { once: true });
-          void t;
-        });
-        if (results.size < pending.size && !signal.aborted) await this.reconcile(pending, results, settle);
+          wake = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        }), signal);
+        if (results.size < pending.size && !signal.aborted) await untilAborted(this.reconcile(pending, results, settle), signal);
+        if (Date.now() - this.lastSweep >= (this.o.sweepMs ?? 10_000) && !signal.aborted) await untilAborted(this.sweep(), signal);
       }
       if (signal.aborted) {
-        for (const [jobId, t] of pending) {
-          if (results.has(jobId)) continue;
-          await this.queue.remove(jobId).catch(() => undefined); // waiting jobs go; running ones finish on their nodes
-          results.set(jobId, { ...failed(t, 'cancelled before it finished'), status: 'cancelled' });
-        }
+        const open = [...pending].filter(([jobId]) => !results.has(jobId));
+        for (const [jobId, t] of open) results.set(jobId, { ...failed(t, 'cancelled before it finished'), status: 'cancelled' });
+        // Waiting jobs go; running ones finish on their nodes. Bounded: a Redis that is down must not hold a stop.
+        await deadline(Promise.all(open.map(([jobId]) => this.queue.remove(jobId).catch(() => undefined))), CLOSE_DEADLINE_MS);
       }
       await chain;
     } finally {
@@ -182,8 +208,90 @@ export class BullmqWorkManager implements WorkManager {
     if (missing.length > 0) await this.enqueue(missing); // Redis lost them (restart without AOF, FLUSHALL)
   }
 
+  /** Every worker daemon that has joined this Redis, alive or not, by node id. */
+  async workers(): Promise<WorkerStatus[]> {
+    const redis = this.redis;
+    const known = await redis.hgetall(NODES_KEY);
+    const ids = Object.keys(known).sort();
+    const live = ids.length > 0 ? await redis.mget(...ids.map(HEARTBEAT_KEY)) : [];
+    const out: WorkerStatus[] = [];
+    ids.forEach((id, i) => {
+      const beat = live[i] ?? null;
+      const info = readWorkerInfo(beat) ?? readWorkerInfo(known[id] ?? null);
+      if (info) out.push({ ...info, alive: beat !== null });
+    });
+    return out;
+  }
+
+  /**
+   * Sweeps the queues of nodes whose heartbeat has expired: BullMQ's stall check takes their stream jobs out of
+   * `active` once the locks lapse, and what waits there is dropped: a stream job is worth nothing without its
+   * engine, and the segment itself is re-run from the shared queue, with a new stream job on its new node.
+   * A node that comes back takes its queue over again.
+   */
+  async sweep(): Promise<void> {
+    this.lastSweep = Date.now();
+    let nodes: WorkerStatus[];
+    try {
+      nodes = await this.workers();
+    } catch {
+      return; // Redis away: next time
+    }
+    for (const n of nodes) {
+      const sweeper = this.sweepers.get(n.node);
+      if (n.alive) {
+        if (sweeper) {
+          this.sweepers.delete(n.node);
+          await Promise.allSettled([sweeper.worker.close(), sweeper.queue.close()]);
+        }
+        continue;
+      }
+      if (!sweeper) {
+        const connection = redisConnection(this.o.redisUrl);
+        const opts = { connection, prefix: NODE_QUEUE_PREFIX };
+        const worker = new Worker(n.node, null, { ...opts, lockDuration: n.lockDurationMs, stalledInterval: Math.min(n.lockDurationMs, this.o.sweepMs ?? 10_000), maxStalledCount: 1, autorun: false });
+        const queue = new Queue(n.node, opts);
+        worker.on('error', () => undefined);
+        queue.on('error', () => undefined);
+        this.sweepers.set(n.node, { worker, queue });
+        await worker.startStalledCheckTimer();
+      }
+      await this.sweepers.get(n.node)?.queue.drain().catch(() => undefined);
+    }
+  }
+
   async close(): Promise<void> {
-    await Promise.allSettled([this.events.close(), this.queue.close()]);
+    const all = [this.events, this.queue, ...[...this.sweepers.values()].flatMap((s) => [s.worker, s.queue])];
+    // A Redis that is down would hold close() forever: after the deadline, drop the connections.
+    const closed = await deadline(Promise.allSettled(all.map((c) => c.close())), CLOSE_DEADLINE_MS);
+    if (!closed) for (const c of all) void c.disconnect().catch(() => undefined);
+    this.redis.disconnect();
+  }
+}
+
+/** Waits for `p`, or until `signal` aborts (whatever `p` does later is left to it). */
+async function untilAborted(p: Promise<unknown>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return;
+  let onAbort: () => void = () => undefined;
+  const aborted = new Promise<void>((r) => {
+    onAbort = r;
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    await Promise.race([p, aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Resolves true when `p` settles within `ms`, false when the time ran out first. */
+async function deadline(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
+  try {
+    return await Promise.race([p.then(() => true as const), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -54,7 +54,18 @@ export const SegmentResultSchema = Type.Object({
   node: Type.String(),
 });
 
+/**
+ * A segment's stream analysis, on the queue of the node whose engine serves the stream. The node's own daemon
+ * runs it (it holds the engine); the payload says which segment and port, for people reading the queue.
+ */
+export const StreamJobSchema = Type.Object({
+  segment: Type.String({ minLength: 1 }),
+  node: Type.String({ minLength: 1 }),
+  port: Type.Integer({ minimum: 1, maximum: 65535 }),
+});
+
 export type SegmentJob = Static<typeof SegmentJobSchema>;
+export type StreamJob = Static<typeof StreamJobSchema>;
 
 // The schemas and the runner's types must describe the same objects: these fail to compile if they drift.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -90,3 +101,38 @@ export function segmentJobId(runId: string, t: Pick<SegmentTask, 'nIter' | 'segI
 
 export const SEGMENT_QUEUE = 'segments';
 export const QUEUE_PREFIX = 'westream';
+/**
+ * Node queues: BullMQ forbids ':' in queue names, so node `A`'s queue is named `A` under this prefix, and its
+ * Redis keys read `westream:node:A:…` — the `node:<node-id>` queue of the design.
+ */
+export const NODE_QUEUE_PREFIX = `${QUEUE_PREFIX}:node`;
+/** A hash: node id → its last heartbeat (JSON), kept after the node dies, so dead nodes' queues get swept. */
+export const NODES_KEY = `${QUEUE_PREFIX}:nodes`;
+/** A node's heartbeat, with a TTL: present while its daemon lives. */
+export const HEARTBEAT_KEY = (nodeId: string): string => `${QUEUE_PREFIX}:worker:${nodeId}`;
+
+/** What a worker daemon says about itself in its heartbeat. */
+export const WorkerInfoSchema = Type.Object({
+  node: Type.String(),
+  slots: Type.Integer(),
+  gpus: Type.Array(Type.String()),
+  pid: Type.Integer(),
+  running: Type.Array(Type.String()),
+  draining: Type.Boolean(),
+  lockDurationMs: Type.Integer(),
+  /** ISO time of this heartbeat. */
+  at: Type.String(),
+});
+export type WorkerInfo = Static<typeof WorkerInfoSchema>;
+const workerInfoCheck = TypeCompiler.Compile(WorkerInfoSchema);
+
+/** A heartbeat read back; null when it is not one (another version's, or garbage). */
+export function readWorkerInfo(json: string | null): WorkerInfo | null {
+  if (json === null) return null;
+  try {
+    const v: unknown = JSON.parse(json);
+    return workerInfoCheck.Check(v) ? v : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,27 +1,33 @@
 /**
- * `westream worker`: one daemon per cluster node. It takes segment jobs from the `segments` queue, `slots` at
- * a time, and runs each with the same SegmentRunner as the local work manager (the engine and its stream task
- * as child processes of this node, so streaming always stays on the node that runs the engine; the event
- * loop stays free to renew job locks).
+ * `westream worker`: one daemon per cluster node. It takes segment jobs from the shared `segments` queue,
+ * `slots` at a time, and runs each with the same SegmentRunner as the local work manager (the engine as a child
+ * process of this node; the event loop stays free to renew job locks).
  *
- * A heartbeat key (`westream:worker:<node-id>`, with a TTL) says who is alive, with how many slots and which
- * segments. On start it kills what a previous incarnation of this node's daemon left running (its process
- * registry); first stop signal: drain (finish running segments, take no more); second: kill the running
- * segments' process groups and leave their jobs to BullMQ's stall check, which hands them to another node.
+ * A streamed segment's analysis is a job on this node's own queue (`node:<id>`), which only this daemon
+ * consumes: it always runs beside its engine, on the engine's 127.0.0.1. A heartbeat key
+ * (`westream:worker:<node-id>`, with a TTL) says who is alive, with how many slots and which segments; the
+ * nodes hash keeps the last heartbeat of every node, so the sim-manager can sweep the queues of dead ones.
+ *
+ * On start it kills what a previous incarnation of this node's daemon left running (its process registry);
+ * first stop signal: drain (finish running segments, take no more); second: kill the running segments'
+ * process groups and hand their jobs back for another node.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { DelayedError, Worker, type Job } from 'bullmq';
+import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadConfig, type WestConfig } from '@westream/config';
-import { ProcessRegistry, SegmentRunner, type SegmentResult } from '@westream/propagator';
+import { ProcessRegistry, SegmentRunner, type SegmentResult, type SegmentTask } from '@westream/propagator';
 import { pingRedis, redisConnection } from './bullmq-work-manager.js';
-import { QUEUE_PREFIX, readSegmentJob, SEGMENT_QUEUE } from './segment-job.js';
+import { HEARTBEAT_KEY, NODE_QUEUE_PREFIX, NODES_KEY, QUEUE_PREFIX, readSegmentJob, SEGMENT_QUEUE, segmentJobId, type StreamJob, type WorkerInfo } from './segment-job.js';
 
 export interface WorkerDaemonOptions {
   readonly redisUrl: string;
   readonly nodeId: string;
   readonly slots: number;
+  /** One device per slot: a segment in slot k gets CUDA_VISIBLE_DEVICES=gpus[k] (and WM_PROCESS_INDEX=k). */
+  readonly gpus?: readonly string[];
   /** Where this node's process registry lives (kept across restarts of the daemon). */
   readonly stateDir: string;
   /** BullMQ job lock: a dead daemon's segments are handed on after about this long (default 30 s). */
@@ -31,23 +37,31 @@ export interface WorkerDaemonOptions {
   readonly log?: (line: string) => void;
 }
 
-export const HEARTBEAT_KEY = (nodeId: string): string => `${QUEUE_PREFIX}:worker:${nodeId}`;
-
 export class WorkerDaemon {
   private readonly running = new Map<string, { controller: AbortController; segment: string }>();
   private readonly runners = new Map<string, SegmentRunner>();
+  /** Stream analyses waiting for their job on this node's queue, by stream job id. */
+  private readonly streams = new Map<string, () => Promise<void>>();
+  /** Slot indices not in use (a slot's GPU goes with it). */
+  private readonly freeSlots: number[];
   private heartbeat: NodeJS.Timeout | undefined;
   private draining = false;
+  private killing = false;
 
   private constructor(
     private readonly o: WorkerDaemonOptions,
     private readonly worker: Worker,
+    private readonly nodeWorker: Worker,
+    private readonly nodeQueue: Queue,
     private readonly redis: Redis,
     private readonly registry: ProcessRegistry,
     readonly reaped: number[],
-  ) {}
+  ) {
+    this.freeSlots = Array.from({ length: o.slots }, (_, i) => o.slots - 1 - i);
+  }
 
   static async start(o: WorkerDaemonOptions): Promise<WorkerDaemon> {
+    if (o.gpus && o.gpus.length !== o.slots) throw new Error(`${o.gpus.length} GPU(s) for ${o.slots} slot(s): give one GPU per slot`);
     mkdirSync(o.stateDir, { recursive: true });
     const registry = new ProcessRegistry(join(o.stateDir, 'pgids'));
     const reaped = registry.reapOrphans();
@@ -55,36 +69,71 @@ export class WorkerDaemon {
     await pingRedis(o.redisUrl);
     const redis = new Redis({ ...connection, maxRetriesPerRequest: 3 });
     redis.on('error', () => undefined);
-    const ref: { daemon?: WorkerDaemon } = {}; // the processor needs the daemon, which needs the worker
+    const lockDuration = o.lockDurationMs ?? 30_000;
+    const locks = { lockDuration, stalledInterval: o.stalledIntervalMs ?? lockDuration };
+    const ref: { daemon?: WorkerDaemon } = {}; // the processors need the daemon, which needs the workers
     const worker = new Worker(SEGMENT_QUEUE, (job: Job, token?: string) => (ref.daemon as WorkerDaemon).process(job, token), {
       connection,
       prefix: QUEUE_PREFIX,
       concurrency: o.slots,
-      lockDuration: o.lockDurationMs ?? 30_000,
-      stalledInterval: o.stalledIntervalMs ?? o.lockDurationMs ?? 30_000,
+      ...locks,
       // A node can die more than once under the same segment; the sim-manager's retry policy decides about
       // segments that fail, so stalls should not turn into failures quickly.
       maxStalledCount: 10,
       autorun: false,
     });
-    worker.on('error', (e) => o.log?.(`worker: ${e.message}`));
-    const daemon = new WorkerDaemon(o, worker, redis, registry, reaped);
+    // Stream jobs: at most one per running segment, plus leftovers of an earlier incarnation (done at once).
+    const nodeWorker = new Worker(o.nodeId, (job: Job) => (ref.daemon as WorkerDaemon).stream(job), {
+      connection,
+      prefix: NODE_QUEUE_PREFIX,
+      concurrency: 2 * o.slots + 2,
+      ...locks,
+      maxStalledCount: 10,
+      autorun: false,
+    });
+    const nodeQueue = new Queue(o.nodeId, { connection, prefix: NODE_QUEUE_PREFIX });
+    // Every connection retries every second while Redis is away: say so once per message and minute, not per retry.
+    const said = new Map<string, number>();
+    const onError = (err: Error): void => {
+      const last = said.get(err.message);
+      if (last !== undefined && Date.now() - last < 60_000) return;
+      said.set(err.message, Date.now());
+      o.log?.(`redis: ${err.message}${last === undefined ? ' (retrying; jobs resume when Redis is back)' : ''}`);
+    };
+    worker.on('error', onError);
+    nodeWorker.on('error', onError);
+    nodeQueue.on('error', onError);
+    const daemon = new WorkerDaemon(o, worker, nodeWorker, nodeQueue, redis, registry, reaped);
     ref.daemon = daemon;
     await daemon.beat();
     daemon.heartbeat = setInterval(() => void daemon.beat(), o.heartbeatMs ?? 5000);
+    void nodeWorker.run();
     void worker.run();
-    await worker.waitUntilReady();
+    await Promise.all([nodeWorker.waitUntilReady(), worker.waitUntilReady(), nodeQueue.waitUntilReady()]);
     return daemon;
   }
 
-  private async beat(): Promise<void> {
-    const ttl = Math.ceil(3 * (this.o.heartbeatMs ?? 5000) / 1000);
-    const info = { node: this.o.nodeId, slots: this.o.slots, pid: process.pid, running: [...this.running.values()].map((r) => r.segment), draining: this.draining, at: new Date().toISOString() };
-    await this.redis.set(HEARTBEAT_KEY(this.o.nodeId), JSON.stringify(info), 'EX', ttl).catch(() => undefined);
+  private info(): WorkerInfo {
+    return {
+      node: this.o.nodeId,
+      slots: this.o.slots,
+      gpus: [...(this.o.gpus ?? [])],
+      pid: process.pid,
+      running: [...this.running.values()].map((r) => r.segment),
+      draining: this.draining,
+      lockDurationMs: this.o.lockDurationMs ?? 30_000,
+      at: new Date().toISOString(),
+    };
   }
 
-  private runnerFor(config: string, simRoot: string, seed: string): SegmentRunner {
-    const key = `${config}\0${simRoot}\0${seed}`;
+  private async beat(): Promise<void> {
+    const ttl = Math.ceil((3 * (this.o.heartbeatMs ?? 5000)) / 1000);
+    const json = JSON.stringify(this.info());
+    await this.redis.multi().set(HEARTBEAT_KEY(this.o.nodeId), json, 'EX', ttl).hset(NODES_KEY, this.o.nodeId, json).exec().catch(() => undefined);
+  }
+
+  private runnerFor(runId: string, config: string, simRoot: string, seed: string): SegmentRunner {
+    const key = `${runId}\0${config}\0${simRoot}\0${seed}`;
     let r = this.runners.get(key);
     if (!r) {
       let cfg: WestConfig;
@@ -93,23 +142,25 @@ export class WorkerDaemon {
       } catch (e) {
         throw new Error(`cannot load the run's config ${config} on node ${this.o.nodeId}: ${(e as Error).message.split('\n')[0] ?? ''} (the sim root must be on a file system every node shares)`);
       }
-      r = new SegmentRunner({ config: cfg, simRoot, seed: BigInt(seed), registry: this.registry, node: this.o.nodeId });
+      const dispatchStream = (task: SegmentTask, port: number, run: () => Promise<void>): Promise<void> => this.dispatchStream(runId, task, port, run);
+      r = new SegmentRunner({ config: cfg, simRoot, seed: BigInt(seed), registry: this.registry, node: this.o.nodeId, dispatchStream });
       this.runners.set(key, r);
     }
     return r;
   }
 
-  private killing = false;
-
   private async process(job: Job, token: string | undefined): Promise<SegmentResult> {
     const jobId = job.id ?? '?';
     const data = readSegmentJob(jobId, job.data);
-    const runner = this.runnerFor(data.config, data.simRoot, data.seed);
+    const runner = this.runnerFor(data.runId, data.config, data.simRoot, data.seed);
     const controller = new AbortController();
+    const slot = this.freeSlots.pop() ?? 0; // BullMQ runs at most `slots` at once
+    const gpu = this.o.gpus?.[slot];
+    const slotEnv = { WM_PROCESS_INDEX: String(slot), ...(gpu !== undefined ? { CUDA_VISIBLE_DEVICES: gpu } : {}) };
     this.running.set(jobId, { controller, segment: jobId });
     try {
-      this.o.log?.(`${jobId}: started`);
-      const r = await runner.runSegment(data.task, controller.signal);
+      this.o.log?.(`${jobId}: started${gpu !== undefined ? ` on GPU ${gpu}` : ''}`);
+      const r = await runner.runSegment(data.task, controller.signal, undefined, slotEnv);
       this.o.log?.(`${jobId}: ${r.status}`);
       if (r.status === 'cancelled' && this.killing && token) {
         // Not a failure of the segment: hand the job back at once, for another node (DelayedError: BullMQ
@@ -121,7 +172,38 @@ export class WorkerDaemon {
       return r;
     } finally {
       this.running.delete(jobId);
+      this.freeSlots.push(slot);
     }
+  }
+
+  /** Puts a segment's stream analysis on this node's queue and waits until this daemon has run it from there. */
+  private async dispatchStream(runId: string, task: SegmentTask, port: number, run: () => Promise<void>): Promise<void> {
+    const segment = segmentJobId(runId, task);
+    const id = `${segment}-stream-${randomBytes(4).toString('hex')}`; // one per engine start: never a duplicate
+    // Settles as the analysis does (resolve adopts the run's promise), once the node queue's job started it.
+    const done = new Promise<void>((resolve) => {
+      this.streams.set(id, () => {
+        const ran = run();
+        resolve(ran);
+        return ran;
+      });
+    });
+    try {
+      const data: StreamJob = { segment, node: this.o.nodeId, port };
+      await this.nodeQueue.add('stream', data, { jobId: id, removeOnComplete: true, removeOnFail: { count: 1000 } });
+      return await done;
+    } finally {
+      this.streams.delete(id);
+    }
+  }
+
+  private async stream(job: Job): Promise<{ ran: boolean }> {
+    const run = this.streams.get(job.id ?? '');
+    // Left by an earlier incarnation of this daemon: its engine was killed with it, nothing to read.
+    if (!run) return { ran: false };
+    this.streams.delete(job.id ?? '');
+    await run();
+    return { ran: true };
   }
 
   /** Stops taking segments and waits for the running ones (first stop signal). */
@@ -129,7 +211,7 @@ export class WorkerDaemon {
     this.draining = true;
     await this.beat();
     await this.worker.close();
-    await this.shutdown();
+    await this.shutdown(false);
   }
 
   /** Kills the running segments' process groups and exits without finishing their jobs (second signal). */
@@ -137,11 +219,12 @@ export class WorkerDaemon {
     this.killing = true;
     for (const r of this.running.values()) r.controller.abort();
     await this.worker.close(true);
-    await this.shutdown();
+    await this.shutdown(true);
   }
 
-  private async shutdown(): Promise<void> {
+  private async shutdown(force: boolean): Promise<void> {
     if (this.heartbeat) clearInterval(this.heartbeat);
+    await Promise.allSettled([this.nodeWorker.close(force), this.nodeQueue.close()]);
     await this.redis.del(HEARTBEAT_KEY(this.o.nodeId)).catch(() => undefined);
     this.redis.disconnect();
     for (const r of this.runners.values()) r.close();
