@@ -3,11 +3,11 @@
 // 2 at a time, from a fresh Node process, with a return file each) and WESTPA's w_run (PyPI westpa, processes work manager,
 // 2 workers) on the same config and scripts.
 import { spawn, spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort, startUntil } from './lib/processes.mjs';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const fixture = join(repo, 'bench/fixtures/noop');
@@ -44,27 +44,6 @@ function westreamRun() {
   const s = timed(() => must(spawnSync(process.execPath, [westream, 'run', '--config', 'west.cfg'], { cwd: dir, encoding: 'utf8' }), 'westream run'));
   rmSync(dir, { recursive: true, force: true });
   return s;
-}
-
-/** Spawns a long-lived process and resolves once `re` appears on its stdout. */
-function startUntil(cmd, args, re, env = process.env) {
-  const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (b) => {
-      out += b;
-      if (re.test(out)) resolve(child);
-    });
-    child.once('exit', (code) => reject(new Error(`${cmd} exited (${code}) before ${re}: ${out}`)));
-  });
-}
-
-async function freePort() {
-  const srv = createServer();
-  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address();
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 /** The bullmq work manager: a private redis-server and 2 worker daemons with 1 slot each, on this machine. */

@@ -12,6 +12,8 @@ export interface IterationReport {
   readonly nRecycled: number;
   readonly recycledWeight: number;
   readonly nextSegs: number;
+  /** Resident memory of the sim-manager process, MiB, at the end of the iteration. */
+  readonly rssMB: number;
 }
 
 export interface Reporter {
