@@ -23,6 +23,13 @@ export function reapStarted(): void {
   running.clear();
 }
 
+/** Puts a child spawned elsewhere in `reapStarted`'s reach (a test that fails must not leave it running). */
+export function track(child: ChildProcess): ChildProcess {
+  running.add(child);
+  child.once('close', () => running.delete(child));
+  return child;
+}
+
 export function start(cmd: string, args: readonly string[], o: SpawnOptions = {}): Started {
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...o });
   running.add(child);

@@ -4,6 +4,7 @@ import { chmodSync, cpSync, mkdtempSync, readFileSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { track } from './processes.js';
 
 export const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const WESTREAM = join(REPO, 'packages/cli/bin/westream.js');
@@ -33,7 +34,11 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-export const childEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({ ...process.env, TOY_MD, CI: '', ...extra });
+/**
+ * The environment of every westream a test starts. The REST API is off (WESTREAM_API=off) unless a test asks
+ * for it: many runs at once would otherwise compete for the default port, and only the first would get it.
+ */
+export const childEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({ ...process.env, TOY_MD, CI: '', WESTREAM_API: 'off', ...extra });
 
 /** Runs `westream …` in `cwd` to completion. */
 export function westream(cwd: string, args: string[], extra: Record<string, string> = {}): CliResult {
@@ -43,7 +48,7 @@ export function westream(cwd: string, args: string[], extra: Record<string, stri
 
 /** Starts `westream …` in `cwd` without waiting. */
 export function westreamAsync(cwd: string, args: string[], extra: Record<string, string> = {}): ReturnType<typeof spawn> {
-  return spawn(process.execPath, [WESTREAM, ...args], { cwd, env: childEnv(extra), stdio: ['ignore', 'pipe', 'pipe'] });
+  return track(spawn(process.execPath, [WESTREAM, ...args], { cwd, env: childEnv(extra), stdio: ['ignore', 'pipe', 'pipe'] }));
 }
 
 /**

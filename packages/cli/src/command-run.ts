@@ -1,9 +1,11 @@
 /** `westream run`: WESTPA's w_run — iterate until max_total_iterations, the wall-clock limit or a stop. */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '@westream/config';
 import { ProcessRegistry, SegmentRunner } from '@westream/propagator';
-import { makeReporter, runSimulation, simPaths, type RunSummary } from '@westream/sim-manager';
+import { makeReporter, parseApiAddress, RunMonitor, runSimulation, simPaths, type RunningApi, type RunSummary } from '@westream/sim-manager';
 import { WestH5 } from '@westream/store';
 import { BullmqWorkManager, LocalWorkManager, type WorkManager } from '@westream/work-manager';
 import { UsageError } from './exit-codes.js';
@@ -13,6 +15,8 @@ export interface RunArgs {
   readonly workManager: string | undefined;
   readonly slots: string | undefined;
   readonly redis: string | undefined;
+  readonly api: string | undefined;
+  readonly apiToken: string | undefined;
 }
 
 /** The run's id in Redis: west.westream.run_id, else one derived from the sim root (stable across restarts). */
@@ -26,26 +30,58 @@ export async function commandRun(a: RunArgs): Promise<RunSummary> {
   if (wmName !== 'local' && wmName !== 'bullmq') throw new UsageError(`--work-manager ${wmName}: expected local or bullmq`);
   const slots = a.slots === undefined ? config.westream.slots : Number(a.slots);
   if (slots !== null && (!Number.isInteger(slots) || slots < 1)) throw new UsageError(`--slots '${a.slots}': expected a positive integer`);
+  let apiAddress: { host: string; port: number } | null;
+  try {
+    apiAddress = parseApiAddress(a.api ?? process.env.WESTREAM_API ?? '127.0.0.1:8080');
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
   const simRoot = process.cwd();
   const paths = simPaths(config, simRoot);
   const store = await WestH5.open(paths.westH5);
   const registry = new ProcessRegistry(join(paths.stateDir, 'pgids'));
-  const reporter = makeReporter({ tty: process.stderr.isTTY === true, stream: process.stderr.isTTY ? process.stderr : process.stdout });
+  const reporter = new RunMonitor(makeReporter({ tty: process.stderr.isTTY === true, stream: process.stderr.isTTY ? process.stderr : process.stdout }));
   for (const w of warnings) reporter.warn(w.message);
   const orphans = registry.reapOrphans();
   if (orphans.length > 0) reporter.warn(`killed ${orphans.length} process(es) left running by an earlier westream run that was killed (pids ${orphans.join(', ')})`);
   const runner = new SegmentRunner({ config, simRoot, seed: store.meta.seed, registry });
   let workManager: WorkManager;
+  let bull: BullmqWorkManager | undefined;
   if (wmName === 'bullmq') {
     const redisUrl = a.redis ?? config.westream.redisUrl;
     try {
-      workManager = await BullmqWorkManager.connect({ redisUrl, runId: runIdOf(config.westream.runId, simRoot), simRoot, config: resolve(config.file), seed: store.meta.seed });
+      workManager = bull = await BullmqWorkManager.connect({ redisUrl, runId: runIdOf(config.westream.runId, simRoot), simRoot, config: resolve(config.file), seed: store.meta.seed });
     } catch (e) {
       runner.close();
       registry.close();
       throw new UsageError(`--work-manager bullmq: ${(e as Error).message}`);
     }
   } else workManager = new LocalWorkManager(runner, slots);
+  const runId = runIdOf(config.westream.runId, simRoot);
+  let api: RunningApi | undefined;
+  if (apiAddress) {
+    const token = a.apiToken ?? process.env.WESTREAM_API_TOKEN ?? randomBytes(18).toString('base64url');
+    const localSlots = (workManager as LocalWorkManager).slots;
+    const workers = bull
+      ? async () => (await bull.workers()).map((w) => ({ node: w.node, alive: w.alive, slots: w.slots, gpus: w.gpus, running: w.running, draining: w.draining, lastHeartbeat: w.at }))
+      : () => Promise.resolve([{ node: hostname(), alive: true, slots: localSlots, gpus: [], running: [...reporter.segments].filter(([, s]) => s.status === 'running').map(([id]) => `${runId}-i${reporter.nIter}-s${id}`), draining: false, lastHeartbeat: new Date().toISOString() }]);
+    try {
+      const { startApi } = await import('@westream/sim-manager/api');
+      api = await startApi({ ...apiAddress, token, monitor: reporter, config, simRoot, westH5: paths.westH5, runId, workers, ...(bull ? { queueCounts: () => (bull).jobCounts() } : {}) });
+      let where = 'from --api-token / WESTREAM_API_TOKEN';
+      if (!a.apiToken && !process.env.WESTREAM_API_TOKEN) {
+        // Only the run's owner can read it: the token lets its holder pause or stop the run.
+        mkdirSync(paths.stateDir, { recursive: true });
+        const file = join(paths.stateDir, 'api-token');
+        writeFileSync(file, `${token}\n`, { mode: 0o600 });
+        where = `in ${file}`;
+      }
+      reporter.info(`REST API on ${api.url} (docs ${api.url}/docs); the token to pause or stop the run is ${where}`);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      reporter.warn(`REST API not started: ${code === 'EADDRINUSE' ? `${apiAddress.host}:${apiAddress.port} is in use` : (e as Error).message}; the run goes on without it (pass --api HOST:PORT, or --api off)`);
+    }
+  }
   const ac = new AbortController();
   const stop = (sig: NodeJS.Signals): void => {
     if (ac.signal.aborted) return;
@@ -55,11 +91,16 @@ export async function commandRun(a: RunArgs): Promise<RunSummary> {
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   try {
-    const summary = await runSimulation({ config, simRoot, workManager, runner, reporter, signal: ac.signal });
+    const summary = await runSimulation({ config, simRoot, workManager, runner, reporter, signal: ac.signal, control: reporter });
+    reporter.finished(true);
     const why = { max_total_iterations: 'reached max_total_iterations', max_run_wallclock: 'max_run_wallclock is near', stopped: 'stopped' }[summary.reason];
     reporter.info(`${why}: ${summary.iterationsRun} iteration(s) run; next iteration ${summary.currentIteration}; record in ${summary.westH5}`);
     return summary;
+  } catch (e) {
+    reporter.finished(false);
+    throw e;
   } finally {
+    await api?.close();
     reporter.close();
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);

@@ -10,6 +10,7 @@ import { commandInit } from './command-init.js';
 import { commandRun } from './command-run.js';
 import { commandSchema } from './command-schema.js';
 import { commandStatus } from './command-status.js';
+import { commandStatusLive } from './command-status-live.js';
 import { commandTruncate } from './command-truncate.js';
 import { commandWorker } from './command-worker.js';
 import { ExitCode, UsageError } from './exit-codes.js';
@@ -23,11 +24,12 @@ const USAGE = `usage: westream <command> [options]
 commands:
   init     [--bstate L,P[,AUX]]... [--bstates-from F]... [--tstate L,X...]... [--tstates-from F]...
            [--segs-per-state N] [--force]         create west.h5 and iteration 1 (like w_init)
-  run      [--work-manager local|bullmq] [--slots N] [--redis URL]
+  run      [--work-manager local|bullmq] [--slots N] [--redis URL] [--api HOST:PORT|off] [--api-token T]
                                                    run WE iterations (like w_run); Ctrl-C stops, run resumes
   worker   --redis URL [--node-id ID] [--slots N] [--gpus 0,1] [--state-dir DIR] [--lock-duration S] [--heartbeat S]
                                                    a node's daemon for the bullmq work manager
   status   [--json]                                the run as west.h5 records it
+           --url URL [--json] [--watch]            a running sim-manager, through its REST API
   truncate -n N                                    delete iterations >= N (like w_truncate)
   check    [--json]                                validate the config and print it normalized
   schema   [--out FILE | --check FILE]             JSON Schema of west.yaml, for editors
@@ -79,9 +81,9 @@ const commands: Record<string, Command> = {
       ),
   },
   run: {
-    options: { config: { type: 'string', short: 'c' }, 'work-manager': { type: 'string' }, slots: { type: 'string' }, redis: { type: 'string' } },
+    options: { config: { type: 'string', short: 'c' }, 'work-manager': { type: 'string' }, slots: { type: 'string' }, redis: { type: 'string' }, api: { type: 'string' }, 'api-token': { type: 'string' } },
     run: async (v) => {
-      const s = await commandRun({ config: configPath(v.config), workManager: str(v['work-manager']), slots: str(v.slots), redis: str(v.redis) });
+      const s = await commandRun({ config: configPath(v.config), workManager: str(v['work-manager']), slots: str(v.slots), redis: str(v.redis), api: str(v.api), apiToken: str(v['api-token']) });
       return s.reason === 'stopped' ? ExitCode.STOPPED : ExitCode.OK;
     },
   },
@@ -90,8 +92,13 @@ const commands: Record<string, Command> = {
     run: (v) => commandWorker({ redis: str(v.redis), nodeId: str(v['node-id']), slots: str(v.slots), gpus: str(v.gpus), stateDir: str(v['state-dir']), lockDuration: str(v['lock-duration']), heartbeat: str(v.heartbeat) }),
   },
   status: {
-    options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' } },
-    run: (v) => commandStatus({ config: configPath(v.config), json: v.json === true }, process.stdout),
+    options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, url: { type: 'string' }, watch: { type: 'boolean' } },
+    run: (v) => {
+      const url = str(v.url) ?? process.env.WESTREAM_URL;
+      if (url) return commandStatusLive({ url, json: v.json === true, watch: v.watch === true }, process.stdout);
+      if (v.watch === true) throw new UsageError('status --watch needs --url (a running sim-manager\'s API, e.g. http://127.0.0.1:8080)');
+      return commandStatus({ config: configPath(v.config), json: v.json === true }, process.stdout);
+    },
   },
   truncate: {
     options: { config: { type: 'string', short: 'c' }, n: { type: 'string', short: 'n' } },

@@ -7,7 +7,7 @@ import { closeSync, constants, copyFileSync, existsSync, fsyncSync, openSync, re
 import { basename, dirname, join } from 'node:path';
 import { h5, isDataset, isGroup, type H5Dataset, type H5File, type H5Group } from './h5.js';
 import { FORMAT_VERSION, NEW_WEIGHTS_DTYPE, SEG_INDEX_DTYPE, SUMMARY_DTYPE, iterGroupName, pcoordDtype, stringWidth } from './layout.js';
-import type { InitialStateRecord, IterationOutcome, IterationRecord, PreparedIteration, RunMeta, StateSet } from './records.js';
+import type { InitialStateRecord, IterationOutcome, IterationRecord, IterationSummary, PreparedIteration, RunMeta, StateSet } from './records.js';
 
 export const WESTREAM_VERSION = '0.1.0';
 
@@ -25,6 +25,13 @@ export interface CommitChanges {
   readonly newIstates?: readonly InitialStateRecord[];
   /** The next iteration; `west_current_iteration` moves to it. */
   readonly next?: PreparedIteration;
+}
+
+/** A `/summary` row: what the resampler saw, and the iteration's times once it has finished. */
+export interface SummaryRow extends IterationSummary {
+  readonly nIter: number;
+  readonly cputime: number;
+  readonly walltime: number;
 }
 
 export class WestH5 {
@@ -100,6 +107,41 @@ export class WestH5 {
 
   async readIteration(n: number): Promise<IterationRecord> {
     return this.read((f) => readIteration(f, n, this.meta));
+  }
+
+  /** `/summary`, one row per iteration that has been prepared (the current one's times are still 0). */
+  async readSummary(): Promise<SummaryRow[]> {
+    return this.read((f) => {
+      const rows = dataset(f, 'summary').value as unknown[][];
+      return rows.map((r, i) => ({
+        nIter: i + 1,
+        nParticles: Number(r[0]),
+        norm: Number(r[1]),
+        minBinProb: Number(r[2]),
+        maxBinProb: Number(r[3]),
+        minSegProb: Number(r[4]),
+        maxSegProb: Number(r[5]),
+        cputime: Number(r[6]),
+        walltime: Number(r[7]),
+      }));
+    });
+  }
+
+  /** One segment's auxiliary datasets of iteration `n` (flattened values and their per-segment shape). */
+  async readAuxdata(n: number, segId: number): Promise<Record<string, { shape: number[]; data: number[] }>> {
+    return this.read((f) => {
+      const out: Record<string, { shape: number[]; data: number[] }> = {};
+      const g = f.get(`iterations/${iterGroupName(n, this.meta.iterPrec)}/auxdata`);
+      if (!isGroup(g)) return out;
+      for (const name of g.keys()) {
+        const ds = g.get(name);
+        if (!isDataset(ds) || !ds.shape || segId >= (ds.shape[0] ?? 0)) continue;
+        const shape = ds.shape.slice(1);
+        const v = ds.slice([[segId, segId + 1]]) as ArrayLike<number | bigint>;
+        out[name] = { shape, data: Array.from(v, Number) };
+      }
+      return out;
+    });
   }
 
   async readStates(): Promise<StateSet> {

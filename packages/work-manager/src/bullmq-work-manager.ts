@@ -208,6 +208,11 @@ export class BullmqWorkManager implements WorkManager {
     if (missing.length > 0) await this.enqueue(missing); // Redis lost them (restart without AOF, FLUSHALL)
   }
 
+  /** Jobs in the segments queue, by state (for metrics). */
+  async jobCounts(): Promise<Record<string, number>> {
+    return this.queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed');
+  }
+
   /** Every worker daemon that has joined this Redis, alive or not, by node id. */
   async workers(): Promise<WorkerStatus[]> {
     const redis = this.redis;

@@ -1,8 +1,14 @@
-/** @westream/sim-manager — the WE loop (init, run) and how it reports. The REST API comes with issue 7. */
+/** @westream/sim-manager — the WE loop (init, run), how it reports, and its REST API. */
 export { initRun, chooseSeed } from './init-run.js';
 export type { InitOptions, InitSummary } from './init-run.js';
 export { runSimulation, RunHalted } from './run-loop.js';
-export type { RunOptions, RunSummary, StopReason } from './run-loop.js';
+export type { RunOptions, RunSummary, StopReason, RunControl } from './run-loop.js';
+export { RunMonitor } from './live/run-monitor.js';
+export type { RunState, RunEvent, LiveSegment } from './live/run-monitor.js';
+// The server itself is '@westream/sim-manager/api', loaded only by a run that serves it (fastify takes ~80 ms to load).
+export { parseApiAddress } from './api/api-address.js';
+export type { ApiOptions, RunningApi } from './api/api-server.js';
+export type { StatusBody, WorkerView } from './api/api-schemas.js';
 export { makeReporter } from './reporter.js';
 export type { Reporter, IterationReport } from './reporter.js';
 export { parseBasisStates, parseTargetStates, StateSpecError } from './state-specs.js';

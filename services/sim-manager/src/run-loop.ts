@@ -20,6 +20,14 @@ export interface RunOptions {
   readonly runner: Pick<SegmentRunner, 'genIstate' | 'runHook'>;
   readonly reporter: Reporter;
   readonly signal: AbortSignal;
+  /** Asked before each iteration whether to go on (the REST API's pause and graceful stop). */
+  readonly control?: RunControl;
+}
+
+/** Pause and graceful stop, at iteration boundaries: an iteration, once started, is finished and recorded. */
+export interface RunControl {
+  /** Resolves when the loop may start iteration `n` ('go'), or should end here ('stop'). */
+  beforeIteration(n: number, signal: AbortSignal): Promise<'go' | 'stop'>;
 }
 
 export type StopReason = 'max_total_iterations' | 'max_run_wallclock' | 'stopped';
@@ -73,6 +81,7 @@ export async function runSimulation(o: RunOptions): Promise<RunSummary> {
     // WESTPA's rule: stop when the next iteration, at 1.1× the last one's time, would pass the limit.
     if (maxWall !== null && iterationsRun > 0 && elapsed + 1.1 * lastIterTime >= maxWall) return done('max_run_wallclock');
     if (signal.aborted) return done('stopped');
+    if (o.control && (await o.control.beforeIteration(n, signal)) === 'stop') return done('stopped');
     const iterStart = performance.now();
 
     const rec = await store.readIteration(n);
@@ -160,6 +169,8 @@ export async function runSimulation(o: RunOptions): Promise<RunSummary> {
       nRecycled: step.nRecycled,
       recycledWeight: step.recycledWeight,
       nextSegs: step.next.weights.length,
+      // For whoever watches a weeks-long run: the sim-manager's own memory must stay flat.
+      rssMB: Math.round(process.memoryUsage().rss / 2 ** 20),
     });
   }
 }

@@ -1,0 +1,102 @@
+/** The REST API's boundary: every request and response shape, declared once; the types derive from them. */
+import { Type, type Static } from '@sinclair/typebox';
+
+export const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() }, { $id: 'Error' });
+
+const Counts = Type.Object({ total: Type.Integer(), pending: Type.Integer(), running: Type.Integer(), complete: Type.Integer(), failed: Type.Integer() });
+
+export const Worker = Type.Object({
+  node: Type.String(),
+  alive: Type.Boolean(),
+  slots: Type.Integer(),
+  gpus: Type.Array(Type.String()),
+  running: Type.Array(Type.String()),
+  draining: Type.Boolean(),
+  lastHeartbeat: Type.String({ description: 'ISO time' }),
+});
+export type WorkerView = Static<typeof Worker>;
+
+export const IterationSummary = Type.Object({
+  nIter: Type.Integer(),
+  nParticles: Type.Integer(),
+  norm: Type.Number(),
+  minBinProb: Type.Number(),
+  maxBinProb: Type.Number(),
+  minSegProb: Type.Number(),
+  maxSegProb: Type.Number(),
+  cputime: Type.Number(),
+  walltime: Type.Number(),
+  complete: Type.Boolean({ description: 'false for the iteration being propagated' }),
+});
+
+export const Status = Type.Object({
+  runId: Type.String(),
+  config: Type.String({ description: 'the config file' }),
+  westH5: Type.String(),
+  workManager: Type.String(),
+  state: Type.Union(['initializing', 'running', 'paused', 'stopping', 'done', 'failed'].map((s) => Type.Literal(s))),
+  requested: Type.Union([Type.Literal('pause'), Type.Literal('stop'), Type.Null()], { description: 'asked for, takes effect at the end of the iteration' }),
+  currentIteration: Type.Integer(),
+  maxTotalIterations: Type.Union([Type.Integer(), Type.Null()]),
+  segments: Counts,
+  workers: Type.Array(Worker),
+  elapsed: Type.Number({ description: 'seconds since this sim-manager started' }),
+  eta: Type.Union([Type.Number(), Type.Null()], { description: 'seconds to max_total_iterations, from recent iterations' }),
+  lastIteration: Type.Union([
+    Type.Object({ nIter: Type.Integer(), nSegs: Type.Integer(), walltime: Type.Number(), nRecycled: Type.Integer(), recycledWeight: Type.Number(), nextSegs: Type.Integer() }),
+    Type.Null(),
+  ]),
+});
+export type StatusBody = Static<typeof Status>;
+
+export const IterParams = Type.Object({ n: Type.Integer({ minimum: 1, maximum: 1e9 }) });
+export const SegParams = Type.Object({ n: Type.Integer({ minimum: 1, maximum: 1e9 }), id: Type.Integer({ minimum: 0, maximum: 1e9 }) });
+
+export const Bin = Type.Object({ bin: Type.Integer(), label: Type.String(), count: Type.Integer(), weight: Type.Number() });
+
+export const IterationDetail = Type.Object({
+  summary: IterationSummary,
+  bins: Type.Array(Bin, { description: 'occupied bins, by where segments start (what the resampler saw)' }),
+  flux: Type.Object({
+    recycledWeight: Type.Number({ description: 'weight that reached a target state in this iteration' }),
+    nRecycled: Type.Integer(),
+    perTau: Type.Number({ description: 'recycledWeight per iteration: the rate estimate in units of 1/tau' }),
+  }),
+});
+
+export const SegmentRow = Type.Object({
+  id: Type.Integer(),
+  weight: Type.Number(),
+  parent: Type.Integer(),
+  status: Type.String(),
+  node: Type.Union([Type.String(), Type.Null()]),
+  cputime: Type.Union([Type.Number(), Type.Null()]),
+  walltime: Type.Union([Type.Number(), Type.Null()]),
+  finalPcoord: Type.Union([Type.Array(Type.Number()), Type.Null()]),
+});
+
+export const Page = Type.Object({
+  offset: Type.Integer({ minimum: 0, default: 0 }),
+  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+});
+
+export const SegmentPage = Type.Object({ nIter: Type.Integer(), total: Type.Integer(), offset: Type.Integer(), limit: Type.Integer(), segments: Type.Array(SegmentRow) });
+
+export const SegmentDetail = Type.Object({
+  nIter: Type.Integer(),
+  segment: SegmentRow,
+  pcoord: Type.Array(Type.Array(Type.Number())),
+  parents: Type.Array(Type.Integer(), { description: 'wtgraph: every segment whose weight merged into this one' }),
+  auxdata: Type.Record(Type.String(), Type.Object({ shape: Type.Array(Type.Integer()), data: Type.Array(Type.Number()) })),
+  links: Type.Object({ log: Type.String(), analysisLog: Type.Union([Type.String(), Type.Null()]) }),
+});
+
+export const LogQuery = Type.Object({
+  tail: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: 'last N lines (default 100)' })),
+  start: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 50, description: 'byte range start' })),
+  end: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 50, description: 'byte range end (exclusive); at most 1 MiB is returned' })),
+});
+
+export const LogBody = Type.Object({ file: Type.String(), size: Type.Integer(), start: Type.Integer(), end: Type.Integer(), text: Type.String() });
+
+export const ControlBody = Type.Object({ state: Type.String(), requested: Type.Union([Type.String(), Type.Null()]), message: Type.String() });
