@@ -2,7 +2,8 @@
 # Installs what the tests need that a fresh Debian 12 machine lacks. Idempotent: each item is skipped when present.
 # Python peers: WESTPA (its WEDriver and bin mappers are the reference the WE core is checked against), imdclient
 # and MDAnalysis (IMD clients and imdclient's test server). Debian peers: GROMACS 2022 and LAMMPS (real IMD
-# engines), redis-server (the BullMQ work manager's tests start private instances of it).
+# engines), redis-server (the BullMQ work manager's tests start private instances of it), chromium (the
+# dashboard's test drives it headless through playwright-core) with a font to draw text.
 set -euo pipefail
 
 need_pip=()
@@ -21,9 +22,11 @@ need_apt=()
 command -v gmx >/dev/null || need_apt+=(gromacs)
 command -v lmp >/dev/null || need_apt+=(lammps)
 command -v redis-server >/dev/null || need_apt+=(redis-server)
+command -v chromium >/dev/null || need_apt+=(chromium)
+[ -e /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf ] || need_apt+=(fonts-liberation)
 if ((${#need_apt[@]})); then
   echo "install-test-deps: apt-get install ${need_apt[*]}"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 else
-  echo "install-test-deps: Debian packages present (gromacs, lammps, redis-server)"
+  echo "install-test-deps: Debian packages present (gromacs, lammps, redis-server, chromium, fonts-liberation)"
 fi

@@ -9,15 +9,14 @@ import { parseApiAddress } from '@westream/sim-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pythonModuleMissing, skipWithoutPeer } from './support/peers.js';
 import { reapStarted } from './support/processes.js';
-import { demoSimDir, westream, westreamAsync, westreamRun } from './support/sim-dir.js';
+import { demoSimDir, runWithApi, westream, westreamRun } from './support/sim-dir.js';
 
 const skip = skipWithoutPeer('h5py (PyPI)', pythonModuleMissing('h5py'));
 const TOKEN = 'test-token-4f8a';
 
 let dir: string;
 let base: string;
-let out = '';
-let closed: Promise<number | null>;
+let run: Awaited<ReturnType<typeof runWithApi>>;
 afterAll(reapStarted);
 
 const get = async (path: string): Promise<{ status: number; body: unknown; text: string }> => {
@@ -37,7 +36,7 @@ const status = async (): Promise<Status> => (await get('/status')).body as Statu
 async function until(what: string, ok: () => Promise<boolean>, ms = 60_000): Promise<void> {
   const end = Date.now() + ms;
   while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}:\n${out}`);
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}:\n${run.out()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -49,20 +48,8 @@ describe.skipIf(skip)('REST API of a live run', () => {
     writeFileSync(p, readFileSync(p, 'utf8').replace('set -euo pipefail\n', 'set -euo pipefail\necho "segment $WEST_CURRENT_SEG_ID of iteration $WEST_CURRENT_ITER starts"\nsleep 0.15\n'));
     chmodSync(p, 0o755);
     expect(westream(dir, ['init', '--bstates-from', 'bstates.txt', '--tstates-from', 'tstates.txt', '--segs-per-state', '2']).code).toBe(0);
-    const child = westreamAsync(dir, ['run', '--api', '127.0.0.1:0', '--api-token', TOKEN]);
-    child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr?.on('data', (b: Buffer) => (out += b.toString()));
-    closed = new Promise((r) => child.once('close', (c) => r(c)));
-    const end = Date.now() + 30_000;
-    for (;;) {
-      const m = /REST API on (http:\/\/[^ ]+) /.exec(out);
-      if (m) {
-        base = m[1] as string;
-        break;
-      }
-      if (Date.now() > end) throw new Error(`no API address in:\n${out}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    run = await runWithApi(dir, ['--api-token', TOKEN]);
+    base = run.base;
   }, 60_000);
 
   it('binds loopback by default, and parses --api forms', () => {
@@ -205,8 +192,8 @@ describe.skipIf(skip)('REST API of a live run', () => {
     await until('the next iteration', async () => (await status()).currentIteration > held);
     const stop = await post('/run/stop', TOKEN);
     expect(((await stop.json()) as { state: string }).state).toBe('stopping');
-    expect(await closed).toBe(130);
-    expect(out).toMatch(/stopped: \d+ iteration\(s\) run/);
+    expect(await run.closed).toBe(130);
+    expect(run.out()).toMatch(/stopped: \d+ iteration\(s\) run/);
     // What was recorded stays, and a new run continues from it.
     const s = JSON.parse(westream(dir, ['status', '--json']).stdout) as { completedIterations: number };
     expect(s.completedIterations).toBeGreaterThanOrEqual(held);

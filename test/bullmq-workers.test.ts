@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { commandMissing, pythonModuleMissing, skipWithoutPeer } from './support/peers.js';
 import { reapStarted, start, waitForLine, type Started } from './support/processes.js';
 import { startRedis, type PrivateRedis } from './support/redis.js';
-import { childEnv, demoSimDir, streamSimDir, WESTREAM, westream, westreamAsync, westreamRun } from './support/sim-dir.js';
+import { childEnv, demoSimDir, runWithApi, streamSimDir, WESTREAM, westream, westreamAsync, westreamRun } from './support/sim-dir.js';
 
 const skip = skipWithoutPeer('redis-server (Debian)', commandMissing('redis-server', 'apt-get install redis-server')) || skipWithoutPeer('h5py (PyPI)', pythonModuleMissing('h5py'));
 
@@ -148,5 +148,36 @@ describe.skipIf(skip)('stopping a run while Redis is down', () => {
     } finally {
       await again.stop();
     }
+  }, 120_000);
+});
+
+describe.skipIf(skip)('the REST API in BullMQ mode', () => {
+  it('/workers lists the daemons; /metrics has queue depths; /queues (bull-board) needs the token', async () => {
+    const w = worker(redis.url, 'node-api', ['--slots', '1'], { SEG_SLEEP: '0.3' });
+    await waitForLine(w, 'stdout', /ready: 1 slot/);
+    const dir = demoSimDir((y) => y.replace('max_total_iterations: 40', 'max_total_iterations: 3'));
+    const p = join(dir, 'westpa_scripts/runseg.sh');
+    writeFileSync(p, readFileSync(p, 'utf8').replace('set -euo pipefail\n', 'set -euo pipefail\nsleep "${SEG_SLEEP:-0}"\n'));
+    expect(westream(dir, ['init', '--config', 'west.yaml', '--bstates-from', 'bstates.txt', '--tstates-from', 'tstates.txt', '--segs-per-state', '2']).code).toBe(0);
+    const { base, closed } = await runWithApi(dir, ['--config', 'west.yaml', '--work-manager', 'bullmq', '--redis', redis.url, '--api-token', 'tok-123']);
+    const workers = (await (await fetch(`${base}/workers`)).json()) as { node: string; alive: boolean; slots: number }[];
+    expect(workers).toEqual(expect.arrayContaining([expect.objectContaining({ node: 'node-api', alive: true, slots: 1 })]));
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/^westream_queue_jobs\{state="active"\} \d+$/m);
+    expect(metrics).toMatch(/^westream_worker_slots\{node="node-api"\} 1$/m);
+
+    const denied = await fetch(`${base}/queues`, { redirect: 'manual' });
+    expect(denied.status).toBe(401);
+    expect(await fetch(`${base}/queues?token=wrong`, { redirect: 'manual' }).then((r) => r.status)).toBe(401);
+    const login = await fetch(`${base}/queues?token=tok-123`, { redirect: 'manual' });
+    expect(login.status).toBe(303);
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] as string;
+    expect(login.headers.get('set-cookie')).toMatch(/HttpOnly; SameSite=Strict/);
+    const page = await fetch(`${base}/queues`, { headers: { cookie } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toMatch(/<html/i);
+    const board = (await (await fetch(`${base}/queues/api/queues`, { headers: { authorization: 'Bearer tok-123' } })).json()) as { queues: { name: string }[] };
+    expect(board.queues.map((q) => q.name)).toContain('segments');
+    expect(await closed).toBe(0);
   }, 120_000);
 });

@@ -86,3 +86,19 @@ export function pcoordsOf(dir: string): Record<string, number[][][]> {
 f = h5py.File(sys.argv[1], 'r')
 print(json.dumps({k[5:].lstrip('0'): f['iterations'][k]['pcoord'][:].tolist() for k in f['iterations']}))`, [join(dir, 'west.h5')])) as Record<string, number[][][]>;
 }
+
+/** `westream run …` in the background with its REST API on a free loopback port: the API's base URL once it listens. */
+export async function runWithApi(cwd: string, args: string[], extra: Record<string, string> = {}): Promise<{ base: string; out: () => string; closed: Promise<number | null> }> {
+  const child = westreamAsync(cwd, ['run', ...args, '--api', '127.0.0.1:0'], extra);
+  let out = '';
+  child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr?.on('data', (b: Buffer) => (out += b.toString()));
+  const closed = new Promise<number | null>((r) => child.once('close', (c) => r(c)));
+  const end = Date.now() + 30_000;
+  for (;;) {
+    const m = /REST API on (http:\/\/\S+) /.exec(out);
+    if (m) return { base: m[1] as string, out: () => out, closed };
+    if (Date.now() > end || child.exitCode !== null) throw new Error(`no REST API address from westream run:\n${out}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -67,7 +67,7 @@ export async function commandRun(a: RunArgs): Promise<RunSummary> {
       : () => Promise.resolve([{ node: hostname(), alive: true, slots: localSlots, gpus: [], running: [...reporter.segments].filter(([, s]) => s.status === 'running').map(([id]) => `${runId}-i${reporter.nIter}-s${id}`), draining: false, lastHeartbeat: new Date().toISOString() }]);
     try {
       const { startApi } = await import('@westream/sim-manager/api');
-      api = await startApi({ ...apiAddress, token, monitor: reporter, config, simRoot, westH5: paths.westH5, runId, workers, ...(bull ? { queueCounts: () => (bull).jobCounts() } : {}) });
+      api = await startApi({ ...apiAddress, token, monitor: reporter, config, simRoot, westH5: paths.westH5, runId, workers, ...(bull ? { queueCounts: () => bull.jobCounts(), queues: () => bull.queues() } : {}) });
       let where = 'from --api-token / WESTREAM_API_TOKEN';
       if (!a.apiToken && !process.env.WESTREAM_API_TOKEN) {
         // Only the run's owner can read it: the token lets its holder pause or stop the run.

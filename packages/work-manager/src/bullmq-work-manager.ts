@@ -208,6 +208,11 @@ export class BullmqWorkManager implements WorkManager {
     if (missing.length > 0) await this.enqueue(missing); // Redis lost them (restart without AOF, FLUSHALL)
   }
 
+  /** The segments queue, for a board that shows it (node queues hold only short-lived stream jobs). */
+  queues(): Queue[] {
+    return [this.queue];
+  }
+
   /** Jobs in the segments queue, by state (for metrics). */
   async jobCounts(): Promise<Record<string, number>> {
     return this.queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed');

@@ -9,11 +9,15 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Queue } from 'bullmq';
 import type { WestConfig } from '@westream/config';
 import { WestH5 } from '@westream/store';
 import type { RunMonitor } from '../live/run-monitor.js';
 import { ErrorBody, type WorkerView } from './api-schemas.js';
+import { dashboardRoutes } from './routes-dashboard.js';
+import { evolutionRoutes } from './routes-evolution.js';
 import { iterationRoutes } from './routes-iterations.js';
+import { registerQueues } from './routes-queues.js';
 import { runRoutes } from './routes-run.js';
 
 export interface ApiOptions {
@@ -29,6 +33,8 @@ export interface ApiOptions {
   readonly workers: () => Promise<WorkerView[]>;
   /** Job counts by state, in BullMQ mode (for /metrics). */
   readonly queueCounts?: () => Promise<Record<string, number>>;
+  /** BullMQ mode: the queues, for the board at /queues. */
+  readonly queues?: () => readonly Queue[];
 }
 
 export interface RunningApi {
@@ -71,6 +77,9 @@ export async function startApi(o: ApiOptions): Promise<RunningApi> {
   const store = await WestH5.open(o.westH5);
   await app.register(runRoutes, { o });
   await app.register(iterationRoutes, { o, store });
+  await app.register(evolutionRoutes, { o, store });
+  await app.register(dashboardRoutes);
+  if (o.queues) await registerQueues(app, o.queues(), o.token);
   await app.ready();
   const address = await app.listen({ host: o.host, port: o.port });
   return {

@@ -1,0 +1,97 @@
+/**
+ * `GET /evolution`: per finished iteration, the weighted histogram of one pcoord dimension over every
+ * timepoint of every segment (what `w_pdist` + `plothist evolution` draw), and the weight recycled into the
+ * targets (the flux, whose running average is the rate estimate). Finished iterations never change during a
+ * run, so each is read and histogrammed once.
+ */
+import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { BinMapperSpec } from '@westream/config';
+import type { WestH5 } from '@westream/store';
+import { Endpoint } from '@westream/we';
+import type { ApiOptions } from './api-server.js';
+
+const Query = Type.Object({
+  bins: Type.Integer({ minimum: 2, maximum: 500, default: 60 }),
+  dim: Type.Integer({ minimum: 0, maximum: 31, default: 0 }),
+  from: Type.Integer({ minimum: 1, default: 1, description: 'first iteration' }),
+});
+
+const Body = Type.Object({
+  dim: Type.Integer(),
+  edges: Type.Array(Type.Number()),
+  iterations: Type.Array(Type.Object({ nIter: Type.Integer(), nSegs: Type.Integer(), hist: Type.Array(Type.Number()), recycledWeight: Type.Number(), nRecycled: Type.Integer() })),
+});
+
+/** The finite span of the config's outer boundaries along `dim`, when it has one. */
+function configRange(spec: BinMapperSpec, dim: number): [number, number] | null {
+  const base = spec.type === 'RectilinearBinMapper' ? spec : spec.base.type === 'RectilinearBinMapper' ? spec.base : null;
+  const b = base?.boundaries[dim]?.filter((x) => Number.isFinite(x));
+  return b && b.length >= 2 ? [b[0] as number, b[b.length - 1] as number] : null;
+}
+
+export const evolutionRoutes: FastifyPluginCallbackTypebox<{ o: ApiOptions; store: WestH5 }> = (app, { o, store }, done) => {
+  const { pcoordLen, pcoordNdim } = o.config.system;
+  const cache = new Map<string, { nIter: number; nSegs: number; hist: number[]; recycledWeight: number; nRecycled: number }>();
+  const ranges = new Map<number, [number, number]>();
+
+  async function rangeOf(dim: number): Promise<[number, number]> {
+    const known = ranges.get(dim);
+    if (known) return known;
+    // The config's finite boundaries, widened to the span of iteration 1 plus 10% (the outer bins reach to
+    // ±inf, and walkers start and travel there too).
+    const fromConfig = configRange(o.config.system.bins, dim);
+    const rec = await store.readIteration(1);
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let i = dim; i < rec.pcoord.length; i += pcoordNdim) {
+      const v = rec.pcoord[i] as number;
+      if (Number.isFinite(v)) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
+    }
+    if (fromConfig) [lo, hi] = [Math.min(lo, fromConfig[0]), Math.max(hi, fromConfig[1])];
+    const pad = hi > lo ? 0.1 * (hi - lo) : 1;
+    const r: [number, number] = [lo - pad, hi + pad];
+    ranges.set(dim, r);
+    return r;
+  }
+
+  app.get('/evolution', { schema: { summary: 'Per iteration: weighted pcoord histogram (all timepoints) and weight recycled into the targets', querystring: Query, response: { 200: Body, 400: { $ref: 'Error#' } } } }, async (req, reply) => {
+    const { bins, dim, from } = req.query;
+    if (dim >= pcoordNdim) return reply.code(400).send({ error: 'Bad Request', message: `dim ${dim}: the pcoord has ${pcoordNdim} dimension(s) (0–${pcoordNdim - 1})` });
+    const [lo, hi] = await rangeOf(dim);
+    const width = (hi - lo) / bins;
+    const last = Math.max(o.monitor.nIter, store.currentIteration) - 1; // finished iterations only
+    const iterations = [];
+    for (let n = from; n <= last; n++) {
+      const key = `${n}/${dim}/${bins}`;
+      let row = cache.get(key);
+      if (!row) {
+        const rec = await store.readIteration(n);
+        const hist = new Array<number>(bins).fill(0);
+        let total = 0;
+        for (let s = 0; s < rec.nSegs; s++) {
+          const w = rec.weights[s] as number;
+          for (let t = 0; t < pcoordLen; t++) {
+            const v = rec.pcoord[(s * pcoordLen + t) * pcoordNdim + dim] as number;
+            const b = Math.floor((v - lo) / width);
+            if (b >= 0 && b < bins) hist[b] = (hist[b] as number) + w;
+            total += w;
+          }
+        }
+        let recycledWeight = 0;
+        let nRecycled = 0;
+        for (let s = 0; s < rec.nSegs; s++) {
+          if (rec.endpointTypes[s] === Endpoint.RECYCLED) {
+            recycledWeight += rec.weights[s] as number;
+            nRecycled++;
+          }
+        }
+        row = { nIter: n, nSegs: rec.nSegs, hist: hist.map((h) => (total > 0 ? h / total : 0)), recycledWeight, nRecycled };
+        cache.set(key, row);
+      }
+      iterations.push(row);
+    }
+    return { dim, edges: Array.from({ length: bins + 1 }, (_, i) => lo + i * width), iterations };
+  });
+  done();
+};
