@@ -2,13 +2,14 @@
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 
-/** Spawns a long-lived process and resolves once `re` appears on its stdout. */
+/** Spawns a long-lived process and resolves once `re` appears on its stdout (what it printed: `child.printed`). */
 export function startUntil(cmd, args, re, env = process.env) {
   const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (b) => {
       out += b;
+      child.printed = out;
       if (re.test(out)) resolve(child);
     });
     child.once('exit', (code) => reject(new Error(`${cmd} exited (${code}) before ${re}: ${out}`)));

@@ -1,7 +1,6 @@
 /** `westream run`: WESTPA's w_run — iterate until max_total_iterations, the wall-clock limit or a stop. */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '@westream/config';
 import { ProcessRegistry, SegmentRunner } from '@westream/propagator';
@@ -61,13 +60,19 @@ export async function commandRun(a: RunArgs): Promise<RunSummary> {
   let api: RunningApi | undefined;
   if (apiAddress) {
     const token = a.apiToken ?? process.env.WESTREAM_API_TOKEN ?? randomBytes(18).toString('base64url');
-    const localSlots = (workManager as LocalWorkManager).slots;
-    const workers = bull
-      ? async () => (await bull.workers()).map((w) => ({ node: w.node, alive: w.alive, slots: w.slots, gpus: w.gpus, running: w.running, draining: w.draining, lastHeartbeat: w.at }))
-      : () => Promise.resolve([{ node: hostname(), alive: true, slots: localSlots, gpus: [], running: [...reporter.segments].filter(([, s]) => s.status === 'running').map(([id]) => `${runId}-i${reporter.nIter}-s${id}`), draining: false, lastHeartbeat: new Date().toISOString() }]);
     try {
       const { startApi } = await import('@westream/sim-manager/api');
-      api = await startApi({ ...apiAddress, token, monitor: reporter, config, simRoot, westH5: paths.westH5, runId, workers, ...(bull ? { queueCounts: () => bull.jobCounts(), queues: () => bull.queues() } : {}) });
+      api = await startApi({
+        ...apiAddress,
+        token,
+        monitor: reporter,
+        configFile: resolve(config.file),
+        simRoot,
+        westH5: paths.westH5,
+        runId,
+        redisUrl: bull ? (a.redis ?? config.westream.redisUrl) : null,
+        localSlots: (workManager as LocalWorkManager).slots ?? 1,
+      });
       let where = 'from --api-token / WESTREAM_API_TOKEN';
       if (!a.apiToken && !process.env.WESTREAM_API_TOKEN) {
         // Only the run's owner can read it: the token lets its holder pause or stop the run.

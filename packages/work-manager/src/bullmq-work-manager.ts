@@ -14,7 +14,9 @@
 import { Queue, QueueEvents, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { SegmentResult, SegmentTask } from '@westream/propagator';
-import { HEARTBEAT_KEY, NODE_QUEUE_PREFIX, NODES_KEY, QUEUE_PREFIX, readSegmentResult, readWorkerInfo, SEGMENT_QUEUE, segmentJobId, type SegmentJob, type WorkerInfo } from './segment-job.js';
+import { readWorkers, type WorkerStatus } from './queue-observer.js';
+import { redisConnection } from './redis-connection.js';
+import { NODE_QUEUE_PREFIX, QUEUE_PREFIX, readSegmentResult, SEGMENT_QUEUE, segmentJobId, type SegmentJob } from './segment-job.js';
 import type { WorkManager } from './work-manager.js';
 
 export interface BullmqWorkManagerOptions {
@@ -31,45 +33,8 @@ export interface BullmqWorkManagerOptions {
   readonly sweepMs?: number;
 }
 
-/** A worker daemon as the registry knows it: its last heartbeat, and whether that is recent enough. */
-export interface WorkerStatus extends WorkerInfo {
-  readonly alive: boolean;
-}
-
 /** How long a stop waits for Redis to take its last commands before giving up on it (a Redis that is down). */
 const CLOSE_DEADLINE_MS = 2500;
-
-/** Connection settings from a redis:// URL, for BullMQ (which makes its own connections) and ioredis alike. */
-export interface RedisSettings {
-  readonly host: string;
-  readonly port: number;
-  readonly db: number;
-  readonly password?: string;
-  readonly username?: string;
-  readonly tls?: object;
-  /** null: BullMQ's blocking connections must never give up on a command. */
-  readonly maxRetriesPerRequest: null;
-}
-
-export function redisConnection(url: string): RedisSettings {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new Error(`redis URL '${url}' is not a URL; expected redis://host:port[/db]`);
-  }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new Error(`redis URL '${url}': expected redis:// or rediss://`);
-  const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0;
-  return {
-    host: u.hostname || '127.0.0.1',
-    port: u.port ? Number(u.port) : 6379,
-    db,
-    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
-    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
-    ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
-    maxRetriesPerRequest: null,
-  };
-}
 
 export class BullmqWorkManager implements WorkManager {
   readonly name = 'bullmq';
@@ -208,29 +173,9 @@ export class BullmqWorkManager implements WorkManager {
     if (missing.length > 0) await this.enqueue(missing); // Redis lost them (restart without AOF, FLUSHALL)
   }
 
-  /** The segments queue, for a board that shows it (node queues hold only short-lived stream jobs). */
-  queues(): Queue[] {
-    return [this.queue];
-  }
-
-  /** Jobs in the segments queue, by state (for metrics). */
-  async jobCounts(): Promise<Record<string, number>> {
-    return this.queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed');
-  }
-
   /** Every worker daemon that has joined this Redis, alive or not, by node id. */
-  async workers(): Promise<WorkerStatus[]> {
-    const redis = this.redis;
-    const known = await redis.hgetall(NODES_KEY);
-    const ids = Object.keys(known).sort();
-    const live = ids.length > 0 ? await redis.mget(...ids.map(HEARTBEAT_KEY)) : [];
-    const out: WorkerStatus[] = [];
-    ids.forEach((id, i) => {
-      const beat = live[i] ?? null;
-      const info = readWorkerInfo(beat) ?? readWorkerInfo(known[id] ?? null);
-      if (info) out.push({ ...info, alive: beat !== null });
-    });
-    return out;
+  workers(): Promise<WorkerStatus[]> {
+    return readWorkers(this.redis);
   }
 
   /**

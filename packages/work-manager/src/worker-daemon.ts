@@ -19,7 +19,8 @@ import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadConfig, type WestConfig } from '@westream/config';
 import { ProcessRegistry, SegmentRunner, type SegmentResult, type SegmentTask } from '@westream/propagator';
-import { pingRedis, redisConnection } from './bullmq-work-manager.js';
+import { pingRedis } from './bullmq-work-manager.js';
+import { redisConnection } from './redis-connection.js';
 import { HEARTBEAT_KEY, NODE_QUEUE_PREFIX, NODES_KEY, QUEUE_PREFIX, readSegmentJob, SEGMENT_QUEUE, segmentJobId, type StreamJob, type WorkerInfo } from './segment-job.js';
 
 export interface WorkerDaemonOptions {

@@ -4,7 +4,8 @@ export type { InitOptions, InitSummary } from './init-run.js';
 export { runSimulation, RunHalted } from './run-loop.js';
 export type { RunOptions, RunSummary, StopReason, RunControl } from './run-loop.js';
 export { RunMonitor } from './live/run-monitor.js';
-export type { RunState, RunEvent, LiveSegment } from './live/run-monitor.js';
+export { RunView } from './live/run-view.js';
+export type { RunState, RunEvent, LiveSegment, ControlRequest } from './live/run-view.js';
 // The server itself is '@westream/sim-manager/api', loaded only by a run that serves it (fastify takes ~80 ms to load).
 export { parseApiAddress } from './api/api-address.js';
 export type { ApiOptions, RunningApi } from './api/api-server.js';

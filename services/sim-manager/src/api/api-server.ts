@@ -1,92 +1,56 @@
 /**
- * The sim-manager's REST API (fastify): status, iterations, segments and their logs, workers, live events,
- * Prometheus metrics, and pause/resume/stop. Loopback only unless told otherwise; every route that changes the
- * run needs the token. Reads west.h5 through its own handle (each iteration is published atomically, so a read
- * never sees half a commit).
+ * Starts the REST API in its own thread and connects it to the run: every event of the loop goes to the
+ * thread, every pause/resume/stop comes back. `close` ends the thread (forcibly after a deadline).
  */
-import { timingSafeEqual } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { Queue } from 'bullmq';
-import type { WestConfig } from '@westream/config';
-import { WestH5 } from '@westream/store';
+import { Worker } from 'node:worker_threads';
 import type { RunMonitor } from '../live/run-monitor.js';
-import { ErrorBody, type WorkerView } from './api-schemas.js';
-import { dashboardRoutes } from './routes-dashboard.js';
-import { evolutionRoutes } from './routes-evolution.js';
-import { iterationRoutes } from './routes-iterations.js';
-import { registerQueues } from './routes-queues.js';
-import { runRoutes } from './routes-run.js';
+import type { ApiThreadData, FromApi, ToApi } from './api-messages.js';
 
-export interface ApiOptions {
-  readonly host: string;
-  readonly port: number;
-  /** Bearer token for the routes that change the run. */
-  readonly token: string;
-  readonly monitor: RunMonitor;
-  readonly config: WestConfig;
-  readonly simRoot: string;
-  readonly westH5: string;
-  readonly runId: string;
-  readonly workers: () => Promise<WorkerView[]>;
-  /** Job counts by state, in BullMQ mode (for /metrics). */
-  readonly queueCounts?: () => Promise<Record<string, number>>;
-  /** BullMQ mode: the queues, for the board at /queues. */
-  readonly queues?: () => readonly Queue[];
-}
+export type ApiOptions = ApiThreadData & { readonly monitor: RunMonitor };
 
 export interface RunningApi {
   readonly url: string;
-  readonly app: FastifyInstance;
   close(): Promise<void>;
 }
 
-export function tokenMatches(req: FastifyRequest, token: string): boolean {
-  const h = req.headers.authorization ?? '';
-  const given = Buffer.from(h.startsWith('Bearer ') ? h.slice(7) : '');
-  const want = Buffer.from(token);
-  return given.length === want.length && timingSafeEqual(given, want);
+/** The API could not start (a port in use, an address this machine lacks). */
+export class ApiStartError extends Error {
+  constructor(
+    message: string,
+    readonly code: string | null,
+  ) {
+    super(message);
+  }
 }
 
 export async function startApi(o: ApiOptions): Promise<RunningApi> {
-  const app = Fastify({
-    logger: false,
-    // Requests are small; refuse big ones early.
-    bodyLimit: 64 * 1024,
-    routerOptions: { maxParamLength: 100 },
-    ajv: { customOptions: { coerceTypes: true, removeAdditional: false } },
-  }).withTypeProvider<TypeBoxTypeProvider>();
-  app.addSchema(ErrorBody);
-  // Errors are JSON that says what to do; a user's mistake never shows a stack.
-  app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, _req, reply) => {
-    const code = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
-    const message = err.validation ? `bad request: ${err.message}; see /docs for each route's parameters` : code === 500 ? 'internal error (see the sim-manager log)' : err.message;
-    void reply.code(code).send({ error: code === 400 ? 'Bad Request' : code === 404 ? 'Not Found' : code === 401 ? 'Unauthorized' : 'Error', message });
+  const { monitor, ...data } = o;
+  const thread = new Worker(new URL('./api-thread.js', import.meta.url), { workerData: data satisfies ApiThreadData });
+  const send = (m: ToApi): void => thread.postMessage(m);
+  monitor.onEvent((event) => send({ type: 'event', event }));
+  // The run may have begun before the thread listens: it starts from what the loop has said so far.
+  send({ type: 'event', event: { type: 'run-started', data: { nIter: monitor.view.nIter, lastIter: monitor.view.lastIter, workManager: monitor.view.workManager, startedAt: monitor.view.startedAt } } });
+  const exited = new Promise<void>((r) => thread.once('exit', () => r()));
+  const url = await new Promise<string>((resolve, reject) => {
+    thread.on('message', (m: FromApi) => {
+      if (m.type === 'listening') resolve(m.url);
+      else if (m.type === 'failed') reject(new ApiStartError(m.message, m.code));
+      else if (m.type === 'control') {
+        monitor.request(m.what);
+        send({ type: 'ack', id: m.id });
+      }
+    });
+    thread.once('error', (e) => reject(new ApiStartError(e.message, null)));
+    void exited.then(() => reject(new ApiStartError('the API thread ended before it listened', null)));
   });
-  app.setNotFoundHandler((req, reply) => void reply.code(404).send({ error: 'Not Found', message: `no route ${req.method} ${req.url.split('?')[0] ?? ''}; see /docs` }));
-  await app.register(swagger, {
-    openapi: {
-      info: { title: 'westream sim-manager', version: '0.1.0', description: 'Status and control of one weighted-ensemble run.' },
-      components: { securitySchemes: { token: { type: 'http', scheme: 'bearer' } } },
-    },
-  });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
-  app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
-  const store = await WestH5.open(o.westH5);
-  await app.register(runRoutes, { o });
-  await app.register(iterationRoutes, { o, store });
-  await app.register(evolutionRoutes, { o, store });
-  await app.register(dashboardRoutes);
-  if (o.queues) await registerQueues(app, o.queues(), o.token);
-  await app.ready();
-  const address = await app.listen({ host: o.host, port: o.port });
+  // Not unref'd: a run paused through the API waits on nothing else, and must stay up to be resumed.
   return {
-    url: address,
-    app,
-    close: async () => {
-      await app.close();
+    url,
+    async close() {
+      send({ type: 'close' });
+      const t = setTimeout(() => void thread.terminate(), 3000);
+      await exited;
+      clearTimeout(t);
     },
   };
 }

@@ -9,7 +9,7 @@ import { Type } from '@sinclair/typebox';
 import type { BinMapperSpec } from '@westream/config';
 import type { WestH5 } from '@westream/store';
 import { Endpoint } from '@westream/we';
-import type { ApiOptions } from './api-server.js';
+import type { ApiAppOptions } from './api-app.js';
 
 const Query = Type.Object({
   bins: Type.Integer({ minimum: 2, maximum: 500, default: 60 }),
@@ -30,7 +30,7 @@ function configRange(spec: BinMapperSpec, dim: number): [number, number] | null 
   return b && b.length >= 2 ? [b[0] as number, b[b.length - 1] as number] : null;
 }
 
-export const evolutionRoutes: FastifyPluginCallbackTypebox<{ o: ApiOptions; store: WestH5 }> = (app, { o, store }, done) => {
+export const evolutionRoutes: FastifyPluginCallbackTypebox<{ o: ApiAppOptions; store: WestH5 }> = (app, { o, store }, done) => {
   const { pcoordLen, pcoordNdim } = o.config.system;
   const cache = new Map<string, { nIter: number; nSegs: number; hist: number[]; recycledWeight: number; nRecycled: number }>();
   const ranges = new Map<number, [number, number]>();

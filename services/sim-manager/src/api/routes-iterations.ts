@@ -6,7 +6,7 @@ import { DataRefs } from '@westream/propagator';
 import type { IterationRecord, SummaryRow, WestH5 } from '@westream/store';
 import { Endpoint, SegStatus } from '@westream/we';
 import { IterationDetail, IterationSummary, IterParams, LogBody, LogQuery, Page, SegmentDetail, SegmentPage, SegParams, type SegmentRow } from './api-schemas.js';
-import type { ApiOptions } from './api-server.js';
+import type { ApiAppOptions } from './api-app.js';
 import { LogUnavailable, readLog } from './segment-logs.js';
 
 const errors = { 400: { $ref: 'Error#' }, 404: { $ref: 'Error#' } };
@@ -16,7 +16,7 @@ class NotFound extends Error {
   readonly statusCode = 404;
 }
 
-export const iterationRoutes: FastifyPluginCallbackTypebox<{ o: ApiOptions; store: WestH5 }> = (app, { o, store }, done) => {
+export const iterationRoutes: FastifyPluginCallbackTypebox<{ o: ApiAppOptions; store: WestH5 }> = (app, { o, store }, done) => {
   const m = o.monitor;
   const mapper = mapperFromSpec(o.config.system.bins);
   const labels = mapper.labels();

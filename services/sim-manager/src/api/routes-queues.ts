@@ -9,7 +9,7 @@ import { FastifyAdapter } from '@bull-board/fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Queue } from 'bullmq';
 import { timingSafeEqual } from 'node:crypto';
-import { tokenMatches } from './api-server.js';
+import { tokenMatches } from './api-app.js';
 
 const COOKIE = 'westream_token';
 

@@ -2,13 +2,13 @@
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { RunEvent } from '../live/run-monitor.js';
+import type { RunEvent } from '../live/run-view.js';
 import { ControlBody, Status, Worker, type StatusBody } from './api-schemas.js';
-import { tokenMatches, type ApiOptions } from './api-server.js';
+import { tokenMatches, type ApiAppOptions } from './api-app.js';
 
 const errors = { 400: { $ref: 'Error#' }, 401: { $ref: 'Error#' }, 404: { $ref: 'Error#' } };
 
-export const runRoutes: FastifyPluginCallbackTypebox<{ o: ApiOptions }> = (app, { o }, done) => {
+export const runRoutes: FastifyPluginCallbackTypebox<{ o: ApiAppOptions }> = (app, { o }, done) => {
   const m = o.monitor;
   const status = async (): Promise<StatusBody> => ({
     runId: o.runId,
@@ -41,7 +41,7 @@ export const runRoutes: FastifyPluginCallbackTypebox<{ o: ApiOptions }> = (app, 
     app.post(`/run/${what}`, { schema: { summary: message, security: [{ token: [] }], response: { 200: ControlBody, ...errors } } }, async (req, reply) => {
       if (!tokenMatches(req, o.token)) return reply.code(401).send({ error: 'Unauthorized', message: 'this route changes the run: send Authorization: Bearer <token> (the token the run printed, or WESTREAM_API_TOKEN)' });
       if (m.state === 'done' || m.state === 'failed') return reply.code(409).send({ error: 'Conflict', message: `the run has ended (${m.state})` });
-      m[what]();
+      await m.request(what);
       return { state: m.state, requested: m.requested, message };
     });
   };
@@ -56,7 +56,7 @@ export const runRoutes: FastifyPluginCallbackTypebox<{ o: ApiOptions }> = (app, 
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     res.write(`retry: 2000\n\n`);
     const send = (e: RunEvent): void => void res.write(`event: ${e.type}\ndata: ${JSON.stringify(e.data)}\n\n`);
-    send({ type: 'run-state', data: { state: m.state, nIter: m.nIter } });
+    send({ type: 'run-state', data: { state: m.state, requested: m.requested, nIter: m.nIter } });
     m.on('event', send);
     const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
     req.raw.once('close', () => {
@@ -70,8 +70,8 @@ export const runRoutes: FastifyPluginCallbackTypebox<{ o: ApiOptions }> = (app, 
   const watchWorkers = setInterval(() => {
     void o.workers().then((ws) => {
       const now = new Set(ws.filter((w) => w.alive).map((w) => w.node));
-      for (const n of now) if (!alive.has(n)) m.emit('event', { type: 'worker-joined', data: { node: n } });
-      for (const n of alive) if (!now.has(n)) m.emit('event', { type: 'worker-left', data: { node: n } });
+      for (const n of now) if (!alive.has(n)) m.apply({ type: 'worker-joined', data: { node: n } });
+      for (const n of alive) if (!now.has(n)) m.apply({ type: 'worker-left', data: { node: n } });
       alive.clear();
       for (const n of now) alive.add(n);
     }, () => undefined);

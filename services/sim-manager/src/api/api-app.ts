@@ -1,0 +1,82 @@
+/**
+ * The sim-manager's REST API (fastify): status, iterations, segments and their logs, workers, live events,
+ * Prometheus metrics, the dashboard, and pause/resume/stop. It runs in its own thread (api-thread.ts), so a
+ * loop busy resampling or committing west.h5 never delays an answer. Every route that changes the run needs the
+ * token. Reads west.h5 through its own handle (each iteration is published atomically, so a read never sees
+ * half a commit).
+ */
+import { timingSafeEqual } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Queue } from 'bullmq';
+import type { WestConfig } from '@westream/config';
+import { WestH5 } from '@westream/store';
+import type { RunView } from '../live/run-view.js';
+import { ErrorBody, type WorkerView } from './api-schemas.js';
+import { dashboardRoutes } from './routes-dashboard.js';
+import { evolutionRoutes } from './routes-evolution.js';
+import { iterationRoutes } from './routes-iterations.js';
+import { registerQueues } from './routes-queues.js';
+import { runRoutes } from './routes-run.js';
+
+export interface ApiAppOptions {
+  readonly host: string;
+  readonly port: number;
+  /** Bearer token for the routes that change the run. */
+  readonly token: string;
+  readonly monitor: RunView;
+  readonly config: WestConfig;
+  readonly simRoot: string;
+  readonly westH5: string;
+  readonly runId: string;
+  readonly workers: () => Promise<WorkerView[]>;
+  /** Job counts by state, in BullMQ mode (for /metrics). */
+  readonly queueCounts?: () => Promise<Record<string, number>>;
+  /** BullMQ mode: the queues, for the board at /queues. */
+  readonly queues?: () => readonly Queue[];
+}
+
+export function tokenMatches(req: FastifyRequest, token: string): boolean {
+  const h = req.headers.authorization ?? '';
+  const given = Buffer.from(h.startsWith('Bearer ') ? h.slice(7) : '');
+  const want = Buffer.from(token);
+  return given.length === want.length && timingSafeEqual(given, want);
+}
+
+/** Builds the API and listens; resolves with its URL once it does. */
+export async function listenApi(o: ApiAppOptions): Promise<{ url: string; app: FastifyInstance }> {
+  const app = Fastify({
+    logger: false,
+    // Requests are small; refuse big ones early.
+    bodyLimit: 64 * 1024,
+    routerOptions: { maxParamLength: 100 },
+    ajv: { customOptions: { coerceTypes: true, removeAdditional: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.addSchema(ErrorBody);
+  // Errors are JSON that says what to do; a user's mistake never shows a stack.
+  app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, _req, reply) => {
+    const code = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+    const message = err.validation ? `bad request: ${err.message}; see /docs for each route's parameters` : code === 500 ? 'internal error (see the sim-manager log)' : err.message;
+    void reply.code(code).send({ error: code === 400 ? 'Bad Request' : code === 404 ? 'Not Found' : code === 401 ? 'Unauthorized' : 'Error', message });
+  });
+  app.setNotFoundHandler((req, reply) => void reply.code(404).send({ error: 'Not Found', message: `no route ${req.method} ${req.url.split('?')[0] ?? ''}; see /docs` }));
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'westream sim-manager', version: '0.1.0', description: 'Status and control of one weighted-ensemble run.' },
+      components: { securitySchemes: { token: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
+  const store = await WestH5.open(o.westH5);
+  await app.register(runRoutes, { o });
+  await app.register(iterationRoutes, { o, store });
+  await app.register(evolutionRoutes, { o, store });
+  await app.register(dashboardRoutes);
+  if (o.queues) await registerQueues(app, o.queues(), o.token);
+  await app.ready();
+  const url = await app.listen({ host: o.host, port: o.port });
+  return { url, app };
+}
