@@ -150,15 +150,17 @@ export class BullmqWorkManager implements WorkManager {
   private async reconcile(pending: Map<string, SegmentTask>, results: Map<string, SegmentResult>, settle: (id: string, make: (t: SegmentTask) => SegmentResult) => void): Promise<void> {
     const missing: [string, SegmentTask][] = [];
     const check = async (jobId: string, t: SegmentTask): Promise<void> => {
-      const job = await this.queue.getJob(jobId);
+      // The state first, then the job: a job read first and found completed a moment later would carry no
+      // result yet (it was read while active). Completed and failed are final, so what is read after is whole.
+      const state = await this.queue.getJobState(jobId);
+      const job = state === 'unknown' ? undefined : await this.queue.getJob(jobId);
       if (!job) {
         missing.push([jobId, t]);
         return;
       }
-      const state = await job.getState();
       if ((job.data as SegmentJob).task.attempt !== t.attempt) {
         // An earlier attempt's job still holds the id: once it has finished, replace it with this attempt's.
-        if (state !== 'active' && state !== 'waiting') {
+        if (state === 'completed' || state === 'failed') {
           await job.remove().catch(() => undefined);
           missing.push([jobId, t]);
         }
