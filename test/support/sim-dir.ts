@@ -87,9 +87,12 @@ f = h5py.File(sys.argv[1], 'r')
 print(json.dumps({k[5:].lstrip('0'): f['iterations'][k]['pcoord'][:].tolist() for k in f['iterations']}))`, [join(dir, 'west.h5')])) as Record<string, number[][][]>;
 }
 
-/** `westream run …` in the background with its REST API on a free loopback port: the API's base URL once it listens. */
+/**
+ * `westream run …` in the background with its REST API on a free port (`--api 0`: the host is the default
+ * one): the API's base URL once it listens.
+ */
 export async function runWithApi(cwd: string, args: string[], extra: Record<string, string> = {}): Promise<{ base: string; out: () => string; closed: Promise<number | null> }> {
-  const child = westreamAsync(cwd, ['run', ...args, '--api', '127.0.0.1:0'], extra);
+  const child = westreamAsync(cwd, ['run', ...args, '--api', '0'], extra);
   let out = '';
   child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
   child.stderr?.on('data', (b: Buffer) => (out += b.toString()));

@@ -51,7 +51,9 @@ export async function listenApi(o: ApiAppOptions): Promise<{ url: string; app: F
     logger: false,
     // Requests are small; refuse big ones early.
     bodyLimit: 64 * 1024,
-    routerOptions: { maxParamLength: 100 },
+    // Long enough that an oversized parameter reaches its schema (a 400 that names it) rather than the router's
+    // bare 414; ids are integers up to 1e9 anyway.
+    routerOptions: { maxParamLength: 2000 },
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.addSchema(ErrorBody);
@@ -60,6 +62,15 @@ export async function listenApi(o: ApiAppOptions): Promise<{ url: string; app: F
     const code = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
     const message = err.validation ? `bad request: ${err.message}; see /docs for each route's parameters` : code === 500 ? 'internal error (see the sim-manager log)' : err.message;
     void reply.code(code).send({ error: code === 400 ? 'Bad Request' : code === 404 ? 'Not Found' : code === 401 ? 'Unauthorized' : 'Error', message });
+  });
+  // A number too long for a double is coerced to Infinity, which slips past the schemas' maximum: refuse it here.
+  app.addHook('preHandler', async (req, reply) => {
+    for (const [where, values] of [['params', req.params], ['querystring', req.query]] as const) {
+      for (const [k, v] of Object.entries((values ?? {}) as Record<string, unknown>)) {
+        if (typeof v === 'number' && !Number.isFinite(v)) return reply.code(400).send({ error: 'Bad Request', message: `bad request: ${where}/${k} is too large; see /docs for each route's parameters` });
+      }
+    }
+    return undefined;
   });
   app.setNotFoundHandler((req, reply) => void reply.code(404).send({ error: 'Not Found', message: `no route ${req.method} ${req.url.split('?')[0] ?? ''}; see /docs` }));
   await app.register(swagger, {
