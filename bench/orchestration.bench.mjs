@@ -1,7 +1,8 @@
 // Orchestration overhead: a no-op propagator (constant pcoord), 1,000 segments per iteration, 3 iterations,
 // local work manager with 2 slots. Against, in the same run: the floor (spawning the same script 3,000 times,
 // 2 at a time, from a fresh Node process, with a return file each) and WESTPA's w_run (PyPI westpa, processes work manager,
-// 2 workers) on the same config and scripts.
+// 2 workers) on the same config and scripts. westream runs with --api off: this measures orchestration; the
+// REST API's thread (on by default) costs about 0.6 s of this 2-core machine per run, reported in README.
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,7 +42,7 @@ function floor() {
 function westreamRun() {
   const dir = simDir();
   must(spawnSync(process.execPath, [westream, 'init', '--config', 'west.cfg', '--bstate', 'start,1,start', '--segs-per-state', '1000'], { cwd: dir, encoding: 'utf8' }), 'westream init');
-  const s = timed(() => must(spawnSync(process.execPath, [westream, 'run', '--config', 'west.cfg'], { cwd: dir, encoding: 'utf8' }), 'westream run'));
+  const s = timed(() => must(spawnSync(process.execPath, [westream, 'run', '--config', 'west.cfg', '--api', 'off'], { cwd: dir, encoding: 'utf8' }), 'westream run'));
   rmSync(dir, { recursive: true, force: true });
   return s;
 }
@@ -60,7 +61,7 @@ async function bullmqRun() {
     must(spawnSync(process.execPath, [westream, 'init', '--config', 'west.cfg', '--bstate', 'start,1,start', '--segs-per-state', '1000'], { cwd: dir, encoding: 'utf8' }), 'westream init');
     // Not spawnSync: this process must keep reading the workers' output, or their pipes fill and block them.
     const t0 = performance.now();
-    const run = spawn(process.execPath, [westream, 'run', '--config', 'west.cfg', '--work-manager', 'bullmq', '--redis', url], { cwd: dir, stdio: 'ignore' });
+    const run = spawn(process.execPath, [westream, 'run', '--config', 'west.cfg', '--work-manager', 'bullmq', '--redis', url, '--api', 'off'], { cwd: dir, stdio: 'ignore' });
     const code = await new Promise((r) => run.once('exit', r));
     if (code !== 0) throw new Error(`westream run (bullmq) failed (${code})`);
     const s = (performance.now() - t0) / 1000;

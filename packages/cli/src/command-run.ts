@@ -60,32 +60,33 @@ export async function commandRun(a: RunArgs): Promise<RunSummary> {
   let api: RunningApi | undefined;
   if (apiAddress) {
     const token = a.apiToken ?? process.env.WESTREAM_API_TOKEN ?? randomBytes(18).toString('base64url');
-    try {
-      const { startApi } = await import('@westream/sim-manager/api');
-      api = await startApi({
-        ...apiAddress,
-        token,
-        monitor: reporter,
-        configFile: resolve(config.file),
-        simRoot,
-        westH5: paths.westH5,
-        runId,
-        redisUrl: bull ? (a.redis ?? config.westream.redisUrl) : null,
-        localSlots: (workManager as LocalWorkManager).slots ?? 1,
-      });
-      let where = 'from --api-token / WESTREAM_API_TOKEN';
-      if (!a.apiToken && !process.env.WESTREAM_API_TOKEN) {
-        // Only the run's owner can read it: the token lets its holder pause or stop the run.
-        mkdirSync(paths.stateDir, { recursive: true });
-        const file = join(paths.stateDir, 'api-token');
-        writeFileSync(file, `${token}\n`, { mode: 0o600 });
-        where = `in ${file}`;
-      }
-      reporter.info(`REST API on ${api.url} (docs ${api.url}/docs); the token to pause or stop the run is ${where}`);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      reporter.warn(`REST API not started: ${code === 'EADDRINUSE' ? `${apiAddress.host}:${apiAddress.port} is in use` : (e as Error).message}; the run goes on without it (pass --api HOST:PORT, or --api off)`);
+    const { startApi } = await import('@westream/sim-manager/api');
+    api = startApi({
+      ...apiAddress,
+      token,
+      monitor: reporter,
+      configFile: resolve(config.file),
+      simRoot,
+      westH5: paths.westH5,
+      runId,
+      redisUrl: bull ? (a.redis ?? config.westream.redisUrl) : null,
+      localSlots: (workManager as LocalWorkManager).slots ?? 1,
+    });
+    let where = 'from --api-token / WESTREAM_API_TOKEN';
+    if (!a.apiToken && !process.env.WESTREAM_API_TOKEN) {
+      // Only the run's owner can read it: the token lets its holder pause or stop the run.
+      mkdirSync(paths.stateDir, { recursive: true });
+      const file = join(paths.stateDir, 'api-token');
+      writeFileSync(file, `${token}\n`, { mode: 0o600 });
+      where = `in ${file}`;
     }
+    const address = apiAddress;
+    // The run starts while the API loads beside it.
+    void api.ready.then(
+      (url) => reporter.info(`REST API on ${url} (docs ${url}/docs); the token to pause or stop the run is ${where}`),
+      (e: Error & { code?: string | null }) =>
+        reporter.warn(`REST API not started: ${e.code === 'EADDRINUSE' ? `${address.host}:${address.port} is in use` : e.message}; the run goes on without it (pass --api HOST:PORT, or --api off)`),
+    );
   }
   const ac = new AbortController();
   const stop = (sig: NodeJS.Signals): void => {

@@ -18,7 +18,6 @@ import { ErrorBody, type WorkerView } from './api-schemas.js';
 import { dashboardRoutes } from './routes-dashboard.js';
 import { evolutionRoutes } from './routes-evolution.js';
 import { iterationRoutes } from './routes-iterations.js';
-import { registerQueues } from './routes-queues.js';
 import { runRoutes } from './routes-run.js';
 
 export interface ApiAppOptions {
@@ -86,7 +85,11 @@ export async function listenApi(o: ApiAppOptions): Promise<{ url: string; app: F
   await app.register(iterationRoutes, { o, store });
   await app.register(evolutionRoutes, { o, store });
   await app.register(dashboardRoutes);
-  if (o.queues) await registerQueues(app, o.queues(), o.token);
+  if (o.queues) {
+    // bull-board only in BullMQ mode: it is the heaviest thing to load.
+    const { registerQueues } = await import('./routes-queues.js');
+    await registerQueues(app, o.queues(), o.token);
+  }
   await app.ready();
   const url = await app.listen({ host: o.host, port: o.port });
   return { url, app };

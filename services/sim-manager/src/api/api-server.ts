@@ -9,7 +9,8 @@ import type { ApiThreadData, FromApi, ToApi } from './api-messages.js';
 export type ApiOptions = ApiThreadData & { readonly monitor: RunMonitor };
 
 export interface RunningApi {
-  readonly url: string;
+  /** The URL once the API listens; rejects with ApiStartError if it cannot. */
+  readonly ready: Promise<string>;
   close(): Promise<void>;
 }
 
@@ -23,7 +24,11 @@ export class ApiStartError extends Error {
   }
 }
 
-export async function startApi(o: ApiOptions): Promise<RunningApi> {
+/**
+ * Starts the thread and returns at once: the run need not wait for fastify to load (events sent before the
+ * API listens are queued to the thread and applied in order).
+ */
+export function startApi(o: ApiOptions): RunningApi {
   const { monitor, ...data } = o;
   const thread = new Worker(new URL('./api-thread.js', import.meta.url), { workerData: data satisfies ApiThreadData });
   const send = (m: ToApi): void => thread.postMessage(m);
@@ -31,7 +36,7 @@ export async function startApi(o: ApiOptions): Promise<RunningApi> {
   // The run may have begun before the thread listens: it starts from what the loop has said so far.
   send({ type: 'event', event: { type: 'run-started', data: { nIter: monitor.view.nIter, lastIter: monitor.view.lastIter, workManager: monitor.view.workManager, startedAt: monitor.view.startedAt } } });
   const exited = new Promise<void>((r) => thread.once('exit', () => r()));
-  const url = await new Promise<string>((resolve, reject) => {
+  const ready = new Promise<string>((resolve, reject) => {
     thread.on('message', (m: FromApi) => {
       if (m.type === 'listening') resolve(m.url);
       else if (m.type === 'failed') reject(new ApiStartError(m.message, m.code));
@@ -43,9 +48,10 @@ export async function startApi(o: ApiOptions): Promise<RunningApi> {
     thread.once('error', (e) => reject(new ApiStartError(e.message, null)));
     void exited.then(() => reject(new ApiStartError('the API thread ended before it listened', null)));
   });
+  ready.catch(() => undefined); // the caller reports it; never an unhandled rejection
   // Not unref'd: a run paused through the API waits on nothing else, and must stay up to be resumed.
   return {
-    url,
+    ready,
     async close() {
       send({ type: 'close' });
       const t = setTimeout(() => void thread.terminate(), 3000);

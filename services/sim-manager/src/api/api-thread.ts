@@ -51,11 +51,25 @@ const workers = observer
         },
       ]);
 
+const started = listenApi({
+  host: data.host,
+  port: data.port,
+  token: data.token,
+  monitor: view,
+  config,
+  simRoot: data.simRoot,
+  westH5: data.westH5,
+  runId: data.runId,
+  workers,
+  ...(observer ? { queueCounts: () => observer.jobCounts(), queues: () => observer.queues() } : {}),
+});
+
 let closing: Promise<void> | undefined;
-let app: Awaited<ReturnType<typeof listenApi>>['app'] | undefined;
+/** Ends the thread, also when asked while the API is still starting (a run shorter than fastify's load). */
 function close(): Promise<void> {
   closing ??= (async () => {
-    await app?.close();
+    const api = await started.catch(() => undefined);
+    await api?.app.close();
     await observer?.close();
     post({ type: 'closed' });
     port?.close();
@@ -64,22 +78,8 @@ function close(): Promise<void> {
 }
 
 try {
-  const api = await listenApi({
-    host: data.host,
-    port: data.port,
-    token: data.token,
-    monitor: view,
-    config,
-    simRoot: data.simRoot,
-    westH5: data.westH5,
-    runId: data.runId,
-    workers,
-    ...(observer ? { queueCounts: () => observer.jobCounts(), queues: () => observer.queues() } : {}),
-  });
-  app = api.app;
-  post({ type: 'listening', url: api.url });
+  post({ type: 'listening', url: (await started).url });
 } catch (e) {
   post({ type: 'failed', message: (e as Error).message, code: (e as NodeJS.ErrnoException).code ?? null });
-  await observer?.close();
-  port.close();
+  await close();
 }
