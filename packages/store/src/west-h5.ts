@@ -70,10 +70,13 @@ export class WestH5 {
     return new WestH5(path, meta, 1);
   }
 
-  /** Opens an existing west.h5 written by westream. */
-  static async open(path: string): Promise<WestH5> {
+  /**
+   * Opens an existing west.h5 written by westream. A reader (`readOnly`: the REST API's thread) leaves the
+   * temporary file alone: it may be the writer's commit in progress.
+   */
+  static async open(path: string, o: { readOnly?: boolean } = {}): Promise<WestH5> {
     if (!existsSync(path)) throw new StoreError(`${path} does not exist; run 'westream init' first`);
-    rmSync(tempName(path), { force: true }); // a commit that a crash interrupted: the original is intact
+    if (!o.readOnly) rmSync(tempName(path), { force: true }); // a commit that a crash interrupted: the original is intact
     const lib = await h5();
     let f: H5File;
     try {

@@ -80,7 +80,7 @@ export async function listenApi(o: ApiAppOptions): Promise<{ url: string; app: F
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
-  const store = await WestH5.open(o.westH5);
+  const store = await WestH5.open(o.westH5, { readOnly: true }); // never touch the writer's commit in progress
   await app.register(runRoutes, { o });
   await app.register(iterationRoutes, { o, store });
   await app.register(evolutionRoutes, { o, store });
