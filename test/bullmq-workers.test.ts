@@ -10,7 +10,7 @@ import { Redis } from 'ioredis';
 import { BullmqWorkManager, NODE_QUEUE_PREFIX } from '@westream/work-manager';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { commandMissing, pythonModuleMissing, skipWithoutPeer } from './support/peers.js';
-import { reapStarted, start, waitForLine, type Started } from './support/processes.js';
+import { reapStarted, start, survivors, waitForLine, type Started } from './support/processes.js';
 import { startRedis, type PrivateRedis } from './support/redis.js';
 import { childEnv, demoSimDir, REPO, runWithApi, streamSimDir, WESTREAM, westream, westreamAsync, westreamRun } from './support/sim-dir.js';
 
@@ -73,6 +73,11 @@ describe.skipIf(skip)('worker daemons: registry and node queues', () => {
       expect(await db.llen(`${q}:wait`)).toBe(0);
       // Node y ran every segment of the later iterations, streams included, on its own queue.
       expect(y.stdout).toMatch(/-i3-s\d+: complete/);
+      // The dead node's engine (waiting for a stream client) outlived its daemon; a daemon started again on
+      // that node reaps it, as a supervisor's restart would.
+      const again = worker(redis.url, 'node-x', ['--slots', '1']);
+      await waitForLine(again, 'stdout', /killed [1-9]\d* process\(es\) an earlier daemon on this node left running/);
+      expect(survivors(dir)).toEqual([]);
     } finally {
       db.disconnect();
       await wm.close();
