@@ -10,7 +10,8 @@ export const InitpointType = { UNSET: 0, CONTINUES: 1, NEWTRAJ: 2 } as const;
 export type InitpointType = (typeof InitpointType)[keyof typeof InitpointType];
 
 /** WESTPA's `NewWeightEntry.source_type` values. */
-export const NewWeightSource = { UNSET: 0, RECYCLED: 1 } as const;
+// WESTPA's NewWeightEntry.NW_SOURCE_RECYCLED is 0 (its only source type): w_fluxanl counts entries with it.
+export const NewWeightSource = { RECYCLED: 0 } as const;
 
 /** `parent_id` of a segment that starts from initial state `istateId` (WESTPA: `-(id + 1)`). */
 export function parentIdForIstate(istateId: number): number {

@@ -1,0 +1,58 @@
+/**
+ * WESTPA's own analysis tools (PyPI westpa) on a westream run's west.h5: w_fluxanl's flux into the target
+ * must equal, iteration by iteration, the recycled weight westream itself reported; w_assign and w_direct run
+ * headless and see flux into the target state; plothist draws the evolution. (w_pdist against a direct
+ * histogram is in e2e-demo.test.ts.)
+ */
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { pythonModuleMissing, skipWithoutPeer } from './support/peers.js';
+import { python, REPO, westream } from './support/sim-dir.js';
+
+const skip = skipWithoutPeer('westpa + h5py + matplotlib (PyPI)', pythonModuleMissing('westpa') ?? pythonModuleMissing('h5py') ?? pythonModuleMissing('matplotlib'));
+
+function tool(dir: string, module: string, args: string[]): void {
+  const r = spawnSync('python3', ['-m', module, ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, MPLBACKEND: 'Agg' }, timeout: 300_000 });
+  expect(r.status, `${module}: ${r.stderr}`).toBe(0);
+}
+
+describe.skipIf(skip)("WESTPA's tools on westream's west.h5", () => {
+  it('w_fluxanl gives the flux westream reported; w_assign, w_direct and plothist run on it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'westream-tools-'));
+    cpSync(join(REPO, 'test/fixtures/randomwalk'), dir, { recursive: true });
+    expect(westream(dir, ['init', '--bstate', 'origin,1,origin', '--tstate', 'far,1.5', '--segs-per-state', '4']).code).toBe(0);
+    const run = westream(dir, ['run']);
+    expect(run.code, run.stderr).toBe(0);
+    // What westream reports: the weight recycled into the target in each iteration (its JSON log).
+    const reported = new Map<number, number>();
+    for (const line of run.stdout.split('\n')) {
+      if (!line.includes('"iteration finished"')) continue;
+      const r = JSON.parse(line) as { nIter: number; recycledWeight: number };
+      reported.set(r.nIter, r.recycledWeight);
+    }
+    expect([...reported.values()].some((w) => w > 0), 'the run recycled something').toBe(true);
+
+    tool(dir, 'westpa.cli.tools.w_fluxanl', ['-r', 'west.yaml', '-W', 'west.h5', '-o', 'fluxanl.h5']);
+    const flux = JSON.parse(python("import h5py, json, sys; t = h5py.File(sys.argv[1])['target_flux/target_0']; print(json.dumps([[int(n), float(f), int(c)] for n, f, c in zip(t['n_iter'], t['flux'], t['count'])]))", [join(dir, 'fluxanl.h5')])) as [number, number, number][];
+    let compared = 0;
+    for (const [n, f, count] of flux) {
+      if (count < 0) continue; // w_fluxanl's sentinel: no recycling record for that iteration
+      expect(f, `iteration ${n}`).toBeCloseTo(reported.get(n) ?? NaN, 12);
+      compared++;
+    }
+    expect(compared).toBeGreaterThanOrEqual(2);
+    expect(flux.some(([, f]) => f > 0)).toBe(true);
+
+    tool(dir, 'westpa.cli.tools.w_assign', ['-r', 'west.yaml', '-W', 'west.h5', '--bins-from-system', '--states', 'start:0.0', 'far:1.6', '-o', 'assign.h5', '--serial']);
+    tool(dir, 'westpa.cli.tools.w_direct', ['-r', 'west.yaml', '--serial', 'all', '-W', 'west.h5', '-a', 'assign.h5', '-o', 'direct.h5']);
+    const arrivals = Number(python("import h5py, sys; f = h5py.File(sys.argv[1]); print(f['avg_total_fluxes'][1]['expected'])", [join(dir, 'direct.h5')]));
+    expect(arrivals, "w_direct's mean flux into 'far'").toBeGreaterThan(0);
+
+    tool(dir, 'westpa.cli.tools.w_pdist', ['-r', 'west.yaml', '-W', 'west.h5', '-o', 'pdist.h5', '-b', '20']);
+    tool(dir, 'westpa.cli.tools.plothist', ['evolution', 'pdist.h5', '-o', 'evolution.png']);
+    expect(existsSync(join(dir, 'evolution.png')) && statSync(join(dir, 'evolution.png')).size).toBeGreaterThan(5000);
+  }, 300_000);
+});
