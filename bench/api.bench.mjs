@@ -1,8 +1,8 @@
-// The REST API under load during a live run: autocannon at 500 requests/s on /status, then on
-// /iterations/:n, while the run goes on (no-op segments, 200 per iteration, local work manager, 2 slots).
-// Reported: p99 latency of each beside the floor (a bare node:http server in its own process, same load), and
-// the run's mean iteration time under load against the quiet phases before and after (same run). Client,
-// run and server share this machine's 2 cores.
+// The REST API under load during a live run: autocannon at 500 requests/s on /status and on /iterations/:n
+// while the run goes on (no-op segments, 200 per iteration, local work manager, 2 slots), in alternating
+// rounds with a quiet phase and the floor (a bare node:http server in its own process, same load). Reported:
+// the median p99 of each, and the run's mean iteration time under load against the quiet phases. Client,
+// run and servers share this machine's 2 cores.
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +13,8 @@ import { startUntil } from './lib/processes.mjs';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const westream = join(repo, 'packages/cli/bin/westream.js');
-const PHASE_S = 10;
+const PHASE_S = 5;
+const ROUNDS = 3;
 const RATE = 500;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -46,53 +47,55 @@ export async function run() {
       if (line.includes('"iteration finished"')) iters.push([performance.now(), JSON.parse(line).walltime]);
     }
   });
+  const floorServer = await startUntil(process.execPath, [join(repo, 'bench/api/floor-server.mjs')], /http:\/\/\S+\n/);
+  const floorUrl = /http:\/\/\S+/.exec(floorServer.printed)[0];
   try {
     while (base === null || iters.length < 3) await sleep(50);
-    // Warm-up (JIT of the server's and the load generator's paths), not measured: the first seconds of any
+    // Warm-up (JIT of the servers' and the load generator's paths), not measured: the first seconds of any
     // load measured 3-5x the steady p99 here.
     await load(`${base}/status`, 3);
     await load(`${base}/iterations/2`, 3);
-    const phases = {};
-    const mark = (name) => (phases[name] = { start: performance.now() });
-    const end = (name) => (phases[name].end = performance.now());
-    mark('quiet1');
-    await sleep(PHASE_S * 1000);
-    end('quiet1');
-    mark('status');
-    const st = await load(`${base}/status`);
-    end('status');
-    mark('iteration');
-    const it = await load(`${base}/iterations/2`);
-    end('iteration');
-    mark('quiet2');
-    await sleep(PHASE_S * 1000);
-    end('quiet2');
-    const floorServer = await startUntil(process.execPath, [join(repo, 'bench/api/floor-server.mjs')], /http:\/\/\S+\n/);
-    const floorUrl = /http:\/\/\S+/.exec(floorServer.printed)[0];
-    const floor = await load(`${floorUrl}/status`);
-    floorServer.kill('SIGKILL');
-    const meanIn = (p) => {
-      const xs = iters.filter(([t]) => t >= p.start && t <= p.end).map(([, w]) => w);
-      return { mean: xs.reduce((a, b) => a + b, 0) / Math.max(xs.length, 1), n: xs.length };
+    await load(`${floorUrl}/status`, 3);
+    // This machine's speed drifts from minute to minute: ROUNDS alternating rounds of quiet, floor, /status,
+    // /iterations/2, and the median of each.
+    const rounds = [];
+    const timed = async (fn) => {
+      const start = performance.now();
+      const res = await fn();
+      return { res, start, end: performance.now() };
     };
-    const q1 = meanIn(phases.quiet1);
-    const q2 = meanIn(phases.quiet2);
-    const quiet = (q1.mean * q1.n + q2.mean * q2.n) / Math.max(q1.n + q2.n, 1);
-    const ls = meanIn(phases.status);
-    const li = meanIn(phases.iteration);
-    const row = (name, res, loaded) => ({
-      name,
-      value: res.latency.p99,
-      unit: 'ms',
-      goal: `p99 ≤ 10 ms at ${RATE} req/s; iteration time unchanged`,
-      peer: 'floor: bare node:http server, own process, same load',
-      peerValue: floor.latency.p99,
-      ratio: res.latency.p99 / floor.latency.p99,
-      ratioLabel: 'westream / floor (p99)',
-      detail: `${name}: ${res.requests.total} requests in ${PHASE_S} s (${res.requests.average.toFixed(0)}/s), ${res.non2xx} non-2xx, ${res.errors} errors; latency median ${res.latency.p50} ms, p99 ${res.latency.p99} ms, max ${res.latency.max} ms; iteration time ${loaded.mean.toFixed(3)} s under load (${loaded.n} iterations) vs ${quiet.toFixed(3)} s quiet (${q1.mean.toFixed(3)} s over ${q1.n} before, ${q2.mean.toFixed(3)} s over ${q2.n} after): ×${(loaded.mean / quiet).toFixed(2)}; floor p50 ${floor.latency.p50} ms, p99 ${floor.latency.p99} ms (measured while the run went on).`,
-    });
-    return [row('REST /status during a live run', st, ls), row('REST /iterations/2 during a live run', it, li)];
+    for (let r = 0; r < ROUNDS; r++) {
+      rounds.push({
+        quiet: await timed(() => sleep(PHASE_S * 1000)),
+        floor: await timed(() => load(`${floorUrl}/status`)),
+        status: await timed(() => load(`${base}/status`)),
+        iteration: await timed(() => load(`${base}/iterations/2`)),
+      });
+    }
+    const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    const itersIn = (p) => iters.filter(([t]) => t >= p.start && t <= p.end).map(([, w]) => w);
+    const mean = (xs) => xs.reduce((a, b) => a + b, 0) / Math.max(xs.length, 1);
+    const quiet = mean(rounds.flatMap((r) => itersIn(r.quiet)));
+    const floorP99 = median(rounds.map((r) => r.floor.res.latency.p99));
+    const row = (name, key) => {
+      const p99s = rounds.map((r) => r[key].res.latency.p99);
+      const loaded = mean(rounds.flatMap((r) => itersIn(r[key])));
+      const all = rounds.map((r) => r[key].res);
+      return {
+        name,
+        value: median(p99s),
+        unit: 'ms',
+        goal: `p99 ≤ 10 ms at ${RATE} req/s; iteration time unchanged`,
+        peer: 'floor: bare node:http server, own process, same load',
+        peerValue: floorP99,
+        ratio: median(p99s) / floorP99,
+        ratioLabel: 'westream / floor (p99)',
+        detail: `${name}: median of ${ROUNDS} alternating rounds of ${PHASE_S} s at ${RATE} req/s: p99 ${p99s.join(', ')} ms (floor ${rounds.map((r) => r.floor.res.latency.p99).join(', ')} ms); ${all.reduce((a, x) => a + x.requests.total, 0)} requests, ${all.reduce((a, x) => a + x.non2xx + x.errors, 0)} non-2xx or errors; median latency ${median(all.map((x) => x.latency.p50))} ms; the run's mean iteration time ${loaded.toFixed(3)} s under this load vs ${quiet.toFixed(3)} s in the quiet phases (×${(loaded / quiet).toFixed(2)}; quiet phases ${rounds.map((r) => mean(itersIn(r.quiet)).toFixed(3)).join(', ')} s).`,
+      };
+    };
+    return [row('REST /status during a live run', 'status'), row('REST /iterations/2 during a live run', 'iteration')];
   } finally {
+    floorServer.kill('SIGKILL');
     child.kill('SIGINT');
     await new Promise((r) => child.once('close', r));
     rmSync(dir, { recursive: true, force: true });
