@@ -105,9 +105,17 @@ describe.skipIf(skip).each([local, ...(noRedis ? [] : [bullmq])])('a segment tha
     const child = spawn(process.execPath, [WESTREAM, 'run', ...wm.runArgs()], { cwd: dir, env: childEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    // Ctrl-C once the run is under way (a signal during start-up ends the process before it has a handler).
     const code = await new Promise<number | null>((res) => {
-      setTimeout(() => process.kill(-(child.pid as number), 'SIGINT'), 800);
-      child.once('exit', (c) => res(c));
+      const poll = setInterval(() => {
+        if (!/"iteration started"/.test(out)) return;
+        clearInterval(poll);
+        setTimeout(() => process.kill(-(child.pid as number), 'SIGINT'), 200);
+      }, 20);
+      child.once('exit', (c) => {
+        clearInterval(poll);
+        res(c);
+      });
     });
     expect(code).toBe(130);
     expect(out).toContain('SIGINT: stopping');

@@ -5,9 +5,13 @@
  * Each child carries `WESTREAM_OWNER=<token>` in its environment; a process is only killed when it is in a
  * recorded group *and* carries the token, so a reused pid can never hit a stranger.
  *
- * The record is one append-only log (`+pgid token` / `-pgid`), not a file per group: creating and deleting a
- * file per segment cost more than the rest of the bookkeeping together (ext4 inode allocation). The log is
- * rewritten with just the live groups whenever it has grown long.
+ * The record is one append-only log (`+pgid token` / `-pgid`, and `=token` for each incarnation), not a file
+ * per group: creating and deleting a file per segment cost more than the rest of the bookkeeping together (ext4
+ * inode allocation). The log is rewritten with just the live groups whenever it has grown long.
+ *
+ * A process killed -9 between its launcher's spawn and the `+pgid` line leaves a child no group line names; its
+ * incarnation's `=token` line, written before anything was spawned, still does: reaping kills every process
+ * that carries a recorded token, in a recorded group or not.
  */
 import { randomUUID } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
@@ -38,24 +42,28 @@ export class ProcessRegistry {
     if (this.lines > COMPACT_AFTER_LINES) this.rewrite(recordedGroups(this.dir));
   }
 
-  /** Kills every recorded group of an earlier run that is still alive; returns the pids killed. */
+  /**
+   * Kills every process an earlier incarnation started that is still alive (it carries that incarnation's
+   * token); returns the pids killed. Call it before starting anything: it also records this incarnation's token.
+   */
   reapOrphans(): number[] {
     const killed: number[] = [];
-    const wanted = recordedGroups(this.dir);
-    if (wanted.size > 0) {
-      for (const pid of processesIn(new Set(wanted.keys()))) {
-        const token = wanted.get(pid.pgrp);
-        if (token && environOf(pid.pid).includes(`${OWNER_ENV}=${token}`)) {
-          try {
-            process.kill(pid.pid, 'SIGKILL');
-            killed.push(pid.pid);
-          } catch {
-            /* already gone */
-          }
+    const tokens = recordedTokens(this.dir);
+    tokens.delete(this.token);
+    if (tokens.size > 0) {
+      for (const name of readdirSync('/proc')) {
+        if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+        const m = new RegExp(`(?:^|\n)${OWNER_ENV}=([^\n]*)`).exec(environOf(Number(name)));
+        if (!m || !tokens.has(m[1] as string)) continue;
+        try {
+          process.kill(Number(name), 'SIGKILL');
+          killed.push(Number(name));
+        } catch {
+          /* already gone */
         }
       }
     }
-    // What was recorded is dealt with: start over with our own live groups only.
+    // What was recorded is dealt with: start over with our own live groups and token only.
     this.rewrite(new Map([...this.live].map((g) => [g, this.token])));
     return killed;
   }
@@ -75,11 +83,27 @@ export class ProcessRegistry {
   private rewrite(groups: ReadonlyMap<number, string>): void {
     this.close();
     const tmp = join(this.dir, `${LOG}.tmp`);
-    writeFileSync(tmp, [...groups].map(([g, token]) => `+${g} ${token}\n`).join(''));
+    writeFileSync(tmp, `=${this.token}\n${[...groups].map(([g, token]) => `+${g} ${token}\n`).join('')}`);
     renameSync(tmp, join(this.dir, LOG));
     this.lines = groups.size;
     for (const name of readdirSync(this.dir)) if (/^\d+$/.test(name)) rmSync(join(this.dir, name), { force: true }); // before the log
   }
+}
+
+/** Every owner token the log names: incarnations (`=token`) and the groups they recorded. */
+function recordedTokens(dir: string): Set<string> {
+  const tokens = new Set(recordedGroups(dir).values());
+  let text = '';
+  try {
+    text = readFileSync(join(dir, LOG), 'utf8');
+  } catch {
+    /* none yet */
+  }
+  for (const line of text.split('\n')) {
+    const m = /^=(\S+)$/.exec(line);
+    if (m) tokens.add(m[1] as string);
+  }
+  return tokens;
 }
 
 /** pgid → owner token of the groups the log (and the one-file-per-group layout before it) leaves alive. */

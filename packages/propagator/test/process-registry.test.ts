@@ -21,21 +21,31 @@ function sleeper(token: string | null): Promise<ChildProcess> {
 const exited = (c: ChildProcess): Promise<string | null> => (c.exitCode !== null || c.signalCode !== null ? Promise.resolve(c.signalCode) : new Promise((res) => c.once('exit', (_code, sig) => res(sig))));
 
 describe('ProcessRegistry: the record that lets a restarted run kill what a killed run left behind', () => {
-  it('kills the live groups an earlier registry recorded and never removed, and only those', async () => {
+  it('kills what an earlier incarnation started and left alive: recorded groups, and children that left theirs', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'westream-registry-'));
     const earlier = new ProcessRegistry(dir);
+    earlier.reapOrphans(); // at start, as run and worker do: records its token
     const orphan = await sleeper(earlier.token);
-    const finished = await sleeper(earlier.token);
+    const escaped = await sleeper(earlier.token); // its group ended and was removed, but it had left the group
     earlier.add(orphan.pid as number);
-    earlier.add(finished.pid as number);
-    earlier.remove(finished.pid as number); // its segment ended normally: no longer westream's to kill
+    earlier.add(escaped.pid as number);
+    earlier.remove(escaped.pid as number);
     // (the earlier process is "killed -9" here: no close, nothing more written)
     const later = new ProcessRegistry(dir);
     const killed = later.reapOrphans();
-    expect(killed).toEqual([orphan.pid]);
+    expect(killed.sort()).toEqual([orphan.pid, escaped.pid].sort());
     expect(await exited(orphan)).toBe('SIGKILL');
-    expect(finished.exitCode === null && finished.signalCode === null).toBe(true);
-    expect(readFileSync(join(dir, 'groups.log'), 'utf8')).toBe(''); // dealt with: the record starts over
+    expect(await exited(escaped)).toBe('SIGKILL');
+    expect(readFileSync(join(dir, 'groups.log'), 'utf8')).toBe(`=${later.token}\n`); // dealt with: the record starts over
+  });
+
+  it('kills a child started just before its incarnation died, before its group was ever recorded', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'westream-registry-'));
+    const earlier = new ProcessRegistry(dir);
+    earlier.reapOrphans();
+    const unrecorded = await sleeper(earlier.token); // spawned; killed -9 before add()
+    expect(new ProcessRegistry(dir).reapOrphans()).toEqual([unrecorded.pid]);
+    expect(await exited(unrecorded)).toBe('SIGKILL');
   });
 
   it('never signals a process in a recorded group that lacks the token (a reused pid), and survives a torn last line', async () => {
