@@ -3,7 +3,8 @@
 # Python peers: WESTPA (its WEDriver and bin mappers are the reference the WE core is checked against), imdclient
 # and MDAnalysis (IMD clients and imdclient's test server). Debian peers: GROMACS 2022 and LAMMPS (real IMD
 # engines), redis-server (the BullMQ work manager's tests start private instances of it), chromium (the
-# dashboard's test drives it headless through playwright-core) with a font to draw text.
+# dashboard's test drives it headless through playwright-core) with a font to draw text, slurm-wlm and munge
+# (the SLURM scripts' test starts a private single-node cluster).
 set -euo pipefail
 
 need_pip=()
@@ -24,9 +25,11 @@ command -v lmp >/dev/null || need_apt+=(lammps)
 command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v chromium >/dev/null || need_apt+=(chromium)
 [ -e /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf ] || need_apt+=(fonts-liberation)
+command -v slurmctld >/dev/null || need_apt+=(slurm-wlm)
+command -v munged >/dev/null || need_apt+=(munge)
 if ((${#need_apt[@]})); then
   echo "install-test-deps: apt-get install ${need_apt[*]}"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 else
-  echo "install-test-deps: Debian packages present (gromacs, lammps, redis-server, chromium, fonts-liberation)"
+  echo "install-test-deps: Debian packages present (gromacs, lammps, redis-server, chromium, fonts-liberation, slurm-wlm, munge)"
 fi
