@@ -15,6 +15,7 @@ import { Queue, QueueEvents, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { SegmentResult, SegmentTask } from '@westream/propagator';
 import { readWorkers, type WorkerStatus } from './queue-observer.js';
+import { deadline } from './deadline.js';
 import { redisConnection } from './redis-connection.js';
 import { NODE_QUEUE_PREFIX, QUEUE_PREFIX, readSegmentResult, SEGMENT_QUEUE, segmentJobId, type SegmentJob } from './segment-job.js';
 import type { WorkManager } from './work-manager.js';
@@ -238,17 +239,6 @@ async function untilAborted(p: Promise<unknown>, signal: AbortSignal): Promise<v
     await Promise.race([p, aborted]);
   } finally {
     signal.removeEventListener('abort', onAbort);
-  }
-}
-
-/** Resolves true when `p` settles within `ms`, false when the time ran out first. */
-async function deadline(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
-  try {
-    return await Promise.race([p.then(() => true as const), timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

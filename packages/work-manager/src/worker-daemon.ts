@@ -20,6 +20,7 @@ import { Redis } from 'ioredis';
 import { loadConfig, type WestConfig } from '@westream/config';
 import { ProcessRegistry, SegmentRunner, type SegmentResult, type SegmentTask } from '@westream/propagator';
 import { pingRedis } from './bullmq-work-manager.js';
+import { deadline } from './deadline.js';
 import { redisConnection } from './redis-connection.js';
 import { HEARTBEAT_KEY, NODE_QUEUE_PREFIX, NODES_KEY, QUEUE_PREFIX, readSegmentJob, SEGMENT_QUEUE, segmentJobId, type StreamJob, type WorkerInfo } from './segment-job.js';
 
@@ -210,8 +211,12 @@ export class WorkerDaemon {
   /** Stops taking segments and waits for the running ones (first stop signal). */
   async drain(): Promise<void> {
     this.draining = true;
-    await this.beat();
-    await this.worker.close();
+    await deadline(this.beat(), 5000);
+    // close() stops fetching and waits for the running jobs; with Redis away it would also wait for Redis,
+    // forever. So: wait for our own segments to end, then give the close a deadline.
+    const closed = this.worker.close();
+    while (this.running.size > 0) await new Promise((r) => setTimeout(r, 100));
+    if (!(await deadline(closed, 5000))) this.o.log?.('Redis does not answer: leaving without it (the jobs this node finished are reported again by the sim-manager\'s reconciliation)');
     await this.shutdown(false);
   }
 
@@ -225,8 +230,8 @@ export class WorkerDaemon {
 
   private async shutdown(force: boolean): Promise<void> {
     if (this.heartbeat) clearInterval(this.heartbeat);
-    await Promise.allSettled([this.nodeWorker.close(force), this.nodeQueue.close()]);
-    await this.redis.del(HEARTBEAT_KEY(this.o.nodeId)).catch(() => undefined);
+    await deadline(Promise.allSettled([this.nodeWorker.close(force), this.nodeQueue.close()]), 5000);
+    await deadline(this.redis.del(HEARTBEAT_KEY(this.o.nodeId)).catch(() => undefined), 2000);
     this.redis.disconnect();
     for (const r of this.runners.values()) r.close();
     this.registry.close();
