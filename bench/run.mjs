@@ -2,15 +2,18 @@
 // from the same run, with the machine and the date. Figures are reported, never asserted.
 import { readdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { execSync } from 'node:child_process';
+import { execSync, spawnSync } from 'node:child_process';
 
 const dir = new URL('./', import.meta.url);
 const files = readdirSync(dir).filter((f) => f.endsWith('.bench.mjs')).sort();
 const rows = [];
 for (const f of files) {
   process.stderr.write(`bench: ${f} ...\n`);
-  const mod = await import(new URL(f, dir).href);
-  for (const r of await mod.run()) {
+  // Each bench in a fresh process: one bench's heap, timers and JIT state must not slow the next (the IMD
+  // decode lost a third of its speed when it ran after the API bench's load generator in the same process).
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(new URL(f, dir).href)}); process.stdout.write(JSON.stringify(await m.run()));`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 });
+  if (child.status !== 0) throw new Error(`bench ${f} failed (${child.status})`);
+  for (const r of JSON.parse(child.stdout)) {
     rows.push({ file: f, ...r });
     process.stderr.write(`  ${r.name}: ${fmt(r.value)} ${r.unit}${r.peerValue != null ? ` | peer ${fmt(r.peerValue)} ${r.unit} | ${r.ratioLabel} = ${fmt(r.ratio)}×` : ''}\n`);
   }

@@ -185,13 +185,29 @@ describe.skipIf(skip)('the REST API in BullMQ mode', () => {
   it('/workers lists the daemons; /metrics has queue depths; /queues (bull-board) needs the token', async () => {
     const w = worker(redis.url, 'node-api', ['--slots', '1'], { SEG_SLEEP: '0.3' });
     await waitForLine(w, 'stdout', /ready: 1 slot/);
-    const dir = demoSimDir((y) => y.replace('max_total_iterations: 40', 'max_total_iterations: 3'));
+    const dir = demoSimDir((y) => y.replace('max_total_iterations: 40', 'max_total_iterations: 6'));
     const p = join(dir, 'westpa_scripts/runseg.sh');
     writeFileSync(p, readFileSync(p, 'utf8').replace('set -euo pipefail\n', 'set -euo pipefail\nsleep "${SEG_SLEEP:-0}"\n'));
     expect(westream(dir, ['init', '--config', 'west.yaml', '--bstates-from', 'bstates.txt', '--tstates-from', 'tstates.txt', '--segs-per-state', '2']).code).toBe(0);
     const { base, closed } = await runWithApi(dir, ['--config', 'west.yaml', '--work-manager', 'bullmq', '--redis', redis.url, '--api-token', 'tok-123']);
     const workers = (await (await fetch(`${base}/workers`)).json()) as { node: string; alive: boolean; slots: number }[];
     expect(workers).toEqual(expect.arrayContaining([expect.objectContaining({ node: 'node-api', alive: true, slots: 1 })]));
+    // A node joining shows on the event stream (the registry is polled every 5 s).
+    const ac = new AbortController();
+    const events = await fetch(`${base}/events`, { signal: ac.signal });
+    const joiner = worker(redis.url, 'node-api-2', ['--slots', '1'], { SEG_SLEEP: '0.3' });
+    await waitForLine(joiner, 'stdout', /ready: 1 slot/);
+    const reader = (events.body as ReadableStream<Uint8Array>).getReader();
+    let sse = '';
+    const dec = new TextDecoder();
+    const seenBy = Date.now() + 15_000;
+    while (!/event: worker-joined\ndata: \{"node":"node-api-2"\}/.test(sse) && Date.now() < seenBy) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      sse += dec.decode(value);
+    }
+    ac.abort();
+    expect(sse).toMatch(/event: worker-joined\ndata: \{"node":"node-api-2"\}/);
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/^westream_queue_jobs\{state="active"\} \d+$/m);
     expect(metrics).toMatch(/^westream_worker_slots\{node="node-api"\} 1$/m);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Rng } from '@westream/we';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { commandMissing, pythonModuleMissing, skipWithoutPeer } from './support/peers.js';
-import { reapStarted, start, survivors, waitForLine, type Started } from './support/processes.js';
+import { reapStarted, start, survivors, survivorsAfter, waitForLine, type Started } from './support/processes.js';
 import { startRedis, type PrivateRedis } from './support/redis.js';
 import { childEnv, demoSimDir, python, REPO, WESTREAM, westream, westreamAsync, westreamRun } from './support/sim-dir.js';
 
@@ -102,7 +102,7 @@ describe.skipIf(skip)('bullmq work manager: same seed, same west.h5', () => {
       await waitForLine(again, 'stdout', /ready: 1 slot/);
       expect(await run.closed, `trial ${trial}: ${run.out()}`).toBe(0);
       expect(differing(digest(dir), reference), `trial ${trial}`).toEqual([]);
-      expect(survivors(dir), `trial ${trial}: engine processes left running`).toEqual([]);
+      expect(await survivorsAfter(dir, 10_000), `trial ${trial}: engine processes left running`).toEqual([]);
       reapStarted();
     }
   }, 600_000);

@@ -72,6 +72,29 @@ export async function freePort(): Promise<number> {
 }
 
 /** Processes that carry a token of this sim root's process registry (children westream started). */
+/**
+ * `survivors`, polled for up to `ms`: segments a live worker is still finishing (at-least-once delivery can run
+ * one twice) end by themselves; orphans do not. What remains is described for the failure message.
+ */
+export async function survivorsAfter(dir: string, ms: number): Promise<string[]> {
+  const end = Date.now() + ms;
+  let left = survivors(dir);
+  while (left.length > 0 && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 100));
+    left = survivors(dir);
+  }
+  return left.map((pid) => {
+    try {
+      const env = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0');
+      const pick = (k: string): string => env.find((e) => e.startsWith(`${k}=`))?.slice(k.length + 1) ?? '?';
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').join(' ').trim();
+      return `pid ${pid} (${cmd}) iter ${pick('WEST_CURRENT_ITER')} seg ${pick('WEST_CURRENT_SEG_ID')} owner ${pick('WESTREAM_OWNER')}`;
+    } catch {
+      return `pid ${pid} (gone)`;
+    }
+  });
+}
+
 export function survivors(dir: string): number[] {
   const pids: number[] = [];
   for (const name of readdirSync('/proc')) {

@@ -211,12 +211,12 @@ export class WorkerDaemon {
   /** Stops taking segments and waits for the running ones (first stop signal). */
   async drain(): Promise<void> {
     this.draining = true;
-    await deadline(this.beat(), 5000);
+    await deadline(this.beat(), 2000);
     // close() stops fetching and waits for the running jobs; with Redis away it would also wait for Redis,
     // forever. So: wait for our own segments to end, then give the close a deadline.
     const closed = this.worker.close();
     while (this.running.size > 0) await new Promise((r) => setTimeout(r, 100));
-    if (!(await deadline(closed, 5000))) this.o.log?.('Redis does not answer: leaving without it (the jobs this node finished are reported again by the sim-manager\'s reconciliation)');
+    if (!(await deadline(closed, 3000))) this.o.log?.('Redis does not answer: leaving without it (the jobs this node finished are reported again by the sim-manager\'s reconciliation)');
     await this.shutdown(false);
   }
 
@@ -230,8 +230,8 @@ export class WorkerDaemon {
 
   private async shutdown(force: boolean): Promise<void> {
     if (this.heartbeat) clearInterval(this.heartbeat);
-    await deadline(Promise.allSettled([this.nodeWorker.close(force), this.nodeQueue.close()]), 5000);
-    await deadline(this.redis.del(HEARTBEAT_KEY(this.o.nodeId)).catch(() => undefined), 2000);
+    await deadline(Promise.allSettled([this.nodeWorker.close(force), this.nodeQueue.close()]), 3000);
+    await deadline(this.redis.del(HEARTBEAT_KEY(this.o.nodeId)).catch(() => undefined), 1000);
     this.redis.disconnect();
     for (const r of this.runners.values()) r.close();
     this.registry.close();
