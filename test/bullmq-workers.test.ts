@@ -215,6 +215,7 @@ describe.skipIf(skip)('the REST API in BullMQ mode', () => {
     const denied = await fetch(`${base}/queues`, { redirect: 'manual' });
     expect(denied.status).toBe(401);
     expect(await fetch(`${base}/queues?token=wrong`, { redirect: 'manual' }).then((r) => r.status)).toBe(401);
+    expect(await fetch(`${base}/queues`, { redirect: 'manual', headers: { cookie: 'westream_token=%E0%A4%A' } }).then((r) => r.status)).toBe(401);
     const login = await fetch(`${base}/queues?token=tok-123`, { redirect: 'manual' });
     expect(login.status).toBe(303);
     const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] as string;

@@ -44,19 +44,19 @@ export async function commandRun(a: RunArgs): Promise<RunSummary> {
   const orphans = registry.reapOrphans();
   if (orphans.length > 0) reporter.warn(`killed ${orphans.length} process(es) left running by an earlier westream run that was killed (pids ${orphans.join(', ')})`);
   const runner = new SegmentRunner({ config, simRoot, seed: store.meta.seed, registry });
+  const runId = runIdOf(config.westream.runId, simRoot);
+  const redisUrl = a.redis ?? config.westream.redisUrl;
   let workManager: WorkManager;
   let bull: BullmqWorkManager | undefined;
   if (wmName === 'bullmq') {
-    const redisUrl = a.redis ?? config.westream.redisUrl;
     try {
-      workManager = bull = await BullmqWorkManager.connect({ redisUrl, runId: runIdOf(config.westream.runId, simRoot), simRoot, config: resolve(config.file), seed: store.meta.seed });
+      workManager = bull = await BullmqWorkManager.connect({ redisUrl, runId, simRoot, config: resolve(config.file), seed: store.meta.seed });
     } catch (e) {
       runner.close();
       registry.close();
       throw new UsageError(`--work-manager bullmq: ${(e as Error).message}`);
     }
   } else workManager = new LocalWorkManager(runner, slots);
-  const runId = runIdOf(config.westream.runId, simRoot);
   let api: RunningApi | undefined;
   if (apiAddress) {
     const token = a.apiToken ?? process.env.WESTREAM_API_TOKEN ?? randomBytes(18).toString('base64url');
@@ -69,7 +69,7 @@ export async function commandRun(a: RunArgs): Promise<RunSummary> {
       simRoot,
       westH5: paths.westH5,
       runId,
-      redisUrl: bull ? (a.redis ?? config.westream.redisUrl) : null,
+      redisUrl: bull ? redisUrl : null,
       localSlots: (workManager as LocalWorkManager).slots ?? 1,
     });
     let where = 'from --api-token / WESTREAM_API_TOKEN';

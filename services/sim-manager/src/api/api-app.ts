@@ -37,11 +37,17 @@ export interface ApiAppOptions {
   readonly queues?: () => readonly Queue[];
 }
 
+/** `given` equals the secret, compared in constant time (the header, the board's cookie and its one-time query). */
+export function sameSecret(given: string | null | undefined, secret: string): boolean {
+  if (given === null || given === undefined) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(secret);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
 export function tokenMatches(req: FastifyRequest, token: string): boolean {
   const h = req.headers.authorization ?? '';
-  const given = Buffer.from(h.startsWith('Bearer ') ? h.slice(7) : '');
-  const want = Buffer.from(token);
-  return given.length === want.length && timingSafeEqual(given, want);
+  return h.startsWith('Bearer ') && sameSecret(h.slice(7), token);
 }
 
 /** Builds the API and listens; resolves with its URL once it does. */

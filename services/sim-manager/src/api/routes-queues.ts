@@ -8,8 +8,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Queue } from 'bullmq';
-import { timingSafeEqual } from 'node:crypto';
-import { tokenMatches } from './api-app.js';
+import { sameSecret, tokenMatches } from './api-app.js';
 
 const COOKIE = 'westream_token';
 
@@ -17,9 +16,11 @@ function cookieMatches(req: FastifyRequest, token: string): boolean {
   for (const part of (req.headers.cookie ?? '').split(';')) {
     const [k, ...v] = part.trim().split('=');
     if (k !== COOKIE) continue;
-    const given = Buffer.from(decodeURIComponent(v.join('=')));
-    const want = Buffer.from(token);
-    return given.length === want.length && timingSafeEqual(given, want);
+    try {
+      return sameSecret(decodeURIComponent(v.join('=')), token);
+    } catch {
+      return false; // a malformed escape: not our cookie
+    }
   }
   return false;
 }
@@ -31,8 +32,7 @@ export async function registerQueues(app: FastifyInstance, queues: readonly Queu
   await app.register(async (scope) => {
     scope.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
       if (tokenMatches(req, token) || cookieMatches(req, token)) return;
-      const given = new URL(req.url, 'http://x').searchParams.get('token');
-      if (given !== null && Buffer.from(given).length === Buffer.from(token).length && timingSafeEqual(Buffer.from(given), Buffer.from(token))) {
+      if (sameSecret(new URL(req.url, 'http://x').searchParams.get('token'), token)) {
         return reply
           .header('set-cookie', `${COOKIE}=${encodeURIComponent(token)}; Path=/queues; HttpOnly; SameSite=Strict`)
           .redirect('/queues', 303);
