@@ -131,7 +131,7 @@ export class SegmentRunner {
       if (signal?.aborted || (out.cancelled && !failure)) return { ...fail('cancelled', stdout, times), status: 'cancelled' };
       // The engine's own failure comes first: a stream that ends because its engine died is a consequence.
       const bad = out.cancelled ? null : describeExit(out, this.exePath(prog), config.westream.segmentTimeout);
-      if (bad) return fail(`${bad}${failure ? ` (and stream_trajectory: ${failure})` : ''}`, stdout, times);
+      if (bad) return fail(`${bad}${failure ? ` (and ${failure})` : ''}`, stdout, times); // failure names stream_trajectory
       if (failure) return fail(failure, stdout, times);
       try {
         const pcoord = checkPcoordShape(readTable(returns.pcoord, `pcoord return file ${returns.pcoord}`), config.system.pcoordLen, config.system.pcoordNdim, `pcoord return file (WEST_PCOORD_RETURN)`);
@@ -208,8 +208,12 @@ export class SegmentRunner {
             if (port !== undefined && !engineEnded) void drainStream(st.host, port);
             return null;
           }
-          // A stream cut off because its engine died: give the engine a moment to report its own failure.
-          if (e instanceof ImdProtocolError && e.truncated) await Promise.race([engine, new Promise((r) => setTimeout(r, 5000))]);
+          // A stream that ended early, likely because its engine died: give the engine a moment to report its
+          // own failure (stopping it now would turn its exit status into 'cancelled'). An analysis program
+          // that failed may have seen the same end, or may have failed mid-stream: a shorter grace.
+          const seen = e instanceof ImdProtocolError && e.truncated ? 'stream-ended' : e instanceof StreamFailure ? e.seen : 'mid-stream';
+          const grace = seen === 'stream-ended' ? 5000 : seen === 'program-exited' ? 1000 : 0;
+          if (grace > 0 && !engineEnded) await settledWithin(engine, grace);
           stop.abort();
           return why;
         },
@@ -245,7 +249,7 @@ export class SegmentRunner {
       tasks.push(
         this.run(prog, prog.cwd ?? s.segDir, streamVars, RandomPurpose.SEGMENT, [s.task.nIter, s.task.segId], stdout, stderr, stop, config.westream.segmentTimeout).then((out) => {
           const bad = out.cancelled ? null : describeExit(out, this.exePath(prog), config.westream.segmentTimeout);
-          if (bad) throw new StreamFailure(`the analysis program: ${bad}${logTail(stdout)}`);
+          if (bad) throw new StreamFailure(`the analysis program: ${bad}${logTail(stdout)}`, 'program-exited');
         }),
       );
     }
@@ -493,4 +497,11 @@ function logTail(log: string | null): string {
   }
   const lines = text.trimEnd().split('\n').slice(-LOG_TAIL_LINES);
   return `\n  log ${log}${lines.length && lines[0] ? `, last lines:\n${lines.map((l) => `    | ${l}`).join('\n')}` : ' (empty)'}`;
+}
+
+/** Waits for `p` to settle, or `ms` to pass, whichever is first (and leaves no timer behind). */
+async function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p.then(() => undefined, () => undefined), new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
 }

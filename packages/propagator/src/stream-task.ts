@@ -7,9 +7,16 @@ import type { StreamPcoord, StreamTrajectory } from '@westream/config';
 import { connectImd, type ImdFrame } from '@westream/imd';
 import type { H5mdWriter } from '@westream/store';
 
-/** Why a streamed segment failed, ready for the segment's reason. */
+/**
+ * Why a streamed segment failed, ready for the segment's reason. `seen`: when it was found. Once the engine
+ * has closed its stream ('stream-ended'), or the analysis program has exited ('program-exited', perhaps at
+ * that same end), the engine may be dying, and its own exit status is the better reason.
+ */
 export class StreamFailure extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly seen: 'mid-stream' | 'stream-ended' | 'program-exited' = 'mid-stream',
+  ) {
     super(message);
     this.name = 'StreamFailure';
   }
@@ -182,7 +189,7 @@ function sample(values: readonly number[], len: number, stride: number | null): 
   const s = stride ?? (len > 1 && (n - 1) % (len - 1) === 0 ? (n - 1) / (len - 1) : null);
   if (s === null || s < 1 || (len - 1) * s !== n - 1) {
     const need = stride === null ? `a stream of (pcoord_len − 1)·k + 1 frames (pcoord_len ${len})` : `(pcoord_len − 1)·stride + 1 = ${(len - 1) * stride + 1} frames`;
-    throw new StreamFailure(`builtin pcoord: the stream had ${n} frame(s), but ${need}; match the engine's IMD rate and nsteps to pcoord_len, or set stream_trajectory.pcoord.stride`);
+    throw new StreamFailure(`builtin pcoord: the stream had ${n} frame(s), but ${need}; match the engine's IMD rate and nsteps to pcoord_len, or set stream_trajectory.pcoord.stride`, 'stream-ended');
   }
   return { points: Array.from({ length: len }, (_, i) => values[i * s] as number), stride: s };
 }
