@@ -49,7 +49,7 @@ export async function initRun(o: InitOptions): Promise<InitSummary> {
   const picks = bstates.flatMap((_, b) => Array.from({ length: o.segsPerState }, () => b));
   const gen = config.propagation.genIstates ? (i: Parameters<SegmentRunner['genIstate']>[0], b: Parameters<SegmentRunner['genIstate']>[1]) => o.runner.genIstate(i, b) : undefined;
   const empty: StateSet = { bstates, istates: [], tstates };
-  const istates = await makeIstates({ seed, states: empty, ...(gen ? { genIstate: gen } : {}) }, picks.length, 0, 1, picks);
+  const istates = await makeIstates({ seed, states: empty, ...(gen ? { genIstate: gen } : {}) }, picks.length, 1, 1, picks); // created "in" iteration 1, as w_init records them
   istates.forEach((s, i) => {
     const bin = assignPoints(mapper, s.pcoord, 1)[0] as number;
     if (tbins.has(bin)) throw new ConsistencyError(`initial state ${i} (from basis state '${bstates[s.basisStateId]?.label}') lies in the bin of a target state; move the basis state or the target`);
