@@ -29,12 +29,12 @@ function bytesUnder(dir) {
 }
 
 /**
- * A sim root from config/stream-demo: `mode` 'stream' (builtin pcoord from IMD), 'plain' (the engine writes
+ * A sim root from config/examples/toy-stream: `mode` 'stream' (builtin pcoord from IMD), 'plain' (the engine writes
  * its pcoord) or 'xyz' (the engine writes an XYZ trajectory; a second program computes the pcoord from it).
  */
 function simRoot(mode, { walkers, iterations, solvent, steps, stride }) {
   const dir = mkdtempSync(join(tmpdir(), `westream-bench-stream-${mode}-`));
-  cpSync(join(repo, 'config/stream-demo'), dir, { recursive: true });
+  cpSync(join(repo, 'config/examples/toy-stream'), dir, { recursive: true });
   cpSync(join(repo, 'westpa-scripts/toy-stream'), join(dir, 'westpa_scripts'), { recursive: true });
   let md = readFileSync(join(dir, 'md.in'), 'utf8').replace(/^steps .*$/m, `steps = ${steps}`).replace(/^stride .*$/m, `stride = ${stride}`).replace(/^solvent .*$/m, `solvent = ${solvent}`);
   writeFileSync(join(dir, 'md.in'), md);

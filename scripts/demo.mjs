@@ -12,7 +12,7 @@ const westream = join(repo, 'packages/cli/bin/westream.js');
 const toyMd = join(repo, 'packages/toy-md/bin/westream-toy-md.js');
 const dir = process.env.WESTREAM_DEMO_DIR ? resolve(process.env.WESTREAM_DEMO_DIR) : mkdtempSync(join(tmpdir(), 'westream-demo-'));
 mkdirSync(dir, { recursive: true });
-for (const f of ['west.yaml', 'md.in', 'bstates.txt', 'tstates.txt', 'bstates']) cpSync(join(repo, 'config/demo', f), join(dir, f), { recursive: true });
+for (const f of ['west.yaml', 'md.in', 'bstates.txt', 'tstates.txt', 'bstates']) cpSync(join(repo, 'config/examples/toy', f), join(dir, f), { recursive: true });
 cpSync(join(repo, 'westpa-scripts/toy'), join(dir, 'westpa_scripts'), { recursive: true });
 
 const env = { ...process.env, TOY_MD: toyMd };

@@ -40,6 +40,20 @@ describe('docker-compose.yml and Dockerfile', () => {
     }
   });
 
+  it("the compose file's quick start, each `docker compose run --rm sim-manager ARGS` run as `westream ARGS`, makes and initializes the sim root", () => {
+    const header = readFileSync(join(REPO, 'docker-compose.yml'), 'utf8').split('\n').filter((l) => l.startsWith('#'));
+    const runs = header.map((l) => /docker compose run --rm sim-manager ([^#]+)/.exec(l)?.[1]?.trim()).filter((a): a is string => a !== undefined);
+    expect(runs.map((a) => a.split(' ')[0])).toEqual(['example', 'init']);
+    const host = mkdtempSync(join(tmpdir(), 'westream-compose-'));
+    const sim = join(host, 'sim'); // the container's /sim
+    for (const a of runs) {
+      const cwd = a.startsWith('example ') ? host : sim; // the example makes the sim root; the rest run in it
+      const r = westream(cwd, a.replaceAll('/sim', sim).split(/\s+/), { WESTREAM_API_TOKEN: 'x' });
+      expect(r.code, `${a}: ${r.stderr}`).toBe(0);
+    }
+    expect(existsSync(join(sim, 'west.h5'))).toBe(true);
+  });
+
   it('the sim-manager publishes its API on the host loopback only, and needs the token from the environment', () => {
     const sm = compose.services['sim-manager'] as Service;
     const api = (sm.command ?? [])[(sm.command ?? []).indexOf('--api') + 1];

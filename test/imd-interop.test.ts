@@ -254,8 +254,8 @@ describe('westream client ← GROMACS 2022 (Debian gromacs), IMDv2, -imdport 0',
     writeFileSync(join(dir, 'md.mdp'), GMX_MDP);
     // The energy-minimised system of the GROMACS example (solvating and placing ions afresh, unminimised,
     // sometimes gave overlaps that SETTLE could not handle and mdrun crashed).
-    cpSync(join(REPO, 'westpa-scripts/gromacs/bstates/nacl/conf.gro'), join(dir, 'conf.gro'));
-    cpSync(join(REPO, 'westpa-scripts/gromacs/topol.top'), join(dir, 'topol.top'));
+    cpSync(join(REPO, 'config/examples/gromacs/bstates/nacl/conf.gro'), join(dir, 'conf.gro'));
+    cpSync(join(REPO, 'config/examples/gromacs/topol.top'), join(dir, 'topol.top'));
     const gmx = (args: string[]): void => {
       const r = spawnSync('gmx', ['-quiet', ...args], { cwd: dir, encoding: 'utf8' });
       expect(r.status, `gmx ${args[0]}: ${r.stderr.slice(-2000)}`).toBe(0);

@@ -1,28 +1,26 @@
 /**
- * The GROMACS and LAMMPS examples (westpa-scripts/gromacs, westpa-scripts/lammps) run for real. GROMACS:
+ * The GROMACS and LAMMPS examples (`westream example gromacs|lammps`: config/examples/NAME with
+ * westpa-scripts/NAME) run for real, by the commands they print. GROMACS:
  * mdrun with -imdwait -imdport 0 in every segment, the port read from its log, the Na–Cl distance from the
  * IMD stream, equal to `gmx distance` on GROMACS's own trajectory. LAMMPS: a reserved port passed in
  * $WEST_STREAM_PORT, distances equal to its own dump.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { commandMissing, pythonModuleMissing, skipWithoutPeer } from './support/peers.js';
 import { survivors } from './support/processes.js';
-import { pcoordsOf, REPO, westream } from './support/sim-dir.js';
+import { exampleSimDir, pcoordsOf, runPrinted } from './support/sim-dir.js';
 
-/** Copies an example into a fresh sim root, lets `edit` change west.cfg, runs init and run to the end. */
-function runExample(example: string, segsPerState: number, edit: (cfg: string) => string = (c) => c): string {
-  const dir = mkdtempSync(join(tmpdir(), `westream-${example}-we-`));
-  cpSync(join(REPO, 'westpa-scripts', example), dir, { recursive: true });
-  const cfg = join(dir, 'west.cfg');
-  writeFileSync(cfg, edit(readFileSync(cfg, 'utf8')));
-  const init = westream(dir, ['init', '--config', 'west.cfg', '--bstates-from', 'bstates.txt', '--segs-per-state', String(segsPerState)]);
-  expect(init.code, init.stderr).toBe(0);
-  const run = westream(dir, ['run', '--config', 'west.cfg']);
-  expect(run.code, run.stdout + run.stderr).toBe(0);
+/**
+ * Makes a sim root with `westream example`, lets `edit` change west.cfg, runs the commands the example prints
+ * (init, then run) to the end.
+ */
+function runExample(example: string, edit: (cfg: string) => string = (c) => c): string {
+  const { dir, commands } = exampleSimDir(example, edit);
+  expect(commands.map((c) => c.split(' ')[1])).toEqual(['init', 'run']);
+  runPrinted(dir, commands);
   expect(survivors(dir)).toEqual([]);
   return dir;
 }
@@ -32,7 +30,7 @@ const skip = skipWithoutPeer('GROMACS (Debian gromacs)', commandMissing('gmx', '
 describe('stream_trajectory with GROMACS 2022: Na+/Cl- in water, pcoord from the IMD stream', () => {
   it.skipIf(skip)('3 iterations × 4 segments; every distance equals gmx distance on the engine\'s own .trr', () => {
     // One bin, so every iteration has exactly 4 segments.
-    const dir = runExample('gromacs', 4, (c) => c.replace("[0.0, 0.4, 0.6, 0.8, 1.0, 1.2, 'inf']", "[0.0, 'inf']"));
+    const dir = runExample('gromacs', (c) => c.replace("[0.0, 0.4, 0.6, 0.8, 1.0, 1.2, 'inf']", "[0.0, 'inf']"));
 
     const h5 = pcoordsOf(dir);
     let compared = 0;
@@ -62,7 +60,7 @@ describe('stream_trajectory with LAMMPS (Debian lammps): port_discovery reserve'
   const noLmp = skipWithoutPeer('LAMMPS (Debian lammps)', commandMissing('lmp', 'apt-get install lammps')) || skipWithoutPeer('h5py (PyPI)', pythonModuleMissing('h5py'));
 
   it.skipIf(noLmp)("LJ fluid, 2 iterations: the port reaches LAMMPS in $WEST_STREAM_PORT; distances equal LAMMPS's own dump", () => {
-    const dir = runExample('lammps', 2);
+    const dir = runExample('lammps');
     const h5 = pcoordsOf(dir);
     let compared = 0;
     for (const n of [1, 2]) {

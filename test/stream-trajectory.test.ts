@@ -94,9 +94,7 @@ describe('stream_trajectory with the toy engine: pcoord from the stream only', (
   it.skipIf(noPy)('an analysis executable instead: the Python MDAnalysis script (imd://) gives the same pcoords', () => {
     const a = streamSimDir(iterations);
     expect(initAndRun(a).code).toBe(0);
-    const b = streamSimDir((y) =>
-      iterations(y).replace(/      builtin: \[pcoord, guard\]\n/, '      executable: $WEST_SIM_ROOT/westpa_scripts/stream_pcoord.sh\n').replace(/      pcoord: .*\n      guard: .*\n/, ''),
-    );
+    const b = streamSimDir(iterations, 'west-mdanalysis.yaml'); // the example's MDAnalysis config
     const r = initAndRun(b, withEngineCheck);
     expect(r.code, r.out).toBe(0);
     expect(readFileSync(join(b, 'seg_logs/000001-000000_analysis.log'), 'utf8')).toContain('stream_pcoord.py: 11 frames');

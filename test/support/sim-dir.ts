@@ -1,6 +1,6 @@
 /** Builds throwaway sim roots from the demo (or a given west.yaml) and runs the real `westream` command in them. */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +13,7 @@ export const TOY_MD = join(REPO, 'packages/toy-md/bin/westream-toy-md.js');
 /** A sim root holding the demo's files; `edit` rewrites west.yaml's text, `md` md.in's. */
 export function demoSimDir(edit: (yaml: string) => string = (y) => y, md: (text: string) => string = (t) => t): string {
   const dir = mkdtempSync(join(tmpdir(), 'westream-test-'));
-  for (const f of ['west.yaml', 'md.in', 'bstates.txt', 'tstates.txt', 'bstates']) cpSync(join(REPO, 'config/demo', f), join(dir, f), { recursive: true });
+  for (const f of ['west.yaml', 'md.in', 'bstates.txt', 'tstates.txt', 'bstates']) cpSync(join(REPO, 'config/examples/toy', f), join(dir, f), { recursive: true });
   cpSync(join(REPO, 'westpa-scripts/toy'), join(dir, 'westpa_scripts'), { recursive: true });
   writeFileSync(join(dir, 'west.yaml'), edit(readFileSync(join(dir, 'west.yaml'), 'utf8')));
   writeFileSync(join(dir, 'md.in'), md(readFileSync(join(dir, 'md.in'), 'utf8')));
@@ -71,13 +71,44 @@ export function python(code: string, args: string[] = [], cwd?: string): string 
   return r.stdout;
 }
 
-/** A sim root holding the streaming example (config/stream-demo + westpa-scripts/toy-stream). */
-export function streamSimDir(edit: (yaml: string) => string = (y) => y): string {
+/**
+ * A sim root holding the streaming example (config/examples/toy-stream + westpa-scripts/toy-stream), its
+ * `config` (west.yaml: the builtin pcoord; west-mdanalysis.yaml: the Python program) edited and named west.yaml.
+ */
+export function streamSimDir(edit: (yaml: string) => string = (y) => y, config = 'west.yaml'): string {
   const dir = mkdtempSync(join(tmpdir(), 'westream-stream-'));
-  cpSync(join(REPO, 'config/stream-demo'), dir, { recursive: true });
+  cpSync(join(REPO, 'config/examples/toy-stream'), dir, { recursive: true });
   cpSync(join(REPO, 'westpa-scripts/toy-stream'), join(dir, 'westpa_scripts'), { recursive: true });
-  writeFileSync(join(dir, 'west.yaml'), edit(readFileSync(join(dir, 'west.yaml'), 'utf8')));
+  writeFileSync(join(dir, 'west.yaml'), edit(readFileSync(join(dir, config), 'utf8')));
   return dir;
+}
+
+/**
+ * A sim root made by `westream example NAME DIR`, as a user makes one: its directory and the commands the
+ * example prints to run it. `edit` changes the example's west.cfg / west.yaml first (shorter runs in tests).
+ */
+export function exampleSimDir(name: string, edit?: (config: string) => string): { dir: string; commands: string[] } {
+  const dir = join(mkdtempSync(join(tmpdir(), `westream-example-${name}-`)), 'sim');
+  const r = westream(tmpdir(), ['example', name, dir]);
+  if (r.code !== 0) throw new Error(`westream example ${name} ${dir}: exit ${r.code}\n${r.stderr}`);
+  const printed = r.stdout.split('run it:\n')[1] ?? '';
+  const commands = printed.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('westream '));
+  if (edit) {
+    const config = ['west.cfg', 'west.yaml'].map((f) => join(dir, f)).find((f) => existsSync(f)) as string;
+    writeFileSync(config, edit(readFileSync(config, 'utf8')));
+  }
+  return { dir, commands };
+}
+
+/** Runs printed `westream …` commands in `dir`, one after another; throws with the output of one that fails. */
+export function runPrinted(dir: string, commands: readonly string[], extra: Record<string, string> = {}): CliResult[] {
+  return commands.map((c) => {
+    const [first, ...args] = c.split(/\s+/);
+    if (first !== 'westream') throw new Error(`not a westream command: ${c}`);
+    const r = westream(dir, args, extra);
+    if (r.code !== 0) throw new Error(`'${c}' in ${dir}: exit ${r.code}\n${r.stdout}${r.stderr}`);
+    return r;
+  });
 }
 
 /** pcoord of every iteration of a west.h5 (h5py, as WESTPA's tools read it): {n_iter: [[[value]]]}. */

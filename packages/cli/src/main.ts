@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from '@westream/config';
 import { commandCheck } from './command-check.js';
+import { commandExample } from './command-example.js';
 import { commandInit } from './command-init.js';
 import { commandRun } from './command-run.js';
 import { commandSchema } from './command-schema.js';
@@ -32,9 +33,10 @@ commands:
            --url URL [--json] [--watch]            a running sim-manager, through its REST API
   truncate -n N                                    delete iterations >= N (like w_truncate)
   check    [--json]                                validate the config and print it normalized
-  schema   [--out FILE | --check FILE]             JSON Schema of west.yaml, for editors
+  schema   [--markdown] [--out FILE | --check FILE] JSON Schema of west.yaml (for editors), or its reference
+  example  [NAME DIR]                              list the worked examples, or make a sim root from one
 
-Every command but worker takes --config FILE.
+Every command but worker and example takes --config FILE.
 
 The sim root is the current directory, as in WESTPA; --config defaults to west.yaml, else west.cfg.
 `;
@@ -43,7 +45,9 @@ type Values = Record<string, string | boolean | string[] | undefined>;
 
 interface Command {
   readonly options: NonNullable<ParseArgsConfig['options']>;
-  run(values: Values): void | Promise<void | number>;
+  /** How many positional arguments the command takes (none unless said). */
+  readonly positionals?: number;
+  run(values: Values, positionals: string[]): void | Promise<void | number>;
 }
 
 const commands: Record<string, Command> = {
@@ -52,8 +56,13 @@ const commands: Record<string, Command> = {
     run: (v) => commandCheck({ config: configPath(v.config), json: v.json === true }, process.stdout, process.stderr),
   },
   schema: {
-    options: { out: { type: 'string' }, check: { type: 'string' } },
-    run: (v) => commandSchema({ out: str(v.out), check: str(v.check) }, process.stdout),
+    options: { out: { type: 'string' }, check: { type: 'string' }, markdown: { type: 'boolean' } },
+    run: (v) => commandSchema({ out: str(v.out), check: str(v.check), markdown: v.markdown === true }, process.stdout),
+  },
+  example: {
+    options: {},
+    positionals: 2,
+    run: (_v, [name, dir]) => commandExample({ name, dir }, process.stdout),
   },
   init: {
     options: {
@@ -130,12 +139,14 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (!command) throw new UsageError(`unknown command '${name}'\n\n${USAGE}`);
     let values: Values;
+    let positionals: string[];
     try {
-      values = parseArgs({ args: rest, options: command.options, strict: true, allowPositionals: false }).values as Values;
+      ({ values, positionals } = parseArgs({ args: rest, options: command.options, strict: true, allowPositionals: (command.positionals ?? 0) > 0 }) as { values: Values; positionals: string[] });
     } catch (e) {
       throw new UsageError(`westream ${name}: ${(e as Error).message}`);
     }
-    const code = await command.run(values);
+    if (positionals.length > (command.positionals ?? 0)) throw new UsageError(`westream ${name}: unexpected argument '${positionals[command.positionals ?? 0]}'`);
+    const code = await command.run(values, positionals);
     return typeof code === 'number' ? code : ExitCode.OK;
   } catch (e) {
     if (e instanceof ConfigError) {
