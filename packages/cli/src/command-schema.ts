@@ -1,15 +1,17 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { westJsonSchema } from '@westream/config';
+import { configReference, westJsonSchema } from '@westream/config';
 import { UsageError } from './exit-codes.js';
 
 export interface SchemaOptions {
   readonly out: string | undefined;
   readonly check: string | undefined;
+  /** The Markdown reference (config/REFERENCE.md) in place of the JSON Schema. */
+  readonly markdown: boolean;
 }
 
-/** `westream schema`: prints (or writes, or checks) the JSON Schema of west.yaml for editors. */
+/** `westream schema`: prints (or writes, or checks) the JSON Schema of west.yaml for editors, or its reference. */
 export function commandSchema(opts: SchemaOptions, out: NodeJS.WritableStream): void {
-  const text = `${JSON.stringify(westJsonSchema(), null, 2)}\n`;
+  const text = opts.markdown ? configReference() : `${JSON.stringify(westJsonSchema(), null, 2)}\n`;
   if (opts.check) {
     let current = '';
     try {

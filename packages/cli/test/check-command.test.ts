@@ -61,6 +61,22 @@ describe('westream schema', () => {
     expect(schema.properties.west.required).toEqual(['system', 'propagation', 'data']);
   });
 
+  it('config/REFERENCE.md is rendered from the same schema: every key the loader knows, with its description', () => {
+    const committed = fileURLToPath(new URL('../../../config/REFERENCE.md', import.meta.url));
+    const r = westream(['schema', '--markdown', '--check', committed]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const md = readFileSync(committed, 'utf8');
+    for (const section of ['system', 'propagation', 'we', 'data', 'executable', 'westream']) expect(md).toContain(`## \`west.${section}\``);
+    expect(md).toMatch(/^\| `system_options\.pcoord_len` \| integer 1… \| Points per segment, including the initial point\. \|$/m);
+    expect(md).toMatch(/^\| `stream_trajectory\.port_discovery` \| `"engine"` or `"reserve"` \| engine \(default\)/m);
+    expect(md).toMatch(/^\| `datasets\[\]\.scaleoffset` \|/m);
+    expect(md).toMatch(/^\| `get_pcoord` \| mapping \| .*Its keys are those of `propagator`\. \|$/m);
+    // Every key row has a description: a key nobody explained is a gap in the schema.
+    const blank = md.split('\n').filter((l) => /^\| `[^`]+` \| [^|]+ \|\s*\|$/.test(l));
+    expect(blank).toEqual([]);
+  });
+
   it('--check fails on a stale file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'westream-schema-'));
     writeFileSync(join(dir, 's.json'), '{}\n');

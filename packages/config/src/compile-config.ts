@@ -180,6 +180,9 @@ export function compileConfig(raw: WestYaml, src: YamlSource, file: string, prob
   const datasets = mergeDatasets(data.datasets ?? [], exe.datasets ?? []);
   for (const [i, ds] of datasets.entries()) {
     if (ds.name === 'pcoord' && ds.dir) err([...dPath, 'datasets', i, 'dir'], 'the pcoord dataset cannot be a directory');
+    // Lossy storage would make west.h5 differ from the values the run resampled with (and a resumed run from
+    // an undisturbed one); westream keeps full precision. Only disk space differs from WESTPA.
+    if (ds.scaleoffset !== null) warn([...dPath, 'datasets', i, 'scaleoffset'], `not applied: westream stores ${ds.name} at full precision (WESTPA would round it to ${ds.scaleoffset} decimal place(s)); the file is larger, the values more precise`);
     if (ds.loader !== null && !/^(aux_data_loader|npy_data_loader|westpa\.core\.propagators\.executable\.(aux|npy)_data_loader)$/.test(ds.loader)) {
       err([...dPath, 'datasets', i, 'loader'], `loader '${ds.loader}' is a Python function westream cannot call; use aux_data_loader (text, as np.loadtxt) or npy_data_loader`);
     }
@@ -222,6 +225,7 @@ export function compileConfig(raw: WestYaml, src: YamlSource, file: string, prob
   if (streamTrajectory?.pcoord && pcoordNdim !== 1) {
     err([...ePath, 'stream_trajectory', 'builtin'], `builtin pcoord gives one distance per frame, but pcoord_ndim is ${pcoordNdim}; set pcoord_ndim: 1 or compute the pcoord in an analysis executable`);
   }
+  if (prop.save_transition_matrices) warn([...pPath, 'save_transition_matrices'], 'westream does not write bin_ntrans / bin_fluxes; w_assign and w_direct compute transitions and fluxes from west.h5 (ignored)');
   if (exe.subgroup_walkers) warn([...ePath, 'subgroup_walkers'], 'WESTPA\'s undocumented subgroup_walkers is not supported; ignored');
 
   // --- WESTPA sections westream does not run

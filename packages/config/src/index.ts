@@ -21,3 +21,4 @@ export type { BinMapperSpec } from './bin-mapper-spec.js';
 export { parseTemplate, renderTemplate, formatValue, expandPath, TemplateError } from './template.js';
 export type { TemplatePart, TemplateField } from './template.js';
 export { parseWallclock } from './wallclock.js';
+export { configReference } from './config-reference.js';

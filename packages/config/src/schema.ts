@@ -77,21 +77,24 @@ export const StreamTrajectorySchema = Type.Object(
   { description: 'Live analysis beside the propagator, reading its IMD stream (westream).' },
 );
 
+/** Said of WESTPA keys that load (a west.cfg stays valid) but change nothing here. */
+const NOT_APPLIED = "accepted for WESTPA's sake, not applied by westream";
+
 const DatasetSchema = Type.Object(
   {
     name: Type.String({ minLength: 1, description: 'Dataset name; WEST_<NAME>_RETURN is set for the propagator.' }),
-    h5path: Opt(Type.String()),
-    store: Type.Optional(Type.Boolean()),
-    load: Type.Optional(Type.Boolean()),
-    dtype: Opt(Type.String()),
-    scaleoffset: Opt(Type.Integer({ minimum: 0 })),
-    compression: Opt(Type.Union([Type.Boolean(), Type.String(), Type.Integer()])),
-    chunks: Opt(Type.Union([Type.Array(Type.Integer({ minimum: 1 })), Type.Boolean()])),
-    file: Opt(Type.String()),
-    loader: Opt(Type.String()),
-    enabled: Type.Optional(Type.Boolean()),
-    filename: Opt(Type.String()),
-    dir: Type.Optional(Type.Boolean()),
+    h5path: Opt(Type.String({ description: `Where WESTPA stores it in the iteration group; ${NOT_APPLIED} (auxdata/NAME).` })),
+    store: Type.Optional(Type.Boolean({ description: `Whether WESTPA stores it; ${NOT_APPLIED} (every enabled dataset is stored).` })),
+    load: Type.Optional(Type.Boolean({ description: `Whether WESTPA loads it for a parent's children; ${NOT_APPLIED}.` })),
+    dtype: Opt(Type.String({ description: `HDF5 type; ${NOT_APPLIED} (auxdata is stored as float64).` })),
+    scaleoffset: Opt(Type.Integer({ minimum: 0, description: 'Lossy rounding to this many decimals in WESTPA; westream keeps full precision and warns.' })),
+    compression: Opt(Type.Union([Type.Boolean(), Type.String(), Type.Integer()], { description: `HDF5 compression; ${NOT_APPLIED}.` })),
+    chunks: Opt(Type.Union([Type.Array(Type.Integer({ minimum: 1 })), Type.Boolean()], { description: `HDF5 chunk shape; ${NOT_APPLIED}.` })),
+    file: Opt(Type.String({ description: `WESTPA's trajectory-file option; ${NOT_APPLIED}.` })),
+    loader: Opt(Type.String({ description: 'aux_data_loader (text, as np.loadtxt; the default) or npy_data_loader; other Python loaders are an error.' })),
+    enabled: Type.Optional(Type.Boolean({ description: 'Whether the dataset is returned and recorded (default true).' })),
+    filename: Opt(Type.String({ description: 'The return file (a template); default: a file westream makes per segment, in WEST_<NAME>_RETURN.' })),
+    dir: Type.Optional(Type.Boolean({ description: 'The return is a directory (WESTPA); such a dataset is not recorded by westream.' })),
   },
   { description: 'An auxiliary dataset recorded per segment (WESTPA west.data.datasets / west.executable.datasets).' },
 );
@@ -118,11 +121,11 @@ const SystemOptionsSchema = Type.Object({
   bin_target_counts: Type.Union([Type.Integer({ minimum: 0 }), Type.Array(Type.Integer({ minimum: 0 }))], {
     description: 'Walkers per bin: one integer for all bins, or a list with one entry per bin.',
   }),
-});
+}, { description: "The system: the progress coordinate's shape and the bins (WESTPA's WESTSystem options)." });
 
 const ExecutableSchema = Type.Object({
   environ: Opt(Environ),
-  datasets: Opt(Type.Array(DatasetSchema)),
+  datasets: Opt(Type.Array(DatasetSchema, { description: 'Auxiliary datasets returned by the propagator (merged with west.data.datasets; these win per name).' })),
   propagator: Opt(ChildProgramSchema),
   get_pcoord: Opt(ChildProgramSchema),
   gen_istate: Opt(ChildProgramSchema),
@@ -144,14 +147,14 @@ const WestreamSchema = Type.Object(
     slots: Opt(Type.Integer({ minimum: 1, description: 'Segments run at once by the local work manager (default: CPU cores).' })),
     max_segment_retries: Opt(Type.Integer({ minimum: 0, description: 'Times a failed segment is re-run before the run halts (default 2).' })),
     segment_timeout: Opt(Type.Union([Type.Integer({ minimum: 1 }), Type.String()], { description: 'Wall-time limit per segment, seconds or HH:MM:SS.' })),
-    redis: Opt(Type.Object({ url: Opt(Type.String({ description: 'redis://host:port/db' })) }, Strict)),
+    redis: Opt(Type.Object({ url: Opt(Type.String({ description: 'redis://host:port/db (default redis://127.0.0.1:6379; --redis wins).' })) }, { ...Strict, description: 'The bullmq work manager\'s Redis.' })),
     api: Opt(
       Type.Object(
         {
           host: Opt(Type.String({ description: 'Address the REST API binds (default 127.0.0.1).' })),
           port: Opt(Type.Integer({ minimum: 0, maximum: 65535, description: 'Port of the REST API (default 8080).' })),
         },
-        Strict,
+        { ...Strict, description: 'The REST API and dashboard (--api HOST:PORT|off wins).' },
       ),
     ),
   },
@@ -163,7 +166,7 @@ export const WestYamlSchema = Type.Object(
     west: Type.Object({
       system: Type.Object({
         driver: Opt(Type.String({ description: 'Only westpa.core.systems.WESTSystem (or none): westream builds the system from system_options.' })),
-        module_path: Opt(Type.Union([Type.String(), Type.Array(Type.String())])),
+        module_path: Opt(Type.Union([Type.String(), Type.Array(Type.String())], { description: `Python path for a custom driver; ${NOT_APPLIED}.` })),
         system_options: SystemOptionsSchema,
       }),
       propagation: Type.Object({
@@ -172,7 +175,7 @@ export const WestYamlSchema = Type.Object(
         propagator: Type.Optional(Type.String({ description: "'executable' (the only propagator westream runs)." })),
         gen_istates: Type.Optional(Type.Boolean({ description: 'Run gen_istate to make initial states (default false).' })),
         block_size: Type.Optional(Type.Integer({ minimum: 1, description: 'Segments per work-manager task (default 1).' })),
-        save_transition_matrices: Type.Optional(Type.Boolean()),
+        save_transition_matrices: Type.Optional(Type.Boolean({ description: `WESTPA writes bin_ntrans and bin_fluxes per iteration; ${NOT_APPLIED} (w_assign and w_direct compute them from the record).` })),
       }),
       we: Opt(
         Type.Object({
@@ -186,22 +189,22 @@ export const WestYamlSchema = Type.Object(
       ),
       data: Type.Object({
         west_data_file: Opt(Type.String({ description: 'The HDF5 record (default west.h5).' })),
-        west_data_file_driver: Opt(Type.String()),
-        iter_prec: Opt(Type.Integer({ minimum: 1, maximum: 20 })),
-        aux_compression_threshold: Opt(Type.Integer({ minimum: 0 })),
-        flush_period: Opt(Type.Number({ minimum: 0 })),
-        datasets: Opt(Type.Array(DatasetSchema)),
+        west_data_file_driver: Opt(Type.String({ description: `h5py file driver; ${NOT_APPLIED}.` })),
+        iter_prec: Opt(Type.Integer({ minimum: 1, maximum: 20, description: 'Digits of the iteration group names, iter_00000001 (default 8).' })),
+        aux_compression_threshold: Opt(Type.Integer({ minimum: 0, description: `Size above which WESTPA compresses auxdata; ${NOT_APPLIED}.` })),
+        flush_period: Opt(Type.Number({ minimum: 0, description: 'Seconds between WESTPA flushes; westream commits west.h5 once per iteration, atomically.' })),
+        datasets: Opt(Type.Array(DatasetSchema, { description: 'Datasets recorded per segment: pcoord and auxiliary ones (auxdata/NAME), each from its WEST_<NAME>_RETURN file.' })),
         data_refs: Type.Object({
           segment: Type.String({ description: 'Segment directory template, e.g. $WEST_SIM_ROOT/traj_segs/{segment.n_iter:06d}/{segment.seg_id:06d}.' }),
           basis_state: Type.String({ description: 'Basis state template, e.g. $WEST_SIM_ROOT/bstates/{basis_state.auxref}.' }),
           initial_state: Type.String({ description: 'Initial state template, e.g. $WEST_SIM_ROOT/istates/{initial_state.iter_created}/{initial_state.state_id}.' }),
-          iteration: Opt(Type.String()),
-        }),
+          iteration: Opt(Type.String({ description: `WESTPA's per-iteration trajectory file (HDF5 framework); ${NOT_APPLIED}.` })),
+        }, { description: 'Where segments, basis states and initial states live: templates with {segment.n_iter} and the like.' }),
       }),
       executable: Opt(ExecutableSchema),
-      drivers: Opt(Type.Record(Type.String(), Type.Unknown())),
-      plugins: Opt(Type.Array(Type.Unknown())),
-      analysis: Opt(Type.Unknown()),
+      drivers: Opt(Type.Record(Type.String(), Type.Unknown(), { description: 'WESTPA driver classes (Python); westream uses its own and warns.' })),
+      plugins: Opt(Type.Array(Type.Unknown(), { description: 'WESTPA plugins (Python classes); westream does not run them and warns.' })),
+      analysis: Opt(Type.Unknown({ description: "w_ipa's analysis scheme; read by WESTPA's tools, not by westream." })),
       westream: Opt(WestreamSchema),
     }),
   },
