@@ -1,11 +1,12 @@
 /**
  * WESTPA's own analysis tools (PyPI westpa) on a westream run's west.h5: w_fluxanl's flux into the target
  * must equal, iteration by iteration, the recycled weight westream itself reported; w_assign and w_direct run
- * headless and see flux into the target state; plothist draws the evolution. (w_pdist against a direct
+ * headless and see flux into the target state; w_ipa --analysis-only agrees with them from an analysis scheme in
+ * west.yaml; plothist draws the evolution. (w_pdist against a direct
  * histogram is in e2e-demo.test.ts.)
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, statSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -14,13 +15,29 @@ import { python, REPO, westream } from './support/sim-dir.js';
 
 const skip = skipWithoutPeer('westpa + h5py + matplotlib (PyPI)', pythonModuleMissing('westpa') ?? pythonModuleMissing('h5py') ?? pythonModuleMissing('matplotlib'));
 
+/** w_ipa's analysis scheme (west.analysis), with the states w_assign is given below. */
+const ANALYSIS_SCHEME = `  analysis:
+    directory: ANALYSIS
+    postanalysis: false
+    kinetics: { step_iter: 1, evolution: cumulative, extra: [disable-correl] }
+    analysis_schemes:
+      RW:
+        enabled: true
+        bins:
+          - type: RectilinearBinMapper
+            boundaries: [['-inf', -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0, 'inf']]
+        states:
+          - { label: start, coords: [[0.0]] }
+          - { label: far, coords: [[1.6]] }
+`;
+
 function tool(dir: string, module: string, args: string[]): void {
   const r = spawnSync('python3', ['-m', module, ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, MPLBACKEND: 'Agg' }, timeout: 300_000 });
   expect(r.status, `${module}: ${r.stderr}`).toBe(0);
 }
 
 describe.skipIf(skip)("WESTPA's tools on westream's west.h5", () => {
-  it('w_fluxanl gives the flux westream reported; w_assign, w_direct and plothist run on it', () => {
+  it('w_fluxanl gives the flux westream reported; w_assign, w_direct, w_ipa (headless) and plothist run on it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'westream-tools-'));
     cpSync(join(REPO, 'test/fixtures/randomwalk'), dir, { recursive: true });
     expect(westream(dir, ['init', '--bstate', 'origin,1,origin', '--tstate', 'far,1.5', '--segs-per-state', '4']).code).toBe(0);
@@ -51,6 +68,20 @@ describe.skipIf(skip)("WESTPA's tools on westream's west.h5", () => {
     const arrivals = Number(python("import h5py, sys; f = h5py.File(sys.argv[1]); print(f['avg_total_fluxes'][1]['expected'])", [join(dir, 'direct.h5')]));
     expect(arrivals, "w_direct's mean flux into 'far'").toBeGreaterThan(0);
 
+    // w_ipa, headless (--analysis-only), from an analysis scheme in west.yaml (which westream loads and leaves
+    // alone): the same assignments as w_assign's, the same arrivals as w_direct's, and a rate estimate.
+    appendFileSync(join(dir, 'west.yaml'), ANALYSIS_SCHEME);
+    expect(westream(dir, ['check']).code).toBe(0);
+    tool(dir, 'westpa.cli.tools.w_ipa', ['-r', 'west.yaml', '--analysis-only', '--serial']);
+    const ipa = JSON.parse(python(`import h5py, json, sys, numpy as np
+d = sys.argv[1]
+a, ia = h5py.File(d + '/assign.h5'), h5py.File(d + '/ANALYSIS/RW/assign.h5')
+w, iw = h5py.File(d + '/direct.h5'), h5py.File(d + '/ANALYSIS/RW/direct.h5')
+print(json.dumps({'assign': bool(np.array_equal(a['assignments'][:], ia['assignments'][:])),
+                  'fluxes': bool(np.array_equal(w['total_fluxes'][:], iw['total_fluxes'][:])),
+                  'rate': float(iw['avg_rates'][0, 1]['expected'])}))`, [dir])) as { assign: boolean; fluxes: boolean; rate: number };
+    expect(ipa).toMatchObject({ assign: true, fluxes: true });
+    expect(ipa.rate, "w_ipa's rate start -> far").toBeGreaterThan(0);
     tool(dir, 'westpa.cli.tools.w_pdist', ['-r', 'west.yaml', '-W', 'west.h5', '-o', 'pdist.h5', '-b', '20']);
     tool(dir, 'westpa.cli.tools.plothist', ['evolution', 'pdist.h5', '-o', 'evolution.png']);
     expect(existsSync(join(dir, 'evolution.png')) && statSync(join(dir, 'evolution.png')).size).toBeGreaterThan(5000);
