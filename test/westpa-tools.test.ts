@@ -6,12 +6,12 @@
  * histogram is in e2e-demo.test.ts.)
  */
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, cpSync, existsSync, mkdtempSync, statSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pythonModuleMissing, skipWithoutPeer } from './support/peers.js';
-import { python, REPO, westream } from './support/sim-dir.js';
+import { python, REPO, runWithApi, westream } from './support/sim-dir.js';
 
 const skip = skipWithoutPeer('westpa + h5py + matplotlib (PyPI)', pythonModuleMissing('westpa') ?? pythonModuleMissing('h5py') ?? pythonModuleMissing('matplotlib'));
 
@@ -86,4 +86,47 @@ print(json.dumps({'assign': bool(np.array_equal(a['assignments'][:], ia['assignm
     tool(dir, 'westpa.cli.tools.plothist', ['evolution', 'pdist.h5', '-o', 'evolution.png']);
     expect(existsSync(join(dir, 'evolution.png')) && statSync(join(dir, 'evolution.png')).size).toBeGreaterThan(5000);
   }, 300_000);
+
+  it("w_pdist's histograms equal the ones westream's REST API reports (/evolution), read from a paused run", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'westream-pdist-'));
+    cpSync(join(REPO, 'test/fixtures/randomwalk'), dir, { recursive: true });
+    writeFileSync(join(dir, 'west.yaml'), readFileSync(join(dir, 'west.yaml'), 'utf8').replace(/max_total_iterations: \d+/, 'max_total_iterations: 200'));
+    expect(westream(dir, ['init', '--bstate', 'origin,1,origin', '--tstate', 'far,1.5', '--segs-per-state', '4']).code).toBe(0);
+    const token = 'pdist-token';
+    const run = await runWithApi(dir, ['--api-token', token]);
+    const post = (path: string): Promise<Response> => fetch(run.base + path, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    const status = async (): Promise<{ state: string; currentIteration: number }> => (await (await fetch(`${run.base}/status`)).json()) as { state: string; currentIteration: number };
+    const until = async (what: string, ok: () => Promise<boolean>): Promise<void> => {
+      const end = Date.now() + 60_000;
+      while (!(await ok())) {
+        if (Date.now() > end) throw new Error(`timed out waiting for ${what}:\n${run.out()}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    await until('iteration 6', async () => (await status()).currentIteration >= 6);
+    expect((await post('/run/pause')).status).toBe(200);
+    await until('paused', async () => (await status()).state === 'paused');
+    // Paused between iterations: west.h5 is committed and nothing writes it until resumed.
+    const evo = (await (await fetch(`${run.base}/evolution?bins=30`)).json()) as { edges: number[]; iterations: { nIter: number; hist: number[] }[] };
+    expect(evo.iterations.length).toBeGreaterThanOrEqual(5);
+    tool(dir, 'westpa.cli.tools.w_pdist', ['-r', 'west.yaml', '-W', 'west.h5', '-o', 'pdist.h5', '--last-iter', String(evo.iterations.length), '-b', JSON.stringify([evo.edges])]);
+    expect((await post('/run/stop')).status).toBe(200);
+    expect(await run.closed).toBe(130);
+    // w_pdist stores a density over its bins; times the bin width it is the probability per bin, which is what
+    // /evolution reports (as a fraction of all weight, so the two agree where no point falls outside the edges).
+    const pdist = JSON.parse(python(`import h5py, json, sys, numpy as np
+f = h5py.File(sys.argv[1])
+h, b = f['histograms'][:], f['binbounds_0'][:]
+print(json.dumps({'prob': (h * np.diff(b)).tolist(), 'edges': b.tolist()}))`, [join(dir, 'pdist.h5')])) as { prob: number[][]; edges: number[] };
+    pdist.edges.forEach((e, i) => expect(e).toBeCloseTo(evo.edges[i] as number, 12));
+    let compared = 0;
+    evo.iterations.forEach((it, i) => {
+      const inRange = it.hist.reduce((a, b) => a + b, 0);
+      if (Math.abs(inRange - 1) > 1e-9) return; // some weight outside the edges: w_pdist renormalizes, westream does not
+      it.hist.forEach((p, b) => expect(pdist.prob[i]?.[b], `iteration ${it.nIter} bin ${b}`).toBeCloseTo(p, 6));
+      compared++;
+    });
+    expect(compared).toBeGreaterThanOrEqual(3);
+  }, 120_000);
 });
+

@@ -1,6 +1,6 @@
 /**
- * `GET /evolution`: per finished iteration, the weighted histogram of one pcoord dimension over every
- * timepoint of every segment (what `w_pdist` + `plothist evolution` draw), and the weight recycled into the
+ * `GET /evolution`: per finished iteration, the weighted histogram of one pcoord dimension over the
+ * timepoints of every segment, counted as `w_pdist` counts them (what it and `plothist evolution` draw), and the weight recycled into the
  * targets (the flux, whose running average is the rate estimate). Finished iterations never change during a
  * run, so each is read and histogrammed once.
  */
@@ -63,7 +63,10 @@ export const evolutionRoutes: FastifyPluginCallbackTypebox<{ o: ApiAppOptions; s
     const last = Math.max(o.monitor.nIter, store.currentIteration) - 1; // finished iterations only
     const iterations = [];
     for (let n = from; n <= last; n++) {
-      const key = `${n}/${dim}/${bins}`;
+      // As w_pdist counts: a segment's first point repeats its parent's last, so only the first iteration
+      // shown counts it.
+      const first = n === from ? 0 : 1;
+      const key = `${n}/${dim}/${bins}/${first}`;
       let row = cache.get(key);
       if (!row) {
         const rec = await store.readIteration(n);
@@ -71,7 +74,7 @@ export const evolutionRoutes: FastifyPluginCallbackTypebox<{ o: ApiAppOptions; s
         let total = 0;
         for (let s = 0; s < rec.nSegs; s++) {
           const w = rec.weights[s] as number;
-          for (let t = 0; t < pcoordLen; t++) {
+          for (let t = Math.min(first, pcoordLen - 1); t < pcoordLen; t++) {
             const v = rec.pcoord[(s * pcoordLen + t) * pcoordNdim + dim] as number;
             const b = Math.floor((v - lo) / width);
             if (b >= 0 && b < bins) hist[b] = (hist[b] as number) + w;
