@@ -38,7 +38,10 @@ describe('westream example', () => {
     expect(full.stderr).toMatch(/full is not empty; give a new or empty directory \(nothing was copied\)/);
     expect(readdirSync(join(base, 'full'))).toEqual(['mine.txt']);
     expect(westream(base, ['example', 'toy', 'a', 'b']).stderr).toMatch(/unexpected argument 'b'/);
-    for (const r of [unknown, noDir, full]) expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
+    const file = westream(base, ['example', 'toy', 'full/mine.txt']);
+    expect(file.code).toBe(2);
+    expect(file.stderr).toMatch(/mine\.txt is a file; give a new or empty directory/);
+    for (const r of [unknown, noDir, full, file]) expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
   });
 
   it('toy: the printed commands, run as printed, complete a WE run (3 iterations here)', () => {
