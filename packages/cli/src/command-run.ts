@@ -1,5 +1,5 @@
 /** `westream run`: WESTPA's w_run — iterate until max_total_iterations, the wall-clock limit or a stop. */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '@westream/config';
@@ -8,6 +8,7 @@ import { makeReporter, parseApiAddress, RunMonitor, runSimulation, simPaths, typ
 import { WestH5 } from '@westream/store';
 import { BullmqWorkManager, LocalWorkManager, type WorkManager } from '@westream/work-manager';
 import { UsageError } from './exit-codes.js';
+import { runIdOf } from './run-id.js';
 
 export interface RunArgs {
   readonly config: string;
@@ -19,10 +20,6 @@ export interface RunArgs {
 }
 
 /** The run's id in Redis: west.westream.run_id, else one derived from the sim root (stable across restarts). */
-function runIdOf(configured: string | null, simRoot: string): string {
-  return configured ?? `run-${createHash('sha1').update(simRoot).digest('hex').slice(0, 10)}`;
-}
-
 export async function commandRun(a: RunArgs): Promise<RunSummary> {
   const { config, warnings } = loadConfig(a.config);
   const wmName = a.workManager ?? process.env.WM_WORK_MANAGER ?? config.westream.workManager;

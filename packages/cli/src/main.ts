@@ -10,6 +10,7 @@ import { commandExample } from './command-example.js';
 import { commandInit } from './command-init.js';
 import { commandRun } from './command-run.js';
 import { commandSchema } from './command-schema.js';
+import { commandServe } from './command-serve.js';
 import { commandStatus } from './command-status.js';
 import { commandStatusLive } from './command-status-live.js';
 import { commandTruncate } from './command-truncate.js';
@@ -29,6 +30,7 @@ commands:
                                                    run WE iterations (like w_run); Ctrl-C stops, run resumes
   worker   --redis URL [--node-id ID] [--slots N] [--gpus 0,1] [--state-dir DIR] [--lock-duration S] [--heartbeat S]
                                                    a node's daemon for the bullmq work manager
+  serve    [--api HOST:PORT]                       the REST API and dashboard on a run's record (no run)
   status   [--json]                                the run as west.h5 records it
            --url URL [--json] [--watch]            a running sim-manager, through its REST API
   truncate -n N                                    delete iterations >= N (like w_truncate)
@@ -108,6 +110,10 @@ const commands: Record<string, Command> = {
       if (v.watch === true) throw new UsageError('status --watch needs --url (a running sim-manager\'s API, e.g. http://127.0.0.1:8080)');
       return commandStatus({ config: configPath(v.config), json: v.json === true }, process.stdout);
     },
+  },
+  serve: {
+    options: { config: { type: 'string', short: 'c' }, api: { type: 'string' } },
+    run: (v) => commandServe({ config: configPath(v.config), api: str(v.api) }, process.stdout),
   },
   truncate: {
     options: { config: { type: 'string', short: 'c' }, n: { type: 'string', short: 'n' } },

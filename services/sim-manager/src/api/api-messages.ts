@@ -12,7 +12,7 @@ export interface ApiThreadData {
   readonly runId: string;
   /** BullMQ mode: where the registry and the queue are. */
   readonly redisUrl: string | null;
-  /** Local mode: this machine's slots. */
+  /** Local mode: this machine's slots; 0: no run, no workers (westream serve). */
   readonly localSlots: number;
 }
 

@@ -47,7 +47,7 @@ export const Status = Type.Object({
   config: Type.String({ description: 'the config file' }),
   westH5: Type.String(),
   workManager: Type.String(),
-  state: oneOf(['initializing', 'running', 'paused', 'stopping', 'done', 'failed'] as const),
+  state: oneOf(['initializing', 'running', 'paused', 'stopping', 'done', 'failed', 'recorded'] as const),
   requested: Type.Unsafe<'pause' | 'stop' | null>({ type: ['string', 'null'], enum: ['pause', 'stop', null], description: 'asked for, takes effect at the end of the iteration' }),
   currentIteration: Type.Integer(),
   maxTotalIterations: nullable(Type.Integer()),

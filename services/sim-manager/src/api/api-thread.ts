@@ -10,6 +10,7 @@ import { QueueObserver } from '@westream/work-manager';
 import { RunView, type ControlRequest } from '../live/run-view.js';
 import { listenApi } from './api-app.js';
 import type { ApiThreadData, FromApi, ToApi } from './api-messages.js';
+import type { WorkerView } from './api-schemas.js';
 
 const data = workerData as ApiThreadData;
 const port = parentPort;
@@ -36,20 +37,24 @@ port.on('message', (m: ToApi) => {
 
 const { config } = loadConfig(data.configFile);
 const observer = data.redisUrl ? QueueObserver.connect(data.redisUrl) : undefined;
+/** The workers /workers lists: the registry (BullMQ), this machine (local), or none (westream serve: no run). */
+const thisMachine = (): Promise<WorkerView[]> =>
+  Promise.resolve([
+    {
+      node: hostname(),
+      alive: true,
+      slots: data.localSlots,
+      gpus: [],
+      running: [...view.segments].filter(([, s]) => s.status === 'running').map(([id]) => `${data.runId}-i${view.nIter}-s${id}`),
+      draining: false,
+      lastHeartbeat: new Date().toISOString(),
+    },
+  ]);
 const workers = observer
   ? async () => (await observer.workers()).map((w) => ({ node: w.node, alive: w.alive, slots: w.slots, gpus: w.gpus, running: w.running, draining: w.draining, lastHeartbeat: w.at }))
-  : () =>
-      Promise.resolve([
-        {
-          node: hostname(),
-          alive: true,
-          slots: data.localSlots,
-          gpus: [],
-          running: [...view.segments].filter(([, s]) => s.status === 'running').map(([id]) => `${data.runId}-i${view.nIter}-s${id}`),
-          draining: false,
-          lastHeartbeat: new Date().toISOString(),
-        },
-      ]);
+  : data.localSlots === 0
+    ? () => Promise.resolve([])
+    : thisMachine;
 
 const started = listenApi({
   host: data.host,

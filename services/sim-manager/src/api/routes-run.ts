@@ -39,6 +39,8 @@ export const runRoutes: FastifyPluginCallbackTypebox<{ o: ApiAppOptions }> = (ap
   // --- changes: token required ---
   const control = (what: 'pause' | 'resume' | 'stop', message: string): void => {
     app.post(`/run/${what}`, { schema: { summary: message, security: [{ token: [] }], response: { 200: ControlBody, ...errors } } }, async (req, reply) => {
+      // Before the token: serve prints none, and there is nothing to protect.
+      if (m.state === 'recorded') return reply.code(409).send({ error: 'Conflict', message: "this is 'westream serve', showing a run's record: nothing runs here to pause or stop" });
       if (!tokenMatches(req, o.token)) return reply.code(401).send({ error: 'Unauthorized', message: 'this route changes the run: send Authorization: Bearer <token> (the token the run printed, or WESTREAM_API_TOKEN)' });
       if (m.state === 'done' || m.state === 'failed') return reply.code(409).send({ error: 'Conflict', message: `the run has ended (${m.state})` });
       await m.request(what);

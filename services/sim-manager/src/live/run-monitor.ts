@@ -66,6 +66,11 @@ export class RunMonitor implements Reporter, RunControl {
     this.setState(ok ? 'done' : 'failed');
   }
 
+  /** No run: this monitor shows a record (`westream serve`). */
+  recorded(): void {
+    this.setState('recorded');
+  }
+
   // --- RunControl: asked by the loop before each iteration ---
   async beforeIteration(n: number, signal: AbortSignal): Promise<'go' | 'stop'> {
     while (this.pauseRequested && !this.stopRequested && !signal.aborted) {

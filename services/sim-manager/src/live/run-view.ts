@@ -6,7 +6,8 @@
 import { EventEmitter } from 'node:events';
 import type { IterationReport } from '../reporter.js';
 
-export type RunState = 'initializing' | 'running' | 'paused' | 'stopping' | 'done' | 'failed';
+/** `recorded`: no run, only its record (`westream serve`). */
+export type RunState = 'initializing' | 'running' | 'paused' | 'stopping' | 'done' | 'failed' | 'recorded';
 
 /** An event of the run: also what `GET /events` streams. */
 export type RunEvent =
