@@ -8,7 +8,8 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadConfig } from '@westream/config';
 import { parseApiAddress, RunMonitor, simPaths, type Reporter } from '@westream/sim-manager';
-import { WestH5 } from '@westream/store';
+import { recycledOf, WestH5 } from '@westream/store';
+import { SegStatus } from '@westream/we';
 import { UsageError } from './exit-codes.js';
 import { runIdOf } from './run-id.js';
 
@@ -16,9 +17,6 @@ export interface ServeArgs {
   readonly config: string;
   readonly api: string | undefined;
 }
-
-const SEG_COMPLETE = 2;
-const RECYCLED = 3;
 
 /** Says nothing: serve has no loop to report on. */
 const quiet: Reporter = { runStarted() {}, iterationStarted() {}, segmentStarted() {}, segmentFinished() {}, iterationFinished() {}, warn() {}, info() {}, close() {} };
@@ -56,18 +54,11 @@ export async function commandServe(a: ServeArgs, out: NodeJS.WritableStream): Pr
   const n = store.currentIteration;
   monitor.runStarted({ nIter: n, lastIter: config.propagation.maxTotalIterations, westH5: paths.westH5, workManager: 'none (westream serve)' });
   const current = await store.readIteration(n);
-  monitor.iterationStarted(n, current.nSegs, current.status.filter((s) => s !== SEG_COMPLETE).length);
+  monitor.iterationStarted(n, current.nSegs, current.status.filter((s) => s !== SegStatus.COMPLETE).length);
   if (n > 1) {
     const last = await store.readIteration(n - 1);
     const summary = (await store.readSummary()).find((r) => r.nIter === n - 1);
-    let recycledWeight = 0;
-    let nRecycled = 0;
-    last.endpointTypes.forEach((t, i) => {
-      if (t !== RECYCLED) return;
-      recycledWeight += last.weights[i] as number;
-      nRecycled++;
-    });
-    monitor.iterationFinished({ nIter: n - 1, nSegs: last.nSegs, walltime: summary?.walltime ?? 0, nRecycled, recycledWeight, nextSegs: current.nSegs, rssMB: 0 });
+    monitor.iterationFinished({ nIter: n - 1, nSegs: last.nSegs, walltime: summary?.walltime ?? 0, ...recycledOf(last), nextSegs: current.nSegs, rssMB: 0 });
   }
   monitor.recorded();
 

@@ -4,6 +4,7 @@
 export { WestH5, StoreError, WESTREAM_VERSION } from './west-h5.js';
 export type { CommitChanges, SummaryRow } from './west-h5.js';
 export type * from './records.js';
+export { recycledOf } from './records.js';
 export { iterGroupName } from './layout.js';
 export { H5mdWriter } from './h5md-writer.js';
 export type { H5mdField, H5mdFrame, H5mdOptions } from './h5md-writer.js';

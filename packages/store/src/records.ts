@@ -1,5 +1,5 @@
 /** What the store writes and reads, in plain arrays. */
-import type { RecyclingEntry } from '@westream/we';
+import { Endpoint, type RecyclingEntry } from '@westream/we';
 
 export interface RunMeta {
   readonly pcoordNdim: number;
@@ -90,4 +90,16 @@ export interface IterationRecord {
   readonly cputime: Float64Array;
   readonly walltime: Float64Array;
   readonly pcoord: Float64Array;
+}
+
+/** The segments of an iteration recycled into a target at its end: how many, and their weight (the flux · τ). */
+export function recycledOf(rec: Pick<IterationRecord, 'nSegs' | 'weights' | 'endpointTypes'>): { nRecycled: number; recycledWeight: number } {
+  let nRecycled = 0;
+  let recycledWeight = 0;
+  for (let i = 0; i < rec.nSegs; i++) {
+    if (rec.endpointTypes[i] !== Endpoint.RECYCLED) continue;
+    nRecycled++;
+    recycledWeight += rec.weights[i] as number;
+  }
+  return { nRecycled, recycledWeight };
 }

@@ -7,8 +7,7 @@
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { BinMapperSpec } from '@westream/config';
-import type { WestH5 } from '@westream/store';
-import { Endpoint } from '@westream/we';
+import { recycledOf, type WestH5 } from '@westream/store';
 import type { ApiAppOptions } from './api-app.js';
 
 const Query = Type.Object({
@@ -81,15 +80,7 @@ export const evolutionRoutes: FastifyPluginCallbackTypebox<{ o: ApiAppOptions; s
             total += w;
           }
         }
-        let recycledWeight = 0;
-        let nRecycled = 0;
-        for (let s = 0; s < rec.nSegs; s++) {
-          if (rec.endpointTypes[s] === Endpoint.RECYCLED) {
-            recycledWeight += rec.weights[s] as number;
-            nRecycled++;
-          }
-        }
-        row = { nIter: n, nSegs: rec.nSegs, hist: hist.map((h) => (total > 0 ? h / total : 0)), recycledWeight, nRecycled };
+        row = { nIter: n, nSegs: rec.nSegs, hist: hist.map((h) => (total > 0 ? h / total : 0)), ...recycledOf(rec) };
         cache.set(key, row);
       }
       iterations.push(row);

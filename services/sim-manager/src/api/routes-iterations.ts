@@ -3,8 +3,8 @@ import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebo
 import { Type, type Static } from '@sinclair/typebox';
 import { mapperFromSpec } from '@westream/config';
 import { DataRefs } from '@westream/propagator';
-import type { IterationRecord, SummaryRow, WestH5 } from '@westream/store';
-import { Endpoint, SegStatus } from '@westream/we';
+import { recycledOf, type IterationRecord, type SummaryRow, type WestH5 } from '@westream/store';
+import { SegStatus } from '@westream/we';
 import { IterationDetail, IterationSummary, IterParams, LogBody, LogQuery, Page, SegmentDetail, SegmentPage, SegParams, type SegmentRow } from './api-schemas.js';
 import type { ApiAppOptions } from './api-app.js';
 import { LogUnavailable, readLog } from './segment-logs.js';
@@ -82,14 +82,7 @@ export const iterationRoutes: FastifyPluginCallbackTypebox<{ o: ApiAppOptions; s
       e.weight += rec.weights[i] as number;
       bins.set(b, e);
     }
-    let recycledWeight = 0;
-    let nRecycled = 0;
-    for (let i = 0; i < rec.nSegs; i++) {
-      if (rec.endpointTypes[i] === Endpoint.RECYCLED) {
-        nRecycled++;
-        recycledWeight += rec.weights[i] as number;
-      }
-    }
+    const { recycledWeight, nRecycled } = recycledOf(rec);
     return {
       summary: withDone(row),
       bins: [...bins].sort((a, b) => a[0] - b[0]).map(([bin, e]) => ({ bin, label: labels[bin] ?? String(bin), ...e })),
