@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { parseApiAddress } from '@westream/sim-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pythonModuleMissing, skipWithoutPeer } from './support/peers.js';
-import { reapStarted } from './support/processes.js';
+import { reapStarted, until as waitUntil } from './support/processes.js';
 import { demoSimDir, runWithApi, westream, westreamRun } from './support/sim-dir.js';
 
 const skip = skipWithoutPeer('h5py (PyPI)', pythonModuleMissing('h5py'));
@@ -33,13 +33,7 @@ const get = async (path: string): Promise<{ status: number; body: unknown; text:
 const post = (path: string, token?: string): Promise<Response> => fetch(base + path, { method: 'POST', headers: token ? { authorization: `Bearer ${token}` } : {} });
 type Status = { state: string; requested: string | null; currentIteration: number; segments: { total: number; complete: number }; workers: { node: string; alive: boolean }[]; runId: string };
 const status = async (): Promise<Status> => (await get('/status')).body as Status;
-async function until(what: string, ok: () => Promise<boolean>, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}:\n${run.out()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = (what: string, ok: () => Promise<boolean>): Promise<void> => waitUntil(what, ok, { context: () => run.out() });
 
 describe.skipIf(skip)('REST API of a live run', () => {
   beforeAll(async () => {

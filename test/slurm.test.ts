@@ -7,6 +7,7 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commandMissing, pythonModuleMissing, skipWithoutPeer } from './support/peers.js';
+import { until as waitUntil } from './support/processes.js';
 import { startRedis, type PrivateRedis } from './support/redis.js';
 import { startSlurm, type PrivateSlurm } from './support/slurm.js';
 import { childEnv, demoSimDir, pcoordsOf, REPO, westream } from './support/sim-dir.js';
@@ -32,14 +33,7 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-async function until(what: string, ok: () => boolean, ms = 90_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
+const until = (what: string, ok: () => boolean, ms = 90_000): Promise<void> => waitUntil(what, ok, { ms, every: 200 });
 const read = (f: string): string => (existsSync(f) ? readFileSync(f, 'utf8') : '');
 
 describe.skipIf(skip)('SLURM: worker jobs and a sim-manager job', () => {

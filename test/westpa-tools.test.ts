@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pythonModuleMissing, skipWithoutPeer } from './support/peers.js';
+import { until } from './support/processes.js';
 import { python, REPO, runWithApi, westream } from './support/sim-dir.js';
 
 const skip = skipWithoutPeer('westpa + h5py + matplotlib (PyPI)', pythonModuleMissing('westpa') ?? pythonModuleMissing('h5py') ?? pythonModuleMissing('matplotlib'));
@@ -96,16 +97,9 @@ print(json.dumps({'assign': bool(np.array_equal(a['assignments'][:], ia['assignm
     const run = await runWithApi(dir, ['--api-token', token]);
     const post = (path: string): Promise<Response> => fetch(run.base + path, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
     const status = async (): Promise<{ state: string; currentIteration: number }> => (await (await fetch(`${run.base}/status`)).json()) as { state: string; currentIteration: number };
-    const until = async (what: string, ok: () => Promise<boolean>): Promise<void> => {
-      const end = Date.now() + 60_000;
-      while (!(await ok())) {
-        if (Date.now() > end) throw new Error(`timed out waiting for ${what}:\n${run.out()}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    };
-    await until('iteration 6', async () => (await status()).currentIteration >= 6);
+    await until('iteration 6', async () => (await status()).currentIteration >= 6, { context: run.out });
     expect((await post('/run/pause')).status).toBe(200);
-    await until('paused', async () => (await status()).state === 'paused');
+    await until('paused', async () => (await status()).state === 'paused', { context: run.out });
     // Paused between iterations: west.h5 is committed and nothing writes it until resumed.
     const evo = (await (await fetch(`${run.base}/evolution?bins=30`)).json()) as { edges: number[]; iterations: { nIter: number; hist: number[] }[] };
     expect(evo.iterations.length).toBeGreaterThanOrEqual(5);

@@ -108,3 +108,15 @@ export function survivors(dir: string): number[] {
   }
   return pids;
 }
+
+/**
+ * Polls `ok` until it holds; after `ms`, throws naming `what`, with `context()` (a process's output, say) to
+ * show why.
+ */
+export async function until(what: string, ok: () => boolean | Promise<boolean>, o: { ms?: number; every?: number; context?: () => string } = {}): Promise<void> {
+  const end = Date.now() + (o.ms ?? 60_000);
+  while (!(await ok())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${o.context ? `:\n${o.context()}` : ''}`);
+    await new Promise((r) => setTimeout(r, o.every ?? 50));
+  }
+}

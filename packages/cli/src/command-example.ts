@@ -26,7 +26,7 @@ interface Example {
 }
 
 /** The examples in the repository, by name. */
-export function listExamples(): Example[] {
+function listExamples(): Example[] {
   if (!existsSync(EXAMPLES)) return [];
   return readdirSync(EXAMPLES)
     .filter((n) => statSync(join(EXAMPLES, n)).isDirectory())
