@@ -81,8 +81,8 @@ export async function commandRun(a: RunArgs): Promise<RunSummary> {
     // The run starts while the API loads beside it.
     void api.ready.then(
       (url) => reporter.info(`REST API on ${url} (docs ${url}/docs); the token to pause or stop the run is ${where}`),
-      (e: Error & { code?: string | null }) =>
-        reporter.warn(`REST API not started: ${e.code === 'EADDRINUSE' ? `${address.host}:${address.port} is in use` : e.message}; the run goes on without it (pass --api HOST:PORT, or --api off)`),
+      (e: Error & { errno?: string | null }) =>
+        reporter.warn(`REST API not started: ${e.errno === 'EADDRINUSE' ? `${address.host}:${address.port} is in use` : e.message}; the run goes on without it (pass --api HOST:PORT, or --api off)`),
     );
   }
   const ac = new AbortController();

@@ -67,8 +67,8 @@ export async function commandServe(a: ServeArgs, out: NodeJS.WritableStream): Pr
     url = await api.ready;
   } catch (e) {
     await api.close();
-    const code = (e as { code?: string | null }).code;
-    throw new UsageError(`westream serve: ${code === 'EADDRINUSE' ? `${address.host}:${address.port} is in use (a run's own API?); pass --api HOST:PORT or --api 0` : (e as Error).message}`);
+    const errno = (e as { errno?: string | null }).errno;
+    throw new UsageError(`westream serve: ${errno === 'EADDRINUSE' ? `${address.host}:${address.port} is in use (a run's own API?); pass --api HOST:PORT or --api 0` : (e as Error).message}`);
   }
   out.write(`REST API on ${url} (dashboard ${url}/, docs ${url}/docs): the record of ${paths.westH5}, iteration ${n}; Ctrl-C ends it\n`);
   await new Promise<void>((r) => {

@@ -3,16 +3,6 @@
  * function that runs it. main.ts dispatches; parsing and help both come from here.
  */
 import { existsSync } from 'node:fs';
-import { commandCheck } from './command-check.js';
-import { commandExample } from './command-example.js';
-import { commandInit } from './command-init.js';
-import { commandRun } from './command-run.js';
-import { commandSchema } from './command-schema.js';
-import { commandServe } from './command-serve.js';
-import { commandStatus } from './command-status.js';
-import { commandStatusLive } from './command-status-live.js';
-import { commandTruncate } from './command-truncate.js';
-import { commandWorker } from './command-worker.js';
 import { ExitCode, UsageError } from './exit-codes.js';
 import type { CommandSpec, OptionSpec } from './command-table.js';
 
@@ -32,8 +22,8 @@ export const commands: Readonly<Record<string, CommandSpec>> = {
       'segs-per-state': { type: 'string', value: 'N', default: '1', help: 'initial segments per basis state' },
       force: { type: 'boolean', help: 'replace an existing west.h5' },
     },
-    run: (v) =>
-      commandInit(
+    run: async (v) =>
+      (await import('./command-init.js')).commandInit(
         {
           config: configPath(v.config),
           bstate: list(v.bstate),
@@ -58,7 +48,7 @@ export const commands: Readonly<Record<string, CommandSpec>> = {
       'api-token': { type: 'string', value: 'T', default: '$WESTREAM_API_TOKEN, else a new one in .westream/api-token', help: 'the token that lets a client pause or stop the run' },
     },
     run: async (v) => {
-      const s = await commandRun({ config: configPath(v.config), workManager: str(v['work-manager']), slots: str(v.slots), redis: str(v.redis), api: str(v.api), apiToken: str(v['api-token']) });
+      const s = await (await import('./command-run.js')).commandRun({ config: configPath(v.config), workManager: str(v['work-manager']), slots: str(v.slots), redis: str(v.redis), api: str(v.api), apiToken: str(v['api-token']) });
       return s.reason === 'stopped' ? ExitCode.STOPPED : ExitCode.OK;
     },
   },
@@ -74,12 +64,12 @@ export const commands: Readonly<Record<string, CommandSpec>> = {
       'lock-duration': { type: 'string', value: 'S', default: '30', help: 'seconds a job stays locked without renewal before another node may take it' },
       heartbeat: { type: 'string', value: 'S', default: '5', help: 'seconds between heartbeats' },
     },
-    run: (v) => commandWorker({ redis: str(v.redis), nodeId: str(v['node-id']), slots: str(v.slots), gpus: str(v.gpus), stateDir: str(v['state-dir']), lockDuration: str(v['lock-duration']), heartbeat: str(v.heartbeat) }),
+    run: async (v) => (await import('./command-worker.js')).commandWorker({ redis: str(v.redis), nodeId: str(v['node-id']), slots: str(v.slots), gpus: str(v.gpus), stateDir: str(v['state-dir']), lockDuration: str(v['lock-duration']), heartbeat: str(v.heartbeat) }),
   },
   serve: {
     summary: "the REST API and dashboard on a run's record, with no run (a finished or halted one)",
     options: { config: CONFIG, api: { type: 'string', value: API_ADDRESS, default: '127.0.0.1:8080 ($WESTREAM_API)', help: 'where to listen' } },
-    run: (v) => commandServe({ config: configPath(v.config), api: str(v.api) }, process.stdout),
+    run: async (v) => (await import('./command-serve.js')).commandServe({ config: configPath(v.config), api: str(v.api) }, process.stdout),
   },
   status: {
     summary: 'the run as west.h5 records it, or a running sim-manager through its REST API (--url)',
@@ -89,22 +79,22 @@ export const commands: Readonly<Record<string, CommandSpec>> = {
       url: { type: 'string', value: 'URL', default: '$WESTREAM_URL', help: "a running sim-manager's API, e.g. http://127.0.0.1:8080" },
       watch: { type: 'boolean', help: 'follow the run live (needs --url)' },
     },
-    run: (v) => {
+    run: async (v) => {
       const url = str(v.url) ?? process.env.WESTREAM_URL;
-      if (url) return commandStatusLive({ url, json: v.json === true, watch: v.watch === true }, process.stdout);
+      if (url) return (await import('./command-status-live.js')).commandStatusLive({ url, json: v.json === true, watch: v.watch === true }, process.stdout);
       if (v.watch === true) throw new UsageError('status --watch needs --url (a running sim-manager\'s API, e.g. http://127.0.0.1:8080)');
-      return commandStatus({ config: configPath(v.config), json: v.json === true }, process.stdout);
+      return (await import('./command-status.js')).commandStatus({ config: configPath(v.config), json: v.json === true }, process.stdout);
     },
   },
   truncate: {
     summary: 'delete iterations >= N (like w_truncate); the next run redoes WE of iteration N-1',
     options: { config: CONFIG, n: { type: 'string', short: 'n', value: 'N', help: 'the first iteration to delete (required)' } },
-    run: (v) => commandTruncate({ config: configPath(v.config), n: str(v.n) }, process.stdout),
+    run: async (v) => (await import('./command-truncate.js')).commandTruncate({ config: configPath(v.config), n: str(v.n) }, process.stdout),
   },
   check: {
     summary: 'validate the config and print it normalized (warnings name file:line:col)',
     options: { config: CONFIG, json: { type: 'boolean', help: 'print the normalized config as JSON' } },
-    run: (v) => commandCheck({ config: configPath(v.config), json: v.json === true }, process.stdout, process.stderr),
+    run: async (v) => (await import('./command-check.js')).commandCheck({ config: configPath(v.config), json: v.json === true }, process.stdout, process.stderr),
   },
   schema: {
     summary: 'the JSON Schema of west.yaml (for editors), or its Markdown reference',
@@ -113,7 +103,7 @@ export const commands: Readonly<Record<string, CommandSpec>> = {
       out: { type: 'string', value: 'FILE', default: 'standard output', help: 'write it here' },
       check: { type: 'string', value: 'FILE', help: 'exit 2 unless FILE holds exactly this output' },
     },
-    run: (v) => commandSchema({ out: str(v.out), check: str(v.check), markdown: v.markdown === true }, process.stdout),
+    run: async (v) => (await import('./command-schema.js')).commandSchema({ out: str(v.out), check: str(v.check), markdown: v.markdown === true }, process.stdout),
   },
   example: {
     summary: 'list the worked examples, or make a sim root from one',
@@ -122,7 +112,7 @@ export const commands: Readonly<Record<string, CommandSpec>> = {
       { name: 'NAME', help: 'the example (without it: the list)' },
       { name: 'DIR', help: 'the new sim root to create' },
     ],
-    run: (_v, [name, dir]) => commandExample({ name, dir }, process.stdout),
+    run: async (_v, [name, dir]) => (await import('./command-example.js')).commandExample({ name, dir }, process.stdout),
   },
 };
 

@@ -2,14 +2,10 @@
  * The `westream` command. Each subcommand lives in `command-<name>.ts`, its options in the table of
  * commands.ts; this file dispatches, answers help, and turns errors into exit codes: a user's mistake prints its message and exits 2, never a stack trace.
  */
-import { ConfigError } from '@westream/config';
 import { commandHelp, nearestCommand, overviewHelp, parseCommand } from './command-table.js';
 import { commands } from './commands.js';
+import { catalogued } from './error-catalogue.js';
 import { ExitCode, UsageError } from './exit-codes.js';
-import { PropagationError, ReturnFileError } from '@westream/propagator';
-import { RunHalted, StateSpecError } from '@westream/sim-manager';
-import { StoreError } from '@westream/store';
-import { ConsistencyError } from '@westream/we';
 
 function unknownCommand(name: string): string {
   const near = nearestCommand(name, [...Object.keys(commands), 'help']);
@@ -40,20 +36,17 @@ export async function main(argv: string[]): Promise<number> {
     const code = await command.run(values, positionals);
     return typeof code === 'number' ? code : ExitCode.OK;
   } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`${e.message}\n${e.issues.filter((i) => i.severity === 'error').length} problem(s); nothing was run.\n`);
-      return ExitCode.USAGE;
+    const known = catalogued(e);
+    if (!known || known.exit === null) {
+      process.stderr.write(`westream: internal error (please report it):\n${(e as Error).stack ?? String(e)}\n`);
+      return ExitCode.INTERNAL;
     }
-    if (e instanceof RunHalted) {
-      process.stderr.write(`westream: ${e.message}\n`);
-      return ExitCode.HALTED;
-    }
-    if (e instanceof UsageError || e instanceof StateSpecError || e instanceof StoreError || e instanceof PropagationError || e instanceof ReturnFileError || e instanceof ConsistencyError) {
-      process.stderr.write(`${e.message}\n`);
-      return ExitCode.USAGE;
-    }
-    process.stderr.write(`westream: internal error (please report it):\n${(e as Error).stack ?? String(e)}\n`);
-    return ExitCode.INTERNAL;
+    const message = (e as Error).message;
+    if (known.code === 'CONFIG_ERR_INVALID') {
+      const issues = (e as { issues?: readonly { severity: string }[] }).issues ?? [];
+      process.stderr.write(`${message}\n${issues.filter((i) => i.severity === 'error').length} problem(s); nothing was run.\n`);
+    } else process.stderr.write(known.code === 'SIM_ERR_HALTED' ? `westream: ${message}\n` : `${message}\n`);
+    return known.exit;
   }
 }
 

@@ -11,6 +11,7 @@ export interface TemplateField {
 export type TemplatePart = string | TemplateField;
 
 export class TemplateError extends Error {
+  readonly code = 'CONFIG_ERR_TEMPLATE';
   constructor(
     message: string,
     readonly column: number,

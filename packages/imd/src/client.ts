@@ -32,6 +32,7 @@ export interface ConnectOptions {
 }
 
 export class ImdTimeoutError extends Error {
+  readonly code = 'IMD_ERR_TIMEOUT';
   constructor(message: string) {
     super(message);
     this.name = 'ImdTimeoutError';
@@ -39,6 +40,7 @@ export class ImdTimeoutError extends Error {
 }
 
 export class ImdConnectError extends Error {
+  readonly code = 'IMD_ERR_CONNECT';
   constructor(message: string) {
     super(message);
     this.name = 'ImdConnectError';

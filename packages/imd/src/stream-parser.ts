@@ -31,6 +31,7 @@ import {
 } from './protocol.js';
 
 export class ImdProtocolError extends Error {
+  readonly code = 'IMD_ERR_PROTOCOL';
   /** Events completed by the same `push` before the error (deliver them first: they were good). */
   eventsBefore: readonly ImdEvent[] = [];
   /** The stream ended inside a frame (the engine stopped or died mid-write), rather than being malformed. */

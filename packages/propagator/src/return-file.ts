@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 
 export class ReturnFileError extends Error {
+  readonly code = 'PROPAGATOR_ERR_RETURN_FILE';
   constructor(message: string) {
     super(message);
     this.name = 'ReturnFileError';

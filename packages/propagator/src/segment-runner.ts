@@ -43,6 +43,7 @@ export type StreamDispatch = (task: SegmentTask, port: number, run: () => Promis
 
 /** A helper program (get_pcoord, gen_istate) failed; the message says which, why, and where its log is. */
 export class PropagationError extends Error {
+  readonly code = 'PROPAGATOR_ERR_HELPER';
   constructor(message: string) {
     super(message);
     this.name = 'PropagationError';

@@ -13,6 +13,7 @@ import type { H5mdWriter } from '@westream/store';
  * that same end), the engine may be dying, and its own exit status is the better reason.
  */
 export class StreamFailure extends Error {
+  readonly code = 'PROPAGATOR_ERR_STREAM';
   constructor(
     message: string,
     readonly seen: 'mid-stream' | 'stream-ended' | 'program-exited' = 'mid-stream',

@@ -12,6 +12,7 @@ import type { InitialStateRecord, IterationOutcome, IterationRecord, IterationSu
 export const WESTREAM_VERSION = '0.1.0';
 
 export class StoreError extends Error {
+  readonly code = 'STORE_ERR_RECORD';
   constructor(message: string) {
     super(message);
     this.name = 'StoreError';

@@ -21,6 +21,7 @@ export interface MdParams {
 }
 
 export class ParamsError extends Error {
+  readonly code = 'TOYMD_ERR_PARAMS';
   constructor(message: string) {
     super(message);
     this.name = 'ParamsError';

@@ -1,7 +1,7 @@
 /** @westream/sim-manager — the WE loop (init, run), how it reports, and its REST API. */
 export { initRun, chooseSeed } from './init-run.js';
 export type { InitOptions, InitSummary } from './init-run.js';
-export { runSimulation, RunHalted } from './run-loop.js';
+export { runSimulation, RecordMismatch, RunHalted } from './run-loop.js';
 export type { RunOptions, RunSummary, StopReason, RunControl } from './run-loop.js';
 export { RunMonitor } from './live/run-monitor.js';
 export { RunView } from './live/run-view.js';

@@ -39,8 +39,18 @@ export interface RunSummary {
   readonly westH5: string;
 }
 
+/** west.h5 and the config disagree (pcoord shape): the user's input, not a failed segment. */
+export class RecordMismatch extends Error {
+  readonly code = 'SIM_ERR_RECORD_MISMATCH';
+  constructor(message: string) {
+    super(message);
+    this.name = 'RecordMismatch';
+  }
+}
+
 /** Segments failed more often than max_segment_retries allows; west.h5 records them as FAILED. */
 export class RunHalted extends Error {
+  readonly code = 'SIM_ERR_HALTED';
   constructor(
     message: string,
     readonly failures: readonly SegmentResult[],
@@ -56,10 +66,9 @@ export async function runSimulation(o: RunOptions): Promise<RunSummary> {
   const store = await WestH5.open(paths.westH5);
   const { meta } = store;
   if (meta.pcoordLen !== config.system.pcoordLen || meta.pcoordNdim !== config.system.pcoordNdim) {
-    throw new RunHalted(
+    throw new RecordMismatch(
       `${paths.westH5} holds pcoords of shape (${meta.pcoordLen}, ${meta.pcoordNdim}) but the config says pcoord_len ${config.system.pcoordLen}, ` +
         `pcoord_ndim ${config.system.pcoordNdim}; change the config back or start over with 'westream init --force'`,
-      [],
     );
   }
   const journal = new ResultsJournal(paths.stateDir);

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 
 export class StateSpecError extends Error {
+  readonly code = 'SIM_ERR_STATE_SPEC';
   constructor(message: string) {
     super(message);
     this.name = 'StateSpecError';

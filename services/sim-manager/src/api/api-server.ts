@@ -16,9 +16,11 @@ export interface RunningApi {
 
 /** The API could not start (a port in use, an address this machine lacks). */
 export class ApiStartError extends Error {
+  readonly code = 'API_ERR_START';
   constructor(
     message: string,
-    readonly code: string | null,
+    /** The socket error's code (EADDRINUSE…), when there is one. */
+    readonly errno: string | null,
   ) {
     super(message);
   }

@@ -13,6 +13,7 @@ const errors = { 400: { $ref: 'Error#' }, 404: { $ref: 'Error#' } };
 const STATUS_NAMES: Record<number, string> = { [SegStatus.UNSET]: 'unset', [SegStatus.PREPARED]: 'prepared', [SegStatus.COMPLETE]: 'complete', [SegStatus.FAILED]: 'failed' };
 
 class NotFound extends Error {
+  readonly code = 'API_ERR_NOT_FOUND';
   readonly statusCode = 404;
 }
 

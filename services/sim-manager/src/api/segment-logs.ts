@@ -7,6 +7,7 @@ import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } fro
 import { isAbsolute, relative, resolve } from 'node:path';
 
 export class LogUnavailable extends Error {
+  readonly code = 'API_ERR_LOG_UNAVAILABLE';
   constructor(
     message: string,
     readonly statusCode: 403 | 404,
