@@ -1,4 +1,5 @@
 /** Process exit codes of the `westream` command. */
+import { codedError } from '@westream/we';
 export const ExitCode = {
   OK: 0,
   /** An internal error (a bug): the only case that prints a stack trace. */
@@ -12,10 +13,4 @@ export const ExitCode = {
 } as const;
 
 /** A mistake of the user's: printed as its message alone, exit code 2. */
-export class UsageError extends Error {
-  readonly code = 'CLI_ERR_USAGE';
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+export class UsageError extends codedError('UsageError', 'CLI_ERR_USAGE') {}

@@ -23,7 +23,7 @@ const errorClasses = ['packages', 'services'].flatMap((top) =>
     }
     return files.flatMap((file) => {
       const text = readFileSync(file, 'utf8');
-      return [...text.matchAll(/class (\w+) extends (\w*Error)\b[^{]*\{([\s\S]*?)\n\}/g)].map((m) => ({ file: file.slice(REPO.length), name: m[1] as string, code: /readonly code = '([A-Z_]+)'/.exec(m[3] ?? '')?.[1] }));
+      return [...text.matchAll(/class (\w+) extends (?:codedError\('\w+', '([A-Z_]+)'\)|\w*Error\b[^{]*\{([\s\S]*?)\n\})/g)].map((m) => ({ file: file.slice(REPO.length), name: m[1] as string, code: m[2] ?? /readonly code = '([A-Z_]+)'/.exec(m[3] ?? '')?.[1] }));
     });
   }),
 );

@@ -4,14 +4,9 @@
  * segment with a message that says what was expected and what was found.
  */
 import { readFileSync } from 'node:fs';
+import { codedError } from '@westream/we';
 
-export class ReturnFileError extends Error {
-  readonly code = 'PROPAGATOR_ERR_RETURN_FILE';
-  constructor(message: string) {
-    super(message);
-    this.name = 'ReturnFileError';
-  }
-}
+export class ReturnFileError extends codedError('ReturnFileError', 'PROPAGATOR_ERR_RETURN_FILE') {}
 
 export interface NumericTable {
   /** Rows × columns as read; a file of one row gives [1, ncol]. */

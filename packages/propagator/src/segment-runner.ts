@@ -17,6 +17,7 @@ import { runChild, type ChildOutcome } from './run-child.js';
 import { discoverPort, drainStream, runBuiltins, StreamFailure } from './stream-task.js';
 import { ImdConnectError, ImdProtocolError, ImdTimeoutError } from '@westream/imd';
 import type { AuxArray, BasisStateInfo, InitialStateInfo, SegmentResult, SegmentTask } from './types.js';
+import { codedError } from '@westream/we';
 
 export interface SegmentRunnerOptions {
   readonly config: WestConfig;
@@ -42,13 +43,7 @@ export interface SegmentRunnerOptions {
 export type StreamDispatch = (task: SegmentTask, port: number, run: () => Promise<void>) => Promise<void>;
 
 /** A helper program (get_pcoord, gen_istate) failed; the message says which, why, and where its log is. */
-export class PropagationError extends Error {
-  readonly code = 'PROPAGATOR_ERR_HELPER';
-  constructor(message: string) {
-    super(message);
-    this.name = 'PropagationError';
-  }
-}
+export class PropagationError extends codedError('PropagationError', 'PROPAGATOR_ERR_HELPER') {}
 
 const ISTATE_TYPE = { BASIS: 1, GENERATED: 2, START: 4 } as const;
 const INITPOINT = { CONTINUES: 'SEG_INITPOINT_CONTINUES', NEWTRAJ: 'SEG_INITPOINT_NEWTRAJ' } as const;

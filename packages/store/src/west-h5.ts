@@ -8,16 +8,11 @@ import { basename, dirname, join } from 'node:path';
 import { h5, isDataset, isGroup, type H5Dataset, type H5File, type H5Group } from './h5.js';
 import { FORMAT_VERSION, NEW_WEIGHTS_DTYPE, SEG_INDEX_DTYPE, SUMMARY_DTYPE, iterGroupName, pcoordDtype, stringWidth } from './layout.js';
 import type { InitialStateRecord, IterationOutcome, IterationRecord, IterationSummary, PreparedIteration, RunMeta, StateSet } from './records.js';
+import { codedError } from '@westream/we';
 
 export const WESTREAM_VERSION = '0.1.0';
 
-export class StoreError extends Error {
-  readonly code = 'STORE_ERR_RECORD';
-  constructor(message: string) {
-    super(message);
-    this.name = 'StoreError';
-  }
-}
+export class StoreError extends codedError('StoreError', 'STORE_ERR_RECORD') {}
 
 export interface CommitChanges {
   /** Final data of the current iteration. */

@@ -2,6 +2,7 @@
  * The engine's input file, in the spirit of a GROMACS .mdp: `key = value` lines, `#` or `;` comments.
  * Every problem names the file and line and says what is expected.
  */
+import { codedError } from '@westream/we';
 export interface MdParams {
   readonly system: '1d' | 'pair';
   /** U(s) = Σ coefficients[k]·s^k along the progress coordinate s. */
@@ -20,13 +21,7 @@ export interface MdParams {
   readonly solvent: number;
 }
 
-export class ParamsError extends Error {
-  readonly code = 'TOYMD_ERR_PARAMS';
-  constructor(message: string) {
-    super(message);
-    this.name = 'ParamsError';
-  }
-}
+export class ParamsError extends codedError('ParamsError', 'TOYMD_ERR_PARAMS') {}
 
 const DEFAULTS: MdParams = {
   system: '1d',

@@ -37,3 +37,4 @@ export type {
   ResampleResult,
   PopulateInput,
 } from './resampler.js';
+export { codedError } from './errors.js';

@@ -20,6 +20,7 @@ import { BinAssignmentError, type BinMapper } from './bin-mapper.js';
 import { numpySum } from './numpy-sum.js';
 import type { Rng } from './rng.js';
 import { Endpoint, NewWeightSource, parentIdForIstate } from './segment.js';
+import { codedError } from './errors.js';
 
 /** The six `west.we` settings, with WESTPA's meaning. */
 export interface WeParams {
@@ -115,13 +116,7 @@ export interface ResampleResult {
 }
 
 /** The WE step failed an invariant that input or settings broke (WESTPA's ConsistencyError). */
-export class ConsistencyError extends Error {
-  readonly code = 'WE_ERR_CONSISTENCY';
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConsistencyError';
-  }
-}
+export class ConsistencyError extends codedError('ConsistencyError', 'WE_ERR_CONSISTENCY') {}
 
 interface Walker {
   weight: number;

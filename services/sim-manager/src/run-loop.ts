@@ -6,7 +6,7 @@
 import { mapperFromSpec, type WestConfig } from '@westream/config';
 import type { SegmentResult, SegmentRunner, SegmentTask } from '@westream/propagator';
 import { WestH5, type IterationOutcome, type IterationRecord, type StateSet } from '@westream/store';
-import { SegStatus } from '@westream/we';
+import { codedError, SegStatus } from '@westream/we';
 import type { WorkManager } from '@westream/work-manager';
 import type { Reporter } from './reporter.js';
 import { ResultsJournal, segmentKey } from './results-journal.js';
@@ -40,13 +40,7 @@ export interface RunSummary {
 }
 
 /** west.h5 and the config disagree (pcoord shape): the user's input, not a failed segment. */
-export class RecordMismatch extends Error {
-  readonly code = 'SIM_ERR_RECORD_MISMATCH';
-  constructor(message: string) {
-    super(message);
-    this.name = 'RecordMismatch';
-  }
-}
+export class RecordMismatch extends codedError('RecordMismatch', 'SIM_ERR_RECORD_MISMATCH') {}
 
 /** Segments failed more often than max_segment_retries allows; west.h5 records them as FAILED. */
 export class RunHalted extends Error {

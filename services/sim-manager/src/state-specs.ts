@@ -4,14 +4,9 @@
  *   --tstate 'label,pcoord0[,pcoord1...]'     tstates file: `label pcoord0 [pcoord1...]` per line
  */
 import { readFileSync } from 'node:fs';
+import { codedError } from '@westream/we';
 
-export class StateSpecError extends Error {
-  readonly code = 'SIM_ERR_STATE_SPEC';
-  constructor(message: string) {
-    super(message);
-    this.name = 'StateSpecError';
-  }
-}
+export class StateSpecError extends codedError('StateSpecError', 'SIM_ERR_STATE_SPEC') {}
 
 export interface BasisStateSpec {
   readonly label: string;
