@@ -8,7 +8,12 @@ const svc = (name: string): string => fileURLToPath(new URL(`./services/${name}/
 export default defineConfig({
   resolve: { alias: { '@westream/we': pkg('we'), '@westream/config': pkg('config'), '@westream/toy-md': pkg('toy-md'), '@westream/imd': pkg('imd'), '@westream/propagator': pkg('propagator'), '@westream/store': pkg('store'), '@westream/work-manager': pkg('work-manager'), '@westream/sim-manager/api': fileURLToPath(new URL('./services/sim-manager/src/api/api-server.ts', import.meta.url)), '@westream/sim-manager': svc('sim-manager') } },
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'services/*/test/**/*.test.ts', 'test/**/*.test.ts'],
+    // Two projects: 'unit' is each package on its own (seconds; `npm run test:unit`), 'e2e' the parts together as
+    // a user runs them (real processes, Redis, engines, peers). `vitest run` runs both.
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['packages/*/test/**/*.test.ts', 'services/*/test/**/*.test.ts'] } },
+      { extends: true, test: { name: 'e2e', include: ['test/**/*.test.ts'] } },
+    ],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     reporters: ['default'],

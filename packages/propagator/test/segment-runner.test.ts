@@ -190,11 +190,16 @@ describe('SegmentRunner: failures name the segment, the file, expected vs found,
     const { root, config } = simRoot(`echo $$ > "$WEST_SIM_ROOT/pgid"; sleep 60 & sleep 60`, 100);
     const ac = new AbortController();
     const runner = new SegmentRunner({ config, simRoot: root, seed: 1n, registry: new ProcessRegistry(join(root, '.westream/pgids')), killGraceMs: 500 });
-    setTimeout(() => ac.abort(), 300);
-    const t0 = Date.now();
+    // Cancel once the segment runs (its shell wrote its pgid), not after a fixed delay a loaded machine may outlast.
+    let abortedAt = 0;
+    void waitFor(() => existsSync(join(root, 'pgid')), 20_000).then(() => {
+      abortedAt = Date.now();
+      ac.abort();
+    });
     const r = await runner.runSegment(cont(4), ac.signal);
     expect(r.status).toBe('cancelled');
-    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(abortedAt).toBeGreaterThan(0);
+    expect(Date.now() - abortedAt).toBeLessThan(5000);
     expect(groupMembers(root)).toEqual([]);
   });
 });
