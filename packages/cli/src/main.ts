@@ -18,7 +18,7 @@ import { commandWorker } from './command-worker.js';
 import { ExitCode, UsageError } from './exit-codes.js';
 import { PropagationError, ReturnFileError } from '@westream/propagator';
 import { RunHalted, StateSpecError } from '@westream/sim-manager';
-import { StoreError } from '@westream/store';
+import { DiskFullError, StoreError } from '@westream/store';
 import { ConsistencyError } from '@westream/we';
 
 const USAGE = `usage: westream <command> [options]
@@ -162,6 +162,10 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof RunHalted) {
       process.stderr.write(`westream: ${e.message}\n`);
       return ExitCode.HALTED;
+    }
+    if (e instanceof DiskFullError) {
+      process.stderr.write(`westream: ${e.message}\n`);
+      return ExitCode.DISK_FULL;
     }
     if (e instanceof UsageError || e instanceof StateSpecError || e instanceof StoreError || e instanceof PropagationError || e instanceof ReturnFileError || e instanceof ConsistencyError) {
       process.stderr.write(`${e.message}\n`);

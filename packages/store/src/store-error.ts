@@ -1,0 +1,29 @@
+/** The store's errors: a user can act on each; none is a bug of westream's. */
+
+export class StoreError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
+
+/**
+ * The file system has no room for a commit. Nothing recorded is lost: the previous west.h5 is still in place,
+ * whole; the message says how much to free and where.
+ */
+export class DiskFullError extends StoreError {
+  readonly code = 'ENOSPC';
+  constructor(
+    readonly dir: string,
+    readonly bytesToFree: number,
+    then: string,
+    detail: string,
+  ) {
+    super(`disk full: free ${bytesToFree} bytes (${mib(bytesToFree)}) at ${dir}, then ${then}; ${detail}`);
+    this.name = 'DiskFullError';
+  }
+}
+
+function mib(n: number): string {
+  return n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : `${Math.ceil(n / 1024)} KiB`;
+}
