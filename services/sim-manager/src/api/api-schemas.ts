@@ -85,9 +85,11 @@ export const SegmentRow = Type.Object({
   finalPcoord: nullable(Type.Array(Type.Number())),
 });
 
+/** A query parameter with a default is optional: Type.Optional, or the OpenAPI document marks it required. */
+export const PAGE_DEFAULTS = { offset: 0, limit: 100 } as const;
 export const Page = Type.Object({
-  offset: Type.Integer({ minimum: 0, default: 0 }),
-  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+  offset: Type.Optional(Type.Integer({ minimum: 0, default: PAGE_DEFAULTS.offset })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: PAGE_DEFAULTS.limit })),
 });
 
 export const SegmentPage = Type.Object({ nIter: Type.Integer(), total: Type.Integer(), offset: Type.Integer(), limit: Type.Integer(), segments: Type.Array(SegmentRow) });

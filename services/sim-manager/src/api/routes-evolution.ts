@@ -10,10 +10,12 @@ import type { BinMapperSpec } from '@westream/config';
 import { recycledOf, type WestH5 } from '@westream/store';
 import type { ApiAppOptions } from './api-app.js';
 
+// Optional with defaults (not required, as the OpenAPI document says); the handler applies the same defaults.
+const DEFAULTS = { bins: 60, dim: 0, from: 1 } as const;
 const Query = Type.Object({
-  bins: Type.Integer({ minimum: 2, maximum: 500, default: 60 }),
-  dim: Type.Integer({ minimum: 0, maximum: 31, default: 0 }),
-  from: Type.Integer({ minimum: 1, default: 1, description: 'first iteration' }),
+  bins: Type.Optional(Type.Integer({ minimum: 2, maximum: 500, default: DEFAULTS.bins })),
+  dim: Type.Optional(Type.Integer({ minimum: 0, maximum: 31, default: DEFAULTS.dim })),
+  from: Type.Optional(Type.Integer({ minimum: 1, default: DEFAULTS.from, description: 'first iteration' })),
 });
 
 const Body = Type.Object({
@@ -55,7 +57,7 @@ export const evolutionRoutes: FastifyPluginCallbackTypebox<{ o: ApiAppOptions; s
   }
 
   app.get('/evolution', { schema: { summary: 'Per iteration: weighted pcoord histogram (all timepoints) and weight recycled into the targets', querystring: Query, response: { 200: Body, 400: { $ref: 'Error#' } } } }, async (req, reply) => {
-    const { bins, dim, from } = req.query;
+    const { bins = DEFAULTS.bins, dim = DEFAULTS.dim, from = DEFAULTS.from } = req.query;
     if (dim >= pcoordNdim) return reply.code(400).send({ error: 'Bad Request', message: `dim ${dim}: the pcoord has ${pcoordNdim} dimension(s) (0–${pcoordNdim - 1})` });
     const [lo, hi] = await rangeOf(dim);
     const width = (hi - lo) / bins;

@@ -5,7 +5,7 @@ import { mapperFromSpec } from '@westream/config';
 import { DataRefs } from '@westream/propagator';
 import { recycledOf, type IterationRecord, type SummaryRow, type WestH5 } from '@westream/store';
 import { SegStatus } from '@westream/we';
-import { IterationDetail, IterationSummary, IterParams, LogBody, LogQuery, Page, SegmentDetail, SegmentPage, SegParams, type SegmentRow } from './api-schemas.js';
+import { IterationDetail, IterationSummary, IterParams, LogBody, LogQuery, Page, PAGE_DEFAULTS, SegmentDetail, SegmentPage, SegParams, type SegmentRow } from './api-schemas.js';
 import type { ApiAppOptions } from './api-app.js';
 import { LogUnavailable, readLog } from './segment-logs.js';
 
@@ -92,7 +92,7 @@ export const iterationRoutes: FastifyPluginCallbackTypebox<{ o: ApiAppOptions; s
 
   app.get('/iterations/:n/segments', { schema: { summary: 'Segments of an iteration, a page at a time', params: IterParams, querystring: Page, response: { 200: SegmentPage, ...errors } } }, async (req) => {
     const rec = await record(req.params.n);
-    const { offset, limit } = req.query;
+    const { offset = PAGE_DEFAULTS.offset, limit = PAGE_DEFAULTS.limit } = req.query;
     const ids = Array.from({ length: Math.max(0, Math.min(limit, rec.nSegs - offset)) }, (_, i) => offset + i);
     return { nIter: rec.nIter, total: rec.nSegs, offset, limit, segments: ids.map((id) => row(rec, id)) };
   });
