@@ -151,6 +151,14 @@ describe.skipIf(skip)('a live run attacked through its API (issue 14 items 5, 11
       expect(p.schema.default, p.name).toBeDefined();
       expect(p.required ?? false, p.name).toBe(false);
     }
+    // Every combination the schema admits is served: tail with a byte range tails the range; an inverted range is empty.
+    writeFileSync(join(dir, 'seg_logs/000001-000002.log'), 'one\ntwo\nthree\nfour\n');
+    const tailed = await http(base, '/iterations/1/segments/2/log?tail=1&start=0&end=14'); // 'one\ntwo\nthree\n'
+    expect(tailed.status, tailed.text).toBe(200);
+    expect(tailed.json).toMatchObject({ text: 'three\n', start: 8, end: 14 });
+    const inverted = await http(base, '/iterations/1/segments/2/log?start=10&end=5');
+    expect(inverted.status).toBe(200);
+    expect(inverted.json).toMatchObject({ start: 10, end: 10, text: '' });
     const page = (await http(base, '/iterations/1/segments')).json as { offset: number; limit: number };
     expect(page).toMatchObject({ offset: 0, limit: 100 });
     expect((await http(base, '/evolution')).status).toBe(200);

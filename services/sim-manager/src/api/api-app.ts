@@ -87,18 +87,21 @@ export async function listenApi(o: ApiAppOptions): Promise<{ url: string; app: F
       message: `Host '${hostName(req.headers.host ?? '')}' is not one this API answers to: use localhost or an IP address, or add the name to westream.api.allowed_hosts in the config (this guards against DNS rebinding)`,
     });
   });
-  // A path that exists under other methods answers 405 with Allow, not 404 (TRACE, PATCH on /status, ...).
+  // A path that exists under other methods answers 405 with Allow, not 404 (TRACE, PATCH on /status, ...);
+  // decided on the request line, before fastify parses a body (QUERY would otherwise be a 400).
   const routes: { re: RegExp; method: string }[] = [];
   app.addHook('onRoute', (r) => {
     const re = new RegExp(`^${r.url.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/:[^/]+/g, '[^/]+').replace(/\*/g, '.*')}$`);
     for (const method of [r.method].flat()) routes.push({ re, method });
   });
-  app.setNotFoundHandler((req, reply) => {
+  app.addHook('onRequest', async (req, reply) => {
+    if (!req.is404) return undefined;
     const path = req.url.split('?')[0] ?? '';
     const allow = [...new Set(routes.filter((r) => r.re.test(path)).map((r) => r.method))];
-    if (allow.length > 0) return void reply.code(405).header('allow', allow.join(', ')).send({ error: 'Method Not Allowed', message: `${req.method} is not allowed on ${path}; it answers ${allow.join(', ')}` });
-    return void reply.code(404).send({ error: 'Not Found', message: `no route ${req.method} ${path}; see /docs` });
+    if (allow.length === 0) return undefined;
+    return reply.code(405).header('allow', allow.join(', ')).send({ error: 'Method Not Allowed', message: `${req.method} is not allowed on ${path}; it answers ${allow.join(', ')}` });
   });
+  app.setNotFoundHandler((req, reply) => void reply.code(404).send({ error: 'Not Found', message: `no route ${req.method} ${req.url.split('?')[0] ?? ''}; see /docs` }));
   await app.register(swagger, {
     openapi: {
       info: { title: 'westream sim-manager', version: '0.1.0', description: 'Status and control of one weighted-ensemble run.' },

@@ -104,9 +104,10 @@ export const SegmentDetail = Type.Object({
 });
 
 export const LogQuery = Type.Object({
-  tail: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: 'last N lines (default 100)' })),
+  // Every combination the schema admits is served (schemathesis checks that): tail with a range tails the range.
+  tail: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: 'last N lines (default 100 without a byte range; with one, of the range)' })),
   start: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 50, description: 'byte range start' })),
-  end: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 50, description: 'byte range end (exclusive); at most 1 MiB is returned' })),
+  end: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 50, description: 'byte range end (exclusive; before start: empty); at most 1 MiB is returned' })),
 });
 
 export const LogBody = Type.Object({ file: Type.String(), size: Type.Integer(), start: Type.Integer(), end: Type.Integer(), text: Type.String() });

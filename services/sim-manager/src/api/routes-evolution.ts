@@ -11,12 +11,14 @@ import { recycledOf, type WestH5 } from '@westream/store';
 import type { ApiAppOptions } from './api-app.js';
 
 // Optional with defaults (not required, as the OpenAPI document says); the handler applies the same defaults.
+// `dim`'s maximum is this run's last pcoord dimension, so the OpenAPI document admits exactly what is served.
 const DEFAULTS = { bins: 60, dim: 0, from: 1 } as const;
-const Query = Type.Object({
-  bins: Type.Optional(Type.Integer({ minimum: 2, maximum: 500, default: DEFAULTS.bins })),
-  dim: Type.Optional(Type.Integer({ minimum: 0, maximum: 31, default: DEFAULTS.dim })),
-  from: Type.Optional(Type.Integer({ minimum: 1, default: DEFAULTS.from, description: 'first iteration' })),
-});
+const queryFor = (ndim: number) =>
+  Type.Object({
+    bins: Type.Optional(Type.Integer({ minimum: 2, maximum: 500, default: DEFAULTS.bins })),
+    dim: Type.Optional(Type.Integer({ minimum: 0, maximum: ndim - 1, default: DEFAULTS.dim, description: `pcoord dimension (this run has ${ndim})` })),
+    from: Type.Optional(Type.Integer({ minimum: 1, default: DEFAULTS.from, description: 'first iteration' })),
+  });
 
 const Body = Type.Object({
   dim: Type.Integer(),
@@ -33,6 +35,7 @@ function configRange(spec: BinMapperSpec, dim: number): [number, number] | null 
 
 export const evolutionRoutes: FastifyPluginCallbackTypebox<{ o: ApiAppOptions; store: WestH5 }> = (app, { o, store }, done) => {
   const { pcoordLen, pcoordNdim } = o.config.system;
+  const Query = queryFor(pcoordNdim);
   const cache = new Map<string, { nIter: number; nSegs: number; hist: number[]; recycledWeight: number; nRecycled: number }>();
   const ranges = new Map<number, [number, number]>();
 

@@ -30,7 +30,7 @@ const MAX_BYTES = 1 << 20;
 
 /**
  * Bytes [start, end) of the log at `rendered` (relative paths are relative to the sim root), or its last
- * `tail` lines; at most 1 MiB.
+ * `tail` lines (of the range, if one is given too); at most 1 MiB. A range that ends before it starts is empty.
  */
 export function readLog(simRoot: string, rendered: string, want: { tail?: number; start?: number; end?: number }): LogSlice {
   const path = resolve(simRoot, rendered);
@@ -58,7 +58,7 @@ export function readLog(simRoot: string, rendered: string, want: { tail?: number
     let end: number;
     if (want.start !== undefined || want.end !== undefined) {
       start = Math.min(want.start ?? 0, size);
-      end = Math.min(want.end ?? size, size, start + MAX_BYTES);
+      end = Math.max(start, Math.min(want.end ?? size, size, start + MAX_BYTES));
     } else {
       end = size;
       start = Math.max(0, size - MAX_BYTES);
@@ -71,10 +71,11 @@ export function readLog(simRoot: string, rendered: string, want: { tail?: number
       got += n;
     }
     let text = buf.subarray(0, got).toString('utf8');
-    if (want.start === undefined && want.end === undefined) {
+    const tail = want.tail ?? (want.start === undefined && want.end === undefined ? 100 : undefined);
+    if (tail !== undefined) {
       const lines = text.split('\n');
       const trailing = lines.at(-1) === '' ? 1 : 0;
-      const keep = (want.tail ?? 100) + trailing;
+      const keep = tail + trailing;
       if (lines.length > keep) {
         const cut = lines.slice(-keep).join('\n');
         start = end - Buffer.byteLength(cut);
