@@ -12,11 +12,13 @@ python3 -c 'import westpa' 2>/dev/null || need_pip+=('westpa==2022.16')
 python3 -c 'import h5py' 2>/dev/null || need_pip+=('h5py')
 python3 -c 'import imdclient' 2>/dev/null || need_pip+=('imdclient==0.2.4')
 python3 -c 'import MDAnalysis' 2>/dev/null || need_pip+=('MDAnalysis==2.11.0')
+# schemathesis: property-based tests of the REST API against its own OpenAPI document (test/schemathesis.test.ts).
+command -v schemathesis >/dev/null || need_pip+=('schemathesis==4.32.5')
 if ((${#need_pip[@]})); then
   echo "install-test-deps: pip install ${need_pip[*]}"
   python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "${need_pip[@]}"
 else
-  echo "install-test-deps: Python packages present (westpa, h5py, imdclient, MDAnalysis)"
+  echo "install-test-deps: Python packages present (westpa, h5py, imdclient, MDAnalysis, schemathesis)"
 fi
 
 need_apt=()

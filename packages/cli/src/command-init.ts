@@ -27,6 +27,7 @@ export async function commandInit(a: InitArgs, out: NodeJS.WritableStream, err: 
   const seed = chooseSeed(config);
   const runner = new SegmentRunner({ config, simRoot, seed, registry: new ProcessRegistry(join(paths.stateDir, 'pgids')) });
   const summary = await initRun({ config, simRoot, runner, bstates, tstates, segsPerState, force: a.force, seed }).finally(() => runner.close());
+  for (const w of summary.warnings) err.write(`warning: ${w}\n`);
   out.write(
     `initialized ${summary.westH5}: ${summary.bstates.length} basis state(s), ${tstates.length} target state(s), ` +
       `${summary.nSegs} segment(s) in iteration 1, seed ${summary.seed}\n` +

@@ -1,12 +1,12 @@
 /** `westream run`: WESTPA's w_run — iterate until max_total_iterations, the wall-clock limit or a stop. */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '@westream/config';
 import { ProcessRegistry, SegmentRunner } from '@westream/propagator';
 import { makeReporter, parseApiAddress, RunMonitor, runSimulation, simPaths, type RunningApi, type RunSummary } from '@westream/sim-manager';
 import { WestH5 } from '@westream/store';
 import { BullmqWorkManager, LocalWorkManager, type WorkManager } from '@westream/work-manager';
+import { writeApiTokenFile } from './api-token-file.js';
 import { UsageError } from './exit-codes.js';
 import { runIdOf } from './run-id.js';
 
@@ -72,9 +72,15 @@ export async function commandRun(a: RunArgs): Promise<RunSummary> {
     let where = 'from --api-token / WESTREAM_API_TOKEN';
     if (!a.apiToken && !process.env.WESTREAM_API_TOKEN) {
       // Only the run's owner can read it: the token lets its holder pause or stop the run.
-      mkdirSync(paths.stateDir, { recursive: true });
       const file = join(paths.stateDir, 'api-token');
-      writeFileSync(file, `${token}\n`, { mode: 0o600 });
+      try {
+        writeApiTokenFile(file, token);
+      } catch (e) {
+        await api.close();
+        reporter.close();
+        await workManager.close();
+        throw e;
+      }
       where = `in ${file}`;
     }
     const address = apiAddress;

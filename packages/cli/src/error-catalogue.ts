@@ -20,6 +20,7 @@ export const ERROR_CATALOGUE: Readonly<Record<string, CatalogueEntry>> = {
   CONFIG_ERR_INVALID: { exit: ExitCode.USAGE, meaning: 'the config has problems, each reported as file:line:col: key: expected …, found …; fix them (`westream check`)' },
   CONFIG_ERR_TEMPLATE: { exit: ExitCode.USAGE, meaning: 'a path template such as data_refs.segment is malformed; the message gives the column' },
   STORE_ERR_RECORD: { exit: ExitCode.USAGE, meaning: 'west.h5 is missing, unreadable or not a westream/WESTPA record; the message says which file and how to start over or resume' },
+  STORE_ERR_DISK_FULL: { exit: ExitCode.DISK_FULL, meaning: 'no room for the next commit: the previous west.h5 is whole; free the bytes the message names at the directory it names, then `westream run` resumes' },
   SIM_ERR_STATE_SPEC: { exit: ExitCode.USAGE, meaning: 'a basis or target state (flag or file) is malformed or does not fit the bins; the message names the file and line' },
   SIM_ERR_RECORD_MISMATCH: { exit: ExitCode.USAGE, meaning: 'west.h5 was made with another pcoord shape than the config has; change the config back or `westream init --force`' },
   SIM_ERR_HALTED: { exit: ExitCode.HALTED, meaning: 'segments kept failing after max_segment_retries; west.h5 marks them FAILED, the message names each with its reason; fix the cause and `westream run` re-runs only them' },

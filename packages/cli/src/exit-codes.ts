@@ -8,6 +8,8 @@ export const ExitCode = {
   USAGE: 2,
   /** Segments kept failing; the run halted with west.h5 intact (fix the cause, then run again). */
   HALTED: 3,
+  /** The disk is full: west.h5 is left as the last whole commit; free the space named, and 'westream run' resumes. */
+  DISK_FULL: 4,
   /** Stopped by SIGINT/SIGTERM; 'westream run' resumes. */
   STOPPED: 130,
 } as const;

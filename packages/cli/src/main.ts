@@ -45,7 +45,7 @@ export async function main(argv: string[]): Promise<number> {
     if (known.code === 'CONFIG_ERR_INVALID') {
       const issues = (e as { issues?: readonly { severity: string }[] }).issues ?? [];
       process.stderr.write(`${message}\n${issues.filter((i) => i.severity === 'error').length} problem(s); nothing was run.\n`);
-    } else process.stderr.write(known.code === 'SIM_ERR_HALTED' ? `westream: ${message}\n` : `${message}\n`);
+    } else process.stderr.write(known.exit === ExitCode.USAGE ? `${message}\n` : `westream: ${message}\n`);
     return known.exit;
   }
 }

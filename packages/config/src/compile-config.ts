@@ -85,7 +85,7 @@ export interface WestConfig {
     readonly maxSegmentRetries: number;
     readonly segmentTimeout: number | null;
     readonly redisUrl: string;
-    readonly api: { readonly host: string; readonly port: number };
+    readonly api: { readonly host: string; readonly port: number; readonly allowedHosts: readonly string[] };
   };
 }
 
@@ -287,7 +287,7 @@ export function compileConfig(raw: WestYaml, src: YamlSource, file: string, prob
       maxSegmentRetries: ws.max_segment_retries ?? 2,
       segmentTimeout,
       redisUrl: ws.redis?.url ?? 'redis://127.0.0.1:6379',
-      api: { host: api.host ?? '127.0.0.1', port: api.port ?? 8080 },
+      api: { host: api.host ?? '127.0.0.1', port: api.port ?? 8080, allowedHosts: (api.allowed_hosts ?? []).map((h) => h.toLowerCase()) },
     },
   };
 }

@@ -153,6 +153,11 @@ const WestreamSchema = Type.Object(
         {
           host: Opt(Type.String({ description: 'Address the REST API binds (default 127.0.0.1).' })),
           port: Opt(Type.Integer({ minimum: 0, maximum: 65535, description: 'Port of the REST API (default 8080).' })),
+          allowed_hosts: Opt(
+            Type.Array(Type.String({ pattern: '^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$' }), {
+              description: "Host names the API answers to besides localhost and IP addresses (a proxy's or a tunnel's name); any other Host header gets 403, against DNS rebinding.",
+            }),
+          ),
         },
         { ...Strict, description: 'The REST API and dashboard (--api HOST:PORT|off wins).' },
       ),

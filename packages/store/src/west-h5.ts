@@ -1,18 +1,23 @@
 /**
  * west.h5, written only by the sim-manager, once per iteration, copy-on-write: the file is copied (a reflink
- * where the file system can), the copy is changed and fsynced, and renamed over the original. A kill -9 at any
- * instant leaves either the old or the new file, whole; HDF5 itself has no journal to survive a torn write.
+ * where the file system can), the copy is changed, verified and fsynced, and renamed over the original
+ * (verified-write.ts). A kill -9 at any instant leaves either the old or the new file, whole; HDF5 itself has
+ * no journal to survive a torn write. A full disk leaves the old file and says how much to free.
  */
-import { closeSync, constants, copyFileSync, existsSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { h5, isDataset, isGroup, type H5Dataset, type H5File, type H5Group } from './h5.js';
 import { FORMAT_VERSION, NEW_WEIGHTS_DTYPE, SEG_INDEX_DTYPE, SUMMARY_DTYPE, iterGroupName, pcoordDtype, stringWidth } from './layout.js';
 import type { InitialStateRecord, IterationOutcome, IterationRecord, IterationSummary, PreparedIteration, RunMeta, StateSet } from './records.js';
-import { codedError } from '@westream/we';
+import { StoreError } from './store-error.js';
+import { tempName, writeVerified } from './verified-write.js';
+
+export { DiskFullError, StoreError } from './store-error.js';
 
 export const WESTREAM_VERSION = '0.1.0';
 
-export class StoreError extends codedError('StoreError', 'STORE_ERR_RECORD') {}
+/** The least free space a write starts with beyond its copy: a commit adds one iteration's data. */
+const MIN_HEADROOM = 256 * 1024;
+const RESUME = '`westream run` resumes';
 
 export interface CommitChanges {
   /** Final data of the current iteration. */
@@ -31,6 +36,9 @@ export interface SummaryRow extends IterationSummary {
 }
 
 export class WestH5 {
+  /** What the last commit added to the file, in bytes: the guess for the next one's free-space check. */
+  private growth: number | undefined;
+
   private constructor(
     readonly path: string,
     readonly meta: RunMeta,
@@ -44,25 +52,23 @@ export class WestH5 {
   /** Creates west.h5 with the states and iteration 1 (w_init); refuses to overwrite unless `force`. */
   static async create(path: string, meta: RunMeta, states: StateSet, first: PreparedIteration, force = false): Promise<WestH5> {
     if (existsSync(path) && !force) throw new StoreError(`${path} exists; pass --force to replace it (its iterations would be lost)`);
-    const lib = await h5();
-    const tmp = tempName(path);
-    rmSync(tmp, { force: true });
-    const f = new lib.File(tmp, 'w');
-    try {
-      f.create_attribute('west_file_format_version', FORMAT_VERSION, null, '<i');
-      f.create_attribute('west_iter_prec', meta.iterPrec, null, '<i');
-      f.create_attribute('west_version', `westream ${WESTREAM_VERSION}`);
-      f.create_attribute('westream_seed', meta.seed.toString());
-      f.create_attribute('westream_pcoord_len', meta.pcoordLen, null, '<i');
-      setCurrent(f, 1);
-      f.create_dataset({ name: 'summary', data: summaryColumns([]), dtype: SUMMARY_DTYPE, shape: [0], maxshape: [null], chunks: [64] });
-      f.create_group('iterations');
-      writeStates(f, states, meta);
-      prepareIteration(f, first, meta);
-    } finally {
-      f.close();
-    }
-    publish(tmp, path);
+    await writeVerified({
+      path,
+      headroom: MIN_HEADROOM,
+      then: 'run `westream init` again',
+      write: (f) => {
+        f.create_attribute('west_file_format_version', FORMAT_VERSION, null, '<i');
+        f.create_attribute('west_iter_prec', meta.iterPrec, null, '<i');
+        f.create_attribute('west_version', `westream ${WESTREAM_VERSION}`);
+        f.create_attribute('westream_seed', meta.seed.toString());
+        f.create_attribute('westream_pcoord_len', meta.pcoordLen, null, '<i');
+        setCurrent(f, 1);
+        f.create_dataset({ name: 'summary', data: summaryColumns([]), dtype: SUMMARY_DTYPE, shape: [0], maxshape: [null], chunks: [64] });
+        f.create_group('iterations');
+        writeStates(f, states, meta);
+        prepareIteration(f, first, meta);
+      },
+    });
     return new WestH5(path, meta, 1);
   }
 
@@ -149,7 +155,7 @@ export class WestH5 {
 
   /** Applies one iteration's changes atomically. */
   async commit(c: CommitChanges): Promise<void> {
-    await this.update((f) => {
+    await this.update([c.outcome?.nIter, c.next?.nIter].filter((n): n is number => n !== undefined), (f) => {
       if (c.outcome) completeIteration(f, c.outcome, this.meta);
       if (c.newIstates?.length) appendIstates(f, c.newIstates, this.meta);
       if (c.next) {
@@ -165,7 +171,7 @@ export class WestH5 {
    * pcoords and times, the failed ones as FAILED. `pcoord` rows of segments not complete are left alone.
    */
   async recordHalt(nIter: number, h: { status: Uint8Array; pcoord: Float64Array; cputime: Float64Array; walltime: Float64Array }): Promise<void> {
-    await this.update((f) => {
+    await this.update([nIter], (f) => {
       const g = group(f, `iterations/${iterGroupName(nIter, this.meta.iterPrec)}`);
       const si = dataset(g, 'seg_index');
       const rows = readSegIndex(si);
@@ -189,29 +195,31 @@ export class WestH5 {
   async truncate(n: number): Promise<void> {
     if (!(n >= 2 && n <= this.current)) throw new StoreError(`truncate -n ${n}: N must be between 2 and the current iteration (${this.current})`);
     const lib = await h5();
-    const tmp = tempName(this.path);
-    rmSync(tmp, { force: true });
     const src = new lib.File(this.path, 'r');
-    const dst = new lib.File(tmp, 'w');
     try {
-      for (const [k, a] of Object.entries(src.attrs)) {
-        if (k === 'west_current_iteration') continue;
-        const v = a.value;
-        if (typeof v === 'string') dst.create_attribute(k, v);
-        else dst.create_attribute(k, Number(v), [], a.dtype);
-      }
-      setCurrent(dst, n - 1);
-      copyDataset(dataset(src, 'summary'), dst, 'summary', n - 1);
-      // Initial states made by the WE steps being redone will be made again: drop them.
-      const states = readStates(src, this.meta);
-      writeStates(dst, { ...states, istates: states.istates.filter((i) => i.iterCreated < n - 1) }, this.meta);
-      const dIters = dst.create_group('iterations');
-      for (let i = 1; i < n; i++) copyIteration(group(src, `iterations/${iterGroupName(i, this.meta.iterPrec)}`), dIters, iterGroupName(i, this.meta.iterPrec));
+      await writeVerified({
+        path: this.path,
+        headroom: statSync(this.path).size, // the rebuilt file is at most as large
+        then: 'run `westream truncate` again',
+        write: (dst) => {
+          for (const [k, a] of Object.entries(src.attrs)) {
+            if (k === 'west_current_iteration') continue;
+            const v = a.value;
+            if (typeof v === 'string') dst.create_attribute(k, v);
+            else dst.create_attribute(k, Number(v), [], a.dtype);
+          }
+          setCurrent(dst, n - 1);
+          copyDataset(dataset(src, 'summary'), dst, 'summary', n - 1);
+          // Initial states made by the WE steps being redone will be made again: drop them.
+          const states = readStates(src, this.meta);
+          writeStates(dst, { ...states, istates: states.istates.filter((i) => i.iterCreated < n - 1) }, this.meta);
+          const dIters = dst.create_group('iterations');
+          for (let i = 1; i < n; i++) copyIteration(group(src, `iterations/${iterGroupName(i, this.meta.iterPrec)}`), dIters, iterGroupName(i, this.meta.iterPrec));
+        },
+      });
     } finally {
       src.close();
-      dst.close();
     }
-    publish(tmp, this.path);
     this.current = n - 1;
   }
 
@@ -225,42 +233,23 @@ export class WestH5 {
     }
   }
 
-  private async update(fn: (f: H5File) => void): Promise<void> {
-    const lib = await h5();
-    const tmp = tempName(this.path);
-    rmSync(tmp, { force: true });
-    copyFileSync(this.path, tmp, constants.COPYFILE_FICLONE);
-    const f = new lib.File(tmp, 'a');
-    try {
-      fn(f);
-    } catch (e) {
-      f.close();
-      rmSync(tmp, { force: true });
-      throw e;
-    }
-    f.close();
-    publish(tmp, this.path);
-  }
-}
-
-function tempName(path: string): string {
-  return join(dirname(path), `.${basename(path)}.westream-tmp`);
-}
-
-/** fsync the new file, rename it over the old one, fsync the directory: the switch is atomic and durable. */
-function publish(tmp: string, path: string): void {
-  const fd = openSync(tmp, 'r+');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-  const dfd = openSync(dirname(path), 'r');
-  try {
-    fsyncSync(dfd);
-  } finally {
-    closeSync(dfd);
+  /**
+   * Changes a copy of the file and swaps it in once verified. Only the iterations in `touched` (and everything
+   * outside /iterations) are compared when verifying: the others are as they were copied.
+   */
+  private async update(touched: readonly number[], fn: (f: H5File) => void): Promise<void> {
+    const size = statSync(this.path).size;
+    const growth = this.growth ?? size / Math.max(this.current, 1);
+    const names = new Set(touched.map((n) => `iterations/${iterGroupName(n, this.meta.iterPrec)}`));
+    await writeVerified({
+      path: this.path,
+      copyFrom: this.path,
+      headroom: Math.max(2 * growth, MIN_HEADROOM),
+      then: RESUME,
+      unchanged: (p) => p.startsWith('iterations/') && p.split('/').length === 2 && !names.has(p),
+      write: fn,
+    });
+    this.growth = statSync(this.path).size - size;
   }
 }
 

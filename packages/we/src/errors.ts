@@ -3,9 +3,9 @@
  * catalogue (packages/cli/src/error-catalogue.ts) maps to an exit code and a documented meaning.
  * A declaration is one line: the class, extending codedError of its name and code, with an empty body.
  */
-export function codedError<C extends string>(name: string, code: C) {
+export function codedError(name: string, code: string) {
   return class extends Error {
-    readonly code: C = code;
+    readonly code: string = code;
     constructor(message: string) {
       super(message);
       this.name = name;

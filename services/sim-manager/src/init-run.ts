@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { mapperFromSpec, type WestConfig } from '@westream/config';
 import type { SegmentRunner } from '@westream/propagator';
 import { WestH5, type BasisStateRecord, type StateSet, type TargetStateRecord } from '@westream/store';
-import { assignPoints, ConsistencyError, populateInitial, Rng, targetBins } from '@westream/we';
-import type { BasisStateSpec, TargetStateSpec } from './state-specs.js';
+import { assignPoints, BinAssignmentError, ConsistencyError, populateInitial, Rng, targetBins, type BinMapper } from '@westream/we';
+import { normalizeBasisStates, type BasisStateSpec, type TargetStateSpec } from './state-specs.js';
 import { simPaths } from './sim-paths.js';
 import { makeIstates, prepared, WeStream } from './we-step.js';
 import { ResultsJournal } from './results-journal.js';
@@ -31,6 +31,8 @@ export interface InitSummary {
   readonly seed: bigint;
   readonly nSegs: number;
   readonly bstates: readonly BasisStateRecord[];
+  /** Things the user should know (probabilities rescaled). */
+  readonly warnings: readonly string[];
 }
 
 export async function initRun(o: InitOptions): Promise<InitSummary> {
@@ -38,20 +40,24 @@ export async function initRun(o: InitOptions): Promise<InitSummary> {
   if (o.bstates.length === 0) throw new ConsistencyError('no basis states: give --bstate label,probability[,auxref] or --bstates-from FILE');
   const { seed } = o;
   const paths = simPaths(config, o.simRoot);
+  const normalized = normalizeBasisStates(o.bstates);
+  const warnings = normalized.warning ? [normalized.warning] : [];
   const bstates: BasisStateRecord[] = [];
-  for (const [id, b] of o.bstates.entries()) {
+  for (const [id, b] of normalized.states.entries()) {
     const pcoord = await o.runner.getPcoord({ id, ...b });
     bstates.push({ ...b, pcoord: Array.from(pcoord) });
   }
   const tstates: TargetStateRecord[] = o.tstates.map((t) => ({ label: t.label, pcoord: t.pcoord }));
   const mapper = mapperFromSpec(config.system.bins);
+  tstates.forEach((t, id) => binOf(mapper, t.pcoord, `target state ${id} '${t.label}'`));
   const tbins = targetBins(mapper, tstates.map((t, id) => ({ id, pcoord: t.pcoord })));
   const picks = bstates.flatMap((_, b) => Array.from({ length: o.segsPerState }, () => b));
   const gen = config.propagation.genIstates ? (i: Parameters<SegmentRunner['genIstate']>[0], b: Parameters<SegmentRunner['genIstate']>[1]) => o.runner.genIstate(i, b) : undefined;
   const empty: StateSet = { bstates, istates: [], tstates };
   const istates = await makeIstates({ seed, states: empty, ...(gen ? { genIstate: gen } : {}) }, picks.length, 1, 1, picks); // created "in" iteration 1, as w_init records them
   istates.forEach((s, i) => {
-    const bin = assignPoints(mapper, s.pcoord, 1)[0] as number;
+    const from = `basis state ${s.basisStateId} '${bstates[s.basisStateId]?.label}'`;
+    const bin = binOf(mapper, s.pcoord, config.propagation.genIstates ? `initial state ${i} (generated from ${from})` : from);
     if (tbins.has(bin)) throw new ConsistencyError(`initial state ${i} (from basis state '${bstates[s.basisStateId]?.label}') lies in the bin of a target state; move the basis state or the target`);
   });
   const total = bstates.reduce((a, b) => a + b.probability, 0);
@@ -74,5 +80,18 @@ export async function initRun(o: InitOptions): Promise<InitSummary> {
     o.force,
   );
   new ResultsJournal(paths.stateDir).prune(-1); // results of a replaced run must never be reused
-  return { westH5: paths.westH5, seed, nSegs: pop.next.length, bstates };
+  return { westH5: paths.westH5, seed, nSegs: pop.next.length, bstates, warnings };
+}
+
+/** The bin of a state's pcoord; outside the bins, an error that names the state, its pcoord and the bins. */
+function binOf(mapper: BinMapper, pcoord: readonly number[], what: string): number {
+  try {
+    return assignPoints(mapper, pcoord, 1)[0] as number;
+  } catch (e) {
+    if (!(e instanceof BinAssignmentError)) throw e;
+    throw new ConsistencyError(
+      `${what} has pcoord [${pcoord.join(', ')}], outside the bins: coordinate ${e.dim} = ${e.value} is not in [${e.range[0]}, ${e.range[1]}), ` +
+        `the span of system_options.bins (${mapper.type}, ${mapper.nbins} bins). Fix the state, or extend the outer boundaries to '-inf' and 'inf' as WESTPA configs usually do.`,
+    );
+  }
 }

@@ -19,9 +19,20 @@ export interface TargetStateSpec {
   readonly pcoord: number[];
 }
 
+/**
+ * A decimal number as Python's float() reads one in a states file ('0.5', '5e-1', '.5'), and nothing else:
+ * Number() would also take '0x10' (16), '0b1', '' (0) and 'Infinity', each a typo that WESTPA rejects.
+ */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+function decimal(text: string, where: string, what: string): number {
+  if (!DECIMAL.test(text)) throw new StateSpecError(`${where}: ${what} '${text}' is not a decimal number (write it like 0.25 or 2.5e-1)`);
+  return Number(text);
+}
+
 function basis(fields: string[], where: string): BasisStateSpec {
   const [label, p, auxref = ''] = fields;
-  const probability = Number(p);
+  const probability = p === undefined ? NaN : decimal(p, where, 'probability');
   if (!label || p === undefined || !(probability > 0) || !Number.isFinite(probability)) {
     throw new StateSpecError(`${where}: expected 'label probability [auxref]' with a positive probability, found '${fields.join(' ')}'`);
   }
@@ -31,7 +42,7 @@ function basis(fields: string[], where: string): BasisStateSpec {
 
 function target(fields: string[], where: string, ndim: number): TargetStateSpec {
   const [label, ...rest] = fields;
-  const pcoord = rest.map(Number);
+  const pcoord = rest.map((x) => decimal(x, where, 'pcoord value'));
   if (!label || pcoord.length !== ndim || !pcoord.every(Number.isFinite)) {
     throw new StateSpecError(`${where}: expected 'label' and ${ndim} pcoord value(s) (pcoord_ndim), found '${fields.join(' ')}'`);
   }
@@ -57,6 +68,23 @@ export function parseBasisStates(args: readonly string[], files: readonly string
   const out = args.map((a) => basis(a.split(','), `--bstate '${a}'`));
   for (const f of files) for (const [fields, where] of lines(f)) out.push(basis(fields, where));
   return out;
+}
+
+/** WESTPA's float64 epsilon: w_init rescales when |1 − Σp| exceeds it times the number of basis states. */
+const EPS = 2 ** -52;
+
+/**
+ * Basis state probabilities rescaled to sum to 1, as w_init does (and records the rescaled ones in
+ * ibstates), with a warning that gives the sum; unchanged, and no warning, when they already do.
+ */
+export function normalizeBasisStates(states: readonly BasisStateSpec[]): { states: BasisStateSpec[]; warning: string | null } {
+  const total = states.reduce((a, s) => a + s.probability, 0);
+  if (!(Math.abs(1 - total) > states.length * EPS)) return { states: [...states], warning: null };
+  const scale = 1 / total; // w_init multiplies by 1/Σp: the same rounding as WESTPA's
+  return {
+    states: states.map((s) => ({ ...s, probability: s.probability * scale })),
+    warning: `basis state probabilities sum to ${total}, not 1; rescaled by ${scale} as w_init does: ${states.map((s) => `'${s.label}' ${s.probability} → ${s.probability * scale}`).join(', ')}`,
+  };
 }
 
 export function parseTargetStates(args: readonly string[], files: readonly string[], ndim: number): TargetStateSpec[] {

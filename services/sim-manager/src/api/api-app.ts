@@ -15,6 +15,7 @@ import type { WestConfig } from '@westream/config';
 import { WestH5 } from '@westream/store';
 import type { RunView } from '../live/run-view.js';
 import { ErrorBody, type WorkerView } from './api-schemas.js';
+import { hostAllowed, hostName } from './host-check.js';
 import { dashboardRoutes } from './routes-dashboard.js';
 import { evolutionRoutes } from './routes-evolution.js';
 import { iterationRoutes } from './routes-iterations.js';
@@ -76,6 +77,29 @@ export async function listenApi(o: ApiAppOptions): Promise<{ url: string; app: F
       }
     }
     return undefined;
+  });
+  // Before any route: a Host header that a DNS-rebinding page would send reads nothing (host-check.ts).
+  const allowedHosts = o.config.westream.api.allowedHosts;
+  app.addHook('onRequest', async (req, reply) => {
+    if (hostAllowed(req.headers.host, allowedHosts)) return undefined;
+    return reply.code(403).send({
+      error: 'Forbidden',
+      message: `Host '${hostName(req.headers.host ?? '')}' is not one this API answers to: use localhost or an IP address, or add the name to westream.api.allowed_hosts in the config (this guards against DNS rebinding)`,
+    });
+  });
+  // A path that exists under other methods answers 405 with Allow, not 404 (TRACE, PATCH on /status, ...);
+  // decided on the request line, before fastify parses a body (QUERY would otherwise be a 400).
+  const routes: { re: RegExp; method: string }[] = [];
+  app.addHook('onRoute', (r) => {
+    const re = new RegExp(`^${r.url.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/:[^/]+/g, '[^/]+').replace(/\*/g, '.*')}$`);
+    for (const method of [r.method].flat()) routes.push({ re, method });
+  });
+  app.addHook('onRequest', async (req, reply) => {
+    if (!req.is404) return undefined;
+    const path = req.url.split('?')[0] ?? '';
+    const allow = [...new Set(routes.filter((r) => r.re.test(path)).map((r) => r.method))];
+    if (allow.length === 0) return undefined;
+    return reply.code(405).header('allow', allow.join(', ')).send({ error: 'Method Not Allowed', message: `${req.method} is not allowed on ${path}; it answers ${allow.join(', ')}` });
   });
   app.setNotFoundHandler((req, reply) => void reply.code(404).send({ error: 'Not Found', message: `no route ${req.method} ${req.url.split('?')[0] ?? ''}; see /docs` }));
   await app.register(swagger, {

@@ -10,11 +10,15 @@ import type { BinMapperSpec } from '@westream/config';
 import { recycledOf, type WestH5 } from '@westream/store';
 import type { ApiAppOptions } from './api-app.js';
 
-const Query = Type.Object({
-  bins: Type.Integer({ minimum: 2, maximum: 500, default: 60 }),
-  dim: Type.Integer({ minimum: 0, maximum: 31, default: 0 }),
-  from: Type.Integer({ minimum: 1, default: 1, description: 'first iteration' }),
-});
+// Optional with defaults (not required, as the OpenAPI document says); the handler applies the same defaults.
+// `dim`'s maximum is this run's last pcoord dimension, so the OpenAPI document admits exactly what is served.
+const DEFAULTS = { bins: 60, dim: 0, from: 1 } as const;
+const queryFor = (ndim: number) =>
+  Type.Object({
+    bins: Type.Optional(Type.Integer({ minimum: 2, maximum: 500, default: DEFAULTS.bins })),
+    dim: Type.Optional(Type.Integer({ minimum: 0, maximum: ndim - 1, default: DEFAULTS.dim, description: `pcoord dimension (this run has ${ndim})` })),
+    from: Type.Optional(Type.Integer({ minimum: 1, default: DEFAULTS.from, description: 'first iteration' })),
+  });
 
 const Body = Type.Object({
   dim: Type.Integer(),
@@ -31,6 +35,7 @@ function configRange(spec: BinMapperSpec, dim: number): [number, number] | null 
 
 export const evolutionRoutes: FastifyPluginCallbackTypebox<{ o: ApiAppOptions; store: WestH5 }> = (app, { o, store }, done) => {
   const { pcoordLen, pcoordNdim } = o.config.system;
+  const Query = queryFor(pcoordNdim);
   const cache = new Map<string, { nIter: number; nSegs: number; hist: number[]; recycledWeight: number; nRecycled: number }>();
   const ranges = new Map<number, [number, number]>();
 
@@ -55,7 +60,7 @@ export const evolutionRoutes: FastifyPluginCallbackTypebox<{ o: ApiAppOptions; s
   }
 
   app.get('/evolution', { schema: { summary: 'Per iteration: weighted pcoord histogram (all timepoints) and weight recycled into the targets', querystring: Query, response: { 200: Body, 400: { $ref: 'Error#' } } } }, async (req, reply) => {
-    const { bins, dim, from } = req.query;
+    const { bins = DEFAULTS.bins, dim = DEFAULTS.dim, from = DEFAULTS.from } = req.query;
     if (dim >= pcoordNdim) return reply.code(400).send({ error: 'Bad Request', message: `dim ${dim}: the pcoord has ${pcoordNdim} dimension(s) (0–${pcoordNdim - 1})` });
     const [lo, hi] = await rangeOf(dim);
     const width = (hi - lo) / bins;

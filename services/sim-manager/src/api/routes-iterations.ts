@@ -5,7 +5,7 @@ import { mapperFromSpec } from '@westream/config';
 import { DataRefs } from '@westream/propagator';
 import { recycledOf, type IterationRecord, type SummaryRow, type WestH5 } from '@westream/store';
 import { SegStatus } from '@westream/we';
-import { IterationDetail, IterationSummary, IterParams, LogBody, LogQuery, Page, SegmentDetail, SegmentPage, SegParams, type SegmentRow } from './api-schemas.js';
+import { IterationDetail, IterationSummary, IterParams, LogBody, LogQuery, Page, PAGE_DEFAULTS, SegmentDetail, SegmentPage, SegParams, type SegmentRow } from './api-schemas.js';
 import type { ApiAppOptions } from './api-app.js';
 import { LogUnavailable, readLog } from './segment-logs.js';
 
@@ -93,7 +93,7 @@ export const iterationRoutes: FastifyPluginCallbackTypebox<{ o: ApiAppOptions; s
 
   app.get('/iterations/:n/segments', { schema: { summary: 'Segments of an iteration, a page at a time', params: IterParams, querystring: Page, response: { 200: SegmentPage, ...errors } } }, async (req) => {
     const rec = await record(req.params.n);
-    const { offset, limit } = req.query;
+    const { offset = PAGE_DEFAULTS.offset, limit = PAGE_DEFAULTS.limit } = req.query;
     const ids = Array.from({ length: Math.max(0, Math.min(limit, rec.nSegs - offset)) }, (_, i) => offset + i);
     return { nIter: rec.nIter, total: rec.nSegs, offset, limit, segments: ids.map((id) => row(rec, id)) };
   });
@@ -130,8 +130,6 @@ export const iterationRoutes: FastifyPluginCallbackTypebox<{ o: ApiAppOptions; s
       const file = pick(logPaths(rec, id));
       if (!file) throw new NotFound(`this run keeps no ${suffix === 'log' ? 'propagator log (executable.propagator.stdout is not set)' : 'stream_trajectory log'}`);
       const q = req.query;
-      if (q.tail !== undefined && (q.start !== undefined || q.end !== undefined)) return reply.code(400).send({ error: 'Bad Request', message: 'give either tail or a byte range (start, end), not both' });
-      if (q.start !== undefined && q.end !== undefined && q.end < q.start) return reply.code(400).send({ error: 'Bad Request', message: 'end must not be before start' });
       try {
         return readLog(o.simRoot, file, { ...(q.tail !== undefined ? { tail: q.tail } : {}), ...(q.start !== undefined ? { start: q.start } : {}), ...(q.end !== undefined ? { end: q.end } : {}) });
       } catch (e) {

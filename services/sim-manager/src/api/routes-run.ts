@@ -89,12 +89,19 @@ export const runRoutes: FastifyPluginCallbackTypebox<{ o: ApiAppOptions }> = (ap
   const segs = new Gauge({ name: 'westream_segments', help: 'Segments of the current iteration by status', labelNames: ['status'], registers: [registry] });
   const iter = new Gauge({ name: 'westream_current_iteration', help: 'The iteration being propagated', registers: [registry] });
   const iterTime = new Gauge({ name: 'westream_last_iteration_seconds', help: 'Wall time of the last finished iteration', registers: [registry] });
-  const iters = new Counter({ name: 'westream_iterations_total', help: 'Iterations finished by this sim-manager', registers: [registry] });
+  // Counted from the view, which has every event since the run began: the API thread listens only after
+  // fastify has loaded, and iterations finished meanwhile count too.
+  new Counter({
+    name: 'westream_iterations_total',
+    help: 'Iterations finished by this sim-manager',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(m.iterationTimes.length);
+    },
+  });
   const slots = new Gauge({ name: 'westream_worker_slots', help: 'Slots of live workers, by node', labelNames: ['node'], registers: [registry] });
   const queue = new Gauge({ name: 'westream_queue_jobs', help: 'Jobs in the segments queue by state (BullMQ)', labelNames: ['state'], registers: [registry] });
-  m.on('event', (e) => {
-    if (e.type === 'iteration-finished') iters.inc();
-  });
   app.get('/metrics', { schema: { summary: 'Prometheus metrics' } }, async (_req, reply) => {
     for (const [k, v] of Object.entries(m.counts())) if (k !== 'total') segs.set({ status: k }, v);
     iter.set(m.nIter);
