@@ -7,6 +7,7 @@ import { ProcessRegistry, SegmentRunner } from '@westream/propagator';
 import { makeReporter, parseApiAddress, RunMonitor, runSimulation, simPaths, type RunningApi, type RunSummary } from '@westream/sim-manager';
 import { WestH5 } from '@westream/store';
 import { BullmqWorkManager, LocalWorkManager, type WorkManager } from '@westream/work-manager';
+import { givenApiToken } from './api-token-source.js';
 import { UsageError } from './exit-codes.js';
 import { runIdOf } from './run-id.js';
 
@@ -16,7 +17,8 @@ export interface RunArgs {
   readonly slots: string | undefined;
   readonly redis: string | undefined;
   readonly api: string | undefined;
-  readonly apiToken: string | undefined;
+  /** A file holding the API token (the token itself never comes from the command line). */
+  readonly apiTokenFile: string | undefined;
 }
 
 /** The run's id in Redis: west.westream.run_id, else one derived from the sim root (stable across restarts). */
@@ -32,6 +34,7 @@ export async function commandRun(a: RunArgs): Promise<RunSummary> {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+  const given = givenApiToken(a.apiTokenFile); // checked even with --api off: a wrong flag is a mistake either way
   const simRoot = process.cwd();
   const paths = simPaths(config, simRoot);
   const store = await WestH5.open(paths.westH5);
@@ -56,7 +59,7 @@ export async function commandRun(a: RunArgs): Promise<RunSummary> {
   } else workManager = new LocalWorkManager(runner, slots);
   let api: RunningApi | undefined;
   if (apiAddress) {
-    const token = a.apiToken ?? process.env.WESTREAM_API_TOKEN ?? randomBytes(18).toString('base64url');
+    const token = given?.token ?? randomBytes(18).toString('base64url');
     const { startApi } = await import('@westream/sim-manager/api');
     api = startApi({
       ...apiAddress,
@@ -69,8 +72,8 @@ export async function commandRun(a: RunArgs): Promise<RunSummary> {
       redisUrl: bull ? redisUrl : null,
       localSlots: (workManager as LocalWorkManager).slots ?? 1,
     });
-    let where = 'from --api-token / WESTREAM_API_TOKEN';
-    if (!a.apiToken && !process.env.WESTREAM_API_TOKEN) {
+    let where = given?.where ?? '';
+    if (!given) {
       // Only the run's owner can read it: the token lets its holder pause or stop the run.
       mkdirSync(paths.stateDir, { recursive: true });
       const file = join(paths.stateDir, 'api-token');

@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from '@westream/config';
+import { TOKEN_ON_COMMAND_LINE } from './api-token-source.js';
 import { commandCheck } from './command-check.js';
 import { commandExample } from './command-example.js';
 import { commandInit } from './command-init.js';
@@ -26,7 +27,7 @@ const USAGE = `usage: westream <command> [options]
 commands:
   init     [--bstate L,P[,AUX]]... [--bstates-from F]... [--tstate L,X...]... [--tstates-from F]...
            [--segs-per-state N] [--force]         create west.h5 and iteration 1 (like w_init)
-  run      [--work-manager local|bullmq] [--slots N] [--redis URL] [--api HOST:PORT|off] [--api-token T]
+  run      [--work-manager local|bullmq] [--slots N] [--redis URL] [--api HOST:PORT|off] [--api-token-file F]
                                                    run WE iterations (like w_run); Ctrl-C stops, run resumes
   worker   --redis URL [--node-id ID] [--slots N] [--gpus 0,1] [--state-dir DIR] [--lock-duration S] [--heartbeat S]
                                                    a node's daemon for the bullmq work manager
@@ -39,6 +40,10 @@ commands:
   example  [NAME DIR]                              list the worked examples, or make a sim root from one
 
 Every command but worker and example takes --config FILE.
+
+The API token (pause, resume, stop) comes from WESTREAM_API_TOKEN or --api-token-file F, never from the command
+line (other users read it in ps); without either, run writes a random one to .westream/api-token. Segments,
+hooks and stream programs never see it: westream's secrets are removed from their environment.
 
 The sim root is the current directory, as in WESTPA; --config defaults to west.yaml, else west.cfg.
 `;
@@ -92,9 +97,11 @@ const commands: Record<string, Command> = {
       ),
   },
   run: {
-    options: { config: { type: 'string', short: 'c' }, 'work-manager': { type: 'string' }, slots: { type: 'string' }, redis: { type: 'string' }, api: { type: 'string' }, 'api-token': { type: 'string' } },
+    // 'api-token' is parsed only to be refused with the reason (see api-token-source.ts).
+    options: { config: { type: 'string', short: 'c' }, 'work-manager': { type: 'string' }, slots: { type: 'string' }, redis: { type: 'string' }, api: { type: 'string' }, 'api-token': { type: 'string' }, 'api-token-file': { type: 'string' } },
     run: async (v) => {
-      const s = await commandRun({ config: configPath(v.config), workManager: str(v['work-manager']), slots: str(v.slots), redis: str(v.redis), api: str(v.api), apiToken: str(v['api-token']) });
+      if (v['api-token'] !== undefined) throw new UsageError(`westream run: ${TOKEN_ON_COMMAND_LINE}`);
+      const s = await commandRun({ config: configPath(v.config), workManager: str(v['work-manager']), slots: str(v.slots), redis: str(v.redis), api: str(v.api), apiTokenFile: str(v['api-token-file']) });
       return s.reason === 'stopped' ? ExitCode.STOPPED : ExitCode.OK;
     },
   },

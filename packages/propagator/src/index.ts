@@ -10,6 +10,7 @@ export { SegmentRunner, PropagationError } from './segment-runner.js';
 export type { SegmentRunnerOptions, StreamDispatch } from './segment-runner.js';
 export { ProcessRegistry, OWNER_ENV, processesIn } from './process-registry.js';
 export { runChild } from './run-child.js';
+export { childBaseEnv, isWestreamSecret } from './child-env.js';
 export type { ChildSpec, ChildOutcome } from './run-child.js';
 export { parseTable, checkPcoordShape, ReturnFileError } from './return-file.js';
 export { randomEnv, RandomPurpose } from './random-values.js';

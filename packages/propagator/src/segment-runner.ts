@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { expandPath, type ChildProgram, type StreamTrajectory, type WestConfig } from '@westream/config';
+import { childBaseEnv } from './child-env.js';
 import { DataRefs, basisFields, initialFields } from './data-refs.js';
 import type { ProcessRegistry } from './process-registry.js';
 import { RandomPurpose, randomEnv } from './random-values.js';
@@ -60,8 +61,8 @@ export class SegmentRunner {
   private readonly launcher: Launcher | undefined;
 
   constructor(private readonly o: SegmentRunnerOptions) {
-    const base: Record<string, string> = {};
-    for (const [k, v] of Object.entries(o.baseEnv ?? process.env)) if (v !== undefined) base[k] = v;
+    // No westream secret (the API token) reaches a child: its `env | sort` may be served in a log (issue 14).
+    const base = childBaseEnv(o.baseEnv ?? process.env);
     base.WEST_SIM_ROOT = o.simRoot;
     this.env = { ...base, ...o.config.executable.environ };
     this.refs = new DataRefs(o.config.data.dataRefs, this.env);
