@@ -12,7 +12,7 @@ import { childBaseEnv } from './child-env.js';
 import { DataRefs, basisFields, initialFields } from './data-refs.js';
 import type { ProcessRegistry } from './process-registry.js';
 import { RandomPurpose, randomEnv } from './random-values.js';
-import { checkPcoordShape, readTable, ReturnFileError, type NumericTable } from './return-file.js';
+import { AUX_MAX_BYTES, checkPcoordShape, pcoordLimits, readTable, ReturnFileError, type NumericTable } from './return-file.js';
 import { Launcher } from './launcher.js';
 import { runChild, type ChildOutcome } from './run-child.js';
 import { discoverPort, drainStream, runBuiltins, StreamFailure } from './stream-task.js';
@@ -135,9 +135,11 @@ export class SegmentRunner {
       if (bad) return fail(`${bad}${failure ? ` (and ${failure})` : ''}`, stdout, times); // failure names stream_trajectory
       if (failure) return fail(failure, stdout, times);
       try {
-        const pcoord = checkPcoordShape(readTable(returns.pcoord, `pcoord return file ${returns.pcoord}`), config.system.pcoordLen, config.system.pcoordNdim, `pcoord return file (WEST_PCOORD_RETURN)`);
+        const { pcoordLen, pcoordNdim } = config.system;
+        const pcoord = checkPcoordShape(readTable(returns.pcoord, `pcoord return file ${returns.pcoord}`, pcoordLimits(pcoordLen, pcoordNdim)), pcoordLen, pcoordNdim, `pcoord return file (WEST_PCOORD_RETURN)`);
         const auxdata: Record<string, AuxArray> = {};
-        for (const [ds, file] of returns.aux) auxdata[ds] = squeeze(readTable(file, `${ds} return file (WEST_${ds.toUpperCase()}_RETURN)`));
+        const auxLimits = { maxBytes: AUX_MAX_BYTES, expected: 'an auxiliary dataset, bounded by westream' };
+        for (const [ds, file] of returns.aux) auxdata[ds] = squeeze(readTable(file, `${ds} return file ${file} (WEST_${ds.toUpperCase()}_RETURN)`, auxLimits));
         return { nIter: task.nIter, segId: task.segId, attempt: task.attempt, status: 'complete', pcoord: Array.from(pcoord), auxdata, ...times, reason: null, log: stdout, node: this.node };
       } catch (e) {
         if (e instanceof ReturnFileError) return fail(e.message, stdout, times);
@@ -272,7 +274,8 @@ export class SegmentRunner {
       const bad = describeExit(out, this.exePath(prog), null);
       if (bad) throw new PropagationError(`get_pcoord for ${what}: ${bad}${logTail(stdout)}`);
       try {
-        return checkPcoordShape(readTable(returns.pcoord), 1, this.o.config.system.pcoordNdim, `get_pcoord for ${what}: WEST_PCOORD_RETURN`);
+        const ndim = this.o.config.system.pcoordNdim;
+        return checkPcoordShape(readTable(returns.pcoord, `WEST_PCOORD_RETURN ${returns.pcoord}`, pcoordLimits(1, ndim)), 1, ndim, `get_pcoord for ${what}: WEST_PCOORD_RETURN`);
       } catch (e) {
         if (e instanceof ReturnFileError) throw new PropagationError(`get_pcoord for ${what}: ${e.message}${logTail(stdout)}`);
         throw e;

@@ -153,6 +153,43 @@ describe('SegmentRunner: failures name the segment, the file, expected vs found,
     expect(r.reason).toMatch(/pcoord return file .*:2: nan is not finite/);
   });
 
+  // issue 14 item 6: a 200 MB pcoord file took 4 GB and a minute per attempt before its shape was refused.
+  it('issue14-6 an oversized pcoord return is refused by its size, unread, naming segment, file, size and expected', async () => {
+    // A sparse 200 MB file: its size is what a runaway engine writes, without the disk (or the memory) it costs.
+    const r = await run(`truncate -s 200M "$WEST_PCOORD_RETURN"; printf '1\\n' > "$WEST_ENERGY_RETURN"`);
+    expect(r.status).toBe('failed');
+    expect(r.reason).toMatch(/^segment 4 of iteration 2: pcoord return file \/\S+\.pcoord: is 209715200 bytes, far more than expected \(3 × 1 values \(pcoord_len × pcoord_ndim\), at most 1051648 bytes as text\); refused unread/);
+  });
+
+  it('issue14-6 a pcoord return within the byte bound but with far too many values stops parsing early (bounded memory)', async () => {
+    const r = await run(`seq 1 100000 > "$WEST_PCOORD_RETURN"; printf '1\\n' > "$WEST_ENERGY_RETURN"`); // ~0.6 MB of text: under the byte bound
+    expect(r.status).toBe('failed');
+    expect(r.reason).toMatch(/pcoord return file \S+:1037: more than 1036 values where 3 × 1 values \(pcoord_len × pcoord_ndim\) were expected; reading stopped there/);
+    // A few too many still get the shape message, which names both shapes.
+    const few = await run(`seq 1 7 > "$WEST_PCOORD_RETURN"; printf '1\\n' > "$WEST_ENERGY_RETURN"`);
+    expect(few.reason).toContain('shape (7, 1); expected (3, 1)');
+  });
+
+  it('issue14-6 a FIFO in place of the return file fails the segment instead of blocking the reader', async () => {
+    const r = await run(`rm -f "$WEST_PCOORD_RETURN"; mkfifo "$WEST_PCOORD_RETURN"; printf '1\\n' > "$WEST_ENERGY_RETURN"`);
+    expect(r.status).toBe('failed');
+    expect(r.reason).toMatch(/pcoord return file \S+: is not a regular file \(a FIFO/);
+  });
+
+  it('issue14-6 the streaming parser reads what the whole-text one does (chunk borders, comments, CRLF-free rows)', async () => {
+    const { parseTable, readTable } = await import('../src/return-file.js');
+    const dir = mkdtempSync(join(tmpdir(), 'westream-table-'));
+    // Rows that straddle the 64 KiB chunk border, comments, blank lines and a last line without a newline.
+    const rows = Array.from({ length: 20_000 }, (_, i) => `${i * 0.5} ${-i}${i % 7 === 0 ? '  # note' : ''}${i % 11 === 0 ? '\n' : ''}`);
+    const text = `# header\n${rows.join('\n')}`;
+    writeFileSync(join(dir, 't.txt'), text);
+    const a = readTable(join(dir, 't.txt'), 't', { maxBytes: 1 << 22, expected: 'a table' });
+    const b = parseTable(text, 't');
+    expect(a.shape).toEqual([20_000, 2]);
+    expect(a.shape).toEqual(b.shape);
+    expect(Array.from(a.data)).toEqual(Array.from(b.data));
+  });
+
   it('a segment that hangs past its wall-time limit is killed with its whole group', async () => {
     const r = await run(`echo $$ > "$WEST_SIM_ROOT/pgid"; sleep 60 & sleep 60; ${OK}`);
     expect(r.status).toBe('failed');
