@@ -76,7 +76,7 @@ describe.skipIf(skip)('worker daemons: registry and node queues', () => {
       // The dead node's engine (waiting for a stream client) outlived its daemon; a daemon started again on
       // that node reaps it, as a supervisor's restart would.
       const again = worker(redis.url, 'node-x', ['--slots', '1']);
-      await waitForLine(again, 'stdout', /killed [1-9]\d* process\(es\) an earlier daemon on this node left running/);
+      await waitForLine(again, 'stdout', /killed [1-9]\d* process\(es\) left running by the westream worker with pid \d+, which did not end normally/);
       expect(survivors(dir)).toEqual([]);
     } finally {
       db.disconnect();

@@ -3,9 +3,9 @@
  * directory is deleted, recreated and made the cwd; the child gets the WEST_* environment; its return files are
  * read and checked. Both work managers call this same class — in-process (local) or in a worker daemon (BullMQ).
  */
-import { accessSync, appendFileSync, closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { hostname, tmpdir } from 'node:os';
+import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { expandPath, type ChildProgram, type StreamTrajectory, type WestConfig } from '@westream/config';
 import { childBaseEnv } from './child-env.js';
@@ -14,6 +14,7 @@ import type { ProcessRegistry } from './process-registry.js';
 import { RandomPurpose, randomEnv } from './random-values.js';
 import { AUX_MAX_BYTES, checkPcoordShape, pcoordLimits, readTable, ReturnFileError, type NumericTable } from './return-file.js';
 import { Launcher } from './launcher.js';
+import { makeReturnsDir } from './returns-dir.js';
 import { runChild, type ChildOutcome } from './run-child.js';
 import { discoverPort, drainStream, runBuiltins, StreamFailure } from './stream-task.js';
 import { ImdConnectError, ImdProtocolError, ImdTimeoutError } from '@westream/imd';
@@ -354,7 +355,7 @@ export class SegmentRunner {
   private readonly freeReturns: ReturnSet[] = [];
 
   private takeReturns(withAux: boolean): ReturnSet {
-    this.returnsDir ??= mkdtempSync(join(returnsParent(), 'westream-returns-'));
+    this.returnsDir ??= makeReturnsDir();
     const dir = this.returnsDir;
     const auxNames = withAux ? this.auxDatasets() : [];
     const i = this.freeReturns.findIndex((r) => sameNames(r.auxNames, auxNames));
@@ -394,21 +395,6 @@ export class SegmentRunner {
       ...(segment?.queued ? { queued: true } : {}),
       ...(segment?.onStarted ? { onStarted: segment.onStarted } : {}),
     });
-  }
-}
-
-/**
- * Where return files go: $TMPDIR when the user set it, else /dev/shm when writable (a few bytes per segment
- * written, read and truncated: on a disk file system with online discard, each truncation waited for the
- * device), else the OS temp directory.
- */
-function returnsParent(): string {
-  if (process.env.TMPDIR) return tmpdir();
-  try {
-    accessSync('/dev/shm', constants.W_OK);
-    return '/dev/shm';
-  } catch {
-    return tmpdir();
   }
 }
 

@@ -215,6 +215,30 @@ describe('SegmentRunner: failures name the segment, the file, expected vs found,
     expect(alive(pid)).toBe(false);
   });
 
+  // issue 14 item 7: `setsid sleep 612 &` left its group, so killing the group at the segment's end missed it.
+  it('issue14-7 a setsid child (its own session and group) ends with its segment: it carries the segment\'s owner token', async () => {
+    const r = await run(`setsid sleep 612 & echo $! > "$WEST_SIM_ROOT/escaped.pid"; sleep 0.2; ${OK}`);
+    expect(r.status, r.reason).toBe('complete');
+    const pid = Number(readFileSync(join(r.root, 'escaped.pid'), 'utf8'));
+    expect(pid).toBeGreaterThan(1);
+    expect(alive(pid)).toBe(false); // already when runSegment returned: no wait
+    // Negative control: the same escapee without a registry (no owner token) is not found by anyone.
+    const { root, config } = simRoot(`setsid sleep 613 & echo $! > "$WEST_SIM_ROOT/escaped.pid"; sleep 0.2; ${OK}`);
+    await new SegmentRunner({ config, simRoot: root, seed: 1n }).runSegment(cont(4));
+    const stray = Number(readFileSync(join(root, 'escaped.pid'), 'utf8'));
+    try {
+      expect(alive(stray)).toBe(true);
+    } finally {
+      process.kill(stray, 'SIGKILL');
+    }
+  });
+
+  it('issue14-7 a setsid escapee is found among many pids allocated since (the /proc scan, not just the probe range)', async () => {
+    const r = await run(`setsid sleep 614 & echo $! > "$WEST_SIM_ROOT/escaped.pid"; for i in $(seq 300); do /bin/true; done; ${OK}`);
+    expect(r.status, r.reason).toBe('complete');
+    expect(alive(Number(readFileSync(join(r.root, 'escaped.pid'), 'utf8')))).toBe(false);
+  });
+
   it('a missing executable', async () => {
     const { root, config } = simRoot(OK);
     const broken = { ...config, executable: { ...config.executable, propagator: { ...config.executable.propagator, executable: '$WEST_SIM_ROOT/nope.sh' } } };
