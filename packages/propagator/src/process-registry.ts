@@ -320,13 +320,13 @@ function readLog(dir: string): LogState {
  */
 export function killCarriers(owner: string, sincePid: number): number[] {
   const killed: number[] = [];
-  const want = `${OWNER_ENV}=${owner}`;
+  const want = `${OWNER_ENV}=${owner}\0`;
   for (let round = 0; round < 5; round++) {
     let found = 0;
     for (const pid of pidsSince(sincePid)) {
       if (pid === process.pid) continue;
-      const env = environOf(pid);
-      if (!env.includes(`\n${want}\n`) && !env.startsWith(`${want}\n`)) continue;
+      const env = rawEnvironOf(pid); // NUL-separated: the exact entry, never a prefix of another token
+      if (!env.includes(`\0${want}`) && !env.startsWith(want)) continue;
       try {
         process.kill(pid, 'SIGKILL');
         killed.push(pid);
@@ -395,6 +395,18 @@ function environOf(pid: number): string {
   Error.stackTraceLimit = 0; // most probed pids are gone or not ours: skip the stack traces
   try {
     return readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').join('\n');
+  } catch {
+    return '';
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
+function rawEnvironOf(pid: number): string {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return readFileSync(`/proc/${pid}/environ`, 'latin1');
   } catch {
     return '';
   } finally {

@@ -239,6 +239,28 @@ describe('SegmentRunner: failures name the segment, the file, expected vs found,
     expect(alive(Number(readFileSync(join(r.root, 'escaped.pid'), 'utf8')))).toBe(false);
   });
 
+  // issue 14 item 9: a second daemon with the same node id reaped every process carrying *any* recorded token,
+  // the live daemon's running segments included (this test, with the reap of before, killed the segment's
+  // bash and its children: the segment failed with SIGKILL and was retried).
+  it('issue14-9 a second incarnation\'s reap never kills a live one\'s running segment: it completes with its own result', async () => {
+    const body = `x0=$(sleep 1.5; echo 1.5)\nawk -v x="$x0" 'BEGIN { printf "%.6f\\n%.6f\\n%.6f\\n", x, x + 1, x + 2 }' > "$WEST_PCOORD_RETURN"\nprintf '1\\n' > "$WEST_ENERGY_RETURN"`;
+    const { root, config } = simRoot(body, 30);
+    const pgids = join(root, '.westream/pgids');
+    const first = new ProcessRegistry(pgids);
+    first.lock();
+    first.reapOrphans();
+    const running = new SegmentRunner({ config, simRoot: root, seed: 1n, registry: first }).runSegment(cont(4));
+    await new Promise((r) => setTimeout(r, 500)); // the segment is inside its $(sleep …)
+    const second = new ProcessRegistry(pgids); // a second daemon with the same state directory
+    expect(() => second.lock()).toThrow(/held by pid/);
+    expect(second.reapOrphans()).toEqual([]); // even without the lock, the live incarnation is left alone
+    const r = await running;
+    expect(r.status, r.reason ?? '').toBe('complete');
+    expect(r.pcoord).toEqual([1.5, 2.5, 3.5]); // the parent's value, not 0, 1, 2
+    second.close();
+    first.close();
+  });
+
   it('a missing executable', async () => {
     const { root, config } = simRoot(OK);
     const broken = { ...config, executable: { ...config.executable, propagator: { ...config.executable.propagator, executable: '$WEST_SIM_ROOT/nope.sh' } } };
