@@ -46,7 +46,10 @@ export async function commandRun(a: RunArgs): Promise<RunSummary> {
     registry.close();
     throw e;
   }
-  const reporter = new RunMonitor(makeReporter({ tty: process.stderr.isTTY === true, stream: process.stderr.isTTY ? process.stderr : process.stdout }));
+  const reporter = new RunMonitor(makeReporter({ tty: process.stderr.isTTY === true, stream: process.stderr.isTTY ? process.stderr : process.stdout }), {
+    stragglerSeconds: config.westream.stragglerSeconds,
+    segmentTimeout: config.westream.segmentTimeout,
+  });
   for (const w of warnings) reporter.warn(w.message);
   registry.reapOrphans();
   for (const line of registry.describeReaped('westream run')) reporter.warn(line);
