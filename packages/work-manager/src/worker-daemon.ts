@@ -84,7 +84,12 @@ export class WorkerDaemon {
     const reaped = registry.reapOrphans();
     const removedReturns = removeStaleReturnDirs();
     const connection = redisConnection(o.redisUrl);
-    await pingRedis(o.redisUrl);
+    try {
+      await pingRedis(o.redisUrl);
+    } catch (e) {
+      registry.close(); // the lock goes with a daemon that never started
+      throw e;
+    }
     const redis = new Redis({ ...connection, maxRetriesPerRequest: 3 });
     redis.on('error', () => undefined);
     const lockDuration = o.lockDurationMs ?? 30_000;
