@@ -42,7 +42,7 @@ describe.skipIf(skip)('REST API of a live run', () => {
     writeFileSync(p, readFileSync(p, 'utf8').replace('set -euo pipefail\n', 'set -euo pipefail\necho "segment $WEST_CURRENT_SEG_ID of iteration $WEST_CURRENT_ITER starts"\nsleep 0.15\n'));
     chmodSync(p, 0o755);
     expect(westream(dir, ['init', '--bstates-from', 'bstates.txt', '--tstates-from', 'tstates.txt', '--segs-per-state', '2']).code).toBe(0);
-    run = await runWithApi(dir, ['--api-token', TOKEN]);
+    run = await runWithApi(dir, [], { WESTREAM_API_TOKEN: TOKEN });
     base = run.base;
   }, 60_000);
 

@@ -76,7 +76,7 @@ describe.skipIf(skip)('worker daemons: registry and node queues', () => {
       // The dead node's engine (waiting for a stream client) outlived its daemon; a daemon started again on
       // that node reaps it, as a supervisor's restart would.
       const again = worker(redis.url, 'node-x', ['--slots', '1']);
-      await waitForLine(again, 'stdout', /killed [1-9]\d* process\(es\) an earlier daemon on this node left running/);
+      await waitForLine(again, 'stdout', /killed [1-9]\d* process\(es\) left running by the westream worker with pid \d+, which did not end normally/);
       expect(survivors(dir)).toEqual([]);
     } finally {
       db.disconnect();
@@ -189,7 +189,7 @@ describe.skipIf(skip)('the REST API in BullMQ mode', () => {
     const p = join(dir, 'westpa_scripts/runseg.sh');
     writeFileSync(p, readFileSync(p, 'utf8').replace('set -euo pipefail\n', 'set -euo pipefail\nsleep "${SEG_SLEEP:-0}"\n'));
     expect(westream(dir, ['init', '--config', 'west.yaml', '--bstates-from', 'bstates.txt', '--tstates-from', 'tstates.txt', '--segs-per-state', '2']).code).toBe(0);
-    const { base, closed } = await runWithApi(dir, ['--config', 'west.yaml', '--work-manager', 'bullmq', '--redis', redis.url, '--api-token', 'tok-123']);
+    const { base, closed } = await runWithApi(dir, ['--config', 'west.yaml', '--work-manager', 'bullmq', '--redis', redis.url], { WESTREAM_API_TOKEN: 'tok-123' });
     const workers = (await (await fetch(`${base}/workers`)).json()) as { node: string; alive: boolean; slots: number }[];
     expect(workers).toEqual(expect.arrayContaining([expect.objectContaining({ node: 'node-api', alive: true, slots: 1 })]));
     // A node joining shows on the event stream (the registry is polled every 5 s).

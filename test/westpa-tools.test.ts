@@ -94,7 +94,7 @@ print(json.dumps({'assign': bool(np.array_equal(a['assignments'][:], ia['assignm
     writeFileSync(join(dir, 'west.yaml'), readFileSync(join(dir, 'west.yaml'), 'utf8').replace(/max_total_iterations: \d+/, 'max_total_iterations: 200'));
     expect(westream(dir, ['init', '--bstate', 'origin,1,origin', '--tstate', 'far,1.5', '--segs-per-state', '4']).code).toBe(0);
     const token = 'pdist-token';
-    const run = await runWithApi(dir, ['--api-token', token]);
+    const run = await runWithApi(dir, [], { WESTREAM_API_TOKEN: token });
     const post = (path: string): Promise<Response> => fetch(run.base + path, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
     const status = async (): Promise<{ state: string; currentIteration: number }> => (await (await fetch(`${run.base}/status`)).json()) as { state: string; currentIteration: number };
     await until('iteration 6', async () => (await status()).currentIteration >= 6, { context: run.out });

@@ -2,11 +2,12 @@
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '@westream/config';
-import { ProcessRegistry, SegmentRunner } from '@westream/propagator';
+import { ProcessRegistry, RegistryLockedError, removeStaleReturnDirs, SegmentRunner } from '@westream/propagator';
 import { makeReporter, parseApiAddress, RunMonitor, runSimulation, simPaths, type RunningApi, type RunSummary } from '@westream/sim-manager';
 import { WestH5 } from '@westream/store';
 import { BullmqWorkManager, LocalWorkManager, type WorkManager } from '@westream/work-manager';
 import { writeApiTokenFile } from './api-token-file.js';
+import { givenApiToken } from './api-token-source.js';
 import { UsageError } from './exit-codes.js';
 import { runIdOf } from './run-id.js';
 
@@ -16,7 +17,8 @@ export interface RunArgs {
   readonly slots: string | undefined;
   readonly redis: string | undefined;
   readonly api: string | undefined;
-  readonly apiToken: string | undefined;
+  /** A file holding the API token (the token itself never comes from the command line). */
+  readonly apiTokenFile: string | undefined;
 }
 
 /** The run's id in Redis: west.westream.run_id, else one derived from the sim root (stable across restarts). */
@@ -32,14 +34,27 @@ export async function commandRun(a: RunArgs): Promise<RunSummary> {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+  const given = givenApiToken(a.apiTokenFile); // checked even with --api off: a wrong flag is a mistake either way
   const simRoot = process.cwd();
   const paths = simPaths(config, simRoot);
-  const store = await WestH5.open(paths.westH5);
   const registry = new ProcessRegistry(join(paths.stateDir, 'pgids'));
-  const reporter = new RunMonitor(makeReporter({ tty: process.stderr.isTTY === true, stream: process.stderr.isTTY ? process.stderr : process.stdout }));
+  lockSimRoot(registry, simRoot);
+  let store: WestH5;
+  try {
+    store = await WestH5.open(paths.westH5);
+  } catch (e) {
+    registry.close();
+    throw e;
+  }
+  const reporter = new RunMonitor(makeReporter({ tty: process.stderr.isTTY === true, stream: process.stderr.isTTY ? process.stderr : process.stdout }), {
+    stragglerSeconds: config.westream.stragglerSeconds,
+    segmentTimeout: config.westream.segmentTimeout,
+  });
   for (const w of warnings) reporter.warn(w.message);
-  const orphans = registry.reapOrphans();
-  if (orphans.length > 0) reporter.warn(`killed ${orphans.length} process(es) left running by an earlier westream run that was killed (pids ${orphans.join(', ')})`);
+  registry.reapOrphans();
+  for (const line of registry.describeReaped('westream run')) reporter.warn(line);
+  const stale = removeStaleReturnDirs();
+  if (stale.length > 0) reporter.info(`removed ${stale.length} return-file directory(ies) of westream processes that died: ${stale.join(', ')}`);
   const runner = new SegmentRunner({ config, simRoot, seed: store.meta.seed, registry });
   const runId = runIdOf(config.westream.runId, simRoot);
   const redisUrl = a.redis ?? config.westream.redisUrl;
@@ -56,7 +71,7 @@ export async function commandRun(a: RunArgs): Promise<RunSummary> {
   } else workManager = new LocalWorkManager(runner, slots);
   let api: RunningApi | undefined;
   if (apiAddress) {
-    const token = a.apiToken ?? process.env.WESTREAM_API_TOKEN ?? randomBytes(18).toString('base64url');
+    const token = given?.token ?? randomBytes(18).toString('base64url');
     const { startApi } = await import('@westream/sim-manager/api');
     api = startApi({
       ...apiAddress,
@@ -69,8 +84,8 @@ export async function commandRun(a: RunArgs): Promise<RunSummary> {
       redisUrl: bull ? redisUrl : null,
       localSlots: (workManager as LocalWorkManager).slots ?? 1,
     });
-    let where = 'from --api-token / WESTREAM_API_TOKEN';
-    if (!a.apiToken && !process.env.WESTREAM_API_TOKEN) {
+    let where = given?.where ?? '';
+    if (!given) {
       // Only the run's owner can read it: the token lets its holder pause or stop the run.
       const file = join(paths.stateDir, 'api-token');
       try {
@@ -116,5 +131,21 @@ export async function commandRun(a: RunArgs): Promise<RunSummary> {
     await workManager.close();
     runner.close();
     registry.close();
+  }
+}
+
+/** One live run per sim root: a second would rebuild the first one's segment directories and west.h5. */
+function lockSimRoot(registry: ProcessRegistry, simRoot: string): void {
+  try {
+    registry.lock();
+  } catch (e) {
+    registry.close();
+    if (!(e instanceof RegistryLockedError)) throw e;
+    const { pid, host } = e.holder;
+    throw new UsageError(
+      e.elsewhere
+        ? `another westream run (pid ${pid} on host ${host}) holds this sim root ${simRoot}. Wait for it to end or stop it there; if it is gone (its host went down), delete ${e.file} and run again.`
+        : `another westream run (pid ${pid}) is running in this sim root ${simRoot}: two runs would overwrite each other's segments and west.h5. Wait for it to end, or stop it (kill -INT ${pid}), then run again.`,
+    );
   }
 }

@@ -25,6 +25,7 @@ export function renderStatus(s: StatusBody): string {
     `  elapsed        ${clock(s.elapsed)}    ETA ${clock(s.eta)}`,
   ];
   if (s.lastIteration) lines.push(`  last iteration ${s.lastIteration.nIter}: ${s.lastIteration.nSegs} segments in ${s.lastIteration.walltime.toFixed(1)} s, recycled ${s.lastIteration.nRecycled} (weight ${s.lastIteration.recycledWeight.toExponential(2)})`);
+  for (const g of s.stragglers ?? []) lines.push(`  STRAGGLER      segment ${g.segId} of iteration ${g.nIter}: running ${g.runningFor.toFixed(0)} s, median of ${g.completed} completed ${g.medianWalltime.toFixed(1)} s`);
   lines.push('', '  node                 alive  slots  running  last heartbeat');
   for (const w of s.workers) lines.push(`  ${w.node.padEnd(20)} ${(w.alive ? 'yes' : 'NO').padEnd(6)} ${String(w.slots).padEnd(6)} ${String(w.running.length).padEnd(8)} ${w.lastHeartbeat}${w.draining ? ' (draining)' : ''}`);
   return `${lines.join('\n')}\n`;

@@ -41,7 +41,7 @@ export async function commandWorker(a: WorkerArgs): Promise<number> {
   } catch (e) {
     throw new UsageError(`westream worker: ${(e as Error).message}`);
   }
-  if (daemon.reaped.length > 0) log(`killed ${daemon.reaped.length} process(es) an earlier daemon on this node left running (pids ${daemon.reaped.join(', ')})`);
+  for (const line of daemon.startReport) log(line);
   log(`ready: ${slots} slot(s)${gpus ? ` on GPU(s) ${gpus.join(',')}` : ''}, Redis ${redisUrl}, state in ${stateDir}`);
   return new Promise((resolve) => {
     let signals = 0;

@@ -45,10 +45,18 @@ export const commands: Readonly<Record<string, CommandSpec>> = {
       slots: { type: 'string', value: 'N', default: 'west.westream.slots, else the CPU cores', help: 'segments at once (local work manager)' },
       redis: { type: 'string', value: 'URL', default: 'west.westream.redis.url, else redis://127.0.0.1:6379', help: 'Redis of the bullmq work manager' },
       api: { type: 'string', value: API_ADDRESS, default: '127.0.0.1:8080 ($WESTREAM_API)', help: 'where the REST API and dashboard listen' },
-      'api-token': { type: 'string', value: 'T', default: '$WESTREAM_API_TOKEN, else a new one in .westream/api-token', help: 'the token that lets a client pause or stop the run' },
+      'api-token-file': {
+        type: 'string',
+        value: 'FILE',
+        default: '$WESTREAM_API_TOKEN_FILE, else $WESTREAM_API_TOKEN, else a new one in .westream/api-token',
+        help: 'a file holding the token that lets a client pause or stop the run (never the token itself on the command line: ps shows it)',
+      },
+      // Parsed only to be refused with the reason (api-token-source.ts); a token in argv is visible to every user.
+      'api-token': { type: 'string', value: 'T', help: 'refused: use WESTREAM_API_TOKEN or --api-token-file' },
     },
     run: async (v) => {
-      const s = await (await import('./command-run.js')).commandRun({ config: configPath(v.config), workManager: str(v['work-manager']), slots: str(v.slots), redis: str(v.redis), api: str(v.api), apiToken: str(v['api-token']) });
+      if (v['api-token'] !== undefined) throw new UsageError(`westream run: ${(await import('./api-token-source.js')).TOKEN_ON_COMMAND_LINE}`);
+      const s = await (await import('./command-run.js')).commandRun({ config: configPath(v.config), workManager: str(v['work-manager']), slots: str(v.slots), redis: str(v.redis), api: str(v.api), apiTokenFile: str(v['api-token-file']) });
       return s.reason === 'stopped' ? ExitCode.STOPPED : ExitCode.OK;
     },
   },

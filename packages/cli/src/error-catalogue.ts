@@ -26,6 +26,7 @@ export const ERROR_CATALOGUE: Readonly<Record<string, CatalogueEntry>> = {
   SIM_ERR_HALTED: { exit: ExitCode.HALTED, meaning: 'segments kept failing after max_segment_retries; west.h5 marks them FAILED, the message names each with its reason; fix the cause and `westream run` re-runs only them' },
   PROPAGATOR_ERR_HELPER: { exit: ExitCode.USAGE, meaning: 'a helper program (get_pcoord, gen_istate, pre/post_iteration) failed or is missing; the message names it and its log' },
   PROPAGATOR_ERR_RETURN_FILE: { exit: ExitCode.USAGE, meaning: 'a return file (WEST_PCOORD_RETURN, a dataset) is missing or has the wrong shape; the message names the file, the expected and the found shape' },
+  PROPAGATOR_ERR_LOCKED: { exit: ExitCode.USAGE, meaning: 'another live westream holds this sim root (a run) or worker state directory (a daemon of the same node id); the message names its pid: stop it, or use another --state-dir / --node-id' },
   PROPAGATOR_ERR_STREAM: { exit: ExitCode.HALTED, meaning: "a segment's stream_trajectory failed (port never printed, analysis failed, guard tripped); it fails the segment, which is retried" },
   IMD_ERR_PROTOCOL: { exit: ExitCode.HALTED, meaning: "the engine's IMD stream is malformed or ended inside a frame; the message names the frame and byte offset" },
   IMD_ERR_TIMEOUT: { exit: ExitCode.HALTED, meaning: 'the IMD stream gave no frame within stream_trajectory.timeout' },

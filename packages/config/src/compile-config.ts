@@ -84,6 +84,8 @@ export interface WestConfig {
     readonly slots: number | null;
     readonly maxSegmentRetries: number;
     readonly segmentTimeout: number | null;
+    /** Seconds a segment must have run (and 5× its iteration's median) to be reported as a straggler. */
+    readonly stragglerSeconds: number;
     readonly redisUrl: string;
     readonly api: { readonly host: string; readonly port: number; readonly allowedHosts: readonly string[] };
   };
@@ -249,6 +251,7 @@ export function compileConfig(raw: WestYaml, src: YamlSource, file: string, prob
     else seed = BigInt(text).toString();
   }
   const segmentTimeout = wallclock(ws.segment_timeout, [...wsPath, 'segment_timeout'], src, err, warn);
+  const stragglerSeconds = wallclock(ws.straggler_seconds, [...wsPath, 'straggler_seconds'], src, err, warn) ?? 60;
   const api = ws.api ?? {};
 
   if (problems.filter((p) => p.severity === 'error').length > before || !bins || !propagator) return undefined;
@@ -286,6 +289,7 @@ export function compileConfig(raw: WestYaml, src: YamlSource, file: string, prob
       slots: ws.slots ?? null,
       maxSegmentRetries: ws.max_segment_retries ?? 2,
       segmentTimeout,
+      stragglerSeconds,
       redisUrl: ws.redis?.url ?? 'redis://127.0.0.1:6379',
       api: { host: api.host ?? '127.0.0.1', port: api.port ?? 8080, allowedHosts: (api.allowed_hosts ?? []).map((h) => h.toLowerCase()) },
     },

@@ -147,6 +147,11 @@ const WestreamSchema = Type.Object(
     slots: Opt(Type.Integer({ minimum: 1, description: 'Segments run at once by the local work manager (default: CPU cores).' })),
     max_segment_retries: Opt(Type.Integer({ minimum: 0, description: 'Times a failed segment is re-run before the run halts (default 2).' })),
     segment_timeout: Opt(Type.Union([Type.Integer({ minimum: 1 }), Type.String()], { description: 'Wall-time limit per segment, seconds or HH:MM:SS.' })),
+    straggler_seconds: Opt(
+      Type.Union([Type.Integer({ minimum: 1 }), Type.String()], {
+        description: 'A running segment is named a straggler (status, dashboard, a log line) once it has run this long and 5× the median of its iteration\'s completed segments; seconds or HH:MM:SS (default 60). No segment is killed for it: that is segment_timeout.',
+      }),
+    ),
     redis: Opt(Type.Object({ url: Opt(Type.String({ description: 'redis://host:port/db (default redis://127.0.0.1:6379; --redis wins).' })) }, { ...Strict, description: 'The bullmq work manager\'s Redis.' })),
     api: Opt(
       Type.Object(

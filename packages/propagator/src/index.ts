@@ -8,8 +8,12 @@
  */
 export { SegmentRunner, PropagationError } from './segment-runner.js';
 export type { SegmentRunnerOptions, StreamDispatch } from './segment-runner.js';
-export { ProcessRegistry, OWNER_ENV, processesIn } from './process-registry.js';
+export { ProcessRegistry, OWNER_ENV, processesIn, killCarriers, RegistryLockedError } from './process-registry.js';
+export type { ReapedIncarnation } from './process-registry.js';
+export { isAlive, selfIdentity, startTimeOf, type ProcessIdentity } from './process-identity.js';
 export { runChild } from './run-child.js';
+export { removeStaleReturnDirs, returnsParent } from './returns-dir.js';
+export { childBaseEnv, isWestreamSecret } from './child-env.js';
 export type { ChildSpec, ChildOutcome } from './run-child.js';
 export { parseTable, checkPcoordShape, ReturnFileError } from './return-file.js';
 export { randomEnv, RandomPurpose } from './random-values.js';

@@ -1,6 +1,7 @@
 /** The parent's side of the launcher process: spawn requests out, pids and exits back. */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { childBaseEnv } from './child-env.js';
 import type { LaunchBase, LaunchControl, LaunchReply, LaunchRequest } from './launcher-protocol.js';
 import type { LaunchHandlers } from './spawn-detached.js';
 
@@ -46,7 +47,8 @@ export class Launcher {
   private process(): ChildProcess {
     if (this.proc?.connected) return this.proc;
     // execArgv: [] so the launcher does not inherit --cpu-prof, --inspect and the like.
-    const p = fork(ENTRY, [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
+    // env: the launcher itself holds no westream secret either (it would be in its /proc/PID/environ).
+    const p = fork(ENTRY, [], { execArgv: [], env: childBaseEnv(process.env), stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
     p.on('message', (m: LaunchReply) => {
       const h = this.pending.get(m.id);
       if (!h) return;

@@ -1,6 +1,8 @@
 /**
  * Runs one child program in its own process group, with its output in files, a wall-time limit and a cancel
- * signal. Whatever happens — exit, timeout, cancel — the whole group is gone when this returns: no orphans.
+ * signal. Whatever happens — exit, timeout, cancel — the whole group is gone when this returns, and with a
+ * registry so is every process that carries the child's own owner token, in the group or not (`setsid`): no
+ * orphans.
  *
  * The fork itself happens in the small launcher process when one is given (see launcher-process.ts); the
  * supervision — timers, signals, the process registry — always happens here.
@@ -9,7 +11,7 @@
  * like WESTPA's `ru_utime`) is sampled from /proc while it runs. The last sample is at most `cpuSampleMs` old.
  */
 import type { Launcher } from './launcher.js';
-import { OWNER_ENV, procStat, type ProcessRegistry } from './process-registry.js';
+import { killCarriers, OWNER_ENV, procStat, type ProcessRegistry } from './process-registry.js';
 import { spawnDetached, type LaunchHandlers } from './spawn-detached.js';
 
 export interface ChildSpec {
@@ -43,7 +45,7 @@ export interface ChildOutcome {
   readonly signal: NodeJS.Signals | null;
   readonly timedOut: boolean;
   readonly cancelled: boolean;
-  /** Processes of the group still alive after the child exited (killed now). */
+  /** Processes of the group, or carrying its owner token, still alive after the child exited (killed now). */
   readonly leftovers: boolean;
   /** Set when the program could not be started at all (e.g. ENOENT, EACCES). */
   readonly spawnError: string | null;
@@ -52,7 +54,8 @@ export interface ChildOutcome {
 }
 
 export function runChild(spec: ChildSpec): Promise<ChildOutcome> {
-  const own = spec.registry ? { ...spec.env, [OWNER_ENV]: spec.registry.token } : spec.env;
+  const owner = spec.registry?.childToken();
+  const own = owner !== undefined ? { ...spec.env, [OWNER_ENV]: owner } : spec.env;
   // Through the launcher, which already holds the base, only the overrides travel.
   const launcher = spec.launcher?.base === spec.baseEnv ? spec.launcher : undefined;
   return new Promise((resolve) => {
@@ -84,7 +87,10 @@ export function runChild(spec: ChildSpec): Promise<ChildOutcome> {
       if (killTimer) clearTimeout(killTimer);
       spec.signal?.removeEventListener('abort', onAbort);
       // Anything the child left running in its group (a backgrounded engine, a forked helper) dies with it.
-      const leftovers = signalGroup(pgid, 'SIGKILL');
+      const inGroup = signalGroup(pgid, 'SIGKILL');
+      // And whatever left the group (setsid, a daemonizing engine) but still carries this child's token.
+      const escaped = owner !== undefined && pgid !== undefined ? killCarriers(owner, pgid) : [];
+      const leftovers = inGroup || escaped.length > 0;
       if (pgid !== undefined) spec.registry?.remove(pgid);
       resolve({ exitCode: code, signal, timedOut, cancelled, leftovers, spawnError, cputime, walltime: (performance.now() - started) / 1000 });
     };

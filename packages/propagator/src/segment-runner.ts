@@ -3,16 +3,18 @@
  * directory is deleted, recreated and made the cwd; the child gets the WEST_* environment; its return files are
  * read and checked. Both work managers call this same class — in-process (local) or in a worker daemon (BullMQ).
  */
-import { accessSync, appendFileSync, closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { hostname, tmpdir } from 'node:os';
+import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { expandPath, type ChildProgram, type StreamTrajectory, type WestConfig } from '@westream/config';
+import { childBaseEnv } from './child-env.js';
 import { DataRefs, basisFields, initialFields } from './data-refs.js';
 import type { ProcessRegistry } from './process-registry.js';
 import { RandomPurpose, randomEnv } from './random-values.js';
-import { checkPcoordShape, readTable, ReturnFileError, type NumericTable } from './return-file.js';
+import { AUX_MAX_BYTES, checkPcoordShape, pcoordLimits, readTable, ReturnFileError, type NumericTable } from './return-file.js';
 import { Launcher } from './launcher.js';
+import { makeReturnsDir } from './returns-dir.js';
 import { runChild, type ChildOutcome } from './run-child.js';
 import { discoverPort, drainStream, runBuiltins, StreamFailure } from './stream-task.js';
 import { ImdConnectError, ImdProtocolError, ImdTimeoutError } from '@westream/imd';
@@ -56,8 +58,8 @@ export class SegmentRunner {
   private readonly launcher: Launcher | undefined;
 
   constructor(private readonly o: SegmentRunnerOptions) {
-    const base: Record<string, string> = {};
-    for (const [k, v] of Object.entries(o.baseEnv ?? process.env)) if (v !== undefined) base[k] = v;
+    // No westream secret (the API token) reaches a child: its `env | sort` may be served in a log (issue 14).
+    const base = childBaseEnv(o.baseEnv ?? process.env);
     base.WEST_SIM_ROOT = o.simRoot;
     this.env = { ...base, ...o.config.executable.environ };
     this.refs = new DataRefs(o.config.data.dataRefs, this.env);
@@ -130,9 +132,11 @@ export class SegmentRunner {
       if (bad) return fail(`${bad}${failure ? ` (and ${failure})` : ''}`, stdout, times); // failure names stream_trajectory
       if (failure) return fail(failure, stdout, times);
       try {
-        const pcoord = checkPcoordShape(readTable(returns.pcoord, `pcoord return file ${returns.pcoord}`), config.system.pcoordLen, config.system.pcoordNdim, `pcoord return file (WEST_PCOORD_RETURN)`);
+        const { pcoordLen, pcoordNdim } = config.system;
+        const pcoord = checkPcoordShape(readTable(returns.pcoord, `pcoord return file ${returns.pcoord}`, pcoordLimits(pcoordLen, pcoordNdim)), pcoordLen, pcoordNdim, `pcoord return file (WEST_PCOORD_RETURN)`);
         const auxdata: Record<string, AuxArray> = {};
-        for (const [ds, file] of returns.aux) auxdata[ds] = squeeze(readTable(file, `${ds} return file (WEST_${ds.toUpperCase()}_RETURN)`));
+        const auxLimits = { maxBytes: AUX_MAX_BYTES, expected: 'an auxiliary dataset, bounded by westream' };
+        for (const [ds, file] of returns.aux) auxdata[ds] = squeeze(readTable(file, `${ds} return file ${file} (WEST_${ds.toUpperCase()}_RETURN)`, auxLimits));
         return { nIter: task.nIter, segId: task.segId, attempt: task.attempt, status: 'complete', pcoord: Array.from(pcoord), auxdata, ...times, reason: null, log: stdout, node: this.node };
       } catch (e) {
         if (e instanceof ReturnFileError) return fail(e.message, stdout, times);
@@ -267,7 +271,8 @@ export class SegmentRunner {
       const bad = describeExit(out, this.exePath(prog), null);
       if (bad) throw new PropagationError(`get_pcoord for ${what}: ${bad}${logTail(stdout)}`);
       try {
-        return checkPcoordShape(readTable(returns.pcoord), 1, this.o.config.system.pcoordNdim, `get_pcoord for ${what}: WEST_PCOORD_RETURN`);
+        const ndim = this.o.config.system.pcoordNdim;
+        return checkPcoordShape(readTable(returns.pcoord, `WEST_PCOORD_RETURN ${returns.pcoord}`, pcoordLimits(1, ndim)), 1, ndim, `get_pcoord for ${what}: WEST_PCOORD_RETURN`);
       } catch (e) {
         if (e instanceof ReturnFileError) throw new PropagationError(`get_pcoord for ${what}: ${e.message}${logTail(stdout)}`);
         throw e;
@@ -346,7 +351,7 @@ export class SegmentRunner {
   private readonly freeReturns: ReturnSet[] = [];
 
   private takeReturns(withAux: boolean): ReturnSet {
-    this.returnsDir ??= mkdtempSync(join(returnsParent(), 'westream-returns-'));
+    this.returnsDir ??= makeReturnsDir();
     const dir = this.returnsDir;
     const auxNames = withAux ? this.auxDatasets() : [];
     const i = this.freeReturns.findIndex((r) => sameNames(r.auxNames, auxNames));
@@ -386,21 +391,6 @@ export class SegmentRunner {
       ...(segment?.queued ? { queued: true } : {}),
       ...(segment?.onStarted ? { onStarted: segment.onStarted } : {}),
     });
-  }
-}
-
-/**
- * Where return files go: $TMPDIR when the user set it, else /dev/shm when writable (a few bytes per segment
- * written, read and truncated: on a disk file system with online discard, each truncation waited for the
- * device), else the OS temp directory.
- */
-function returnsParent(): string {
-  if (process.env.TMPDIR) return tmpdir();
-  try {
-    accessSync('/dev/shm', constants.W_OK);
-    return '/dev/shm';
-  } catch {
-    return tmpdir();
   }
 }
 

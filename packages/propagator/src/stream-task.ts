@@ -116,6 +116,7 @@ export async function runBuiltins(st: StreamTrajectory, host: string, port: numb
       const x = f.positions;
       if (!x) throw new StreamFailure(`frame ${f.index} (step ${f.step}) carries no positions; the engine must stream coordinates`);
       const box = f.box ?? fallbackBox;
+      if (st.pcoord || st.guard) checkFinite(f, st.pcoord ? 'builtin pcoord' : 'guard');
       if (st.guard) guard(f, previous, st.guard.maxDisplacement, box);
       if (st.pcoord) distances.push(distance(x, box, st.pcoord, f));
       if (rec) await rec.add(f, box);
@@ -235,11 +236,31 @@ function distance(x: Float32Array, box: Float32Array | undefined, p: StreamPcoor
   return Math.hypot(d[0] as number, d[1] as number, d[2] as number);
 }
 
-function guard(f: ImdFrame, prev: ImdFrame | undefined, limit: number, box: Float32Array | undefined): void {
-  const x = f.positions as Float32Array;
-  for (let i = 0; i < x.length; i++) {
-    if (!Number.isFinite(x[i])) throw new StreamFailure(`guard: atom ${Math.floor(i / 3)} has a non-finite coordinate (${x[i]}) in frame ${f.index} (step ${f.step}); the engine blew up`);
+/**
+ * NaN or ±Inf in a frame's positions, box or time: an engine that blew up (or a corrupt stream). A distance
+ * from it would be NaN in west.h5 and a bin assignment would fail far from the cause, so the segment fails
+ * here, naming the frame and the value.
+ */
+function checkFinite(f: ImdFrame, who: string): void {
+  const at = `frame ${f.index} (step ${f.step})`;
+  const x = f.positions;
+  if (x) {
+    for (let i = 0; i < x.length; i++) {
+      if (!Number.isFinite(x[i])) throw new StreamFailure(`${who}: atom ${Math.floor(i / 3)} has a non-finite coordinate (${x[i]}) in ${at}; the engine blew up`);
+    }
   }
+  if (f.box) {
+    for (let i = 0; i < f.box.length; i++) {
+      if (!Number.isFinite(f.box[i])) throw new StreamFailure(`${who}: the box has a non-finite value (${f.box[i]}, element ${i} of 9) in ${at}; the engine blew up`);
+    }
+  }
+  for (const [name, v] of [['time', f.time], ['dt', f.dt]] as const) {
+    if (v !== undefined && !Number.isFinite(v)) throw new StreamFailure(`${who}: the ${name} is not finite (${v}) in ${at}; the engine blew up or the stream is corrupt`);
+  }
+}
+
+function guard(f: ImdFrame, prev: ImdFrame | undefined, limit: number, box: Float32Array | undefined): void {
+  const x = f.positions as Float32Array; // finite: checkFinite ran first
   if (!prev?.positions) return;
   const p = prev.positions;
   const b = boxOf(box);

@@ -30,13 +30,14 @@ describe('ProcessRegistry: the record that lets a restarted run kill what a kill
     earlier.add(orphan.pid as number);
     earlier.add(escaped.pid as number);
     earlier.remove(escaped.pid as number);
-    // (the earlier process is "killed -9" here: no close, nothing more written)
+    earlier.abandon(); // the earlier process is "killed -9" here: no close, nothing more written
     const later = new ProcessRegistry(dir);
     const killed = later.reapOrphans();
     expect(killed.sort()).toEqual([orphan.pid, escaped.pid].sort());
     expect(await exited(orphan)).toBe('SIGKILL');
     expect(await exited(escaped)).toBe('SIGKILL');
-    expect(readFileSync(join(dir, 'groups.log'), 'utf8')).toBe(`=${later.token}\n`); // dealt with: the record starts over
+    expect(readFileSync(join(dir, 'groups.log'), 'utf8')).toMatch(new RegExp(`^=${later.token} ${process.pid} \\d+ \\S+\n$`)); // dealt with: the record starts over
+    expect(later.describeReaped('westream run')).toEqual([expect.stringMatching(new RegExp(`^killed 2 process\\(es\\) left running by the westream run with pid ${process.pid}, which did not end normally \\(killed, or its machine went down\\)`))]);
   });
 
   it('kills a child started just before its incarnation died, before its group was ever recorded', async () => {
@@ -44,6 +45,7 @@ describe('ProcessRegistry: the record that lets a restarted run kill what a kill
     const earlier = new ProcessRegistry(dir);
     earlier.reapOrphans();
     const unrecorded = await sleeper(earlier.token); // spawned; killed -9 before add()
+    earlier.abandon();
     expect(new ProcessRegistry(dir).reapOrphans()).toEqual([unrecorded.pid]);
     expect(await exited(unrecorded)).toBe('SIGKILL');
   });
@@ -84,5 +86,90 @@ describe('ProcessRegistry: the record that lets a restarted run kill what a kill
     expect(lines.length).toBeLessThan(10_000);
     expect(lines).toContain(`+999999001 ${other.token}`);
     expect(lines).toContain(`+4242 ${r.token}`);
+  });
+});
+
+/**
+ * Another westream process holding a registry on `dir`: it locks it (unless told not to), records itself,
+ * starts a sleeper carrying one of its child tokens, prints `ready <sleeper pid>` and waits to be killed.
+ */
+function incarnation(dir: string, lock = true): Promise<{ proc: ChildProcess; sleeper: number }> {
+  const code = `
+    import { spawn } from 'node:child_process';
+    import { ProcessRegistry, OWNER_ENV } from '@westream/propagator';
+    const r = new ProcessRegistry(process.argv[1]);
+    if (process.argv[2] === 'lock') r.lock();
+    r.reapOrphans();
+    const c = spawn('sleep', ['60'], { detached: true, stdio: 'ignore', env: { ...process.env, [OWNER_ENV]: r.childToken() } });
+    c.once('spawn', () => { r.add(c.pid); console.log('ready', c.pid); });
+    setInterval(() => undefined, 1000);`;
+  const proc = spawn(process.execPath, ['--input-type=module', '-e', code, dir, lock ? 'lock' : 'no-lock'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  started.push(proc);
+  return new Promise((res, rej) => {
+    let out = '';
+    proc.stdout?.on('data', (b: Buffer) => {
+      out += b.toString();
+      const m = /ready (\d+)/.exec(out);
+      if (m) res({ proc, sleeper: Number(m[1]) });
+    });
+    proc.once('exit', (code) => rej(new Error(`incarnation exited (${code}) before it was ready: ${out}`)));
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    return !/\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+describe('issue14-9 two incarnations on one registry: only the dead are reaped, a live one keeps the lock', () => {
+  it('issue14-9 a live incarnation\'s children are never reaped; once it is dead (-9) they are, and the message says so', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'westream-registry-'));
+    const first = await incarnation(dir, false); // no lock: the reap itself must judge liveness
+    const second = new ProcessRegistry(dir);
+    expect(second.reapOrphans()).toEqual([]);
+    expect(alive(first.sleeper)).toBe(true);
+    // The second incarnation's rewrite kept the live one's record: a third still knows its children.
+    expect(readFileSync(join(dir, 'groups.log'), 'utf8')).toContain(`+${first.sleeper} `);
+    second.close();
+    first.proc.kill('SIGKILL');
+    await exited(first.proc);
+    const third = new ProcessRegistry(dir);
+    expect(third.reapOrphans()).toEqual([first.sleeper]);
+    expect(third.describeReaped('westream worker')).toEqual([
+      expect.stringMatching(new RegExp(`^killed 1 process\\(es\\) left running by the westream worker with pid ${first.proc.pid}, which did not end normally .*: ${first.sleeper} \\(sleep 60\\)$`)),
+    ]);
+    third.close();
+  });
+
+  it('issue14-9 lock: a second incarnation is refused while the first lives (naming its pid), admitted once it is dead', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'westream-registry-'));
+    const first = await incarnation(dir);
+    const second = new ProcessRegistry(dir);
+    expect(() => second.lock()).toThrow(new RegExp(`held by pid ${first.proc.pid} \\(${dir}/owner\\.lock\\)`));
+    first.proc.kill('SIGKILL');
+    await exited(first.proc);
+    second.lock(); // stale: its holder is dead
+    expect(second.reapOrphans()).toEqual([first.sleeper]);
+    // And within one process: a closed registry's lock is free again, an open one's is not.
+    const third = new ProcessRegistry(dir);
+    expect(() => third.lock()).toThrow(/held by pid/);
+    second.close();
+    third.lock();
+    third.close();
+  });
+
+  it('issue14-7 an incarnation that ended normally: what it left had escaped its cleanup, and the message says that', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'westream-registry-'));
+    const earlier = new ProcessRegistry(dir);
+    earlier.reapOrphans();
+    const escaped = await sleeper(earlier.childToken());
+    earlier.close();
+    const later = new ProcessRegistry(dir);
+    expect(later.reapOrphans()).toEqual([escaped.pid]);
+    expect(later.describeReaped('westream run')).toEqual([expect.stringMatching(/left running by the westream run with pid \d+, which ended normally: they had escaped its cleanup/)]);
+    expect(later.describeReaped('westream run')[0]).not.toMatch(/killed, or/);
   });
 });

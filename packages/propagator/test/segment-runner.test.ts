@@ -153,6 +153,43 @@ describe('SegmentRunner: failures name the segment, the file, expected vs found,
     expect(r.reason).toMatch(/pcoord return file .*:2: nan is not finite/);
   });
 
+  // issue 14 item 6: a 200 MB pcoord file took 4 GB and a minute per attempt before its shape was refused.
+  it('issue14-6 an oversized pcoord return is refused by its size, unread, naming segment, file, size and expected', async () => {
+    // A sparse 200 MB file: its size is what a runaway engine writes, without the disk (or the memory) it costs.
+    const r = await run(`truncate -s 200M "$WEST_PCOORD_RETURN"; printf '1\\n' > "$WEST_ENERGY_RETURN"`);
+    expect(r.status).toBe('failed');
+    expect(r.reason).toMatch(/^segment 4 of iteration 2: pcoord return file \/\S+\.pcoord: is 209715200 bytes, far more than expected \(3 × 1 values \(pcoord_len × pcoord_ndim\), at most 1051648 bytes as text\); refused unread/);
+  });
+
+  it('issue14-6 a pcoord return within the byte bound but with far too many values stops parsing early (bounded memory)', async () => {
+    const r = await run(`seq 1 100000 > "$WEST_PCOORD_RETURN"; printf '1\\n' > "$WEST_ENERGY_RETURN"`); // ~0.6 MB of text: under the byte bound
+    expect(r.status).toBe('failed');
+    expect(r.reason).toMatch(/pcoord return file \S+:1037: more than 1036 values where 3 × 1 values \(pcoord_len × pcoord_ndim\) were expected; reading stopped there/);
+    // A few too many still get the shape message, which names both shapes.
+    const few = await run(`seq 1 7 > "$WEST_PCOORD_RETURN"; printf '1\\n' > "$WEST_ENERGY_RETURN"`);
+    expect(few.reason).toContain('shape (7, 1); expected (3, 1)');
+  });
+
+  it('issue14-6 a FIFO in place of the return file fails the segment instead of blocking the reader', async () => {
+    const r = await run(`rm -f "$WEST_PCOORD_RETURN"; mkfifo "$WEST_PCOORD_RETURN"; printf '1\\n' > "$WEST_ENERGY_RETURN"`);
+    expect(r.status).toBe('failed');
+    expect(r.reason).toMatch(/pcoord return file \S+: is not a regular file \(a FIFO/);
+  });
+
+  it('issue14-6 the streaming parser reads what the whole-text one does (chunk borders, comments, CRLF-free rows)', async () => {
+    const { parseTable, readTable } = await import('../src/return-file.js');
+    const dir = mkdtempSync(join(tmpdir(), 'westream-table-'));
+    // Rows that straddle the 64 KiB chunk border, comments, blank lines and a last line without a newline.
+    const rows = Array.from({ length: 20_000 }, (_, i) => `${i * 0.5} ${-i}${i % 7 === 0 ? '  # note' : ''}${i % 11 === 0 ? '\n' : ''}`);
+    const text = `# header\n${rows.join('\n')}`;
+    writeFileSync(join(dir, 't.txt'), text);
+    const a = readTable(join(dir, 't.txt'), 't', { maxBytes: 1 << 22, expected: 'a table' });
+    const b = parseTable(text, 't');
+    expect(a.shape).toEqual([20_000, 2]);
+    expect(a.shape).toEqual(b.shape);
+    expect(Array.from(a.data)).toEqual(Array.from(b.data));
+  });
+
   it('a segment that hangs past its wall-time limit is killed with its whole group', async () => {
     const r = await run(`echo $$ > "$WEST_SIM_ROOT/pgid"; sleep 60 & sleep 60; ${OK}`);
     expect(r.status).toBe('failed');
@@ -176,6 +213,52 @@ describe('SegmentRunner: failures name the segment, the file, expected vs found,
     const pid = Number(readFileSync(join(r.root, 'grandchild.pid'), 'utf8'));
     await waitFor(() => !alive(pid));
     expect(alive(pid)).toBe(false);
+  });
+
+  // issue 14 item 7: `setsid sleep 612 &` left its group, so killing the group at the segment's end missed it.
+  it('issue14-7 a setsid child (its own session and group) ends with its segment: it carries the segment\'s owner token', async () => {
+    const r = await run(`setsid sleep 612 & echo $! > "$WEST_SIM_ROOT/escaped.pid"; sleep 0.2; ${OK}`);
+    expect(r.status, r.reason).toBe('complete');
+    const pid = Number(readFileSync(join(r.root, 'escaped.pid'), 'utf8'));
+    expect(pid).toBeGreaterThan(1);
+    expect(alive(pid)).toBe(false); // already when runSegment returned: no wait
+    // Negative control: the same escapee without a registry (no owner token) is not found by anyone.
+    const { root, config } = simRoot(`setsid sleep 613 & echo $! > "$WEST_SIM_ROOT/escaped.pid"; sleep 0.2; ${OK}`);
+    await new SegmentRunner({ config, simRoot: root, seed: 1n }).runSegment(cont(4));
+    const stray = Number(readFileSync(join(root, 'escaped.pid'), 'utf8'));
+    try {
+      expect(alive(stray)).toBe(true);
+    } finally {
+      process.kill(stray, 'SIGKILL');
+    }
+  });
+
+  it('issue14-7 a setsid escapee is found among many pids allocated since (the /proc scan, not just the probe range)', async () => {
+    const r = await run(`setsid sleep 614 & echo $! > "$WEST_SIM_ROOT/escaped.pid"; for i in $(seq 300); do /bin/true; done; ${OK}`);
+    expect(r.status, r.reason).toBe('complete');
+    expect(alive(Number(readFileSync(join(r.root, 'escaped.pid'), 'utf8')))).toBe(false);
+  });
+
+  // issue 14 item 9: a second daemon with the same node id reaped every process carrying *any* recorded token,
+  // the live daemon's running segments included (this test, with the reap of before, killed the segment's
+  // bash and its children: the segment failed with SIGKILL and was retried).
+  it('issue14-9 a second incarnation\'s reap never kills a live one\'s running segment: it completes with its own result', async () => {
+    const body = `x0=$(sleep 1.5; echo 1.5)\nawk -v x="$x0" 'BEGIN { printf "%.6f\\n%.6f\\n%.6f\\n", x, x + 1, x + 2 }' > "$WEST_PCOORD_RETURN"\nprintf '1\\n' > "$WEST_ENERGY_RETURN"`;
+    const { root, config } = simRoot(body, 30);
+    const pgids = join(root, '.westream/pgids');
+    const first = new ProcessRegistry(pgids);
+    first.lock();
+    first.reapOrphans();
+    const running = new SegmentRunner({ config, simRoot: root, seed: 1n, registry: first }).runSegment(cont(4));
+    await new Promise((r) => setTimeout(r, 500)); // the segment is inside its $(sleep …)
+    const second = new ProcessRegistry(pgids); // a second daemon with the same state directory
+    expect(() => second.lock()).toThrow(/held by pid/);
+    expect(second.reapOrphans()).toEqual([]); // even without the lock, the live incarnation is left alone
+    const r = await running;
+    expect(r.status, r.reason ?? '').toBe('complete');
+    expect(r.pcoord).toEqual([1.5, 2.5, 3.5]); // the parent's value, not 0, 1, 2
+    second.close();
+    first.close();
   });
 
   it('a missing executable', async () => {

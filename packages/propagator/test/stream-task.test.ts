@@ -12,12 +12,12 @@ const base: StreamTrajectory = {
 };
 
 /** Serves `frames` (positions in Å, an optional cubic box) over IMD v3 and runs the built-ins on them. */
-async function analyse(st: Partial<StreamTrajectory>, frames: number[][], box?: number, pcoordLen = frames.length): ReturnType<typeof runBuiltins> {
+async function analyse(st: Partial<StreamTrajectory>, frames: number[][], box?: number, pcoordLen = frames.length, edit: (f: OutgoingFrame, i: number) => OutgoingFrame = (f) => f): ReturnType<typeof runBuiltins> {
   const server = await ImdServer.listen({ version: 3, wait: true, log: () => undefined, session: { time: true, energies: false, box: box !== undefined, positions: true, wrapped: false, velocities: false, forces: false } });
   const engine = (async () => {
     for (let i = 0; i < frames.length; i++) {
       const f: OutgoingFrame = { step: 10 * i, time: i, dt: 0.1, positions: Float32Array.from(frames[i] as number[]), ...(box !== undefined ? { box: [box, 0, 0, 0, box, 0, 0, 0, box] } : {}) };
-      await server.sendFrame(f);
+      await server.sendFrame(edit(f, i));
     }
     await server.close();
   })();
@@ -69,6 +69,35 @@ describe('builtin guard', () => {
 
   it('trips on NaN', async () => {
     await expect(analyse({ guard: { maxDisplacement: 1 } }, [[1, 1, 1], [1, Number.NaN, 1]])).rejects.toThrow(/guard: atom 0 has a non-finite coordinate \(NaN\) in frame 1 \(step 10\)/);
+  });
+});
+
+// issue 14 item 14: an engine that blew up streams NaN/Inf; the built-ins must fail the segment, naming the frame.
+describe('issue14-14 non-finite IMD frames fail the builtin pcoord and the guard', () => {
+  const pcoord = { pcoord: { groups: [[0], [1]], stride: null, scale: 1 } } as const;
+  const frames = [[0, 0, 0, 1, 0, 0], [0, 0, 0, 2, 0, 0], [0, 0, 0, 3, 0, 0]];
+
+  it('issue14-14 NaN or ±Inf in positions', async () => {
+    // Atom 1 is in the pcoord's group; atom 0's NaN alone would also give a NaN distance.
+    for (const bad of [Number.NaN, Infinity, -Infinity]) {
+      const hit = frames.map((f, i) => (i === 1 ? [0, 0, 0, bad, 0, 0] : f));
+      await expect(analyse(pcoord, hit)).rejects.toThrow(new RegExp(`builtin pcoord: atom 1 has a non-finite coordinate \\(${String(bad).replace('-', '\\-')}\\) in frame 1 \\(step 10\\)`));
+      await expect(analyse({ guard: { maxDisplacement: 100 } }, hit)).rejects.toThrow(/guard: atom 1 has a non-finite coordinate .* in frame 1 \(step 10\)/);
+    }
+    // Negative control: the same frames, all finite, give the distances.
+    await expect(analyse(pcoord, frames)).resolves.toMatchObject({ pcoord: [1, 2, 3] });
+  });
+
+  it('issue14-14 NaN or ±Inf in the box', async () => {
+    const badBox = (v: number) => (f: OutgoingFrame, i: number): OutgoingFrame => (i === 2 ? { ...f, box: [30, 0, 0, 0, v, 0, 0, 0, 30] } : f);
+    await expect(analyse(pcoord, frames, 30, 3, badBox(Number.NaN))).rejects.toThrow(/builtin pcoord: the box has a non-finite value \(NaN, element 4 of 9\) in frame 2 \(step 20\)/);
+    await expect(analyse({ guard: { maxDisplacement: 100 } }, frames, 30, 3, badBox(Infinity))).rejects.toThrow(/guard: the box has a non-finite value \(Infinity, element 4 of 9\) in frame 2/);
+    await expect(analyse(pcoord, frames, 30, 3, badBox(30))).resolves.toMatchObject({ pcoord: [1, 2, 3] });
+  });
+
+  it('issue14-14 NaN or ±Inf in the time', async () => {
+    await expect(analyse(pcoord, frames, undefined, 3, (f, i) => (i === 0 ? { ...f, time: Number.NaN } : f))).rejects.toThrow(/builtin pcoord: the time is not finite \(NaN\) in frame 0 \(step 0\)/);
+    await expect(analyse({ guard: { maxDisplacement: 100 } }, frames, undefined, 3, (f, i) => (i === 1 ? { ...f, dt: -Infinity } : f))).rejects.toThrow(/guard: the dt is not finite \(-Infinity\) in frame 1 \(step 10\)/);
   });
 });
 

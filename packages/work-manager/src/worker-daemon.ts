@@ -8,7 +8,8 @@
  * (`westream:worker:<node-id>`, with a TTL) says who is alive, with how many slots and which segments; the
  * nodes hash keeps the last heartbeat of every node, so the sim-manager can sweep the queues of dead ones.
  *
- * On start it kills what a previous incarnation of this node's daemon left running (its process registry);
+ * On start it takes the state directory's lock (a second daemon with it is refused while this one lives), and
+ * kills what a dead previous incarnation of this node's daemon left running (its process registry);
  * first stop signal: drain (finish running segments, take no more); second: kill the running segments'
  * process groups and hand their jobs back for another node.
  */
@@ -18,7 +19,7 @@ import { join } from 'node:path';
 import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadConfig, type WestConfig } from '@westream/config';
-import { ProcessRegistry, SegmentRunner, type SegmentResult, type SegmentTask } from '@westream/propagator';
+import { ProcessRegistry, RegistryLockedError, removeStaleReturnDirs, SegmentRunner, type SegmentResult, type SegmentTask } from '@westream/propagator';
 import { pingRedis } from './bullmq-work-manager.js';
 import { deadline } from './deadline.js';
 import { redisConnection } from './redis-connection.js';
@@ -58,6 +59,8 @@ export class WorkerDaemon {
     private readonly redis: Redis,
     private readonly registry: ProcessRegistry,
     readonly reaped: number[],
+    /** What the start cleaned up, one line each: processes a dead earlier daemon left, its return files. */
+    readonly startReport: string[],
   ) {
     this.freeSlots = Array.from({ length: o.slots }, (_, i) => o.slots - 1 - i);
   }
@@ -66,9 +69,27 @@ export class WorkerDaemon {
     if (o.gpus && o.gpus.length !== o.slots) throw new Error(`${o.gpus.length} GPU(s) for ${o.slots} slot(s): give one GPU per slot`);
     mkdirSync(o.stateDir, { recursive: true });
     const registry = new ProcessRegistry(join(o.stateDir, 'pgids'));
+    try {
+      registry.lock(); // for this daemon's life: a second one with this state directory would kill our engines
+    } catch (e) {
+      registry.close();
+      if (!(e instanceof RegistryLockedError)) throw e;
+      const { pid, host } = e.holder;
+      throw new Error(
+        e.elsewhere
+          ? `another westream worker (pid ${pid} on host ${host}) holds the state directory ${o.stateDir}; give this node its own --state-dir (or --node-id), or, if that daemon is gone, delete ${e.file}`
+          : `another westream worker (pid ${pid}) is running with the state directory ${o.stateDir} (node id ${o.nodeId}): two daemons with one node id would kill each other's engines. Stop it first (kill -TERM ${pid} drains it), or give this one its own --node-id or --state-dir`,
+      );
+    }
     const reaped = registry.reapOrphans();
+    const removedReturns = removeStaleReturnDirs();
     const connection = redisConnection(o.redisUrl);
-    await pingRedis(o.redisUrl);
+    try {
+      await pingRedis(o.redisUrl);
+    } catch (e) {
+      registry.close(); // the lock goes with a daemon that never started
+      throw e;
+    }
     const redis = new Redis({ ...connection, maxRetriesPerRequest: 3 });
     redis.on('error', () => undefined);
     const lockDuration = o.lockDurationMs ?? 30_000;
@@ -105,7 +126,10 @@ export class WorkerDaemon {
     worker.on('error', onError);
     nodeWorker.on('error', onError);
     nodeQueue.on('error', onError);
-    const daemon = new WorkerDaemon(o, worker, nodeWorker, nodeQueue, redis, registry, reaped);
+    const daemon = new WorkerDaemon(o, worker, nodeWorker, nodeQueue, redis, registry, reaped, [
+      ...registry.describeReaped('westream worker'),
+      ...(removedReturns.length > 0 ? [`removed ${removedReturns.length} return-file directory(ies) of westream processes that died: ${removedReturns.join(', ')}`] : []),
+    ]);
     ref.daemon = daemon;
     await daemon.beat();
     daemon.heartbeat = setInterval(() => void daemon.beat(), o.heartbeatMs ?? 5000);

@@ -32,6 +32,10 @@ function drawStatus(s) {
   $('progress').value = c.complete;
   const rows = ['complete', 'running', 'pending', 'failed'].map((k) => ({ status: k, n: c[k] }));
   put('segcounts', Plot.plot({ height: 110, marginLeft: 70, x: { label: 'segments', grid: true }, y: { label: null }, color: { domain: ['complete', 'running', 'pending', 'failed'], range: ['#15803d', '#1d4ed8', '#9ca3af', '#b91c1c'] }, marks: [Plot.barX(rows, { y: 'status', x: 'n', fill: 'status' }), Plot.text(rows, { y: 'status', x: 'n', text: 'n', dx: 12 })] }));
+  // Segments running far longer than their iteration's completed ones (no timeout kills them by default).
+  const late = s.stragglers ?? [];
+  $('stragglers').hidden = late.length === 0;
+  $('stragglers').textContent = late.length === 0 ? '' : `Straggler${late.length > 1 ? 's' : ''}: ` + late.map((g) => `segment ${g.segId} running ${clock(g.runningFor)} (median of ${g.completed} completed: ${g.medianWalltime.toFixed(1)} s)`).join('; ');
   const body = $('nodes').querySelector('tbody');
   body.replaceChildren(...s.workers.map((w) => {
     const tr = document.createElement('tr');

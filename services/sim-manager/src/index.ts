@@ -4,6 +4,9 @@ export type { InitOptions, InitSummary } from './init-run.js';
 export { runSimulation, RecordMismatch, RunHalted } from './run-loop.js';
 export type { RunOptions, RunSummary, StopReason, RunControl } from './run-loop.js';
 export { RunMonitor } from './live/run-monitor.js';
+export type { RunMonitorOptions } from './live/run-monitor.js';
+export { findStragglers, describeStraggler, STRAGGLER_FACTOR, MIN_COMPLETED } from './live/stragglers.js';
+export type { Straggler, TimedSegment } from './live/stragglers.js';
 export { RunView } from './live/run-view.js';
 export type { RunState, RunEvent, LiveSegment, ControlRequest } from './live/run-view.js';
 // The server itself is '@westream/sim-manager/api', loaded only by a run that serves it (fastify takes ~80 ms to load).

@@ -56,6 +56,10 @@ export const Status = Type.Object({
   elapsed: Type.Number({ description: 'seconds since this sim-manager started' }),
   eta: nullable(Type.Number(), { description: 'seconds to max_total_iterations, from recent iterations' }),
   lastIteration: nullable(Type.Object({ nIter: Type.Integer(), nSegs: Type.Integer(), walltime: Type.Number(), nRecycled: Type.Integer(), recycledWeight: Type.Number(), nextSegs: Type.Integer() })),
+  stragglers: Type.Array(
+    Type.Object({ nIter: Type.Integer(), segId: Type.Integer(), runningFor: Type.Number({ description: 'seconds' }), medianWalltime: Type.Number({ description: "seconds: the median of its iteration's completed segments" }), completed: Type.Integer() }),
+    { description: "running segments of the current iteration past straggler_seconds and 5× the median of its completed ones (longest first); none is killed for it" },
+  ),
 });
 export type StatusBody = Static<typeof Status>;
 

@@ -23,6 +23,7 @@ export const runRoutes: FastifyPluginCallbackTypebox<{ o: ApiAppOptions }> = (ap
     workers: await o.workers(),
     elapsed: (Date.now() - m.startedAt) / 1000,
     eta: m.eta(),
+    stragglers: m.stragglers(o.config.westream.stragglerSeconds),
     lastIteration: m.lastIteration && {
       nIter: m.lastIteration.nIter,
       nSegs: m.lastIteration.nSegs,

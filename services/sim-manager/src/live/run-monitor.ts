@@ -7,6 +7,16 @@ import type { SegmentResult, SegmentTask } from '@westream/propagator';
 import type { IterationReport, Reporter } from '../reporter.js';
 import type { RunControl } from '../run-loop.js';
 import { RunView, type ControlRequest, type RunEvent, type RunState } from './run-view.js';
+import { describeStraggler } from './stragglers.js';
+
+export interface RunMonitorOptions {
+  /** stragglers.ts: seconds a segment must have run to be named (west.westream.straggler_seconds). */
+  readonly stragglerSeconds?: number;
+  /** segment_timeout, for the straggler message (null: none). */
+  readonly segmentTimeout?: number | null;
+  /** How often stragglers are looked for (ms; default 5000). */
+  readonly stragglerCheckMs?: number;
+}
 
 export class RunMonitor implements Reporter, RunControl {
   /** The run now, from this monitor's own events (also what a same-thread API would serve). */
@@ -15,7 +25,24 @@ export class RunMonitor implements Reporter, RunControl {
   private stopRequested = false;
   private wake: (() => void) | undefined;
 
-  constructor(private readonly inner: Reporter) {}
+  private stragglerTimer: NodeJS.Timeout | undefined;
+  /** `nIter:segId:startedAt` of the stragglers already named (once each). */
+  private readonly named = new Set<string>();
+
+  constructor(
+    private readonly inner: Reporter,
+    private readonly o: RunMonitorOptions = {},
+  ) {}
+
+  /** Names, in a log line, each segment that has become a straggler since the last look. */
+  checkStragglers(now = Date.now()): void {
+    for (const s of this.view.stragglers(this.o.stragglerSeconds ?? 60, now)) {
+      const key = `${s.nIter}:${s.segId}:${this.view.segments.get(s.segId)?.startedAt ?? 0}`;
+      if (this.named.has(key)) continue;
+      this.named.add(key);
+      this.inner.warn(describeStraggler(s, this.o.segmentTimeout ?? null));
+    }
+  }
 
   /** Every event, as it happens (the API thread subscribes here). */
   onEvent(listener: (e: RunEvent) => void): void {
@@ -33,6 +60,8 @@ export class RunMonitor implements Reporter, RunControl {
     this.view.apply({ type: 'run-started', data: { nIter: info.nIter, lastIter: info.lastIter, workManager: info.workManager, startedAt: this.view.startedAt } });
     this.setState('running');
     this.inner.runStarted(info);
+    this.stragglerTimer ??= setInterval(() => this.checkStragglers(), this.o.stragglerCheckMs ?? 5000);
+    this.stragglerTimer.unref();
   }
   iterationStarted(nIter: number, nSegs: number, nToRun: number): void {
     this.view.apply({ type: 'iteration-started', data: { nIter, nSegs, nToRun } });
@@ -58,11 +87,15 @@ export class RunMonitor implements Reporter, RunControl {
     this.inner.info(message);
   }
   close(): void {
+    if (this.stragglerTimer) clearInterval(this.stragglerTimer);
+    this.stragglerTimer = undefined;
     this.inner.close();
   }
 
   /** The run ended: how. */
   finished(ok: boolean): void {
+    if (this.stragglerTimer) clearInterval(this.stragglerTimer);
+    this.stragglerTimer = undefined;
     this.setState(ok ? 'done' : 'failed');
   }
 

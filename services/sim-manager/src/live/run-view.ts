@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { IterationReport } from '../reporter.js';
+import { findStragglers, type Straggler } from './stragglers.js';
 
 /** `recorded`: no run, only its record (`westream serve`). */
 export type RunState = 'initializing' | 'running' | 'paused' | 'stopping' | 'done' | 'failed' | 'recorded';
@@ -24,6 +25,8 @@ export interface LiveSegment {
   node: string | null;
   cputime: number | null;
   walltime: number | null;
+  /** When it started (ms since the epoch, as this view saw the event), while it runs. */
+  startedAt: number | null;
 }
 
 export type ControlRequest = 'pause' | 'resume' | 'stop';
@@ -69,11 +72,11 @@ export class RunView extends EventEmitter<{ event: [RunEvent] }> {
         this.nIter = e.data.nIter;
         this.nSegs = e.data.nSegs;
         this.segments.clear();
-        for (let i = 0; i < e.data.nSegs; i++) this.segments.set(i, { status: i < e.data.nSegs - e.data.nToRun ? 'complete' : 'pending', node: null, cputime: null, walltime: null });
+        for (let i = 0; i < e.data.nSegs; i++) this.segments.set(i, { status: i < e.data.nSegs - e.data.nToRun ? 'complete' : 'pending', node: null, cputime: null, walltime: null, startedAt: null });
         break;
       case 'segment-started': {
         const s = this.segments.get(e.data.segId);
-        if (s) s.status = 'running';
+        if (s) Object.assign(s, { status: 'running', startedAt: Date.now() });
         break;
       }
       case 'segment-finished':
@@ -94,6 +97,11 @@ export class RunView extends EventEmitter<{ event: [RunEvent] }> {
 
   request(what: ControlRequest): Promise<void> {
     return this.control(what);
+  }
+
+  /** Segments of the current iteration running far longer than its completed ones (see stragglers.ts). */
+  stragglers(minSeconds: number, now = Date.now()): Straggler[] {
+    return findStragglers(this.nIter, this.segments, minSeconds, now);
   }
 
   counts(): { total: number; pending: number; running: number; complete: number; failed: number } {
