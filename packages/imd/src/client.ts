@@ -9,12 +9,17 @@
  * reading the socket and tells the engine to pause (v3: PAUSE, later RESUME; v2: PAUSE, which toggles, sent
  * once to pause and once more to go on). Frames already in flight after a PAUSE are still parsed and kept.
  *
+ * Memory: every frame has arrays of its own, which the consumer may keep. A consumer done with a frame may
+ * `release(frame)` it: its arrays are then reused for later frames (FramePool), which is what lets the client
+ * decode at the loopback's raw-read speed.
+ *
  * Errors are typed and name the frame and byte offset: a malformed stream (`ImdProtocolError`), silence longer
  * than `timeoutMs` (`ImdTimeoutError`), a stream cut off in the middle of a frame (`ImdProtocolError`), an
  * engine that never listens (`ImdConnectError`). Frames completed before an error are delivered first.
  */
 import { connect, type Socket } from 'node:net';
 import { control, ImdType, type ImdFrame, type ImdVersion, type SessionInfo } from './protocol.js';
+import { FramePool } from './frame-pool.js';
 import { ImdProtocolError, ImdStreamParser, type ImdEvent } from './stream-parser.js';
 
 export interface ConnectOptions {
@@ -53,6 +58,15 @@ export interface ImdClient extends AsyncIterableIterator<ImdFrame> {
   readonly framesReceived: number;
   /** True while this client has asked the engine to pause because its buffer is full. */
   readonly pausedForBackPressure: boolean;
+  /**
+   * Gives a frame's positions, velocities and forces back, to be overwritten by a later frame: for a consumer
+   * that is done with the frame and wants the stream decoded at the loopback's speed (fresh 1.2 MB arrays per
+   * packet cost page faults). After it, the frame's arrays must not be read or kept. Optional: a frame never
+   * released keeps its arrays for good. Throws on a frame released twice or not from this client.
+   */
+  release(frame: ImdFrame): void;
+  /** Memory of released frames reused so far (buffers: one per whole v3 frame, else one per array). */
+  readonly reusedBuffers: number;
   /** TRATE: send every `n`-th IMD step (n < 1 restores the engine's default). */
   setRate(n: number): void;
   /** KILL: asks the engine to stop the simulation. */
@@ -122,6 +136,7 @@ class Session implements ImdClient {
   private readonly queue: ImdFrame[] = [];
   private head = 0;
   private readonly bufferFrames: number;
+  private readonly pool: FramePool;
   private waiter: { resolve: (r: IteratorResult<ImdFrame>) => void; reject: (e: Error) => void } | undefined;
   private error: Error | undefined;
   private ended = false;
@@ -134,8 +149,14 @@ class Session implements ImdClient {
     private readonly where: string,
     private readonly timeoutMs: number,
   ) {
-    this.parser = new ImdStreamParser({ ...(o.expectedAtoms !== undefined ? { expectedAtoms: o.expectedAtoms } : {}), ...(o.maxAtoms !== undefined ? { maxAtoms: o.maxAtoms } : {}) });
     this.bufferFrames = Math.max(1, o.bufferFrames ?? 8);
+    // Enough for the frames the buffer holds, the one being filled and one the consumer works on.
+    this.pool = new FramePool(this.bufferFrames + 2);
+    this.parser = new ImdStreamParser({
+      ...(o.expectedAtoms !== undefined ? { expectedAtoms: o.expectedAtoms } : {}),
+      ...(o.maxAtoms !== undefined ? { maxAtoms: o.maxAtoms } : {}),
+      allocate: (n) => this.pool.take(n),
+    });
   }
 
   start(socket: Socket): Promise<Session> {
@@ -208,6 +229,7 @@ class Session implements ImdClient {
         this.go();
       } else {
         this.received++;
+        this.pool.issued(ev.frame);
         this.armIdle();
         if (this.waiter) {
           const w = this.waiter;
@@ -336,6 +358,14 @@ class Session implements ImdClient {
 
   [Symbol.asyncIterator](): this {
     return this;
+  }
+
+  release(frame: ImdFrame): void {
+    this.pool.release(frame);
+  }
+
+  get reusedBuffers(): number {
+    return this.pool.reusedBuffers;
   }
 
   setRate(n: number): void {
