@@ -40,19 +40,24 @@ async function westream(frames, pace, release = true) {
   let n = 0;
   let t0 = 0;
   let touched = 0;
+  let cpu0 = 0;
   const lat = [];
   for await (const f of client) {
     const t = now();
-    if (n === 0) t0 = performance.now();
+    if (n === 0) {
+      t0 = performance.now();
+      cpu0 = cpuMs();
+    }
     lat.push(t - f.time);
     touched += f.positions[0] + f.forces[3 * ATOMS - 1]; // the consumer reads the frame
     if (release) client.release(f);
     n++;
   }
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = (cpuMs() - cpu0) / (n - 1);
   child.kill();
   if (!Number.isFinite(touched)) throw new Error('frames held non-finite values');
-  return { frames: n, seconds, lat, reused: client.reusedBuffers };
+  return { frames: n, seconds, lat, reused: client.reusedBuffers, cpu };
 }
 
 /** The floor: the same server's bytes read into one frame-sized buffer and dropped (no parsing, no frames). */
@@ -61,10 +66,12 @@ async function rawRead(frames) {
   const buf = new Uint8Array(FRAME_BYTES);
   let total = 0;
   let t0 = 0;
+  let cpu0 = 0;
   await new Promise((resolve) => {
     const s = connect({ port, host: '127.0.0.1', onread: { buffer: buf, callback: (n) => {
       if (t0 === 0) {
         t0 = performance.now();
+        cpu0 = cpuMs();
         s.write(Buffer.from('0000000300000000', 'hex')); // GO
       }
       total += n;
@@ -72,8 +79,9 @@ async function rawRead(frames) {
     s.once('end', resolve);
   });
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = (cpuMs() - cpu0) / frames;
   child.kill();
-  return total / seconds / 1e6;
+  return { mbps: total / seconds / 1e6, cpu };
 }
 
 async function imdclient(frames, pace) {
@@ -87,13 +95,19 @@ async function imdclient(frames, pace) {
 }
 
 const rate = (r) => (r.frames - 1) / r.seconds;
+/** CPU time of this process (user + system, all threads), ms: the reader's own cost, which the load of the
+ * machine delays but does not change (wall-clock rates swing with it). */
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
 
 export async function run() {
   const readers = {
     released: () => westream(FRAMES, 0, true),
     kept: () => westream(FRAMES, 0, false),
     imdclient: () => imdclient(FRAMES, 0),
-    floor: async () => ({ mbps: await rawRead(FRAMES) }),
+    floor: () => rawRead(FRAMES),
   };
   const names = Object.keys(readers);
   const rounds = [];
@@ -120,6 +134,9 @@ export async function run() {
   const pacedPeer = await imdclient(200, 20);
   const latDetail = (r) => `median ${median(r.lat).toFixed(2)} ms, p99 ${pct(r.lat, 99).toFixed(2)} ms`;
   const perRound = (a, b) => rounds.map((r) => (r[a].mbps / r[b].mbps).toFixed(2)).join(', ');
+  const cpu = (name) => median(rounds.map((r) => r[name].cpu));
+  const cpuWithin = (a, b) => median(rounds.map((r) => r[b].cpu / r[a].cpu));
+  const cpuList = (name) => rounds.map((r) => r[name].cpu.toFixed(2)).join(', ');
   return [
     {
       name: 'IMD v3 decode, 100,000 atoms (x, v, f), consumer releases frames: throughput against the loopback raw-read floor',
@@ -131,6 +148,17 @@ export async function run() {
       ratio: within('released', 'floor'),
       ratioLabel: 'westream / floor (median of per-round ratios)',
       detail: `${ROUNDS} rounds of ${FRAMES} frames of ${(FRAME_BYTES / 1e6).toFixed(2)} MB, the four readers in rotating order each round; per-round ratios ${perRound('released', 'floor')}. MB/s: westream releasing ${list('released')}; floor ${list('floor')}. ${reuse} of ${FRAMES} frames' memory was recycled in round 1. Absolute MB/s swing with the load of this shared machine; ratios are within a round.`,
+    },
+    {
+      name: 'IMD v3 decode, 100,000 atoms (x, v, f), consumer releases frames: CPU time per frame against the floor',
+      value: cpu('released'),
+      unit: 'ms',
+      goal: 'floor / westream ≥ 0.95',
+      peer: 'floor: the raw read, CPU time of the same process (user + system), same rounds',
+      peerValue: cpu('floor'),
+      ratio: cpuWithin('released', 'floor'),
+      ratioLabel: 'floor CPU / westream CPU (median of per-round ratios)',
+      detail: `CPU ms per frame, westream releasing ${cpuList('released')}; keeping ${cpuList('kept')}; floor ${cpuList('floor')}. CPU time is the reader's own cost, which the machine's load delays but does not change.`,
     },
     {
       name: 'IMD v3 decode, 100,000 atoms (x, v, f), consumer keeps every frame (the default): throughput against the floor',

@@ -142,6 +142,8 @@ class Session implements ImdClient {
   private ended = false;
   private closed = false;
   private idle: NodeJS.Timeout | undefined;
+  /** Stream offset when the idle timer was last restarted (for its message). */
+  private idleFrom = 0;
   private received = 0;
 
   constructor(
@@ -257,19 +259,31 @@ class Session implements ImdClient {
    * time never completes a frame and must still end. Not armed while this client holds the engine paused.
    */
   private armIdle(): void {
-    if (this.idle) clearTimeout(this.idle);
-    if (this.pausedForBackPressure || this.ended || this.closed) return;
-    const from = this.parser.offset;
+    if (this.pausedForBackPressure || this.ended || this.closed) {
+      this.disarmIdle();
+      return;
+    }
+    this.idleFrom = this.parser.offset;
+    // One timer, restarted per frame (cheaper than a new one per frame at thousands of frames a second).
+    if (this.idle) {
+      this.idle.refresh();
+      return;
+    }
     this.idle = setTimeout(() => {
       const n = this.parser.framesParsed;
-      const got = this.parser.offset - from;
+      const got = this.parser.offset - this.idleFrom;
       this.fail(new ImdTimeoutError(`${this.where}: frame ${n} did not arrive within ${this.timeoutMs} ms (${got} byte(s) of it received; stream byte offset ${this.parser.offset}); the engine stalled or the network dropped`));
     }, this.timeoutMs);
   }
 
+  private disarmIdle(): void {
+    if (this.idle) clearTimeout(this.idle);
+    this.idle = undefined;
+  }
+
   private pauseEngine(): void {
     this.pausedForBackPressure = true;
-    if (this.idle) clearTimeout(this.idle);
+    this.disarmIdle();
     this.write(control(ImdType.PAUSE)); // v3: idempotent pause; v2: toggles on
     this.socket.pause();
   }
@@ -288,7 +302,7 @@ class Session implements ImdClient {
   private onEnd(): void {
     if (this.ended) return;
     this.ended = true;
-    if (this.idle) clearTimeout(this.idle);
+    this.disarmIdle();
     if (this.onEarlyError) {
       this.onEarlyError(Object.assign(new Error(`${this.parser.offset} byte(s) received`), { code: EARLY_CLOSE }));
       return;
@@ -318,7 +332,7 @@ class Session implements ImdClient {
       return;
     }
     this.error = e;
-    if (this.idle) clearTimeout(this.idle);
+    this.disarmIdle();
     this.socket.destroy();
     this.settle();
   }
@@ -379,7 +393,7 @@ class Session implements ImdClient {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.idle) clearTimeout(this.idle);
+    this.disarmIdle();
     const s = this.socket;
     if (!s.destroyed) {
       await new Promise<void>((resolve) => {
