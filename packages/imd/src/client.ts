@@ -9,12 +9,17 @@
  * reading the socket and tells the engine to pause (v3: PAUSE, later RESUME; v2: PAUSE, which toggles, sent
  * once to pause and once more to go on). Frames already in flight after a PAUSE are still parsed and kept.
  *
+ * Memory: every frame has arrays of its own, which the consumer may keep. A consumer done with a frame may
+ * `release(frame)` it: its arrays are then reused for later frames (FramePool), which is what lets the client
+ * decode at the loopback's raw-read speed.
+ *
  * Errors are typed and name the frame and byte offset: a malformed stream (`ImdProtocolError`), silence longer
  * than `timeoutMs` (`ImdTimeoutError`), a stream cut off in the middle of a frame (`ImdProtocolError`), an
  * engine that never listens (`ImdConnectError`). Frames completed before an error are delivered first.
  */
 import { connect, type Socket } from 'node:net';
 import { control, ImdType, type ImdFrame, type ImdVersion, type SessionInfo } from './protocol.js';
+import { FramePool } from './frame-pool.js';
 import { ImdProtocolError, ImdStreamParser, type ImdEvent } from './stream-parser.js';
 
 export interface ConnectOptions {
@@ -55,6 +60,15 @@ export interface ImdClient extends AsyncIterableIterator<ImdFrame> {
   readonly framesReceived: number;
   /** True while this client has asked the engine to pause because its buffer is full. */
   readonly pausedForBackPressure: boolean;
+  /**
+   * Gives a frame's positions, velocities and forces back, to be overwritten by a later frame: for a consumer
+   * that is done with the frame and wants the stream decoded at the loopback's speed (fresh 1.2 MB arrays per
+   * packet cost page faults). After it, the frame's arrays must not be read or kept. Optional: a frame never
+   * released keeps its arrays for good. Throws on a frame released twice or not from this client.
+   */
+  release(frame: ImdFrame): void;
+  /** Memory of released frames reused so far (buffers: one per whole v3 frame, else one per array). */
+  readonly reusedBuffers: number;
   /** TRATE: send every `n`-th IMD step (n < 1 restores the engine's default). */
   setRate(n: number): void;
   /** KILL: asks the engine to stop the simulation. */
@@ -124,11 +138,14 @@ class Session implements ImdClient {
   private readonly queue: ImdFrame[] = [];
   private head = 0;
   private readonly bufferFrames: number;
+  private readonly pool: FramePool;
   private waiter: { resolve: (r: IteratorResult<ImdFrame>) => void; reject: (e: Error) => void } | undefined;
   private error: Error | undefined;
   private ended = false;
   private closed = false;
   private idle: NodeJS.Timeout | undefined;
+  /** Stream offset when the idle timer was last restarted (for its message). */
+  private idleFrom = 0;
   private received = 0;
 
   constructor(
@@ -136,8 +153,14 @@ class Session implements ImdClient {
     private readonly where: string,
     private readonly timeoutMs: number,
   ) {
-    this.parser = new ImdStreamParser({ ...(o.expectedAtoms !== undefined ? { expectedAtoms: o.expectedAtoms } : {}), ...(o.maxAtoms !== undefined ? { maxAtoms: o.maxAtoms } : {}) });
     this.bufferFrames = Math.max(1, o.bufferFrames ?? 8);
+    // Enough for the frames the buffer holds, the one being filled and one the consumer works on.
+    this.pool = new FramePool(this.bufferFrames + 2);
+    this.parser = new ImdStreamParser({
+      ...(o.expectedAtoms !== undefined ? { expectedAtoms: o.expectedAtoms } : {}),
+      ...(o.maxAtoms !== undefined ? { maxAtoms: o.maxAtoms } : {}),
+      allocate: (n) => this.pool.take(n),
+    });
   }
 
   start(socket: Socket): Promise<Session> {
@@ -210,6 +233,7 @@ class Session implements ImdClient {
         this.go();
       } else {
         this.received++;
+        this.pool.issued(ev.frame);
         this.armIdle();
         if (this.waiter) {
           const w = this.waiter;
@@ -237,19 +261,31 @@ class Session implements ImdClient {
    * time never completes a frame and must still end. Not armed while this client holds the engine paused.
    */
   private armIdle(): void {
-    if (this.idle) clearTimeout(this.idle);
-    if (this.pausedForBackPressure || this.ended || this.closed) return;
-    const from = this.parser.offset;
+    if (this.pausedForBackPressure || this.ended || this.closed) {
+      this.disarmIdle();
+      return;
+    }
+    this.idleFrom = this.parser.offset;
+    // One timer, restarted per frame (cheaper than a new one per frame at thousands of frames a second).
+    if (this.idle) {
+      this.idle.refresh();
+      return;
+    }
     this.idle = setTimeout(() => {
       const n = this.parser.framesParsed;
-      const got = this.parser.offset - from;
+      const got = this.parser.offset - this.idleFrom;
       this.fail(new ImdTimeoutError(`${this.where}: frame ${n} did not arrive within ${this.timeoutMs} ms (${got} byte(s) of it received; stream byte offset ${this.parser.offset}); the engine stalled or the network dropped`));
     }, this.timeoutMs);
   }
 
+  private disarmIdle(): void {
+    if (this.idle) clearTimeout(this.idle);
+    this.idle = undefined;
+  }
+
   private pauseEngine(): void {
     this.pausedForBackPressure = true;
-    if (this.idle) clearTimeout(this.idle);
+    this.disarmIdle();
     this.write(control(ImdType.PAUSE)); // v3: idempotent pause; v2: toggles on
     this.socket.pause();
   }
@@ -268,7 +304,7 @@ class Session implements ImdClient {
   private onEnd(): void {
     if (this.ended) return;
     this.ended = true;
-    if (this.idle) clearTimeout(this.idle);
+    this.disarmIdle();
     if (this.onEarlyError) {
       this.onEarlyError(Object.assign(new Error(`${this.parser.offset} byte(s) received`), { code: EARLY_CLOSE }));
       return;
@@ -298,7 +334,7 @@ class Session implements ImdClient {
       return;
     }
     this.error = e;
-    if (this.idle) clearTimeout(this.idle);
+    this.disarmIdle();
     this.socket.destroy();
     this.settle();
   }
@@ -340,6 +376,14 @@ class Session implements ImdClient {
     return this;
   }
 
+  release(frame: ImdFrame): void {
+    this.pool.release(frame);
+  }
+
+  get reusedBuffers(): number {
+    return this.pool.reusedBuffers;
+  }
+
   setRate(n: number): void {
     this.write(control(ImdType.TRATE, Math.trunc(n)));
   }
@@ -351,7 +395,7 @@ class Session implements ImdClient {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.idle) clearTimeout(this.idle);
+    this.disarmIdle();
     const s = this.socket;
     if (!s.destroyed) {
       await new Promise<void>((resolve) => {

@@ -3,7 +3,8 @@
  * engine-side server (`ImdServer`).
  */
 export * from './protocol.js';
-export { ImdStreamParser, ImdProtocolError } from './stream-parser.js';
+export { ImdStreamParser, ImdProtocolError, freshMemory } from './stream-parser.js';
+export { FramePool } from './frame-pool.js';
 export type { ImdEvent, ParserOptions } from './stream-parser.js';
 export { connectImd, ImdConnectError, ImdTimeoutError } from './client.js';
 export type { ConnectOptions, ImdClient } from './client.js';

@@ -12,6 +12,7 @@
  * its 8 bytes are in, so a corrupt length fails before anything is allocated for it.
  */
 import {
+  BOX_BYTES,
   ENERGIES_BYTES,
   HEADER_BYTES,
   HOST_LE,
@@ -56,6 +57,13 @@ export interface ParserOptions {
   readonly expectedAtoms?: number;
   /** Upper bound on atoms when none is expected, so a corrupt length cannot make us allocate gigabytes. */
   readonly maxAtoms?: number;
+  /**
+   * Memory for frame data: an ArrayBuffer of exactly `bytes` bytes, which the parser overwrites completely
+   * before it hands out a frame that uses it (a whole v3 frame, or one coordinate, velocity or force body).
+   * Default: fresh memory. The client passes its frame pool here (memory of frames a consumer released; see
+   * ImdClient.release).
+   */
+  readonly allocate?: (bytes: number) => ArrayBuffer;
 }
 
 const ORDER: readonly [keyof SessionInfo, number][] = [
@@ -67,6 +75,9 @@ const ORDER: readonly [keyof SessionInfo, number][] = [
   ['forces', ImdType.FORCES],
 ];
 
+/** Body sizes of v3's fixed-size packets; every other frame packet is large (3 × atoms floats). */
+const SMALL_BODY: Readonly<Record<number, number>> = { [ImdType.TIME]: TIME_BYTES, [ImdType.ENERGIES]: ENERGIES_BYTES, [ImdType.BOX]: BOX_BYTES };
+
 type Partial = { -readonly [K in keyof ImdFrame]?: ImdFrame[K] };
 
 /** The body being filled: its bytes go into `into` (a float array's bytes, or a small scratch buffer). */
@@ -75,6 +86,22 @@ interface Body {
   readonly into: Uint8Array;
   filled: number;
   readonly floats: Float32Array | null;
+}
+
+/** An ArrayBuffer of exactly `bytes` bytes of its own (not a slice of Node's shared pool), uninitialised. */
+export function freshMemory(bytes: number): ArrayBuffer {
+  return Buffer.allocUnsafeSlow(bytes).buffer;
+}
+
+/**
+ * A v3 frame read in one piece: `buf` holds the stream's bytes from offset `start` on, exactly one frame's
+ * worth, laid out as on the wire. Its large bodies are Float32Array views of `buf` (every header and body is
+ * a multiple of 4 bytes, so they are aligned), so those bytes are copied once, by the kernel, and a read may
+ * span several packets, as a raw read of the socket does.
+ */
+interface WholeFrame {
+  readonly start: number;
+  readonly buf: Uint8Array;
 }
 
 export class ImdStreamParser {
@@ -128,11 +155,14 @@ export class ImdStreamParser {
   private direct: Body | undefined;
 
   /**
-   * Where the socket should put its next read (Node's `onread` option): straight into the frame's own array
-   * while a large body is being filled, so those bytes are copied once, by the kernel; else a scratch buffer.
-   * Pass what was read to `received`.
+   * Where the socket should put its next read (Node's `onread` option). In a v3 stream whose frame size is
+   * known (the session and the atom count), the rest of the current frame's own memory (`WholeFrame`), so a
+   * frame's bytes are copied once, by the kernel, in as few reads as a raw read takes; while a large body of
+   * another stream is being filled, that body's array; else a scratch buffer. Pass what was read to `received`.
    */
   readTarget(): Uint8Array {
+    const w = this.whole ?? this.startWhole();
+    if (w) return w.buf.subarray(this.consumed - w.start);
     const b = this.body;
     if (b && b.floats && b.into.length - b.filled >= 4096) {
       this.direct = b;
@@ -140,6 +170,39 @@ export class ImdStreamParser {
     }
     this.direct = undefined;
     return this.scratch;
+  }
+
+  private whole: WholeFrame | undefined;
+
+  /** At a frame boundary of a v3 stream of known frame size: that frame's memory, to read it in one piece. */
+  private startWhole(): WholeFrame | undefined {
+    if (this.version !== 3 || this.atoms === undefined || this.atoms === 0 || this.expected.length === 0) return undefined;
+    if (this.body || this.headFill > 0 || this.pos > 0) return undefined;
+    let bytes = 0;
+    let large = false;
+    for (const t of this.expected) {
+      const small = SMALL_BODY[t];
+      if (small === undefined) large = true;
+      bytes += HEADER_BYTES + (small ?? 12 * this.atoms);
+    }
+    if (!large) return undefined;
+    this.whole = { start: this.consumed, buf: new Uint8Array(this.memory(bytes)) };
+    return this.whole;
+  }
+
+  /** A large body of `bytes` that starts here, inside the frame read in one piece: its view there. */
+  private inWhole(bytes: number): Float32Array | undefined {
+    const w = this.whole;
+    if (!w) return undefined;
+    const at = this.consumed - w.start;
+    if (at % 4 !== 0 || at + bytes > w.buf.length) return undefined;
+    return new Float32Array(w.buf.buffer, w.buf.byteOffset + at, bytes / 4);
+  }
+
+  private memory(bytes: number): ArrayBuffer {
+    const m = this.o.allocate ? this.o.allocate(bytes) : freshMemory(bytes);
+    if (m.byteLength !== bytes) throw new RangeError(`ParserOptions.allocate returned ${m.byteLength} bytes for ${bytes}`);
+    return m;
   }
 
   /** `n` bytes arrived in `buf`, the buffer `readTarget` returned. Same events and errors as `push`. */
@@ -173,7 +236,9 @@ export class ImdStreamParser {
       const body = this.body;
       if (body) {
         const take = Math.min(body.into.length - body.filled, n - at);
-        body.into.set(take === n && at === 0 ? chunk : chunk.subarray(at, at + take), body.filled);
+        const from = take === n && at === 0 ? chunk : chunk.subarray(at, at + take);
+        // Bytes read straight into the body's place in a WholeFrame are where they belong already.
+        if (from.buffer !== body.into.buffer || from.byteOffset !== body.into.byteOffset + body.filled) body.into.set(from, body.filled);
         body.filled += take;
         at += take;
         this.consumed += take;
@@ -258,8 +323,8 @@ export class ImdStreamParser {
         if (length < 0 || length > this.maxAtoms) this.fail(`${this.name(type)} announces ${length} atoms (outside 0..${this.maxAtoms})`);
         if (this.atoms !== undefined && length !== this.atoms) this.fail(`${this.name(type)} has ${length} atoms, expected ${this.atoms}; check the topology / atom count`);
         this.atoms = length;
-        // Uninitialised memory: every byte is overwritten from the stream before the frame is handed out.
-        const floats = length === 0 ? new Float32Array(0) : new Float32Array(Buffer.allocUnsafeSlow(12 * length).buffer, 0, 3 * length);
+        // Uninitialised (or recycled) memory: every byte is overwritten from the stream before the frame is handed out.
+        const floats = length === 0 ? new Float32Array(0) : (this.inWhole(12 * length) ?? new Float32Array(this.memory(12 * length)));
         return { type, into: new Uint8Array(floats.buffer, floats.byteOffset, floats.byteLength), filled: 0, floats };
       }
     }
@@ -318,6 +383,7 @@ export class ImdStreamParser {
     this.frames++;
     this.frame = {};
     this.pos = 0;
+    this.whole = undefined;
     return frame;
   }
 }

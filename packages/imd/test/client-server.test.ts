@@ -283,3 +283,77 @@ describe('IMD server: behaves like the engines', () => {
     }
   });
 });
+
+/** Byte-equal float arrays (toEqual walks 60,000 elements slowly); says which differ first. */
+function expectSame(a: Float32Array | undefined, b: ArrayLike<number> | undefined, what: string): void {
+  expect(a, what).toBeDefined();
+  expect(b, what).toBeDefined();
+  const x = a as Float32Array;
+  const y = b instanceof Float32Array ? b : Float32Array.from(b as ArrayLike<number>);
+  const same = x.length === y.length && Buffer.from(x.buffer, x.byteOffset, x.byteLength).equals(Buffer.from(y.buffer, y.byteOffset, y.byteLength));
+  if (!same) expect(Array.from(x.slice(0, 8)), `${what} (first values)`).toEqual(Array.from(y.slice(0, 8)));
+  expect(same, what).toBe(true);
+}
+
+describe('IMD client: frame memory (release)', () => {
+  for (const [version, le] of [[3, true], [3, false], [2, true]] as const) {
+    it(`v${version} ${le ? 'little' : 'big'}-endian, 20,000 atoms: frames kept are never overwritten while released frames' memory is reused`, async () => {
+      const ATOMS = 20_000;
+      const server = await listen({ version, littleEndian: le, wait: true });
+      const sent: OutgoingFrame[] = [];
+      const engine = (async () => {
+        for (let i = 0; i < 40; i++) {
+          sent.push(frameAt(i, ATOMS));
+          await server.sendFrame(frameAt(i, ATOMS));
+        }
+        await server.close();
+      })();
+      const client = await connectImd({ port: server.port, expectedAtoms: ATOMS, bufferFrames: 3 });
+      const kept: ImdFrame[] = [];
+      let released = 0;
+      for await (const f of client) {
+        // Every third frame is kept; the others are checked now and given back.
+        const s = sent[f.index] as OutgoingFrame;
+        expectSame(f.positions, s.positions, `positions of frame ${f.index}`);
+        // v3 with the atom count known: the frame was read in one piece (the parser's WholeFrame).
+        if (version === 3) expect(f.positions?.buffer, 'x and f share one frame buffer').toBe(f.forces?.buffer);
+        if (f.index % 3 === 0) kept.push(f);
+        else {
+          if (version === 3) expectSame(f.forces, s.forces, `forces of frame ${f.index}`);
+          client.release(f);
+          released++;
+          expect(() => client.release(f), 'a second release would give its memory to two frames').toThrow(/frame \d+ \(step \d+\) was not handed out by this client, or was released already/);
+        }
+      }
+      await engine;
+      expect(kept).toHaveLength(14);
+      expect(released).toBe(26);
+      expect(client.reusedBuffers, 'released memory was reused').toBeGreaterThan(10);
+      // Long after: each kept frame still holds exactly what was sent for it.
+      for (const f of kept) {
+        const s = sent[f.index] as OutgoingFrame;
+        expectSame(f.positions, s.positions, `positions of frame ${f.index}`);
+        if (version === 3) {
+          expectSame(f.velocities, s.velocities, `velocities of frame ${f.index}`);
+          expectSame(f.forces, s.forces, `forces of frame ${f.index}`);
+          expectSame(f.box, s.box, `box of frame ${f.index}`);
+        }
+      }
+      expect(() => client.release({ ...(kept[0] as ImdFrame) }), 'a frame this client did not hand out').toThrow(/was not handed out by this client/);
+    });
+  }
+
+  it('without release every frame has memory of its own (nothing is reused)', async () => {
+    const server = await listen({ version: 3, wait: true });
+    const engine = (async () => {
+      for (let i = 0; i < 10; i++) await server.sendFrame(frameAt(i, 5000));
+      await server.close();
+    })();
+    const client = await connectImd({ port: server.port, expectedAtoms: 5000 });
+    const got = await collect(client);
+    await engine;
+    expect(client.reusedBuffers).toBe(0);
+    expect(new Set(got.map((f) => f.positions?.buffer)).size).toBe(10);
+    got.forEach((f, i) => expectSame(f.forces, frameAt(i, 5000).forces, `forces of frame ${i}`));
+  });
+});
