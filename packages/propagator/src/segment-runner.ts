@@ -3,7 +3,7 @@
  * directory is deleted, recreated and made the cwd; the child gets the WEST_* environment; its return files are
  * read and checked. Both work managers call this same class — in-process (local) or in a worker daemon (BullMQ).
  */
-import { accessSync, appendFileSync, closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, appendFileSync, closeSync, constants, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -16,7 +16,8 @@ import { Launcher } from './launcher.js';
 import { runChild, type ChildOutcome } from './run-child.js';
 import { discoverPort, drainStream, runBuiltins, StreamFailure } from './stream-task.js';
 import { ImdConnectError, ImdProtocolError, ImdTimeoutError } from '@westream/imd';
-import type { AuxArray, BasisStateInfo, InitialStateInfo, SegmentResult, SegmentTask } from './types.js';
+import type { AuxArray, BasisStateInfo, InitialStateInfo, SegmentResult, SegmentTask, StagedDir } from './types.js';
+import { markComplete, prepareSegmentDir } from './segment-dir.js';
 
 export interface SegmentRunnerOptions {
   readonly config: WestConfig;
@@ -92,9 +93,10 @@ export class SegmentRunner {
     const prog = config.executable.propagator;
     const segFields = { n_iter: task.nIter, seg_id: task.segId, weight: task.weight, parent_id: task.parentId };
     const name = `segment ${task.segId} of iteration ${task.nIter}${task.attempt > 0 ? ` (attempt ${task.attempt + 1})` : ''}`;
+    const here: { staged?: StagedDir } = {}; // set for a re-run beside a completed directory (segment-dir.ts)
     const fail = (reason: string, log: string | null, times = { cputime: 0, walltime: 0 }): SegmentResult => ({
       nIter: task.nIter, segId: task.segId, attempt: task.attempt, status: 'failed', pcoord: [], auxdata: {},
-      ...times, reason: `${name}: ${reason}${logTail(log)}`, log, node: this.node,
+      ...times, reason: `${name}: ${reason}${logTail(log)}`, log, node: this.node, ...(here.staged ? { stagedDir: here.staged } : {}),
     });
     let segDir: string, stdout: string | null, stderr: string | null;
     const vars: Record<string, string> = { ...slotEnv, WEST_CURRENT_ITER: String(task.nIter), WEST_CURRENT_SEG_ID: String(task.segId) };
@@ -115,10 +117,12 @@ export class SegmentRunner {
     } catch (e) {
       return fail(`cannot build its paths from data_refs / stdout templates: ${(e as Error).message}`, null);
     }
-    // WESTPA's prepare_file_system: a re-run starts from an empty directory. (existsSync first: rmSync on a
-    // missing path builds and swallows an ENOENT error, a visible cost when segments take milliseconds.)
-    if (existsSync(segDir)) rmSync(segDir, { recursive: true, force: true });
-    mkdirSync(segDir, { recursive: true });
+    // WESTPA's prepare_file_system (a re-run starts from an empty directory), except that a completed
+    // execution's directory is never touched: a re-run after a fault runs beside it.
+    const dir = prepareSegmentDir(segDir, task.attempt);
+    if (dir.staged) here.staged = dir.staged;
+    segDir = dir.cwd;
+    vars.WEST_CURRENT_SEG_DATA_REF = segDir;
 
     const returns = this.takeReturns(true);
     try {
@@ -137,7 +141,8 @@ export class SegmentRunner {
         const pcoord = checkPcoordShape(readTable(returns.pcoord, `pcoord return file ${returns.pcoord}`), config.system.pcoordLen, config.system.pcoordNdim, `pcoord return file (WEST_PCOORD_RETURN)`);
         const auxdata: Record<string, AuxArray> = {};
         for (const [ds, file] of returns.aux) auxdata[ds] = squeeze(readTable(file, `${ds} return file (WEST_${ds.toUpperCase()}_RETURN)`));
-        return { nIter: task.nIter, segId: task.segId, attempt: task.attempt, status: 'complete', pcoord: Array.from(pcoord), auxdata, ...times, reason: null, log: stdout, node: this.node };
+        markComplete(segDir);
+        return { nIter: task.nIter, segId: task.segId, attempt: task.attempt, status: 'complete', pcoord: Array.from(pcoord), auxdata, ...times, reason: null, log: stdout, node: this.node, ...(here.staged ? { stagedDir: here.staged } : {}) };
       } catch (e) {
         if (e instanceof ReturnFileError) return fail(e.message, stdout, times);
         throw e;
