@@ -1,7 +1,7 @@
 /**
  * A segment's directory when a segment may run more than once (BullMQ is at-least-once after faults: a Redis
  * that restarts and loses the last second's writes can hand out again a job whose result was already
- * accepted). A completed execution leaves a marker in its directory; an execution that finds the marker
+ * accepted). A completed execution on a worker daemon leaves a marker in its directory; an execution that finds the marker
  * never touches that directory (a result may have been accepted from it, and children of the next iteration
  * may be reading it): it runs in a fresh directory beside it, and the sim-manager adopts that one atomically
  * only if it accepts this execution's result, or deletes it if a result was accepted already. An execution

@@ -37,6 +37,12 @@ export interface SegmentRunnerOptions {
    * worker daemon passes it through its node's own queue, so the analysis is a job on the node of its engine.
    */
   readonly dispatchStream?: StreamDispatch;
+  /**
+   * Leave `.westream-complete` in a completed execution's directory, so that a re-run never touches it
+   * (segment-dir.ts). Worker daemons set it: BullMQ can hand a finished job out again after a fault. The local
+   * work manager has no such re-run (after a crash only unrecorded segments run again) and saves the file.
+   */
+  readonly markCompleted?: boolean;
 }
 
 /** Hands `run` (a segment's stream analysis, already bound to its engine's port) to whoever runs it. */
@@ -141,7 +147,7 @@ export class SegmentRunner {
         const pcoord = checkPcoordShape(readTable(returns.pcoord, `pcoord return file ${returns.pcoord}`), config.system.pcoordLen, config.system.pcoordNdim, `pcoord return file (WEST_PCOORD_RETURN)`);
         const auxdata: Record<string, AuxArray> = {};
         for (const [ds, file] of returns.aux) auxdata[ds] = squeeze(readTable(file, `${ds} return file (WEST_${ds.toUpperCase()}_RETURN)`));
-        markComplete(segDir);
+        if (this.o.markCompleted) markComplete(segDir);
         return { nIter: task.nIter, segId: task.segId, attempt: task.attempt, status: 'complete', pcoord: Array.from(pcoord), auxdata, ...times, reason: null, log: stdout, node: this.node, ...(here.staged ? { stagedDir: here.staged } : {}) };
       } catch (e) {
         if (e instanceof ReturnFileError) return fail(e.message, stdout, times);

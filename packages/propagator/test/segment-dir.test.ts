@@ -1,7 +1,8 @@
 /**
  * A segment that runs twice (BullMQ after a fault) must never delete or rewrite the directory of a completed
  * execution: a result may have been accepted from it, and the next iteration's children read it. These tests
- * force the race with the real runner and real child processes: the segment runs, completes, and runs again.
+ * force the race with the real runner (marking completed directories, as worker daemons do) and real child
+ * processes: the segment runs, completes, and runs again.
  */
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -46,7 +47,7 @@ async function gone(path: string): Promise<boolean> {
 describe('a segment that runs twice', () => {
   it('after its result was accepted: the re-run works beside the directory, never in it, and its own goes', async () => {
     const { root, config, segDir } = simRoot();
-    const runner = new SegmentRunner({ config, simRoot: root, seed: 1n, baseEnv: { ...process.env, SEG_SLEEP: '0.3' } });
+    const runner = new SegmentRunner({ config, simRoot: root, seed: 1n, baseEnv: { ...process.env, SEG_SLEEP: '0.3' }, markCompleted: true });
     try {
       const first = adoptSegmentDir(await runner.runSegment(task)); // accepted: the sim-manager's side
       expect(first.status, first.reason ?? '').toBe('complete');
@@ -82,7 +83,7 @@ describe('a segment that runs twice', () => {
 
   it('before any result was accepted: the re-run is adopted, and takes the segment\'s place whole', async () => {
     const { root, config, segDir } = simRoot();
-    const runner = new SegmentRunner({ config, simRoot: root, seed: 1n });
+    const runner = new SegmentRunner({ config, simRoot: root, seed: 1n, markCompleted: true });
     try {
       const lost = await runner.runSegment(task); // completed, but its result never reached the sim-manager
       expect(lost.status).toBe('complete');
@@ -106,7 +107,7 @@ describe('a segment that runs twice', () => {
 
   it('negative control: a directory without the completion mark (a crashed run) is started afresh in place, as WESTPA does', async () => {
     const { root, config, segDir } = simRoot();
-    const runner = new SegmentRunner({ config, simRoot: root, seed: 1n });
+    const runner = new SegmentRunner({ config, simRoot: root, seed: 1n, markCompleted: true });
     try {
       await runner.runSegment(task);
       const firstToken = token(segDir);

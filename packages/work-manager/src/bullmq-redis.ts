@@ -37,7 +37,37 @@ for i = 2, #ARGV do
 end
 return n`;
 
-type WithRemove = Redis & { westreamRemoveFinished(set: string, prefix: string, ...ids: string[]): Promise<number> };
+/**
+ * For each id in ARGV[2..], one HMGET, atomically: 0 when Redis has no such job, 1 when it waits or runs, else
+ * 2 (completed: its return value) or 3 (failed: its reason), each with its payload (to tell its attempt).
+ * BullMQ writes finishedOn with the return value or the failure in the same script that finishes the job.
+ */
+const READ_JOBS = `
+local out = {}
+for i = 2, #ARGV do
+  local v = redis.call('HMGET', ARGV[1] .. ARGV[i], 'finishedOn', 'returnvalue', 'failedReason', 'data')
+  if not v[4] then out[#out + 1] = {0}
+  elseif not v[1] then out[#out + 1] = {1}
+  elseif v[2] then out[#out + 1] = {2, v[2], v[4]}
+  else out[#out + 1] = {3, v[3] or '', v[4]} end
+end
+return out`;
+
+/** A job as `readJobs` finds it. */
+export type JobRead = { readonly kind: 'missing' } | { readonly kind: 'open' } | { readonly kind: 'completed' | 'failed'; readonly value: string; readonly data: string };
+
+type WithRemove = Redis & {
+  westreamRemoveFinished(set: string, prefix: string, ...ids: string[]): Promise<number>;
+  westreamReadJobs(prefix: string, ...ids: string[]): Promise<[number, string?, string?][]>;
+};
+
+/** Reads jobs by id in one round trip (one HMGET each inside Redis). */
+export async function readJobs(redis: Redis, queue: Queue, ids: readonly string[]): Promise<JobRead[]> {
+  const r = redis as WithRemove;
+  if (typeof r.westreamReadJobs !== 'function') redis.defineCommand('westreamReadJobs', { numberOfKeys: 0, lua: READ_JOBS });
+  const rows = await r.westreamReadJobs(queue.toKey(''), ...ids);
+  return rows.map(([kind, value = '', data = '']) => (kind === 0 ? { kind: 'missing' } : kind === 1 ? { kind: 'open' } : { kind: kind === 2 ? 'completed' : 'failed', value, data }));
+}
 
 /** Collects journaled jobs and removes them, a few hundred per call. */
 export class FinishedJobRemover {
@@ -49,6 +79,11 @@ export class FinishedJobRemover {
   constructor(redis: Redis, private readonly queue: Queue) {
     redis.defineCommand('westreamRemoveFinished', { numberOfKeys: 1, lua: REMOVE_FINISHED });
     this.redis = redis as WithRemove;
+  }
+
+  /** Removes these finished jobs now (an earlier attempt's, before this attempt's job takes the id). */
+  async removeNow(set: 'completed' | 'failed', ids: readonly string[]): Promise<void> {
+    if (ids.length > 0) await this.redis.westreamRemoveFinished(this.queue.toKey(set), this.queue.toKey(''), ...ids);
   }
 
   add(jobId: string, set: 'completed' | 'failed'): void {

@@ -25,7 +25,7 @@ import { readWorkers, type WorkerStatus } from './queue-observer.js';
 import { deadline } from './deadline.js';
 import { redisConnection } from './redis-connection.js';
 import { NODE_QUEUE_PREFIX, QUEUE_PREFIX, readSegmentResult, SEGMENT_QUEUE, segmentJobId, type SegmentJob } from './segment-job.js';
-import { compareStreamIds, FinishedJobRemover, STREAM_EVENTS } from './bullmq-redis.js';
+import { compareStreamIds, FinishedJobRemover, readJobs, STREAM_EVENTS, type JobRead } from './bullmq-redis.js';
 import type { WorkManager } from './work-manager.js';
 
 export interface BullmqWorkManagerOptions {
@@ -46,10 +46,11 @@ export interface BullmqWorkManagerOptions {
 
 /** How long a stop waits for Redis to take its last commands before giving up on it (a Redis that is down). */
 const CLOSE_DEADLINE_MS = 2500;
-/** Jobs read back at once: one round trip after another would take seconds per thousand. */
-const CHECK_BATCH = 200;
+/** Jobs read back per round trip (one script call). */
+const CHECK_BATCH = 500;
 
-type Settle = (jobId: string, make: (t: SegmentTask) => SegmentResult) => void;
+/** `set`: where BullMQ keeps the finished job (a segment's own failure is a job that completed). */
+type Settle = (jobId: string, set: 'completed' | 'failed', make: (t: SegmentTask) => SegmentResult) => void;
 
 export class BullmqWorkManager implements WorkManager {
   readonly name = 'bullmq';
@@ -113,7 +114,9 @@ export class BullmqWorkManager implements WorkManager {
     const results = new Map<string, SegmentResult>();
     let chain = Promise.resolve(); // onResult calls (journal appends) one at a time, in arrival order
     let wake: () => void = () => undefined;
-    const settle: Settle = (jobId, make) => {
+    const open = (jobId: string): boolean => pending.has(jobId) && !results.has(jobId);
+    const checks: Promise<void>[] = []; // reads of single jobs under way (a duplicated add, an earlier attempt)
+    const settle: Settle = (jobId, set, make) => {
       const t = pending.get(jobId);
       if (!t) return; // not ours
       let r: SegmentResult;
@@ -125,6 +128,8 @@ export class BullmqWorkManager implements WorkManager {
       if (results.has(jobId) || r.attempt !== t.attempt) {
         // A late duplicate, or a result of an earlier attempt: a re-run's own directory goes, the segment's stays.
         discardSegmentDir(r);
+        // An earlier attempt's job that finished only now holds this attempt's id: replace it.
+        if (!results.has(jobId) && r.attempt < t.attempt) checks.push(this.check([jobId], pending, open, settle).then(() => undefined, () => undefined));
         return;
       }
       try {
@@ -136,20 +141,18 @@ export class BullmqWorkManager implements WorkManager {
       chain = chain.then(async () => {
         await onResult(r);
         // Journaled: the job may go (with others, in one call). Until now it was Redis's copy of the result.
-        this.remover.add(jobId, r.status === 'complete' ? 'completed' : 'failed');
+        this.remover.add(jobId, set);
       });
       if (results.size === pending.size) wake();
     };
-    const open = (jobId: string): boolean => pending.has(jobId) && !results.has(jobId);
     const onCompleted = ({ jobId, returnvalue }: { jobId: string; returnvalue: unknown }): void =>
-      settle(jobId, () => readSegmentResult(jobId, typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue));
-    const onFailed = ({ jobId, failedReason }: { jobId: string; failedReason: string }): void => settle(jobId, (t) => failed(t, `worker error: ${failedReason}`));
+      settle(jobId, 'completed', () => readSegmentResult(jobId, typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue));
+    const onFailed = ({ jobId, failedReason }: { jobId: string; failedReason: string }): void => settle(jobId, 'failed', (t) => failed(t, `worker error: ${failedReason}`));
     const onActive = ({ jobId }: { jobId: string }): void => {
       const t = pending.get(jobId);
       if (t && !results.has(jobId)) this.onStart?.(t);
     };
     // Already in Redis when added: a job of an earlier incarnation of this run, or of an earlier attempt.
-    const checks: Promise<void>[] = [];
     const onDuplicated = ({ jobId }: { jobId: string }): void => {
       if (open(jobId)) checks.push(this.check([jobId], pending, open, settle).then(() => undefined, () => undefined));
     };
@@ -253,38 +256,50 @@ export class BullmqWorkManager implements WorkManager {
    */
   private async check(ids: readonly string[], pending: Map<string, SegmentTask>, open: (jobId: string) => boolean, settle: Settle): Promise<number> {
     const missing: [string, SegmentTask][] = [];
+    const stale: Record<'completed' | 'failed', string[]> = { completed: [], failed: [] };
     let found = 0;
-    const one = async (jobId: string, t: SegmentTask): Promise<void> => {
-      // The state first, then the job: a job read first and found completed a moment later would carry no
-      // result yet (it was read while active). Completed and failed are final, so what is read after is whole.
-      const state = await this.queue.getJobState(jobId);
-      const job = state === 'unknown' ? undefined : await this.queue.getJob(jobId);
-      // Settled while these reads were under way (its event came first, and its job may be gone): done.
-      if (!open(jobId)) return;
-      if (!job) {
-        missing.push([jobId, t]);
-        return;
-      }
-      if ((job.data as SegmentJob).task.attempt !== t.attempt) {
-        // An earlier attempt's job still holds the id: once it has finished, replace it with this attempt's.
-        if (state === 'completed' || state === 'failed') {
-          await job.remove().catch(() => undefined);
-          missing.push([jobId, t]);
-        }
-        return;
-      }
-      if (state === 'completed') settle(jobId, () => readSegmentResult(jobId, job.returnvalue));
-      else if (state === 'failed') settle(jobId, (task) => failed(task, `worker error: ${job.failedReason}`));
-      else return;
-      found++;
-    };
     for (let i = 0; i < ids.length; i += CHECK_BATCH) {
-      const batch = ids.slice(i, i + CHECK_BATCH).flatMap((jobId) => {
+      const batch = ids.slice(i, i + CHECK_BATCH).filter(open);
+      if (batch.length === 0) continue;
+      // One round trip per batch, each job read atomically (its state and result together). Over a connection
+      // that fails after a few retries: a Redis that is away is waited for here, a batch at a time.
+      let reads: JobRead[];
+      for (;;) {
+        try {
+          reads = await readJobs(this.redis, this.queue, batch);
+          break;
+        } catch {
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
+      batch.forEach((jobId, k) => {
         const t = pending.get(jobId);
-        return t && open(jobId) ? [one(jobId, t)] : [];
+        const j = reads[k];
+        // Settled while this read was under way (its event came first, and its job may be gone): done.
+        if (!t || !j || !open(jobId) || j.kind === 'open') return;
+        if (j.kind === 'missing') {
+          missing.push([jobId, t]);
+          return;
+        }
+        let attempt: number | undefined;
+        try {
+          attempt = (JSON.parse(j.data) as SegmentJob).task.attempt;
+        } catch {
+          /* not a payload of ours: settled below as whatever it says, and the result check names it */
+        }
+        if (attempt !== undefined && attempt !== t.attempt) {
+          // An earlier attempt's job still holds the id: it has finished, so replace it with this attempt's.
+          stale[j.kind].push(jobId);
+          missing.push([jobId, t]);
+          return;
+        }
+        found++;
+        if (j.kind === 'completed') settle(jobId, 'completed', () => readSegmentResult(jobId, JSON.parse(j.value)));
+        else settle(jobId, 'failed', (task) => failed(task, `worker error: ${j.value}`));
       });
-      await Promise.all(batch);
     }
+    await this.remover.removeNow('completed', stale.completed);
+    await this.remover.removeNow('failed', stale.failed);
     // Truly lost (a restart without AOF, FLUSHALL): but a result may have come in since its read.
     const lost = missing.filter(([jobId]) => open(jobId));
     if (lost.length > 0) await this.enqueue(lost);
