@@ -18,4 +18,5 @@ export type { ChildSpec, ChildOutcome } from './run-child.js';
 export { parseTable, checkPcoordShape, ReturnFileError } from './return-file.js';
 export { randomEnv, RandomPurpose } from './random-values.js';
 export { DataRefs } from './data-refs.js';
-export type { SegmentTask, SegmentResult, BasisStateInfo, InitialStateInfo, AuxArray } from './types.js';
+export type { SegmentTask, SegmentResult, StagedDir, BasisStateInfo, InitialStateInfo, AuxArray } from './types.js';
+export { adoptSegmentDir, discardSegmentDir, COMPLETE_MARKER } from './segment-dir.js';

@@ -3,7 +3,7 @@
  * directory is deleted, recreated and made the cwd; the child gets the WEST_* environment; its return files are
  * read and checked. Both work managers call this same class — in-process (local) or in a worker daemon (BullMQ).
  */
-import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -18,8 +18,9 @@ import { makeReturnsDir } from './returns-dir.js';
 import { runChild, type ChildOutcome } from './run-child.js';
 import { discoverPort, drainStream, runBuiltins, StreamFailure } from './stream-task.js';
 import { ImdConnectError, ImdProtocolError, ImdTimeoutError } from '@westream/imd';
-import type { AuxArray, BasisStateInfo, InitialStateInfo, SegmentResult, SegmentTask } from './types.js';
+import type { AuxArray, BasisStateInfo, InitialStateInfo, SegmentResult, SegmentTask, StagedDir } from './types.js';
 import { codedError } from '@westream/we';
+import { markComplete, prepareSegmentDir } from './segment-dir.js';
 
 export interface SegmentRunnerOptions {
   readonly config: WestConfig;
@@ -39,6 +40,12 @@ export interface SegmentRunnerOptions {
    * worker daemon passes it through its node's own queue, so the analysis is a job on the node of its engine.
    */
   readonly dispatchStream?: StreamDispatch;
+  /**
+   * Leave `.westream-complete` in a completed execution's directory, so that a re-run never touches it
+   * (segment-dir.ts). Worker daemons set it: BullMQ can hand a finished job out again after a fault. The local
+   * work manager has no such re-run (after a crash only unrecorded segments run again) and saves the file.
+   */
+  readonly markCompleted?: boolean;
 }
 
 /** Hands `run` (a segment's stream analysis, already bound to its engine's port) to whoever runs it. */
@@ -90,9 +97,10 @@ export class SegmentRunner {
     const prog = config.executable.propagator;
     const segFields = { n_iter: task.nIter, seg_id: task.segId, weight: task.weight, parent_id: task.parentId };
     const name = `segment ${task.segId} of iteration ${task.nIter}${task.attempt > 0 ? ` (attempt ${task.attempt + 1})` : ''}`;
+    const here: { staged?: StagedDir } = {}; // set for a re-run beside a completed directory (segment-dir.ts)
     const fail = (reason: string, log: string | null, times = { cputime: 0, walltime: 0 }): SegmentResult => ({
       nIter: task.nIter, segId: task.segId, attempt: task.attempt, status: 'failed', pcoord: [], auxdata: {},
-      ...times, reason: `${name}: ${reason}${logTail(log)}`, log, node: this.node,
+      ...times, reason: `${name}: ${reason}${logTail(log)}`, log, node: this.node, ...(here.staged ? { stagedDir: here.staged } : {}),
     });
     let segDir: string, stdout: string | null, stderr: string | null;
     const vars: Record<string, string> = { ...slotEnv, WEST_CURRENT_ITER: String(task.nIter), WEST_CURRENT_SEG_ID: String(task.segId) };
@@ -113,10 +121,12 @@ export class SegmentRunner {
     } catch (e) {
       return fail(`cannot build its paths from data_refs / stdout templates: ${(e as Error).message}`, null);
     }
-    // WESTPA's prepare_file_system: a re-run starts from an empty directory. (existsSync first: rmSync on a
-    // missing path builds and swallows an ENOENT error, a visible cost when segments take milliseconds.)
-    if (existsSync(segDir)) rmSync(segDir, { recursive: true, force: true });
-    mkdirSync(segDir, { recursive: true });
+    // WESTPA's prepare_file_system (a re-run starts from an empty directory), except that a completed
+    // execution's directory is never touched: a re-run after a fault runs beside it.
+    const dir = prepareSegmentDir(segDir, task.attempt);
+    if (dir.staged) here.staged = dir.staged;
+    segDir = dir.cwd;
+    vars.WEST_CURRENT_SEG_DATA_REF = segDir;
 
     const returns = this.takeReturns(true);
     try {
@@ -137,7 +147,8 @@ export class SegmentRunner {
         const auxdata: Record<string, AuxArray> = {};
         const auxLimits = { maxBytes: AUX_MAX_BYTES, expected: 'an auxiliary dataset, bounded by westream' };
         for (const [ds, file] of returns.aux) auxdata[ds] = squeeze(readTable(file, `${ds} return file ${file} (WEST_${ds.toUpperCase()}_RETURN)`, auxLimits));
-        return { nIter: task.nIter, segId: task.segId, attempt: task.attempt, status: 'complete', pcoord: Array.from(pcoord), auxdata, ...times, reason: null, log: stdout, node: this.node };
+        if (this.o.markCompleted) markComplete(segDir);
+        return { nIter: task.nIter, segId: task.segId, attempt: task.attempt, status: 'complete', pcoord: Array.from(pcoord), auxdata, ...times, reason: null, log: stdout, node: this.node, ...(here.staged ? { stagedDir: here.staged } : {}) };
       } catch (e) {
         if (e instanceof ReturnFileError) return fail(e.message, stdout, times);
         throw e;

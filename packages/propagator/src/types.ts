@@ -51,4 +51,14 @@ export interface SegmentResult {
   readonly reason: string | null;
   readonly log: string | null;
   readonly node: string;
+  /**
+   * Set when this execution ran in a fresh directory beside a completed one (a re-run after a fault): the
+   * sim-manager moves it to `final` if it accepts this result, and deletes it otherwise (segment-dir.ts).
+   */
+  readonly stagedDir?: StagedDir;
+}
+
+export interface StagedDir {
+  readonly path: string;
+  readonly final: string;
 }

@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfigText, type WestConfig } from '@westream/config';
-import { ProcessRegistry, SegmentRunner, processesIn, type SegmentTask } from '@westream/propagator';
+import { ProcessRegistry, SegmentRunner, processesIn, type SegmentResult, type SegmentTask } from '@westream/propagator';
 import { describe, expect, it } from 'vitest';
 
 const bstate = { id: 0, label: 'left', probability: 1, auxref: 'left.rst' };
@@ -96,16 +96,14 @@ describe('SegmentRunner: the WEST_* contract', () => {
   it('derives the random values from (seed, iteration, segment) only: a retry gets the same, a sibling others', async () => {
     const { root, config } = simRoot(`env | grep ^WEST_RAND > rand.txt; ${OK}`);
     const runner = new SegmentRunner({ config, simRoot: root, seed: 99n });
-    const read = (seg: number): string => readFileSync(join(root, `traj_segs/000002/${String(seg).padStart(6, '0')}/rand.txt`), 'utf8');
-    await runner.runSegment(cont(4));
-    const first = read(4);
-    await runner.runSegment(cont(4, 1));
-    expect(read(4)).toBe(first);
-    await runner.runSegment(cont(5));
-    expect(read(5)).not.toBe(first);
+    // A re-run of a completed segment works beside its directory (segment-dir.ts): read where each one ran.
+    const read = (r: SegmentResult): string => readFileSync(join(r.stagedDir?.path ?? join(root, `traj_segs/000002/${String(r.segId).padStart(6, '0')}`), 'rand.txt'), 'utf8');
+    const first = read(await runner.runSegment(cont(4)));
+    expect(read(await runner.runSegment(cont(4, 1)))).toBe(first);
+    expect(read(await runner.runSegment(cont(5)))).not.toBe(first);
     const other = new SegmentRunner({ config, simRoot: root, seed: 100n });
-    await other.runSegment(cont(4));
-    expect(read(4)).not.toBe(first);
+    const last = read(await other.runSegment(cont(4)));
+    expect(last).not.toBe(first);
   });
 
   it('gives a walker that starts from an initial state the BSTATE/ISTATE set and no WEST_PARENT_ID', async () => {
@@ -126,8 +124,8 @@ describe('SegmentRunner: the WEST_* contract', () => {
 });
 
 describe('SegmentRunner: failures name the segment, the file, expected vs found, and the log', () => {
-  const run = async (body: string): Promise<{ reason: string; status: string; root: string; walltime: number }> => {
-    const { root, config } = simRoot(body);
+  const run = async (body: string, timeout?: number): Promise<{ reason: string; status: string; root: string; walltime: number }> => {
+    const { root, config } = simRoot(body, timeout);
     const r = await new SegmentRunner({ config, simRoot: root, seed: 1n, registry: new ProcessRegistry(join(root, '.westream/pgids')), killGraceMs: 500 }).runSegment(cont(4));
     return { reason: r.reason ?? '', status: r.status, root, walltime: r.walltime };
   };
@@ -234,7 +232,7 @@ describe('SegmentRunner: failures name the segment, the file, expected vs found,
   });
 
   it('issue14-7 a setsid escapee is found among many pids allocated since (the /proc scan, not just the probe range)', async () => {
-    const r = await run(`setsid sleep 614 & echo $! > "$WEST_SIM_ROOT/escaped.pid"; for i in $(seq 300); do /bin/true; done; ${OK}`);
+    const r = await run(`setsid sleep 614 & echo $! > "$WEST_SIM_ROOT/escaped.pid"; for i in $(seq 300); do /bin/true; done; ${OK}`, 60); // 300 forks outlast 2 s on a loaded machine
     expect(r.status, r.reason).toBe('complete');
     expect(alive(Number(readFileSync(join(r.root, 'escaped.pid'), 'utf8')))).toBe(false);
   });

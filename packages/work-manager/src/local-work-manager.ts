@@ -6,7 +6,7 @@
  * for this process to finish recording the one that ended.
  */
 import { availableParallelism } from 'node:os';
-import type { SegmentResult, SegmentRunner, SegmentTask } from '@westream/propagator';
+import { adoptSegmentDir, type SegmentResult, type SegmentRunner, type SegmentTask } from '@westream/propagator';
 import type { WorkManager } from './work-manager.js';
 
 export class LocalWorkManager implements WorkManager {
@@ -32,7 +32,7 @@ export class LocalWorkManager implements WorkManager {
           results[i] = cancelled(task);
           continue;
         }
-        const r = await this.runner.runSegment(task, signal, () => this.onStart?.(task));
+        const r = accept(await this.runner.runSegment(task, signal, () => this.onStart?.(task)));
         await onResult(r);
         results[i] = r;
       }
@@ -43,6 +43,17 @@ export class LocalWorkManager implements WorkManager {
   }
 
   async close(): Promise<void> {}
+}
+
+/** The one result of its segment: a re-run's staged directory (after a restart) takes the segment's place. */
+function accept(r: SegmentResult): SegmentResult {
+  try {
+    return adoptSegmentDir(r);
+  } catch (e) {
+    const { stagedDir, ...rest } = r;
+    void stagedDir;
+    return { ...rest, status: 'failed', pcoord: [], auxdata: {}, reason: `segment ${r.segId} of iteration ${r.nIter}: ${(e as Error).message}` };
+  }
 }
 
 function cancelled(t: SegmentTask): SegmentResult {

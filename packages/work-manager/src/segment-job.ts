@@ -52,6 +52,7 @@ export const SegmentResultSchema = Type.Object({
   reason: Type.Union([Type.String(), Type.Null()]),
   log: Type.Union([Type.String(), Type.Null()]),
   node: Type.String(),
+  stagedDir: Type.Optional(Type.Object({ path: Type.String(), final: Type.String() })),
 });
 
 /**

@@ -4,7 +4,7 @@
  * only what is missing. A line torn by a crash does not parse and is ignored (that segment runs again).
  * The journal is dropped once its iteration is committed to west.h5.
  */
-import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SegmentResult } from '@westream/propagator';
 
@@ -23,8 +23,20 @@ export class ResultsJournal {
     return join(this.dir, `iter_${String(nIter).padStart(8, '0')}.results.jsonl`);
   }
 
+  /** The open journal (one write per result: opening and closing the file each time was most of its cost). */
+  private open: { nIter: number; fd: number } | undefined;
+
   append(nIter: number, key: string, result: SegmentResult): void {
-    appendFileSync(this.file(nIter), JSON.stringify({ key, result } satisfies JournalEntry) + '\n');
+    if (this.open?.nIter !== nIter) {
+      this.close();
+      this.open = { nIter, fd: openSync(this.file(nIter), 'a') };
+    }
+    writeSync(this.open.fd, JSON.stringify({ key, result } satisfies JournalEntry) + '\n');
+  }
+
+  close(): void {
+    if (this.open) closeSync(this.open.fd);
+    this.open = undefined;
   }
 
   /** Completed results for iteration n whose segment still has the same key. */
@@ -52,6 +64,7 @@ export class ResultsJournal {
 
   /** Drops the journals of every iteration other than `keep`. */
   prune(keep: number): void {
+    if (this.open && this.open.nIter !== keep) this.close();
     for (const name of readdirSync(this.dir)) {
       const m = /^iter_(\d+)\.results\.jsonl$/.exec(name);
       if (m && Number(m[1]) !== keep) rmSync(join(this.dir, name), { force: true });

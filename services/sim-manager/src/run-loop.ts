@@ -75,7 +75,10 @@ export async function runSimulation(o: RunOptions): Promise<RunSummary> {
   let iterationsRun = 0;
   reporter.runStarted({ nIter: store.currentIteration, lastIter: maxIter, westH5: paths.westH5, workManager: o.workManager.name });
   o.workManager.onStart = (t) => reporter.segmentStarted(t);
-  const done = (reason: StopReason): RunSummary => ({ reason, iterationsRun, currentIteration: store.currentIteration, westH5: paths.westH5 });
+  const done = (reason: StopReason): RunSummary => {
+    journal.close();
+    return { reason, iterationsRun, currentIteration: store.currentIteration, westH5: paths.westH5 };
+  };
 
   for (;;) {
     const n = store.currentIteration;
@@ -122,6 +125,7 @@ export async function runSimulation(o: RunOptions): Promise<RunSummary> {
         cputime: Float64Array.from(results, (r) => r?.cputime ?? 0),
         walltime: Float64Array.from(results, (r) => r?.walltime ?? 0),
       });
+      journal.close();
       throw new RunHalted(
         `propagation failed for ${failures.length} segment(s) of iteration ${n} after ${config.westream.maxSegmentRetries + 1} attempt(s) each:\n` +
           failures.map((f) => `- ${f.reason ?? `segment ${f.segId}`}`).join('\n') +
