@@ -158,7 +158,8 @@ describe.skipIf(skip)('MAB and binless vs WESTPA 2022.16 (PyPI westpa)', () => {
       const ndim = k % 2 === 0 ? 1 : 2;
       const pts = (p: number[][]): number[][] => p.map((x) => (ndim === 1 ? [x[0] as number] : [x[0] as number, (x[0] as number) * 0.5]));
       const base: Spec = { type: 'RectilinearBinMapper', boundaries: ndim === 1 ? [[-Infinity, 0.5, Infinity]] : [[-Infinity, 0.5, Infinity], [-Infinity, Infinity]] };
-      return { ...e, ndim, inits: pts(e.inits), finals: pts(e.finals), bins: { type: 'RecursiveBinMapper', base, mappers: [{ mapper: { type: 'BinlessMapper', ngroups: 1 + (k % 4), ndims: ndim }, at: ndim === 1 ? [0] : [0, 0] }] } };
+      const bins: Spec = { type: 'RecursiveBinMapper', base, mappers: [{ mapper: { type: 'BinlessMapper', ngroups: 1 + (k % 4), ndims: ndim }, at: ndim === 1 ? [0] : [0, 0] }] };
+      return { ...e, ndim, inits: pts(e.inits), finals: pts(e.finals), bins };
     });
     const ref = westpa<{ nbins: number; bins: number[] }>(cases);
     cases.forEach((c, k) => {
