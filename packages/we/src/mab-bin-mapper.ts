@@ -113,9 +113,13 @@ export class MABBinMapper implements BinMapper {
 
   assignMasked(batch: PointBatch, mask: Uint8Array, out: Uint32Array): void {
     const { ndim } = this;
-    const c = batch.coords;
+    const n = batch.n;
+    // WESTPA's FuncBinMapper hands the mapper float32 coordinates: round once, compare those.
+    const c = new Float32Array(n * ndim);
+    const src = batch.coords;
+    for (let k = 0; k < n * ndim; k++) c[k] = src[k] as number;
     let any = false;
-    for (let i = 0; i < batch.n; i++) {
+    for (let i = 0; i < n; i++) {
       if (!mask[i]) continue;
       any = true;
       for (let d = 0; d < ndim; d++) {
@@ -125,52 +129,52 @@ export class MABBinMapper implements BinMapper {
     if (!any) return;
     // The region's final points place the bins; with none (only initial points here), all of its points do.
     let splitting = batch.weights !== undefined;
-    let region: number[] = [];
+    let region = new Uint32Array(n);
+    let m = 0;
     if (splitting) {
       const fin = batch.isFinal;
-      for (let i = 0; i < batch.n; i++) if (mask[i] && (fin === undefined || fin[i])) region.push(i);
-      if (region.length === 0) splitting = false;
+      for (let i = 0; i < n; i++) if (mask[i] && (fin === undefined || fin[i])) region[m++] = i;
+      if (m === 0) splitting = false;
     }
-    if (!splitting) {
-      region = [];
-      for (let i = 0; i < batch.n; i++) if (mask[i]) region.push(i);
-    }
-    const x = (i: number, d: number): number => f32(c[i * ndim + d] as number);
+    if (!splitting) for (let i = 0; i < n; i++) if (mask[i]) region[m++] = i;
+    region = region.subarray(0, m);
     const minima: number[] = [];
     const maxima: number[] = [];
     for (let d = 0; d < ndim; d++) {
       let lo = Infinity;
       let hi = -Infinity;
-      for (const i of region) {
-        const v = x(i, d);
+      for (let k = 0; k < m; k++) {
+        const v = c[(region[k] as number) * ndim + d] as number;
         if (v < lo) lo = v;
         if (v > hi) hi = v;
       }
       minima.push(lo);
       maxima.push(hi);
     }
-    const bnFwd: (number | null)[] = new Array<number | null>(ndim).fill(null);
-    const bnRev: (number | null)[] = new Array<number | null>(ndim).fill(null);
+    const bnFwd = new Int32Array(ndim).fill(-1);
+    const bnRev = new Int32Array(ndim).fill(-1);
     const bottleneck = this.options.bottleneck;
     if (splitting && bottleneck) {
-      const w = batch.weights as ArrayLike<number>;
-      for (const d of this.active) [bnFwd[d], bnRev[d]] = bottlenecks(region, (i) => x(i, d), (i) => f32(w[i] as number));
+      const w = new Float32Array(m);
+      const bw = batch.weights as ArrayLike<number>;
+      for (let k = 0; k < m; k++) w[k] = bw[region[k] as number] as number;
+      for (const d of this.active) [bnFwd[d], bnRev[d]] = bottlenecks(region, c, ndim, d, w);
     }
     const edges = minima.map((lo, d) => linspace32(lo, maxima[d] as number, (this.linear[d] as number) + 1));
-    const sameRow = (i: number, j: number | null): boolean => {
-      if (j === null) return false;
-      for (let d = 0; d < ndim; d++) if (x(i, d) !== x(j, d)) return false;
+    const sameRow = (i: number, j: number): boolean => {
+      if (j < 0) return false;
+      for (let d = 0; d < ndim; d++) if (c[i * ndim + d] !== c[j * ndim + d]) return false;
       return true;
     };
-    const { idFwd, idRev, idLead, idLag } = this;
+    const { idFwd, idRev, idLead, idLag, active, skipFwd, skipRev, skipLead, skipLag, linear, strides } = this;
     let filled = 0;
-    for (let i = 0; i < batch.n; i++) {
+    for (let i = 0; i < n; i++) {
       if (!mask[i]) continue;
       let bin = -1;
       if (splitting && bottleneck) {
-        for (const d of this.active) {
-          if (!this.skipFwd[d] && sameRow(i, bnFwd[d] as number | null)) bin = idFwd[d] as number;
-          else if (!this.skipRev[d] && sameRow(i, bnRev[d] as number | null)) bin = idRev[d] as number;
+        for (const d of active) {
+          if (!skipFwd[d] && sameRow(i, bnFwd[d] as number)) bin = idFwd[d] as number;
+          else if (!skipRev[d] && sameRow(i, bnRev[d] as number)) bin = idRev[d] as number;
           if (bin >= 0) {
             filled++;
             break;
@@ -178,40 +182,39 @@ export class MABBinMapper implements BinMapper {
         }
       }
       if (splitting && bin < 0) {
-        for (const d of this.active) {
-          const v = x(i, d);
-          if (v === maxima[d] && !this.skipLead[d]) bin = idLead[d] as number;
-          else if (v === minima[d] && !this.skipLag[d]) bin = idLag[d] as number;
+        for (const d of active) {
+          const v = c[i * ndim + d] as number;
+          if (v === maxima[d] && !skipLead[d]) bin = idLead[d] as number;
+          else if (v === minima[d] && !skipLag[d]) bin = idLag[d] as number;
           if (bin >= 0) break;
         }
       }
       if (bin < 0) {
         bin = 0;
         for (let d = 0; d < ndim; d++) {
-          const e = edges[d] as Float32Array;
-          const nb = this.linear[d] as number;
-          let k = searchRight(e, x(i, d)) - 1; // np.digitize
+          const nb = linear[d] as number;
+          let k = searchRight(edges[d] as Float32Array, c[i * ndim + d] as number) - 1; // np.digitize
           if (k >= nb) k = nb - 1; // on the leading edge
           else if (k < 0) k = 0; // below the lagging edge (an initial point)
-          bin += k * (this.strides[d] as number);
+          bin += k * (strides[d] as number);
         }
       }
       out[i] = bin;
     }
     if (batch.record) {
-      const rowOf = (j: number | null): number[] | null => (j === null ? null : Array.from({ length: ndim }, (_, d) => x(j, d)));
+      const rowOf = (j: number): number[] | null => (j < 0 ? null : Array.from(c.subarray(j * ndim, (j + 1) * ndim)));
       const rec: AdaptiveBinsRecord = {
         type: 'MABBinMapper',
         firstBin: 0,
         nbins: this.nbins,
-        nPoints: region.length,
+        nPoints: m,
         boundaries: edges.map((e) => Array.from(e)),
         minima,
         maxima,
-        bottlenecksForward: bnFwd.map(rowOf),
-        bottlenecksReverse: bnRev.map(rowOf),
+        bottlenecksForward: Array.from(bnFwd, rowOf),
+        bottlenecksReverse: Array.from(bnRev, rowOf),
         nBottleneckFilled: filled,
-        maxBottleneck: bottleneck ? this.active.reduce((s, d) => s + (Math.abs(this.options.direction[d] as number) === 1 ? 1 : 2), 0) : 0,
+        maxBottleneck: bottleneck ? active.reduce((sum, d) => sum + (Math.abs(this.options.direction[d] as number) === 1 ? 1 : 2), 0) : 0,
       };
       batch.record(rec);
     }
@@ -234,17 +237,47 @@ export class MABBinMapper implements BinMapper {
 }
 
 /**
- * The forward and reverse bottleneck walkers of the region along one dimension (WESTPA's
- * `detect_bottlenecks`): sort by the coordinate (stable), and among the inner walkers take the first with
- * the largest `log w_i − log(Σ of the weights ahead)`, ahead meaning higher (forward) or lower (reverse).
+ * The forward and reverse bottleneck walkers (point indices, -1 for none) of the region along dimension `d`
+ * (WESTPA's `detect_bottlenecks`): sort by the coordinate (stable), and among the inner walkers take the
+ * first with the largest `log w_i − log(Σ of the weights ahead)`, ahead meaning higher (forward) or lower.
  */
-function bottlenecks(region: readonly number[], coord: (i: number) => number, weight: (i: number) => number): [number | null, number | null] {
+function bottlenecks(region: Uint32Array, c: Float32Array, ndim: number, d: number, weights: Float32Array): [number, number] {
   const m = region.length;
-  const sorted = region.map((i, k) => ({ i, v: coord(i), k })).sort((a, b) => a.v - b.v || a.k - b.k);
-  const w = Float32Array.from(sorted, (s) => weight(s.i));
+  const order = stableOrder(region, c, ndim, d);
+  const w = new Float32Array(m);
+  for (let k = 0; k < m; k++) w[k] = weights[order[k] as number] as number;
   const fwd = bestScore(w);
   const rev = bestScore(w.slice().reverse());
-  return [fwd < 0 ? null : (sorted[fwd] as { i: number }).i, rev < 0 ? null : (sorted[m - 1 - rev] as { i: number }).i];
+  const point = (k: number): number => (k < 0 ? -1 : (region[order[k] as number] as number));
+  return [point(fwd), rev < 0 ? -1 : point(m - 1 - rev)];
+}
+
+/**
+ * Positions 0..m-1 of the region, sorted by coordinate `d`, ties in order (numpy's stable argsort). Float32
+ * values map to order-preserving 32-bit keys; key·2²¹ + position is an exact double, so a plain numeric sort
+ * of those does it (a comparator sort of 100,000 walkers is ten times slower).
+ */
+function stableOrder(region: Uint32Array, c: Float32Array, ndim: number, d: number): Uint32Array {
+  const m = region.length;
+  const order = new Uint32Array(m);
+  if (m >= 2 ** 21) {
+    for (let k = 0; k < m; k++) order[k] = k;
+    const v = (k: number): number => c[(region[k] as number) * ndim + d] as number;
+    return order.sort((a, b) => v(a) - v(b) || a - b);
+  }
+  const one = new Float32Array(1);
+  const bits = new Uint32Array(one.buffer);
+  const keys = new Float64Array(m);
+  for (let k = 0; k < m; k++) {
+    one[0] = c[(region[k] as number) * ndim + d] as number;
+    if (one[0] === 0) one[0] = 0; // -0 sorts with +0, as numpy compares them equal
+    const b = bits[0] as number;
+    const key = b & 0x80000000 ? ~b >>> 0 : (b | 0x80000000) >>> 0;
+    keys[k] = key * 2 ** 21 + k;
+  }
+  keys.sort();
+  for (let k = 0; k < m; k++) order[k] = (keys[k] as number) % 2 ** 21;
+  return order;
 }
 
 /**
