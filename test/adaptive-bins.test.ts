@@ -11,9 +11,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pythonModuleMissing, skipWithoutPeer } from './support/peers.js';
 import { reapStarted, start, waitForLine } from './support/processes.js';
+import { binLogEntry } from '@westream/sim-manager';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { childEnv, demoSimDir, python, REPO, westream, WESTREAM } from './support/sim-dir.js';
 
 const skip = skipWithoutPeer('h5py (PyPI)', pythonModuleMissing('h5py'));
+const noWestpa = skipWithoutPeer('PyPI westpa', pythonModuleMissing('westpa'));
 const ITERS = 5;
 
 const fixedBins = /      bins:\n        type: RectilinearBinMapper\n        boundaries:\n          - \[.*\]\n      bin_target_counts: 3\n/;
@@ -82,8 +86,8 @@ function parseBinLog(text: string): BinLogEntry[] {
     .map((b) => ({
       nIter: Number(/^Iteration: (\d+)/.exec(b)?.[1]),
       boundaries: (/MAB linear bin boundaries: \[([^\]]*)\]/.exec(b)?.[1] ?? '').trim().split(/\s+/).map(Number),
-      lagging: Number(/Lagging pcoord in each dimension: \[([^\]]*)\]/.exec(b)?.[1]),
-      leading: Number(/Leading pcoord in each dimension: \[([^\]]*)\]/.exec(b)?.[1]),
+      lagging: Number(/Lagging pcoord in each dimension: \[np\.float32\(([^)]*)\)\]/.exec(b)?.[1]),
+      leading: Number(/Leading pcoord in each dimension: \[np\.float32\(([^)]*)\)\]/.exec(b)?.[1]),
     }));
 }
 
@@ -125,7 +129,7 @@ describe.skipIf(skip)('MAB and binless end to end (toy double well, real CLI)', 
     });
     // the bins move with the walkers: they do not stay where they started
     expect(new Set(log.map((e) => e.leading)).size).toBeGreaterThan(1);
-    expect(mabRun.stdout).toMatch(/MAB stats, iteration 1: minima \[/);
+    expect(mabRun.stdout).toMatch(/MAB stats, iteration 1: minima \[np\.float32\(/);
   });
 
   it('GET /iterations/:n serves the adaptive bins; they span exactly the walkers of the MAB region', async () => {
@@ -164,6 +168,42 @@ describe.skipIf(skip)('MAB and binless end to end (toy double well, real CLI)', 
     expect(Object.keys(a).some((k) => k.endsWith('@westream_adaptive_bins'))).toBe(true);
     expect([...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => a[k] !== b[k])).toEqual([]);
   }, 300_000);
+
+  it.skipIf(noWestpa)('binbounds.log in WESTPA\'s layout: w_run on the same config writes entries that binLogEntry renders byte for byte from their numbers', () => {
+    const dir = simDir(mabBins.replace('            mab_log: true\n', ''));
+    for (const d of ['traj_segs', 'seg_logs', 'istates']) mkdirSync(join(dir, d));
+    const env = childEnv({ WEST_SIM_ROOT: dir });
+    for (const args of [['westpa.cli.core.w_init', '-r', 'west.yaml', '--bstates-from', 'bstates.txt', '--tstates-from', 'tstates.txt', '--segs-per-state', '4'], ['westpa.cli.core.w_run', '-r', 'west.yaml']]) {
+      const r = spawnSync('python3', ['-m', ...args], { cwd: dir, env, encoding: 'utf8', timeout: 600_000 });
+      expect(r.status, `${args[0]}: ${r.stdout}${r.stderr}`).toBe(0);
+    }
+    const theirs = readFileSync(join(dir, 'binbounds.log'), 'utf8').split(/(?=^Iteration: )/m);
+    expect(theirs).toHaveLength(ITERS);
+    const nums = (t: string | undefined): number[] => (t ?? '').trim().split(/[\s,]+/).filter(Boolean).map(Number);
+    for (const entry of theirs) {
+      const n = Number(/^Iteration: (\d+)/.exec(entry)?.[1]);
+      const bn = (which: string): number[] | null => {
+        const m = new RegExp(`Dimension 0 ${which} bottleneck walker at: \\[(?:array\\(\\[([^\\]]*)\\], dtype=float32\\)|None)\\]`).exec(entry);
+        return m?.[1] === undefined ? null : nums(m[1]);
+      };
+      const [filled, max] = nums(/Number of bottleneck bins filled: (\d+) \/ (\d+)/.exec(entry)?.slice(1).join(' '));
+      const rec = {
+        type: 'MABBinMapper' as const,
+        firstBin: 2,
+        nbins: 12,
+        nPoints: 0,
+        boundaries: [nums(/MAB linear bin boundaries: \[([^\]]*)\]/.exec(entry)?.[1])],
+        minima: [Number(/Lagging pcoord in each dimension: \[np\.float32\(([^)]*)\)\]/.exec(entry)?.[1])],
+        maxima: [Number(/Leading pcoord in each dimension: \[np\.float32\(([^)]*)\)\]/.exec(entry)?.[1])],
+        bottlenecksForward: [bn('forward')],
+        bottlenecksReverse: [bn('backward')],
+        nBottleneckFilled: filled as number,
+        maxBottleneck: max as number,
+      };
+      expect(rec.boundaries[0]).toHaveLength(9);
+      expect(binLogEntry(n, rec, { bottleneck: true, direction: [0], skip: [0] })).toBe(entry);
+    }
+  }, 600_000);
 
   it('binless nested in a recursive mapper runs and records its groups', () => {
     const dir = simDir(binlessBins);

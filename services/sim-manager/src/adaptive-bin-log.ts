@@ -1,7 +1,7 @@
 /**
  * MAB's `bin_log` and `mab_log` options: after each WE step, the bins the MAB mappers placed are appended
  * to `bin_log_path` (default `$WEST_SIM_ROOT/binbounds.log`) in the layout of WESTPA's
- * `log_bin_boundaries`, and with `mab_log` the minima and maxima go to the run's log. The same bins are
+ * `log_bin_boundaries` (numpy's printing included), and with `mab_log` the minima and maxima go to the run's log. The same bins are
  * also in west.h5 (each iteration group's `westream_adaptive_bins`), which is what the API reads; this file
  * is for the people and scripts that read WESTPA's.
  */
@@ -9,6 +9,7 @@ import { appendFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { expandPath, type BinMapperSpec, type MabSpec, type WestConfig } from '@westream/config';
 import type { AdaptiveBinsRecord } from '@westream/we';
+import { float32ArrayRepr, float32ArrayStr, float32ListRepr } from './numpy-text.js';
 
 /** The MAB mappers of a spec, in config order. */
 export function mabSpecs(spec: BinMapperSpec): MabSpec[] {
@@ -17,33 +18,20 @@ export function mabSpecs(spec: BinMapperSpec): MabSpec[] {
   return [];
 }
 
-/** Shortest decimal that reads back as the same float32 (how numpy prints a float32). */
-export function float32Text(v: number): string {
-  if (!Number.isFinite(v)) return Number.isNaN(v) ? 'nan' : v > 0 ? 'inf' : '-inf';
-  for (let p = 1; p <= 9; p++) {
-    const s = Number(v.toPrecision(p));
-    if (Math.fround(s) === v) return String(s);
-  }
-  return String(v);
-}
-
-const arr = (xs: readonly number[]): string => `[${xs.map(float32Text).join(' ')}]`;
-const list = (xs: readonly number[]): string => `[${xs.map(float32Text).join(', ')}]`;
-
 /** One iteration's entry, as WESTPA's `log_bin_boundaries` writes it (one per MAB mapper that placed bins). */
 export function binLogEntry(nIter: number, r: AdaptiveBinsRecord, spec: Pick<MabSpec, 'bottleneck' | 'direction' | 'skip'>): string {
-  const lines = [`Iteration: ${nIter}`, `MAB linear bin boundaries: ${(r.boundaries ?? []).map((b) => `${arr(b)}\t`).join('')}`];
-  lines.push(`Lagging pcoord in each dimension: ${list(r.minima ?? [])}`, `Leading pcoord in each dimension: ${list(r.maxima ?? [])}`);
+  let out = `Iteration: ${nIter}\nMAB linear bin boundaries: ${(r.boundaries ?? []).map((b) => `${float32ArrayStr(b)}\t`).join('')}`;
+  out += `\nLagging pcoord in each dimension: ${float32ListRepr(r.minima ?? [])}\nLeading pcoord in each dimension: ${float32ListRepr(r.maxima ?? [])}\n`;
   if (spec.bottleneck) {
-    lines.push(`Number of bottleneck bins filled: ${r.nBottleneckFilled ?? 0} / ${r.maxBottleneck ?? 0}`);
+    out += `Number of bottleneck bins filled: ${r.nBottleneckFilled ?? 0} / ${r.maxBottleneck ?? 0}\n`;
+    const at = (p: number[] | null | undefined): string => `[${p ? float32ArrayRepr(p) : 'None'}]`;
     spec.direction.forEach((dir, d) => {
       if (spec.skip[d]) return;
-      const at = (p: number[] | null | undefined): string => `[${p ? arr(p) : 'None'}]`;
-      if (dir === 0 || dir === 1 || dir === 86) lines.push(`Dimension ${d} forward bottleneck walker at: ${at(r.bottlenecksForward?.[d])}`);
-      if (dir === 0 || dir === -1 || dir === 86) lines.push(`Dimension ${d} backward bottleneck walker at: ${at(r.bottlenecksReverse?.[d])}`);
+      if (dir === 0 || dir === 1 || dir === 86) out += `Dimension ${d} forward bottleneck walker at: ${at(r.bottlenecksForward?.[d])}\n`;
+      if (dir === 0 || dir === -1 || dir === 86) out += `Dimension ${d} backward bottleneck walker at: ${at(r.bottlenecksReverse?.[d])}\n`;
     });
   }
-  return `${lines.join('\n')}\n\n`;
+  return `${out}\n`;
 }
 
 /**
@@ -65,7 +53,7 @@ export function logAdaptiveBins(config: WestConfig, simRoot: string, nIter: numb
   const stats = mabs.find((m) => m.mab_log);
   if (stats) {
     for (const r of placed) {
-      info(`MAB stats, iteration ${nIter}: minima ${list(r.minima ?? [])}, maxima ${list(r.maxima ?? [])}, direction ${JSON.stringify(stats.direction)}, skip ${JSON.stringify(stats.skip)}`);
+      info(`MAB stats, iteration ${nIter}: minima ${float32ListRepr(r.minima ?? [])}, maxima ${float32ListRepr(r.maxima ?? [])}, direction ${JSON.stringify(stats.direction)}, skip ${JSON.stringify(stats.skip)}`);
     }
   }
 }
