@@ -205,6 +205,14 @@ describe.skipIf(skip)('MAB and binless end to end (toy double well, real CLI)', 
     }
   }, 600_000);
 
+  it('a MAB as the outer mapper with a target state: init refuses, saying to nest it', () => {
+    const dir = simDir('      bins:\n        type: MABBinMapper\n        nbins: [8]\n      bin_target_counts: 3\n');
+    const r = westream(dir, ['init', '--bstates-from', 'bstates.txt', '--tstates-from', 'tstates.txt', '--segs-per-state', '4']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/MABBinMapper cannot be the outer bin mapper when there are target states; nest it in a RecursiveBinMapper/);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // a user's mistake: no stack trace
+  });
+
   it('binless nested in a recursive mapper runs and records its groups', () => {
     const dir = simDir(binlessBins);
     init(dir);

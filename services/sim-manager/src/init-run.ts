@@ -45,6 +45,10 @@ export async function initRun(o: InitOptions): Promise<InitSummary> {
   }
   const tstates: TargetStateRecord[] = o.tstates.map((t) => ({ label: t.label, pcoord: t.pcoord }));
   const mapper = mapperFromSpec(config.system.bins);
+  if (tstates.length > 0 && (config.system.bins.type === 'MABBinMapper' || config.system.bins.type === 'BinlessMapper')) {
+    // WESTPA's MABSimManager logs this as an error too: a target's bin would move with the walkers.
+    throw new ConsistencyError(`${config.system.bins.type} cannot be the outer bin mapper when there are target states; nest it in a RecursiveBinMapper whose fixed bins hold the targets (as WESTPA's MAB tutorials do)`);
+  }
   const tbins = targetBins(mapper, tstates.map((t, id) => ({ id, pcoord: t.pcoord })));
   const picks = bstates.flatMap((_, b) => Array.from({ length: o.segsPerState }, () => b));
   const gen = config.propagation.genIstates ? (i: Parameters<SegmentRunner['genIstate']>[0], b: Parameters<SegmentRunner['genIstate']>[1]) => o.runner.genIstate(i, b) : undefined;
