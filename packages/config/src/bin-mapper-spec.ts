@@ -5,13 +5,16 @@
  * `np.arange(start, stop[, step])`, `np.linspace(start, stop, num)`).
  */
 import { RectilinearBinMapper, RecursiveBinMapper, type BinMapper } from '@westream/we';
+import { adaptiveType, buildAdaptive, compileAdaptive, type AdaptiveSpec } from './adaptive-mapper-spec.js';
 import { describeFound } from './config-error.js';
 
-export const SUPPORTED_MAPPERS = ['RectilinearBinMapper', 'RecursiveBinMapper'] as const;
+export const SUPPORTED_MAPPERS = ['RectilinearBinMapper', 'RecursiveBinMapper', 'MABBinMapper', 'BinlessMapper'] as const;
 
 export interface SpecProblem {
   readonly path: (string | number)[];
   readonly message: string;
+  /** Set on what WESTPA only warns about; otherwise an error. */
+  readonly severity?: 'warning';
 }
 
 /** A normalized, JSON-printable bin mapper description. */
@@ -21,11 +24,13 @@ export type BinMapperSpec =
       readonly type: 'RecursiveBinMapper';
       readonly base: BinMapperSpec;
       readonly mappers: { readonly mapper: BinMapperSpec; readonly at: number[] }[];
-    };
+    }
+  | AdaptiveSpec;
 
 /** Builds the mapper a spec describes (the spec is already checked). */
 export function mapperFromSpec(spec: BinMapperSpec): BinMapper {
   if (spec.type === 'RectilinearBinMapper') return new RectilinearBinMapper(spec.boundaries);
+  if (spec.type === 'MABBinMapper' || spec.type === 'BinlessMapper') return buildAdaptive(spec);
   const rec = new RecursiveBinMapper(mapperFromSpec(spec.base));
   for (const { mapper, at } of spec.mappers) rec.addMapper(mapperFromSpec(mapper), at);
   return rec;
@@ -46,9 +51,11 @@ export function compileBinSpec(raw: unknown, path: (string | number)[], problems
   const shortType = type.replace(/^westpa\.core\.binning\.(?:assign\.)?/, '');
   if (shortType === 'RectilinearBinMapper') return rectilinear(obj, path, problems);
   if (shortType === 'RecursiveBinMapper') return recursive(obj, path, problems);
+  const adaptive = adaptiveType(type);
+  if (adaptive) return compileAdaptive(adaptive, obj, path, problems);
   problems.push({
     path: [...path, 'type'],
-    message: `bin mapper type '${type}' is not supported; supported: ${SUPPORTED_MAPPERS.join(', ')} (MAB and Voronoi come later)`,
+    message: `bin mapper type '${type}' is not supported; supported: ${SUPPORTED_MAPPERS.join(', ')} (Voronoi comes later)`,
   });
   return undefined;
 }

@@ -5,6 +5,7 @@
  */
 import { WESTPA_WE_DEFAULTS, type WeParams } from '@westream/we';
 import { compileBinSpec, mapperFromSpec, type BinMapperSpec, type SpecProblem } from './bin-mapper-spec.js';
+import { checkDriver } from './driver-spec.js';
 import { describeFound } from './config-error.js';
 import type { ChildProgramYaml, DatasetYaml, WestYaml } from './schema.js';
 import { checkTemplate, environ, wallclock, type Path } from './compile-helpers.js';
@@ -129,7 +130,7 @@ export function compileConfig(raw: WestYaml, src: YamlSource, file: string, prob
   }
   const specProblems: SpecProblem[] = [];
   const bins = compileBinSpec(opts.bins, [...optPath, 'bins'], specProblems);
-  for (const p of specProblems) err(p.path, p.message);
+  for (const p of specProblems) (p.severity === 'warning' ? warn : err)(p.path, p.message);
   let nbins = 0;
   let binTargetCounts: number[] = [];
   if (bins) {
@@ -234,6 +235,12 @@ export function compileConfig(raw: WestYaml, src: YamlSource, file: string, prob
   if (w.plugins && w.plugins.length > 0) warn(['west', 'plugins'], 'WESTPA plugins are Python classes; westream does not run them (ignored)');
   if (w.drivers) {
     for (const [key, value] of Object.entries(w.drivers)) {
+      const own = checkDriver(key, value, bins);
+      if (own === 'ok') continue;
+      if (own) {
+        err(['west', 'drivers', key], own.error);
+        continue;
+      }
       if (key !== 'data_manager' || (value !== 'hdf5' && value !== null)) {
         warn(['west', 'drivers', key], `WESTPA driver settings are Python classes; westream uses its own (ignored: ${describeFound(value)})`);
       }

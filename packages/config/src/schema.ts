@@ -102,7 +102,7 @@ const DatasetSchema = Type.Object(
 const BinsSchema = Type.Object(
   {
     type: Type.String({
-      description: 'RectilinearBinMapper or RecursiveBinMapper (with base and mappers[].at); others are not supported yet.',
+      description: 'RectilinearBinMapper, RecursiveBinMapper (with base and mappers[].at), MABBinMapper (nbins, direction, skip, bottleneck, pca, mab_log, bin_log, bin_log_path) or BinlessMapper (ngroups, ndims, group_function); others are not supported yet.',
     }),
   },
   {

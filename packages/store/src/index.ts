@@ -1,7 +1,7 @@
 /**
  * @westream/store — west.h5 in WESTPA's layout, written with h5wasm, one atomic commit per iteration.
  */
-export { WestH5, StoreError, DiskFullError, WESTREAM_VERSION } from './west-h5.js';
+export { WestH5, StoreError, DiskFullError, WESTREAM_VERSION, ADAPTIVE_BINS_ATTR } from './west-h5.js';
 export type { CommitChanges, SummaryRow } from './west-h5.js';
 export type * from './records.js';
 export { recycledOf } from './records.js';

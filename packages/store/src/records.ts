@@ -1,5 +1,5 @@
 /** What the store writes and reads, in plain arrays. */
-import { Endpoint, type RecyclingEntry } from '@westream/we';
+import { Endpoint, type AdaptiveBinsRecord, type RecyclingEntry } from '@westream/we';
 
 export interface RunMeta {
   readonly pcoordNdim: number;
@@ -61,6 +61,8 @@ export interface PreparedIteration {
   /** Recycling records of the WE step that made this iteration (WESTPA's new_weights). */
   readonly newWeights: readonly RecyclingEntry[];
   readonly summary: IterationSummary;
+  /** The bins adaptive mappers (MAB, binless) placed for the WE step that made this iteration. */
+  readonly adaptiveBins?: readonly AdaptiveBinsRecord[];
 }
 
 /** The propagated segments of an iteration. */

@@ -7,6 +7,7 @@
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { h5, isDataset, isGroup, type H5Dataset, type H5File, type H5Group } from './h5.js';
 import { FORMAT_VERSION, NEW_WEIGHTS_DTYPE, SEG_INDEX_DTYPE, SUMMARY_DTYPE, iterGroupName, pcoordDtype, stringWidth } from './layout.js';
+import type { AdaptiveBinsRecord } from '@westream/we';
 import type { InitialStateRecord, IterationOutcome, IterationRecord, IterationSummary, PreparedIteration, RunMeta, StateSet } from './records.js';
 import { StoreError } from './store-error.js';
 import { tempName, writeVerified } from './verified-write.js';
@@ -18,6 +19,9 @@ export const WESTREAM_VERSION = '0.1.0';
 /** The least free space a write starts with beyond its copy: a commit adds one iteration's data. */
 const MIN_HEADROOM = 256 * 1024;
 const RESUME = '`westream run` resumes';
+
+/** westream's own attribute on an iteration group: the adaptive bins its walkers were resampled in (JSON). */
+export const ADAPTIVE_BINS_ATTR = 'westream_adaptive_bins';
 
 export interface CommitChanges {
   /** Final data of the current iteration. */
@@ -112,6 +116,18 @@ export class WestH5 {
 
   async readIteration(n: number): Promise<IterationRecord> {
     return this.read((f) => readIteration(f, n, this.meta));
+  }
+
+  /**
+   * The bins adaptive mappers placed for the walkers of iteration `n` (the WE step that made it), as JSON
+   * in the iteration group's `westream_adaptive_bins` attribute; null for fixed bins.
+   */
+  async readAdaptiveBins(n: number): Promise<AdaptiveBinsRecord[] | null> {
+    return this.read((f) => {
+      const g = f.get(`iterations/${iterGroupName(n, this.meta.iterPrec)}`);
+      const a = g && isGroup(g) ? g.attrs[ADAPTIVE_BINS_ATTR]?.value : undefined;
+      return typeof a === 'string' ? (JSON.parse(a) as AdaptiveBinsRecord[]) : null;
+    });
   }
 
   /** `/summary`, one row per iteration that has been prepared (the current one's times are still 0). */
@@ -433,6 +449,7 @@ function prepareIteration(f: H5File, p: PreparedIteration, meta: RunMeta): void 
   const g = iters.create_group(name);
   g.create_attribute('n_iter', p.nIter, [], '<q');
   g.create_attribute('binhash', '');
+  if (p.adaptiveBins && p.adaptiveBins.length > 0) g.create_attribute(ADAPTIVE_BINS_ATTR, JSON.stringify(p.adaptiveBins));
   const n = p.weights.length;
   const offsets = new BigUint64Array(n);
   const nParents = new BigUint64Array(n);

@@ -9,11 +9,17 @@
  * ```
  */
 export { Rng, deriveKey } from './rng.js';
-export { numpySum } from './numpy-sum.js';
+export { numpySum, numpySum32 } from './numpy-sum.js';
 export { SegStatus, Endpoint, InitpointType, NewWeightSource, parentIdForIstate, istateIdOfParent } from './segment.js';
 export type { Pcoord } from './segment.js';
-export { BinAssignmentError, assignPoints } from './bin-mapper.js';
-export type { BinMapper } from './bin-mapper.js';
+export { BinAssignmentError, assignPoints, assignBatch, isAdaptive } from './bin-mapper.js';
+export type { BinMapper, PointBatch, AdaptiveBinsRecord } from './bin-mapper.js';
+export { MABBinMapper, MAB_DIRECTIONS, linspace32 } from './mab-bin-mapper.js';
+export type { MabOptions } from './mab-bin-mapper.js';
+export { BinlessMapper, identityGrouping, IDENTITY_GROUPING_NAMES } from './binless-mapper.js';
+export type { GroupFunction } from './binless-mapper.js';
+export { assignSegmentsTogether, SegmentOutsideBins } from './adaptive-driver.js';
+export type { SegmentPoints, DriverAssignment } from './adaptive-driver.js';
 export { RectilinearBinMapper } from './rectilinear-bin-mapper.js';
 export { RecursiveBinMapper } from './recursive-bin-mapper.js';
 export {

@@ -1,4 +1,4 @@
-import { assignPoints, type BinMapper } from './bin-mapper.js';
+import { assignMaskedPoints, assignPoints, type AdaptiveBinsRecord, type BinMapper, type PointBatch } from './bin-mapper.js';
 
 /**
  * WESTPA's RecursiveBinMapper: a base mapper some of whose bins are replaced by child mappers.
@@ -22,6 +22,11 @@ export class RecursiveBinMapper implements BinMapper {
 
   get nbins(): number {
     return this.count;
+  }
+
+  /** True when the base or a nested mapper is adaptive (MAB, binless). */
+  get adaptive(): boolean {
+    return this.base.adaptive === true || [...this.children.values()].some((c) => c.adaptive);
   }
 
   /** Replaces the base bin that contains the point `at` with `mapper`. */
@@ -57,6 +62,41 @@ export class RecursiveBinMapper implements BinMapper {
     if (own >= 0) return own;
     const child = this.children.get(ibin) as RecursiveBinMapper;
     return (this.childOffsets.get(ibin) as number) + child.assignPoint(coords, offset);
+  }
+
+  /**
+   * WESTPA's `RecursiveBinMapper.assign(coords, mask, output)`: the base assigns every masked point; each
+   * replaced bin's mapper then assigns the masked points that landed in that bin, seeing all of them at
+   * once (what lets a nested MAB place its bins from its region's walkers).
+   */
+  assignMasked(batch: PointBatch, mask: Uint8Array, out: Uint32Array): void {
+    const record = batch.record;
+    const renumbered = this.children.size > 0;
+    const baseBatch: PointBatch = record && renumbered ? { ...batch, record: (r: AdaptiveBinsRecord) => record({ ...r, firstBin: -1 }) } : batch;
+    assignMaskedPoints(this.base, baseBatch, mask, out);
+    if (!renumbered) return;
+    const raw = out.slice();
+    for (let i = 0; i < batch.n; i++) {
+      if (!mask[i]) continue;
+      const own = this.outputMap[raw[i] as number] as number;
+      if (own >= 0) out[i] = own;
+    }
+    for (const ibin of [...this.children.keys()].sort((a, b) => a - b)) {
+      const child = this.children.get(ibin) as RecursiveBinMapper;
+      const offset = this.childOffsets.get(ibin) as number;
+      const sub = new Uint8Array(batch.n);
+      let any = false;
+      for (let i = 0; i < batch.n; i++) {
+        if (mask[i] && raw[i] === ibin) {
+          sub[i] = 1;
+          any = true;
+        }
+      }
+      if (!any) continue;
+      const childBatch: PointBatch = record ? { ...batch, record: (r: AdaptiveBinsRecord) => record({ ...r, firstBin: r.firstBin < 0 ? -1 : r.firstBin + offset }) } : batch;
+      child.assignMasked(childBatch, sub, out);
+      for (let i = 0; i < batch.n; i++) if (sub[i]) out[i] = (out[i] as number) + offset;
+    }
   }
 
   labels(): string[] {

@@ -16,7 +16,8 @@
  * recycled, and is merged otherwise (WESTPA marks them as merges happen, so a split parent whose one child
  * is merged away can end MERGED while a sibling continues; here it is CONTINUES).
  */
-import { BinAssignmentError, type BinMapper } from './bin-mapper.js';
+import { assignSegmentsTogether, SegmentOutsideBins } from './adaptive-driver.js';
+import { BinAssignmentError, isAdaptive, type AdaptiveBinsRecord, type BinMapper } from './bin-mapper.js';
 import { numpySum } from './numpy-sum.js';
 import type { Rng } from './rng.js';
 import { Endpoint, NewWeightSource, parentIdForIstate } from './segment.js';
@@ -113,6 +114,8 @@ export interface ResampleResult {
   readonly usedIstateIds: number[];
   /** Total weight per bin after resampling. */
   readonly binWeights: Float64Array;
+  /** The bins adaptive mappers placed for this step (empty for fixed bins). */
+  readonly adaptiveBins: AdaptiveBinsRecord[];
 }
 
 /** The WE step failed an invariant that input or settings broke (WESTPA's ConsistencyError). */
@@ -147,6 +150,23 @@ function stateBin(mapper: BinMapper, pcoord: ArrayLike<number>, what: string): n
 
 /** Final bins of the completed segments; a point outside the bins names its segment. */
 export function assignFinalBins(mapper: BinMapper, segments: CompletedIteration): Uint32Array {
+  return finalBinsOf(mapper, segments).finalBins;
+}
+
+/** Final bins, and the bins adaptive mappers placed: those bin initial and final points together (WESTPA's MABDriver). */
+function finalBinsOf(mapper: BinMapper, segments: CompletedIteration): { finalBins: Uint32Array; adaptiveBins: AdaptiveBinsRecord[] } {
+  if (isAdaptive(mapper)) {
+    try {
+      return assignSegmentsTogether(mapper, segments);
+    } catch (err) {
+      if (err instanceof SegmentOutsideBins) throw new ConsistencyError(err.message);
+      throw err;
+    }
+  }
+  return { finalBins: fixedFinalBins(mapper, segments), adaptiveBins: [] };
+}
+
+function fixedFinalBins(mapper: BinMapper, segments: CompletedIteration): Uint32Array {
   const bins = new Uint32Array(segments.nSegs);
   const ndim = mapper.ndim;
   for (let i = 0; i < segments.nSegs; i++) {
@@ -191,7 +211,7 @@ export function resample(input: ResampleInput): ResampleResult {
   const ndim = mapper.ndim;
   checkTargetCounts(mapper, input.targetCounts);
   const counts = Array.from(input.targetCounts);
-  const finalBins = assignFinalBins(mapper, segments);
+  const { finalBins, adaptiveBins } = finalBinsOf(mapper, segments);
   const tbins = targetBins(mapper, input.targetStates ?? []);
   for (const b of tbins.keys()) counts[b] = 0; // WESTPA: target-state bins hold no walkers
 
@@ -247,7 +267,7 @@ export function resample(input: ResampleInput): ResampleResult {
   }
   for (const p of recycledParents) endpointTypes[p] = Endpoint.RECYCLED;
   for (const id of used) if (!istateById.has(id)) throw new ConsistencyError(`walker refers to unknown initial state ${id}`);
-  return { next, endpointTypes, finalBins, recycled, usedIstateIds: [...used].sort((a, b) => a - b), binWeights: weightsPerBin(next, mapper.nbins) };
+  return { next, endpointTypes, finalBins, recycled, usedIstateIds: [...used].sort((a, b) => a - b), binWeights: weightsPerBin(next, mapper.nbins), adaptiveBins };
 }
 
 export interface PopulateInput {
@@ -260,7 +280,7 @@ export interface PopulateInput {
 }
 
 /** Builds iteration 1 from initial states (WESTPA's `populate_initial`): bin, split and merge to the targets. */
-export function populateInitial(input: PopulateInput): { next: NextSegment[]; usedIstateIds: number[]; binWeights: Float64Array } {
+export function populateInitial(input: PopulateInput): { next: NextSegment[]; usedIstateIds: number[]; binWeights: Float64Array; adaptiveBins: AdaptiveBinsRecord[] } {
   const { mapper, initialStates } = input;
   checkTargetCounts(mapper, input.targetCounts);
   let total = 0;
@@ -271,15 +291,34 @@ export function populateInitial(input: PopulateInput): { next: NextSegment[]; us
   const eps = Number.EPSILON;
   const scale = Math.abs(1 - total) > initialStates.length * eps ? 1 / total : 1;
   const bins: Walker[][] = Array.from({ length: mapper.nbins }, () => []);
-  for (const s of initialStates) {
-    const ib = stateBin(mapper, s.pcoord, `initial state ${s.id}`);
+  // WESTPA's MAB driver bins the start states together (initial and final point both the state's pcoord).
+  let adaptiveBins: AdaptiveBinsRecord[] = [];
+  let startBins: Uint32Array | undefined;
+  if (isAdaptive(mapper)) {
+    const ndim = mapper.ndim;
+    const points = new Float64Array(initialStates.length * ndim);
+    initialStates.forEach((s, i) => {
+      for (let d = 0; d < ndim; d++) points[i * ndim + d] = s.pcoord[d] as number;
+    });
+    let together;
+    try {
+      together = assignSegmentsTogether(mapper, { nSegs: initialStates.length, weights: initialStates.map((s) => s.weight * scale), initPoints: points, finalPoints: points });
+    } catch (err) {
+      if (err instanceof SegmentOutsideBins) throw new ConsistencyError(`initial state ${initialStates[err.segment]?.id}: pcoord lies outside the bins`);
+      throw err;
+    }
+    startBins = together.initialBins;
+    adaptiveBins = together.adaptiveBins;
+  }
+  initialStates.forEach((s, i) => {
+    const ib = startBins ? (startBins[i] as number) : stateBin(mapper, s.pcoord, `initial state ${s.id}`);
     const pid = parentIdForIstate(s.id);
     (bins[ib] as Walker[]).push({ weight: s.weight * scale, parentId: pid, wtg: [pid] });
-  }
+  });
   const next = resampleBins(bins, Array.from(input.targetCounts), input.params, input.rng);
   const used = new Set<number>();
   for (const s of next) used.add(-s.parentId - 1);
-  return { next, usedIstateIds: [...used].sort((a, b) => a - b), binWeights: weightsPerBin(next, mapper.nbins) };
+  return { next, usedIstateIds: [...used].sort((a, b) => a - b), binWeights: weightsPerBin(next, mapper.nbins), adaptiveBins };
 }
 
 function resampleBins(bins: Walker[][], counts: number[], params: WeParams, rng: Rng): NextSegment[] {

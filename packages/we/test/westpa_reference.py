@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 import westpa
-from westpa.core.binning import RectilinearBinMapper, RecursiveBinMapper
+from westpa.core.binning import BinlessMapper, MABBinMapper, MABDriver, BinlessDriver, RectilinearBinMapper, RecursiveBinMapper
 from westpa.core.segment import Segment
 from westpa.core.states import InitialState, TargetState
 from westpa.core.systems import WESTSystem
@@ -19,6 +19,11 @@ from westpa.core.we_driver import WEDriver
 def mapper_from(spec):
     if spec['type'] == 'RectilinearBinMapper':
         return RectilinearBinMapper([[float(b) for b in dim] for dim in spec['boundaries']])
+    if spec['type'] == 'MABBinMapper':
+        kw = {k: spec[k] for k in ('direction', 'skip', 'bottleneck', 'pca') if k in spec}
+        return MABBinMapper(spec['nbins'], **kw)
+    if spec['type'] == 'BinlessMapper':
+        return BinlessMapper(spec['ngroups'], spec['ndims'], 'westpa.core.binning.binless._binless_group_walkers_identity')
     rec = RecursiveBinMapper(mapper_from(spec['base']))
     for child in spec['mappers']:
         rec.add_mapper(mapper_from(child['mapper']), child['at'])
@@ -31,7 +36,7 @@ def run_we(case):
     system.pcoord_ndim, system.pcoord_len, system.pcoord_dtype = ndim, 2, np.float32
     system.bin_mapper = mapper_from(case['bins'])
     system.bin_target_counts = np.array(case['counts'])
-    driver = WEDriver(rc=westpa.rc, system=system)
+    driver = {'MABDriver': MABDriver, 'BinlessDriver': BinlessDriver}.get(case.get('driver'), WEDriver)(rc=westpa.rc, system=system)
     driver.rng = np.random.default_rng(case.get('seed', 0))
     tstates = [TargetState(state_id=i, label=f't{i}', pcoord=np.array(p, dtype=np.float32)) for i, p in enumerate(case['tstates'])]
     istates = [
@@ -68,6 +73,21 @@ def run(case):
         mapper = mapper_from(case['bins'])
         coords = np.array(case['points'], dtype=np.float32).reshape(-1, case['ndim'])
         return {'nbins': int(mapper.nbins), 'bins': mapper.assign(coords).tolist()}
+    if kind == 'driver_assign':
+        # MABDriver.assign's array: every initial point, then every final point, each with [weight, is_final]
+        mapper = mapper_from(case['bins'])
+        ndim = case['ndim']
+        init = np.array(case['inits'], dtype=np.float32).reshape(-1, ndim)
+        fin = np.array(case['finals'], dtype=np.float32).reshape(-1, ndim)
+        n = len(init)
+        rows = np.empty((2 * n, ndim + 2), dtype=np.float32)
+        w = np.array(case['weights'], dtype=np.float64)
+        for i in range(n):
+            rows[i] = np.append(init[i], [w[i], 0.0])
+            rows[n + i] = np.append(fin[i], [w[i], 1.0])
+        return {'nbins': int(mapper.nbins), 'bins': mapper.assign(rows).tolist()}
+    if kind == 'sum32':
+        return {'sum': float(np.array(case['values'], dtype=np.float32).sum())}
     if kind == 'sum':
         return {'sum': float(np.array(case['values'], dtype=np.float64).sum())}
     if kind == 'we':

@@ -75,10 +75,25 @@ async function drawBins(n) {
   // Weights span decades: a log axis, bars from below the smallest weight.
   const floor = Math.min(...it.bins.map((b) => b.weight)) / 4;
   put('bins', Plot.plot({
+    caption: adaptiveCaption(it.adaptiveBins),
     height: 220, marginLeft: 60, x: { label: 'bin', type: 'band', tickFormat: (d, i) => (i % Math.ceil(it.bins.length / 12) ? '' : d) },
     y: { label: 'weight', type: 'log', grid: true, domain: [floor, 1.5] },
     marks: [Plot.barY(it.bins, { x: 'bin', y1: floor, y2: 'weight', fill: '#1d4ed8', title: (d) => `${d.label}: ${d.count} segments, weight ${d.weight.toExponential(2)}` }), Plot.text(it.bins, { x: 'bin', y: 'weight', text: 'count', dy: -6 })],
   }));
+}
+
+/** The MAB / binless bins the resampler placed for this iteration, in words (they move every iteration). */
+function adaptiveCaption(records) {
+  if (!records || records.length === 0) return undefined;
+  const num = (x) => (x === null || x === undefined ? '–' : Number(x).toPrecision(4));
+  const pt = (p) => (p ? `(${p.map(num).join(', ')})` : 'none');
+  return records.map((r) => {
+    const at = r.firstBin >= 0 ? `bins ${r.firstBin}–${r.firstBin + r.nbins - 1}` : `${r.nbins} bins`;
+    if (r.type === 'BinlessMapper') return `binless, ${at}: ${r.groupSizes.join(' / ')} walkers per group`;
+    const dims = r.boundaries.map((b, d) => `dim ${d}: ${b.length - 1} bins from ${num(b[0])} to ${num(b[b.length - 1])}`).join('; ');
+    const bn = r.maxBottleneck ? `; bottleneck walkers ${r.bottlenecksForward.map(pt).join(' ')} fwd, ${r.bottlenecksReverse.map(pt).join(' ')} rev (${r.nBottleneckFilled} filled)` : '';
+    return `MAB, ${at}, from ${r.nPoints} walkers: ${dims}${bn}`;
+  }).join(' · ');
 }
 
 let pending = null;

@@ -21,3 +21,4 @@ export { simPaths } from './sim-paths.js';
 export type { SimPaths } from './sim-paths.js';
 export { ResultsJournal, segmentKey } from './results-journal.js';
 export { weStep, WeStream } from './we-step.js';
+export { binLogEntry } from './adaptive-bin-log.js';

@@ -49,6 +49,10 @@ export async function initRun(o: InitOptions): Promise<InitSummary> {
   }
   const tstates: TargetStateRecord[] = o.tstates.map((t) => ({ label: t.label, pcoord: t.pcoord }));
   const mapper = mapperFromSpec(config.system.bins);
+  if (tstates.length > 0 && (config.system.bins.type === 'MABBinMapper' || config.system.bins.type === 'BinlessMapper')) {
+    // WESTPA's MABSimManager logs this as an error too: a target's bin would move with the walkers.
+    throw new ConsistencyError(`${config.system.bins.type} cannot be the outer bin mapper when there are target states; nest it in a RecursiveBinMapper whose fixed bins hold the targets (as WESTPA's MAB tutorials do)`);
+  }
   tstates.forEach((t, id) => binOf(mapper, t.pcoord, `target state ${id} '${t.label}'`));
   const tbins = targetBins(mapper, tstates.map((t, id) => ({ id, pcoord: t.pcoord })));
   const picks = bstates.flatMap((_, b) => Array.from({ length: o.segsPerState }, () => b));
@@ -71,7 +75,7 @@ export async function initRun(o: InitOptions): Promise<InitSummary> {
   const ndim = config.system.pcoordNdim;
   const init = new Float64Array(pop.next.length * ndim);
   pop.next.forEach((s, i) => init.set((istates[-s.parentId - 1] as { pcoord: readonly number[] }).pcoord, i * ndim));
-  const first = prepared(1, pop.next, init, null, [], pop.binWeights);
+  const first = prepared(1, pop.next, init, null, [], pop.binWeights, pop.adaptiveBins);
   await WestH5.create(
     paths.westH5,
     { pcoordNdim: ndim, pcoordLen: config.system.pcoordLen, pcoordDtype: config.system.pcoordDtype, iterPrec: config.data.iterPrec, seed },

@@ -12,6 +12,7 @@ import type { Reporter } from './reporter.js';
 import { ResultsJournal, segmentKey } from './results-journal.js';
 import { simPaths } from './sim-paths.js';
 import { weStep } from './we-step.js';
+import { logAdaptiveBins } from './adaptive-bin-log.js';
 
 export interface RunOptions {
   readonly config: WestConfig;
@@ -163,6 +164,7 @@ export async function runSimulation(o: RunOptions): Promise<RunSummary> {
       iterWalltime,
     };
     await store.commit({ outcome, newIstates: step.newIstates, next: step.next });
+    logAdaptiveBins(config, paths.simRoot, n, step.next.adaptiveBins, (m) => reporter.info(m));
     states.istates.push(...step.newIstates);
     journal.prune(n + 1);
     iterationsRun++;

@@ -67,7 +67,7 @@ export async function weStep(x: WeStepInput): Promise<WeStepOutput> {
     for (let d = 0; d < ndim; d++) initPcoords[i * ndim + d] = p[d] as number;
   });
   return {
-    next: prepared(x.nIter + 1, r.next, initPcoords, x.targetCounts, r.recycled, r.binWeights),
+    next: prepared(x.nIter + 1, r.next, initPcoords, x.targetCounts, r.recycled, r.binWeights, r.adaptiveBins),
     newIstates,
     endpointTypes: r.endpointTypes,
     nRecycled: r.recycled.length,
@@ -111,6 +111,7 @@ export function prepared(
   targetCounts: readonly number[] | null,
   newWeights: PreparedIteration['newWeights'],
   binWeights: Float64Array,
+  adaptiveBins: PreparedIteration['adaptiveBins'] = [],
 ): PreparedIteration {
   return {
     nIter,
@@ -121,6 +122,7 @@ export function prepared(
     binTargetCounts: nIter >= 2 ? targetCounts : null,
     newWeights,
     summary: summarize(next.map((s) => s.weight), binWeights),
+    ...(adaptiveBins && adaptiveBins.length > 0 ? { adaptiveBins } : {}),
   };
 }
 

@@ -68,9 +68,27 @@ export const SegParams = Type.Object({ n: Type.Integer({ minimum: 1, maximum: 1e
 
 export const Bin = Type.Object({ bin: Type.Integer(), label: Type.String(), count: Type.Integer(), weight: Type.Number() });
 
+const Numbers = Type.Array(Type.Number());
+/** The bins one MAB or binless mapper placed (packages/we AdaptiveBinsRecord). */
+export const AdaptiveBins = Type.Object({
+  type: oneOf(['MABBinMapper', 'BinlessMapper'] as const),
+  firstBin: Type.Integer({ description: "index of the mapper's bin 0 among all bins; -1 when a recursive mapper renumbers them" }),
+  nbins: Type.Integer(),
+  nPoints: Type.Integer({ description: 'walkers (final points) the bins were placed from' }),
+  boundaries: Type.Optional(Type.Array(Numbers, { description: 'MAB: linear bin boundaries per dimension' })),
+  minima: Type.Optional(Type.Array(nullable(Type.Number()), { description: 'MAB: lagging pcoord per dimension' })),
+  maxima: Type.Optional(Type.Array(nullable(Type.Number()), { description: 'MAB: leading pcoord per dimension' })),
+  bottlenecksForward: Type.Optional(Type.Array(nullable(Numbers), { description: 'MAB: forward bottleneck walker per dimension' })),
+  bottlenecksReverse: Type.Optional(Type.Array(nullable(Numbers))),
+  nBottleneckFilled: Type.Optional(Type.Integer()),
+  maxBottleneck: Type.Optional(Type.Integer()),
+  groupSizes: Type.Optional(Type.Array(Type.Integer(), { description: 'binless: walkers per group' })),
+});
+
 export const IterationDetail = Type.Object({
   summary: IterationSummary,
-  bins: Type.Array(Bin, { description: 'occupied bins, by where segments start (what the resampler saw)' }),
+  bins: Type.Array(Bin, { description: 'occupied bins, by where segments start (what the resampler saw; with MAB or binless bins, as WESTPA reports them: placed from these start points)' }),
+  adaptiveBins: nullable(Type.Array(AdaptiveBins), { description: 'the MAB or binless bins the WE step that made this iteration placed; null for fixed bins' }),
   flux: Type.Object({
     recycledWeight: Type.Number({ description: 'weight that reached a target state in this iteration' }),
     nRecycled: Type.Integer(),

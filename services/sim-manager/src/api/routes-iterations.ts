@@ -4,7 +4,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { mapperFromSpec } from '@westream/config';
 import { DataRefs } from '@westream/propagator';
 import { recycledOf, type IterationRecord, type SummaryRow, type WestH5 } from '@westream/store';
-import { SegStatus } from '@westream/we';
+import { assignBatch, isAdaptive, SegStatus } from '@westream/we';
 import { IterationDetail, IterationSummary, IterParams, LogBody, LogQuery, Page, PAGE_DEFAULTS, SegmentDetail, SegmentPage, SegParams, type SegmentRow } from './api-schemas.js';
 import type { ApiAppOptions } from './api-app.js';
 import { LogUnavailable, readLog } from './segment-logs.js';
@@ -57,6 +57,19 @@ export const iterationRoutes: FastifyPluginCallbackTypebox<{ o: ApiAppOptions; s
       finalPcoord: done ? Array.from(rec.pcoord.subarray(id * per + (pcoordLen - 1) * pcoordNdim, (id + 1) * per)) : null,
     };
   }
+  /**
+   * Bins of the start points under MAB or binless bins, the way WESTPA's MABSimManager reports an iteration's
+   * bins: all start points with their weights, binned together; undefined when a point lies outside the bins.
+   */
+  function startBins(rec: IterationRecord): Uint32Array | undefined {
+    const coords = new Float64Array(rec.nSegs * pcoordNdim);
+    for (let i = 0; i < rec.nSegs; i++) coords.set(rec.pcoord.subarray(i * per, i * per + pcoordNdim), i * pcoordNdim);
+    try {
+      return assignBatch(mapper, { coords, n: rec.nSegs, weights: rec.weights, isFinal: new Uint8Array(rec.nSegs).fill(1) });
+    } catch {
+      return undefined;
+    }
+  }
   let summaries: { at: number; rows: SummaryRow[] } | undefined;
   async function summaryRows(): Promise<SummaryRow[]> {
     if (summaries?.at !== m.iterationTimes.length) summaries = { at: m.iterationTimes.length, rows: await store.readSummary() };
@@ -71,10 +84,11 @@ export const iterationRoutes: FastifyPluginCallbackTypebox<{ o: ApiAppOptions; s
     const row = (await summaryRows())[req.params.n - 1];
     if (!row) throw new NotFound(`iteration ${req.params.n} has no summary row yet`);
     const bins = new Map<number, { count: number; weight: number }>();
+    const adaptive = isAdaptive(mapper) ? startBins(rec) : undefined;
     for (let i = 0; i < rec.nSegs; i++) {
       let b: number;
       try {
-        b = mapper.assignPoint(rec.pcoord, i * per);
+        b = adaptive ? (adaptive[i] as number) : mapper.assignPoint(rec.pcoord, i * per);
       } catch {
         continue; // outside every bin (a recycled walker's start was replaced): not counted
       }
@@ -87,6 +101,7 @@ export const iterationRoutes: FastifyPluginCallbackTypebox<{ o: ApiAppOptions; s
     return {
       summary: withDone(row),
       bins: [...bins].sort((a, b) => a[0] - b[0]).map(([bin, e]) => ({ bin, label: labels[bin] ?? String(bin), ...e })),
+      adaptiveBins: await store.readAdaptiveBins(req.params.n),
       flux: { recycledWeight, nRecycled, perTau: recycledWeight },
     };
   });
