@@ -35,5 +35,6 @@ export type {
   RecyclingEntry,
   ResampleInput,
   ResampleResult,
+  ResampleTestOnly,
   PopulateInput,
 } from './resampler.js';

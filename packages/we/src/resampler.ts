@@ -97,6 +97,16 @@ export interface ResampleInput {
   readonly targetStates?: readonly TargetStateRef[];
   /** Initial states available for recycling, used in this order. */
   readonly initialStates?: readonly InitialStateRef[];
+  /** TEST ONLY: deliberate faults for negative controls. No config key reaches it (the loop takes it from code). */
+  readonly testOnly?: ResampleTestOnly;
+}
+
+/**
+ * TEST ONLY. Faults a statistical test must detect, to prove it can fail: `uniformMergeSurvivor` keeps the
+ * history of a merge chosen uniformly instead of in proportion to weight (the same random draw): a biased WE.
+ */
+export interface ResampleTestOnly {
+  readonly uniformMergeSurvivor?: boolean;
 }
 
 export interface ResampleResult {
@@ -243,7 +253,13 @@ export function resample(input: ResampleInput): ResampleResult {
     bins[ibin] = [];
   }
 
-  const next = resampleBins(bins, counts, params, input.rng);
+  uniformSurvivorForTests = input.testOnly?.uniformMergeSurvivor === true;
+  let next: NextSegment[];
+  try {
+    next = resampleBins(bins, counts, params, input.rng);
+  } finally {
+    uniformSurvivorForTests = false;
+  }
   const endpointTypes = new Uint8Array(segments.nSegs).fill(Endpoint.MERGED);
   const used = new Set<number>();
   for (const s of next) {
@@ -403,12 +419,18 @@ function splitWalker(w: Walker, m: number): Walker[] {
   return out;
 }
 
+/** ResampleTestOnly.uniformMergeSurvivor, for the (synchronous) duration of one `resample` call. */
+let uniformSurvivorForTests = false;
+
 /** Merges walkers (sorted by weight) into one; the surviving history is drawn in proportion to weight. */
 function mergeWalkers(walkers: Walker[], rng: Rng): Walker {
   const cumul: number[] = [];
   let total = 0;
   for (const w of walkers) cumul.push((total += w.weight));
-  const chosen = walkers[digitize(rng.uniform(total), cumul)] as Walker;
+  const u = rng.uniform(total);
+  // TEST ONLY (negative controls): the wrong, uniform choice.
+  const pick = uniformSurvivorForTests ? Math.min(walkers.length - 1, Math.floor((u / total) * walkers.length)) : digitize(u, cumul);
+  const chosen = walkers[pick] as Walker;
   return { weight: total, parentId: chosen.parentId, wtg: unionSorted(walkers) };
 }
 
