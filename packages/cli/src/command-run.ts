@@ -1,7 +1,7 @@
 /** `westream run`: WESTPA's w_run — iterate until max_total_iterations, the wall-clock limit or a stop. */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { createWriteStream, existsSync, mkdirSync, statSync, writeFileSync, type WriteStream } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { loadConfig } from '@westream/config';
 import { ProcessRegistry, SegmentRunner } from '@westream/propagator';
 import { makeReporter, parseApiAddress, RunMonitor, runSimulation, simPaths, type RunningApi, type RunSummary } from '@westream/sim-manager';
@@ -17,6 +17,8 @@ export interface RunArgs {
   readonly redis: string | undefined;
   readonly api: string | undefined;
   readonly apiToken: string | undefined;
+  readonly logFormat: string | undefined;
+  readonly logFile: string | undefined;
 }
 
 /** The run's id in Redis: west.westream.run_id, else one derived from the sim root (stable across restarts). */
@@ -32,11 +34,22 @@ export async function commandRun(a: RunArgs): Promise<RunSummary> {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+  if (a.logFormat !== undefined && a.logFormat !== 'json' && a.logFormat !== 'pretty') throw new UsageError(`--log-format ${a.logFormat}: expected pretty or json`);
+  let logStream: WriteStream | undefined;
+  if (a.logFile !== undefined) {
+    const file = resolve(a.logFile);
+    if (existsSync(file) && statSync(file).isDirectory()) throw new UsageError(`--log-file ${a.logFile}: is a directory; give a file name`);
+    mkdirSync(dirname(file), { recursive: true });
+    logStream = createWriteStream(file, { flags: 'a' });
+  }
   const simRoot = process.cwd();
   const paths = simPaths(config, simRoot);
   const store = await WestH5.open(paths.westH5);
   const registry = new ProcessRegistry(join(paths.stateDir, 'pgids'));
-  const reporter = new RunMonitor(makeReporter({ tty: process.stderr.isTTY === true, stream: process.stderr.isTTY ? process.stderr : process.stdout }));
+  const tty = process.stderr.isTTY === true;
+  const reporter = new RunMonitor(
+    makeReporter({ tty, stream: tty ? process.stderr : process.stdout, ...(a.logFormat ? { format: a.logFormat } : {}), ...(logStream ? { logStream } : {}) }),
+  );
   for (const w of warnings) reporter.warn(w.message);
   const orphans = registry.reapOrphans();
   if (orphans.length > 0) reporter.warn(`killed ${orphans.length} process(es) left running by an earlier westream run that was killed (pids ${orphans.join(', ')})`);
@@ -105,6 +118,7 @@ export async function commandRun(a: RunArgs): Promise<RunSummary> {
   } finally {
     await api?.close();
     reporter.close();
+    if (logStream) await new Promise<void>((done) => logStream.end(done));
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
     await workManager.close();

@@ -27,7 +27,10 @@ commands:
   init     [--bstate L,P[,AUX]]... [--bstates-from F]... [--tstate L,X...]... [--tstates-from F]...
            [--segs-per-state N] [--force]         create west.h5 and iteration 1 (like w_init)
   run      [--work-manager local|bullmq] [--slots N] [--redis URL] [--api HOST:PORT|off] [--api-token T]
-                                                   run WE iterations (like w_run); Ctrl-C stops, run resumes
+           [--log-format pretty|json] [--log-file F]
+                                                   run WE iterations (like w_run); Ctrl-C stops, run resumes;
+                                                   pretty (a table; default on a terminal) or JSON lines,
+                                                   and JSON lines to F as well
   worker   --redis URL [--node-id ID] [--slots N] [--gpus 0,1] [--state-dir DIR] [--lock-duration S] [--heartbeat S]
                                                    a node's daemon for the bullmq work manager
   serve    [--api HOST:PORT]                       the REST API and dashboard on a run's record (no run)
@@ -92,9 +95,9 @@ const commands: Record<string, Command> = {
       ),
   },
   run: {
-    options: { config: { type: 'string', short: 'c' }, 'work-manager': { type: 'string' }, slots: { type: 'string' }, redis: { type: 'string' }, api: { type: 'string' }, 'api-token': { type: 'string' } },
+    options: { config: { type: 'string', short: 'c' }, 'work-manager': { type: 'string' }, slots: { type: 'string' }, redis: { type: 'string' }, api: { type: 'string' }, 'api-token': { type: 'string' }, 'log-format': { type: 'string' }, 'log-file': { type: 'string' } },
     run: async (v) => {
-      const s = await commandRun({ config: configPath(v.config), workManager: str(v['work-manager']), slots: str(v.slots), redis: str(v.redis), api: str(v.api), apiToken: str(v['api-token']) });
+      const s = await commandRun({ config: configPath(v.config), workManager: str(v['work-manager']), slots: str(v.slots), redis: str(v.redis), api: str(v.api), apiToken: str(v['api-token']), logFormat: str(v['log-format']), logFile: str(v['log-file']) });
       return s.reason === 'stopped' ? ExitCode.STOPPED : ExitCode.OK;
     },
   },

@@ -102,11 +102,12 @@ export interface ResampleInput {
 }
 
 /**
- * TEST ONLY. Faults a statistical test must detect, to prove it can fail: `uniformMergeSurvivor` keeps the
- * history of a merge chosen uniformly instead of in proportion to weight (the same random draw): a biased WE.
+ * TEST ONLY. Faults a statistical test must detect, to prove it can fail. `mergeSurvivor` is the history a
+ * merge keeps: 'uniform' draws it uniformly instead of in proportion to weight (the same random draw),
+ * 'lightest' always keeps the lightest walker's. Both bias WE towards where light walkers are.
  */
 export interface ResampleTestOnly {
-  readonly uniformMergeSurvivor?: boolean;
+  readonly mergeSurvivor?: 'uniform' | 'lightest';
 }
 
 export interface ResampleResult {
@@ -253,12 +254,12 @@ export function resample(input: ResampleInput): ResampleResult {
     bins[ibin] = [];
   }
 
-  uniformSurvivorForTests = input.testOnly?.uniformMergeSurvivor === true;
+  biasedSurvivorForTests = input.testOnly?.mergeSurvivor;
   let next: NextSegment[];
   try {
     next = resampleBins(bins, counts, params, input.rng);
   } finally {
-    uniformSurvivorForTests = false;
+    biasedSurvivorForTests = undefined;
   }
   const endpointTypes = new Uint8Array(segments.nSegs).fill(Endpoint.MERGED);
   const used = new Set<number>();
@@ -419,8 +420,8 @@ function splitWalker(w: Walker, m: number): Walker[] {
   return out;
 }
 
-/** ResampleTestOnly.uniformMergeSurvivor, for the (synchronous) duration of one `resample` call. */
-let uniformSurvivorForTests = false;
+/** ResampleTestOnly.mergeSurvivor, for the (synchronous) duration of one `resample` call. */
+let biasedSurvivorForTests: ResampleTestOnly['mergeSurvivor'];
 
 /** Merges walkers (sorted by weight) into one; the surviving history is drawn in proportion to weight. */
 function mergeWalkers(walkers: Walker[], rng: Rng): Walker {
@@ -428,8 +429,8 @@ function mergeWalkers(walkers: Walker[], rng: Rng): Walker {
   let total = 0;
   for (const w of walkers) cumul.push((total += w.weight));
   const u = rng.uniform(total);
-  // TEST ONLY (negative controls): the wrong, uniform choice.
-  const pick = uniformSurvivorForTests ? Math.min(walkers.length - 1, Math.floor((u / total) * walkers.length)) : digitize(u, cumul);
+  // TEST ONLY (negative controls): the wrong choices (walkers are sorted by weight, the lightest first).
+  const pick = biasedSurvivorForTests === 'lightest' ? 0 : biasedSurvivorForTests === 'uniform' ? Math.min(walkers.length - 1, Math.floor((u / total) * walkers.length)) : digitize(u, cumul);
   const chosen = walkers[pick] as Walker;
   return { weight: total, parentId: chosen.parentId, wtg: unionSorted(walkers) };
 }
