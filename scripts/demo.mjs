@@ -17,7 +17,7 @@ mkdirSync(dir, { recursive: true });
 for (const f of ['west.yaml', 'md.in', 'bstates.txt', 'tstates.txt', 'bstates']) cpSync(join(repo, 'config/examples/toy', f), join(dir, f), { recursive: true });
 cpSync(join(repo, 'westpa-scripts/toy'), join(dir, 'westpa_scripts'), { recursive: true });
 
-const env = { ...process.env, TOY_MD: toyMd, WESTREAM_API: process.env.WESTREAM_API ?? 'off' };
+const env = { ...process.env, TOY_MD: toyMd };
 const step = (args) => {
   const r = spawnSync(process.execPath, [westream, ...args], { cwd: dir, env, stdio: 'inherit' });
   if (r.status !== 0) {
