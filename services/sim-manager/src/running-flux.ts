@@ -15,7 +15,7 @@ export interface FluxEstimate {
 export function runningFlux(perIteration: readonly number[]): FluxEstimate | null | 0 {
   const half = perIteration.slice(Math.floor(perIteration.length / 2));
   const m = half.length;
-  if (m < 4) return null;
+  if (perIteration.length < 8) return null;
   const blocks = Math.max(4, Math.floor(Math.sqrt(m)));
   const size = Math.floor(m / blocks);
   const used = half.slice(m - blocks * size); // the newest iterations, whole blocks
