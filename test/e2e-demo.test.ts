@@ -3,7 +3,7 @@
  * analysed by WESTPA's own w_pdist (PyPI westpa).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { pythonModuleMissing, skipWithoutPeer } from './support/peers.js';
@@ -51,7 +51,7 @@ describe.skipIf(skip)('the demo, end to end', () => {
     dir = demoSimDir((y) => y.replace(/max_total_iterations: \d+/, `max_total_iterations: ${ITERS}`));
     const init = westream(dir, ['init', '--bstates-from', 'bstates.txt', '--tstates-from', 'tstates.txt', '--segs-per-state', '3']);
     expect(init.code, init.stderr).toBe(0);
-    const run = westream(dir, ['run']);
+    const run = westream(dir, ['run', '--log-format', 'pretty', '--log-file', 'run.log.jsonl']); // as the demo runs it
     expect(run.code, run.stderr + run.stdout).toBe(0);
     runOut = run.stdout;
     // python3 -m, not the console script: a fresh pip install may not have refreshed pyenv's shims yet.
@@ -60,8 +60,14 @@ describe.skipIf(skip)('the demo, end to end', () => {
     data = JSON.parse(python(`exec(open(${JSON.stringify(join(REPO, 'test/fixtures/inspect_west_h5.py'))}).read())`, [join(dir, 'west.h5'), join(dir, 'pdist.h5')])) as Inspect;
   }, 300_000);
 
-  it('logs JSON lines through pino when not on a terminal', () => {
-    const lines = runOut.trim().split('\n').map((l) => JSON.parse(l) as { msg: string; level: number });
+  it('prints the table (--log-format pretty) and appends the JSON lines to --log-file', () => {
+    // One row per iteration: iteration, segments, wall time, recycled walkers, recycled weight, running flux.
+    const rows = runOut.split('\n').filter((l) => /^\s+\d+\s+\d+\s+[\d.]+s\s+\d+\s+\S+\s+\S/.test(l));
+    expect(rows.map((r) => Number(r.trim().split(/\s+/)[0])), runOut).toEqual(Array.from({ length: ITERS }, (_, i) => i + 1));
+    // From the 8th iteration on, the running flux has an error bar (or is 0 before any flux).
+    expect(rows[ITERS - 1], runOut).toMatch(/(\d\.\d+e-\d+ ± \d\.\de-\d+ \(\d+ %\)|\s0)$/);
+    expect(runOut).not.toMatch(/^\{/m); // no JSON on the terminal
+    const lines = readFileSync(join(dir, 'run.log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { msg: string; level: number });
     expect(lines.filter((l) => l.msg === 'iteration finished')).toHaveLength(ITERS);
   });
 
@@ -91,7 +97,7 @@ describe.skipIf(skip)('the demo, end to end', () => {
         ['status', 'uint8', 49],
       ]);
       expect(it.pcoord_dtype).toBe('float32');
-      expect(it.pcoord_shape.slice(1)).toEqual([11, 1]);
+      expect(it.pcoord_shape.slice(1)).toEqual([6, 1]); // md.in: 100 steps, stride 20
       expect(it.wtgraph_dtype).toBe('int64');
       expect(it.wtg_ok).toBe(true);
       expect(it.n_iter_attr).toBe(it.n);
@@ -111,7 +117,7 @@ describe.skipIf(skip)('the demo, end to end', () => {
   });
 
   it('meets the target count in every occupied bin, and continuing walkers start where their parents ended', () => {
-    const edges = [-1.1, -1.0, -0.9, -0.8, -0.7, -0.6, -0.5, -0.4, -0.3, -0.2, -0.1, 0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0];
+    const edges = [-0.75, -0.5, -0.25, 0, 0.25, 0.5, 0.75, 1.0]; // config/examples/toy/west.yaml
     const f32 = (x: number): number => Math.fround(x);
     for (const it of data.iterations.slice(1)) {
       const counts = new Map<number, number>();
@@ -119,7 +125,7 @@ describe.skipIf(skip)('the demo, end to end', () => {
         const b = edges.filter((e) => x >= f32(e)).length;
         counts.set(b, (counts.get(b) ?? 0) + 1);
       }
-      expect([...counts.values()].every((c) => c === 3), `iteration ${it.n}: ${JSON.stringify([...counts])}`).toBe(true);
+      expect([...counts.values()].every((c) => c === 6), `iteration ${it.n}: ${JSON.stringify([...counts])}`).toBe(true);
       expect(it.bin_target_counts?.length).toBe(edges.length + 1);
       expect(it.continuity).toBe(true);
     }

@@ -1,6 +1,7 @@
 /** `westream run`: WESTPA's w_run — iterate until max_total_iterations, the wall-clock limit or a stop. */
 import { randomBytes } from 'node:crypto';
-import { join, resolve } from 'node:path';
+import { createWriteStream, existsSync, mkdirSync, statSync, type WriteStream } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { loadConfig } from '@westream/config';
 import { ProcessRegistry, RegistryLockedError, removeStaleReturnDirs, SegmentRunner } from '@westream/propagator';
 import { makeReporter, parseApiAddress, RunMonitor, runSimulation, simPaths, type RunningApi, type RunSummary } from '@westream/sim-manager';
@@ -19,6 +20,8 @@ export interface RunArgs {
   readonly api: string | undefined;
   /** A file holding the API token (the token itself never comes from the command line). */
   readonly apiTokenFile: string | undefined;
+  readonly logFormat: string | undefined;
+  readonly logFile: string | undefined;
 }
 
 /** The run's id in Redis: west.westream.run_id, else one derived from the sim root (stable across restarts). */
@@ -35,6 +38,14 @@ export async function commandRun(a: RunArgs): Promise<RunSummary> {
     throw new UsageError((e as Error).message);
   }
   const given = givenApiToken(a.apiTokenFile); // checked even with --api off: a wrong flag is a mistake either way
+  if (a.logFormat !== undefined && a.logFormat !== 'json' && a.logFormat !== 'pretty') throw new UsageError(`--log-format ${a.logFormat}: expected pretty or json`);
+  let logStream: WriteStream | undefined;
+  if (a.logFile !== undefined) {
+    const file = resolve(a.logFile);
+    if (existsSync(file) && statSync(file).isDirectory()) throw new UsageError(`--log-file ${a.logFile}: is a directory; give a file name`);
+    mkdirSync(dirname(file), { recursive: true });
+    logStream = createWriteStream(file, { flags: 'a' });
+  }
   const simRoot = process.cwd();
   const paths = simPaths(config, simRoot);
   const registry = new ProcessRegistry(join(paths.stateDir, 'pgids'));
@@ -46,7 +57,8 @@ export async function commandRun(a: RunArgs): Promise<RunSummary> {
     registry.close();
     throw e;
   }
-  const reporter = new RunMonitor(makeReporter({ tty: process.stderr.isTTY === true, stream: process.stderr.isTTY ? process.stderr : process.stdout }), {
+  const tty = process.stderr.isTTY === true;
+  const reporter = new RunMonitor(makeReporter({ tty, stream: tty ? process.stderr : process.stdout, ...(a.logFormat ? { format: a.logFormat } : {}), ...(logStream ? { logStream } : {}) }), {
     stragglerSeconds: config.westream.stragglerSeconds,
     segmentTimeout: config.westream.segmentTimeout,
   });
@@ -126,6 +138,7 @@ export async function commandRun(a: RunArgs): Promise<RunSummary> {
   } finally {
     await api?.close();
     reporter.close();
+    if (logStream) await new Promise<void>((done) => logStream.end(done));
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
     await workManager.close();

@@ -51,12 +51,14 @@ export const commands: Readonly<Record<string, CommandSpec>> = {
         default: '$WESTREAM_API_TOKEN_FILE, else $WESTREAM_API_TOKEN, else a new one in .westream/api-token',
         help: 'a file holding the token that lets a client pause or stop the run (never the token itself on the command line: ps shows it)',
       },
+      'log-format': { type: 'string', value: 'pretty|json', default: 'pretty on a terminal, else json', help: 'a live table, or one JSON line per event (pino)' },
+      'log-file': { type: 'string', value: 'FILE', help: 'JSON lines to FILE as well (appended)' },
       // Parsed only to be refused with the reason (api-token-source.ts); a token in argv is visible to every user.
       'api-token': { type: 'string', value: 'T', help: 'refused: use WESTREAM_API_TOKEN or --api-token-file' },
     },
     run: async (v) => {
       if (v['api-token'] !== undefined) throw new UsageError(`westream run: ${(await import('./api-token-source.js')).TOKEN_ON_COMMAND_LINE}`);
-      const s = await (await import('./command-run.js')).commandRun({ config: configPath(v.config), workManager: str(v['work-manager']), slots: str(v.slots), redis: str(v.redis), api: str(v.api), apiTokenFile: str(v['api-token-file']) });
+      const s = await (await import('./command-run.js')).commandRun({ config: configPath(v.config), workManager: str(v['work-manager']), slots: str(v.slots), redis: str(v.redis), api: str(v.api), apiTokenFile: str(v['api-token-file']), logFormat: str(v['log-format']), logFile: str(v['log-file']) });
       return s.reason === 'stopped' ? ExitCode.STOPPED : ExitCode.OK;
     },
   },

@@ -41,6 +41,7 @@ export type {
   RecyclingEntry,
   ResampleInput,
   ResampleResult,
+  ResampleTestOnly,
   PopulateInput,
 } from './resampler.js';
 export { codedError } from './errors.js';

@@ -99,6 +99,17 @@ export interface ResampleInput {
   readonly targetStates?: readonly TargetStateRef[];
   /** Initial states available for recycling, used in this order. */
   readonly initialStates?: readonly InitialStateRef[];
+  /** TEST ONLY: deliberate faults for negative controls. No config key reaches it (the loop takes it from code). */
+  readonly testOnly?: ResampleTestOnly;
+}
+
+/**
+ * TEST ONLY. Faults a statistical test must detect, to prove it can fail. `mergeSurvivor` is the history a
+ * merge keeps: 'uniform' draws it uniformly instead of in proportion to weight (the same random draw),
+ * 'lightest' always keeps the lightest walker's. Both bias WE towards where light walkers are.
+ */
+export interface ResampleTestOnly {
+  readonly mergeSurvivor?: 'uniform' | 'lightest';
 }
 
 export interface ResampleResult {
@@ -258,7 +269,13 @@ export function resample(input: ResampleInput): ResampleResult {
     bins[ibin] = [];
   }
 
-  const next = resampleBins(bins, counts, params, input.rng);
+  biasedSurvivorForTests = input.testOnly?.mergeSurvivor;
+  let next: NextSegment[];
+  try {
+    next = resampleBins(bins, counts, params, input.rng);
+  } finally {
+    biasedSurvivorForTests = undefined;
+  }
   const endpointTypes = new Uint8Array(segments.nSegs).fill(Endpoint.MERGED);
   const used = new Set<number>();
   for (const s of next) {
@@ -437,12 +454,18 @@ function splitWalker(w: Walker, m: number): Walker[] {
   return out;
 }
 
+/** ResampleTestOnly.mergeSurvivor, for the (synchronous) duration of one `resample` call. */
+let biasedSurvivorForTests: ResampleTestOnly['mergeSurvivor'];
+
 /** Merges walkers (sorted by weight) into one; the surviving history is drawn in proportion to weight. */
 function mergeWalkers(walkers: Walker[], rng: Rng): Walker {
   const cumul: number[] = [];
   let total = 0;
   for (const w of walkers) cumul.push((total += w.weight));
-  const chosen = walkers[digitize(rng.uniform(total), cumul)] as Walker;
+  const u = rng.uniform(total);
+  // TEST ONLY (negative controls): the wrong choices (walkers are sorted by weight, the lightest first).
+  const pick = biasedSurvivorForTests === 'lightest' ? 0 : biasedSurvivorForTests === 'uniform' ? Math.min(walkers.length - 1, Math.floor((u / total) * walkers.length)) : digitize(u, cumul);
+  const chosen = walkers[pick] as Walker;
   return { weight: total, parentId: chosen.parentId, wtg: unionSorted(walkers) };
 }
 

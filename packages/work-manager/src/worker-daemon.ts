@@ -38,11 +38,19 @@ export interface WorkerDaemonOptions {
   readonly stalledIntervalMs?: number;
   readonly heartbeatMs?: number;
   readonly log?: (line: string) => void;
+  /**
+   * Makes the runner for a run's segments (default: the executable propagator's SegmentRunner, from the run's
+   * config file). The in-process test harness passes a function propagator here; the CLI never does.
+   */
+  readonly makeRunner?: (run: { readonly runId: string; readonly config: string; readonly simRoot: string; readonly seed: bigint }) => DaemonRunner;
 }
+
+/** What the daemon needs of a runner. */
+export type DaemonRunner = Pick<SegmentRunner, 'runSegment' | 'close'>;
 
 export class WorkerDaemon {
   private readonly running = new Map<string, { controller: AbortController; segment: string }>();
-  private readonly runners = new Map<string, SegmentRunner>();
+  private readonly runners = new Map<string, DaemonRunner>();
   /** Stream analyses waiting for their job on this node's queue, by stream job id. */
   private readonly streams = new Map<string, () => Promise<void>>();
   /** Slot indices not in use (a slot's GPU goes with it). */
@@ -158,9 +166,13 @@ export class WorkerDaemon {
     await this.redis.multi().set(HEARTBEAT_KEY(this.o.nodeId), json, 'EX', ttl).hset(NODES_KEY, this.o.nodeId, json).exec().catch(() => undefined);
   }
 
-  private runnerFor(runId: string, config: string, simRoot: string, seed: string): SegmentRunner {
+  private runnerFor(runId: string, config: string, simRoot: string, seed: string): DaemonRunner {
     const key = `${runId}\0${config}\0${simRoot}\0${seed}`;
     let r = this.runners.get(key);
+    if (!r && this.o.makeRunner) {
+      r = this.o.makeRunner({ runId, config, simRoot, seed: BigInt(seed) });
+      this.runners.set(key, r);
+    }
     if (!r) {
       let cfg: WestConfig;
       try {

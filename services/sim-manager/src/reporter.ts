@@ -1,9 +1,15 @@
 /**
- * What the loop tells the user. On a terminal: one live progress line (iteration i/N, segments
- * done/running/failed, elapsed, ETA) with warnings printed above it. Otherwise: pino JSON lines.
+ * What the loop tells the user. `pretty` (the default on a terminal): a compact table, one row per iteration
+ * (segments, the flux into the targets, the running flux with its error bar), warnings between the rows and,
+ * on a terminal, one live progress line below them (segments done/running/failed, elapsed, ETA). `json` (the
+ * default otherwise): pino JSON lines. Either can also send the JSON lines to a log file.
+ *
+ * A small renderer, not pino-pretty: pino-pretty would re-render each JSON record as it is, but what a WE user
+ * wants on screen is a table with a running estimate, which is state the reporter keeps anyway.
  */
 import pino, { type Logger } from 'pino';
 import type { SegmentResult, SegmentTask } from '@westream/propagator';
+import { runningFlux } from './running-flux.js';
 
 export interface IterationReport {
   readonly nIter: number;
@@ -27,8 +33,50 @@ export interface Reporter {
   close(): void;
 }
 
-export function makeReporter(opts: { tty: boolean; stream?: NodeJS.WritableStream; level?: string }): Reporter {
-  return opts.tty ? new TtyReporter(opts.stream ?? process.stderr) : new PinoReporter(pino({ level: opts.level ?? 'info', base: null }, opts.stream ?? process.stdout));
+export type LogFormat = 'json' | 'pretty';
+
+export function makeReporter(opts: {
+  tty: boolean;
+  stream?: NodeJS.WritableStream;
+  level?: string;
+  /** Default: pretty on a terminal, json otherwise. */
+  format?: LogFormat;
+  /** Also write the JSON lines here (a log file). */
+  logStream?: NodeJS.WritableStream;
+}): Reporter {
+  const format = opts.format ?? (opts.tty ? 'pretty' : 'json');
+  const json = (out: NodeJS.WritableStream): Reporter => new PinoReporter(pino({ level: opts.level ?? 'info', base: null }, out));
+  const main = format === 'pretty' ? new TtyReporter(opts.stream ?? process.stderr, opts.tty) : json(opts.stream ?? process.stdout);
+  return opts.logStream ? new TeeReporter([main, json(opts.logStream)]) : main;
+}
+
+/** Tells every reporter everything (the terminal's table and the log file's JSON lines). */
+class TeeReporter implements Reporter {
+  constructor(private readonly all: readonly Reporter[]) {}
+  runStarted(info: Parameters<Reporter['runStarted']>[0]): void {
+    for (const r of this.all) r.runStarted(info);
+  }
+  iterationStarted(nIter: number, nSegs: number, nToRun: number): void {
+    for (const r of this.all) r.iterationStarted(nIter, nSegs, nToRun);
+  }
+  segmentStarted(task: SegmentTask): void {
+    for (const r of this.all) r.segmentStarted(task);
+  }
+  segmentFinished(result: SegmentResult): void {
+    for (const r of this.all) r.segmentFinished(result);
+  }
+  iterationFinished(report: IterationReport): void {
+    for (const r of this.all) r.iterationFinished(report);
+  }
+  warn(message: string): void {
+    for (const r of this.all) r.warn(message);
+  }
+  info(message: string): void {
+    for (const r of this.all) r.info(message);
+  }
+  close(): void {
+    for (const r of this.all) r.close();
+  }
 }
 
 class PinoReporter implements Reporter {
@@ -69,13 +117,20 @@ class TtyReporter implements Reporter {
   private iterTimes: number[] = [];
   private timer: NodeJS.Timeout | undefined;
   private dirty = false;
-  private lastFlux = '';
+  /** Recycled weight of each iteration this run finished (the flux into the targets, per τ). */
+  private readonly fluxes: number[] = [];
 
-  constructor(private readonly out: NodeJS.WritableStream) {}
+  /** `live`: a terminal, with a progress line redrawn in place below the table. */
+  constructor(
+    private readonly out: NodeJS.WritableStream,
+    private readonly live = true,
+  ) {}
 
   runStarted(info: { nIter: number; lastIter: number | null; westH5: string; workManager: string }): void {
     this.lastIter = info.lastIter;
     this.print(`westream: ${info.westH5}, iteration ${info.nIter}${info.lastIter ? ` of ${info.lastIter}` : ''}, ${info.workManager} work manager`);
+    this.print(' iter  segs  walltime  recycled  flux (weight/τ)   running flux ± error (second half of the run)');
+    if (!this.live) return;
     this.timer = setInterval(() => this.draw(), 100);
     this.timer.unref();
   }
@@ -97,8 +152,12 @@ class TtyReporter implements Reporter {
   }
   iterationFinished(r: IterationReport): void {
     this.iterTimes.push(r.walltime);
-    if (r.nRecycled > 0) this.lastFlux = ` · recycled ${r.nRecycled} (weight ${r.recycledWeight.toExponential(2)})`;
-    this.dirty = true;
+    this.fluxes.push(r.recycledWeight);
+    const est = runningFlux(this.fluxes);
+    const running = est ? `${est.mean.toExponential(2)} ± ${est.se.toExponential(1)} (${Math.round((100 * est.se) / est.mean)} %)` : est === null ? '-' : '0';
+    this.print(
+      `${String(r.nIter).padStart(5)} ${String(r.nSegs).padStart(5)} ${r.walltime.toFixed(2).padStart(8)}s ${String(r.nRecycled).padStart(9)}  ${(r.recycledWeight > 0 ? r.recycledWeight.toExponential(3) : '0').padStart(15)}   ${running}`,
+    );
   }
   warn(message: string): void {
     this.print(`warning: ${message}`);
@@ -108,17 +167,19 @@ class TtyReporter implements Reporter {
   }
   close(): void {
     if (this.timer) clearInterval(this.timer);
+    if (!this.live) return;
     this.draw(true);
     this.out.write('\n');
   }
 
   private print(line: string): void {
-    this.out.write(`\r\x1b[K${line}\n`);
+    this.out.write(this.live ? `\r\x1b[K${line}\n` : `${line}\n`);
     this.dirty = true;
     this.draw();
   }
 
   private draw(force = false): void {
+    if (!this.live) return;
     if (!this.dirty && !force) return;
     this.dirty = false;
     const elapsed = (Date.now() - this.started) / 1000;
@@ -130,7 +191,7 @@ class TtyReporter implements Reporter {
     }
     const of = this.lastIter ? `/${this.lastIter}` : '';
     this.out.write(
-      `\r\x1b[Kiteration ${this.nIter}${of}  segments ${this.done}/${this.nSegs} done · ${this.running} running · ${this.failed} failed  elapsed ${clock(elapsed)}${eta}${this.lastFlux}`,
+      `\r\x1b[Kiteration ${this.nIter}${of}  segments ${this.done}/${this.nSegs} done · ${this.running} running · ${this.failed} failed  elapsed ${clock(elapsed)}${eta}`,
     );
   }
 }

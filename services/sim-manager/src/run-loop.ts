@@ -6,7 +6,7 @@
 import { mapperFromSpec, type WestConfig } from '@westream/config';
 import type { SegmentResult, SegmentRunner, SegmentTask } from '@westream/propagator';
 import { WestH5, type IterationOutcome, type IterationRecord, type StateSet } from '@westream/store';
-import { codedError, SegStatus } from '@westream/we';
+import { codedError, SegStatus, type ResampleTestOnly } from '@westream/we';
 import type { WorkManager } from '@westream/work-manager';
 import type { Reporter } from './reporter.js';
 import { ResultsJournal, segmentKey } from './results-journal.js';
@@ -23,6 +23,8 @@ export interface RunOptions {
   readonly signal: AbortSignal;
   /** Asked before each iteration whether to go on (the REST API's pause and graceful stop). */
   readonly control?: RunControl;
+  /** TEST ONLY: resampler faults for the science tests' negative controls; the CLI never sets it. */
+  readonly testOnly?: ResampleTestOnly;
 }
 
 /** Pause and graceful stop, at iteration boundaries: an iteration, once started, is finished and recorded. */
@@ -150,6 +152,7 @@ export async function runSimulation(o: RunOptions): Promise<RunSummary> {
       weights: rec.weights,
       pcoord,
       ...(config.propagation.genIstates ? { genIstate: (i, b) => o.runner.genIstate(i, b, signal) } : {}),
+      ...(o.testOnly ? { testOnly: o.testOnly } : {}),
     });
     const iterWalltime = (performance.now() - iterStart) / 1000;
     const outcome: IterationOutcome = {

@@ -4,7 +4,7 @@
  */
 import type { BasisStateInfo, InitialStateInfo } from '@westream/propagator';
 import type { InitialStateRecord, IterationSummary, PreparedIteration, StateSet } from '@westream/store';
-import { countRecycled, numpySum, pickBasisStates, resample, Rng, type BinMapper, type NextSegment, type WeParams } from '@westream/we';
+import { countRecycled, numpySum, pickBasisStates, resample, Rng, type BinMapper, type NextSegment, type ResampleTestOnly, type WeParams } from '@westream/we';
 
 /** Labels of the run's random streams (the propagator's children use 1–5). */
 export const WeStream = { RESAMPLE: 100, ISTATE_PICK: 101, POPULATE: 102 } as const;
@@ -25,6 +25,8 @@ export interface WeStepInput {
   readonly pcoord: Float64Array;
   /** Makes a generated initial state and returns its pcoord (gen_istates); absent: use the basis state's. */
   readonly genIstate?: (istate: InitialStateInfo, bstate: BasisStateInfo) => Promise<Float64Array>;
+  /** TEST ONLY: resampler faults for negative controls (see ResampleTestOnly). */
+  readonly testOnly?: ResampleTestOnly;
 }
 
 export interface WeStepOutput {
@@ -59,6 +61,7 @@ export async function weStep(x: WeStepInput): Promise<WeStepOutput> {
     segments,
     targetStates,
     initialStates: newIstates.map((s, k) => ({ id: firstId + k, pcoord: s.pcoord })),
+    ...(x.testOnly ? { testOnly: x.testOnly } : {}),
   });
   const allIstates = [...x.states.istates, ...newIstates];
   const initPcoords = new Float64Array(r.next.length * ndim);
