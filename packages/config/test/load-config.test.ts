@@ -30,6 +30,7 @@ describe('WESTPA tutorial west.cfg (basic_nacl_gmx) loads unchanged', () => {
       maxTotalIterations: 2,
       maxRunWallclock: 259200,
       propagator: 'executable',
+      pythonPropagator: null,
       genIstates: true,
       blockSize: 1,
       saveTransitionMatrices: false,
@@ -61,8 +62,9 @@ describe('WESTPA tutorial west.cfg (basic_nacl_gmx) loads unchanged', () => {
     expect(config.executable.genIstate?.executable).toBe('$WEST_SIM_ROOT/westpa_scripts/gen_istate.sh');
     expect(config.westream.workManager).toBe('local');
     expect(config.westream.api).toEqual({ host: '127.0.0.1', port: 8080 });
-    // Its one warning: scaleoffset (lossy in WESTPA) is not applied.
-    expect(warnings.map((w) => `${w.line}:${w.path}`)).toEqual(['26:west.data.datasets.0.scaleoffset']);
+    // Its warnings: scaleoffset (lossy in WESTPA) is not applied; the HDF5 framework's iteration files are not yet.
+    expect(warnings.map((w) => `${w.path}`).sort()).toEqual(['west.data.data_refs.iteration', 'west.data.datasets.0.scaleoffset']);
+    expect(warnings.find((w) => w.path === 'west.data.data_refs.iteration')?.message).toMatch(/not implemented yet: westream does not restore parent restart files from it and does not set its WEST_\*_RETURN variables/);
   });
 });
 

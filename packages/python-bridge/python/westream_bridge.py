@@ -368,7 +368,7 @@ class Bridge:
         return {}, []
 
 
-def describe_mapper(mapper, out_arrays):
+def describe_mapper(mapper, out_arrays, top=True):
     """The mapper as westream's native spec where westream has it natively; else {'type': 'python', ...}."""
     import numpy as np
     from westpa.core.binning import RectilinearBinMapper, RecursiveBinMapper
@@ -380,9 +380,10 @@ def describe_mapper(mapper, out_arrays):
             out_arrays.append(np.asarray(b, dtype=np.float64))
             dims.append(len(out_arrays) - 1)
         return {'type': 'RectilinearBinMapper', 'boundaries': dims}
-    if cls is RecursiveBinMapper and mapper.start_index == 0:
+    # a child's start_index is its offset inside its parent: only the outermost must start at 0
+    if cls is RecursiveBinMapper and (mapper.start_index == 0 or not top):
         mark = len(out_arrays)
-        base = describe_mapper(mapper.base_mapper, out_arrays)
+        base = describe_mapper(mapper.base_mapper, out_arrays, False)
         children = []
         ok = base['type'] == 'RectilinearBinMapper'
         for ibin, child in mapper._recursion_targets.items():
@@ -390,7 +391,7 @@ def describe_mapper(mapper, out_arrays):
             if at is None:
                 ok = False
                 break
-            spec = describe_mapper(child, out_arrays)
+            spec = describe_mapper(child, out_arrays, False)
             # WESTPA wraps each child in a RecursiveBinMapper; a plain child is its base
             if spec['type'] == 'RecursiveBinMapper' and not spec['mappers']:
                 spec = spec['base']

@@ -2,12 +2,13 @@
 import { randomBytes } from 'node:crypto';
 import { mapperFromSpec, type WestConfig } from '@westream/config';
 import type { SegmentRunner } from '@westream/propagator';
-import { WestH5, type BasisStateRecord, type StateSet, type TargetStateRecord } from '@westream/store';
+import { WestH5, type BasisStateRecord, type TargetStateRecord } from '@westream/store';
 import { assignPoints, ConsistencyError, populateInitial, Rng, targetBins } from '@westream/we';
 import type { BasisStateSpec, TargetStateSpec } from './state-specs.js';
 import { simPaths } from './sim-paths.js';
 import { makeIstates, prepared, WeStream } from './we-step.js';
 import { ResultsJournal } from './results-journal.js';
+import { AssignedBins, PythonAssigner, stack } from './python-assigner.js';
 
 export interface InitOptions {
   readonly config: WestConfig;
@@ -44,12 +45,22 @@ export async function initRun(o: InitOptions): Promise<InitSummary> {
     bstates.push({ ...b, pcoord: Array.from(pcoord) });
   }
   const tstates: TargetStateRecord[] = o.tstates.map((t) => ({ label: t.label, pcoord: t.pcoord }));
-  const mapper = mapperFromSpec(config.system.bins);
+  const picks0 = bstates.flatMap((_, b) => Array.from({ length: o.segsPerState }, () => b));
+  const gen0 = config.propagation.genIstates ? (i: Parameters<SegmentRunner['genIstate']>[0], b: Parameters<SegmentRunner['genIstate']>[1]) => o.runner.genIstate(i, b) : undefined;
+  const istates0 = await makeIstates({ seed, states: { bstates, istates: [], tstates }, ...(gen0 ? { genIstate: gen0 } : {}) }, picks0.length, 1, 1, picks0); // created "in" iteration 1, as w_init records them
+  let mapper = mapperFromSpec(config.system.bins);
+  const python = await PythonAssigner.forConfig(config, o.simRoot);
+  if (python) {
+    // A Python mapper: the target and initial states' points in one batched call.
+    try {
+      const pts = [...tstates.map((t) => t.pcoord), ...istates0.map((s) => s.pcoord)];
+      mapper = new AssignedBins(config, null, null).add(pts, await python.assign(stack(pts, config.system.pcoordNdim), pts.length));
+    } finally {
+      python.close();
+    }
+  }
   const tbins = targetBins(mapper, tstates.map((t, id) => ({ id, pcoord: t.pcoord })));
-  const picks = bstates.flatMap((_, b) => Array.from({ length: o.segsPerState }, () => b));
-  const gen = config.propagation.genIstates ? (i: Parameters<SegmentRunner['genIstate']>[0], b: Parameters<SegmentRunner['genIstate']>[1]) => o.runner.genIstate(i, b) : undefined;
-  const empty: StateSet = { bstates, istates: [], tstates };
-  const istates = await makeIstates({ seed, states: empty, ...(gen ? { genIstate: gen } : {}) }, picks.length, 1, 1, picks); // created "in" iteration 1, as w_init records them
+  const istates = istates0;
   istates.forEach((s, i) => {
     const bin = assignPoints(mapper, s.pcoord, 1)[0] as number;
     if (tbins.has(bin)) throw new ConsistencyError(`initial state ${i} (from basis state '${bstates[s.basisStateId]?.label}') lies in the bin of a target state; move the basis state or the target`);

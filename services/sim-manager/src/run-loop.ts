@@ -12,6 +12,7 @@ import type { Reporter } from './reporter.js';
 import { ResultsJournal, segmentKey } from './results-journal.js';
 import { simPaths } from './sim-paths.js';
 import { weStep } from './we-step.js';
+import { PythonAssigner } from './python-assigner.js';
 
 export interface RunOptions {
   readonly config: WestConfig;
@@ -64,6 +65,14 @@ export async function runSimulation(o: RunOptions): Promise<RunSummary> {
   }
   const journal = new ResultsJournal(paths.stateDir);
   const mapper = mapperFromSpec(config.system.bins);
+  // A Python mapper: one helper for the run, started before the first segment so a broken set-up fails fast.
+  const python = await PythonAssigner.forConfig(config, o.simRoot, (t) => reporter.warn(`python (bin mapper): ${t.trimEnd()}`));
+  try {
+    return await loop();
+  } finally {
+    python?.close();
+  }
+  async function loop(): Promise<RunSummary> {
   const states = await store.readStates();
   const maxIter = config.propagation.maxTotalIterations;
   const maxWall = config.propagation.maxRunWallclock;
@@ -142,6 +151,7 @@ export async function runSimulation(o: RunOptions): Promise<RunSummary> {
       weights: rec.weights,
       pcoord,
       ...(config.propagation.genIstates ? { genIstate: (i, b) => o.runner.genIstate(i, b, signal) } : {}),
+      ...(python ? { python: { config, assign: python.assign } } : {}),
     });
     const iterWalltime = (performance.now() - iterStart) / 1000;
     const outcome: IterationOutcome = {
@@ -172,6 +182,7 @@ export async function runSimulation(o: RunOptions): Promise<RunSummary> {
       // For whoever watches a weeks-long run: the sim-manager's own memory must stay flat.
       rssMB: Math.round(process.memoryUsage().rss / 2 ** 20),
     });
+  }
   }
 }
 

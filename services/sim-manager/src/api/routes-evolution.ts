@@ -24,7 +24,7 @@ const Body = Type.Object({
 
 /** The finite span of the config's outer boundaries along `dim`, when it has one. */
 function configRange(spec: BinMapperSpec, dim: number): [number, number] | null {
-  const base = spec.type === 'RectilinearBinMapper' ? spec : spec.base.type === 'RectilinearBinMapper' ? spec.base : null;
+  const base = spec.type === 'RectilinearBinMapper' ? spec : spec.type === 'RecursiveBinMapper' && spec.base.type === 'RectilinearBinMapper' ? spec.base : null;
   const b = base?.boundaries[dim]?.filter((x) => Number.isFinite(x));
   return b && b.length >= 2 ? [b[0] as number, b[b.length - 1] as number] : null;
 }
