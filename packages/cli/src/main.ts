@@ -16,7 +16,7 @@ import { commandStatusLive } from './command-status-live.js';
 import { commandTruncate } from './command-truncate.js';
 import { commandWorker } from './command-worker.js';
 import { ExitCode, UsageError } from './exit-codes.js';
-import { PropagationError, ReturnFileError } from '@westream/propagator';
+import { BridgeError, PropagationError, ReturnFileError } from '@westream/propagator';
 import { RunHalted, StateSpecError } from '@westream/sim-manager';
 import { StoreError } from '@westream/store';
 import { ConsistencyError } from '@westream/we';
@@ -163,7 +163,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`westream: ${e.message}\n`);
       return ExitCode.HALTED;
     }
-    if (e instanceof UsageError || e instanceof StateSpecError || e instanceof StoreError || e instanceof PropagationError || e instanceof ReturnFileError || e instanceof ConsistencyError) {
+    if (e instanceof UsageError || e instanceof StateSpecError || e instanceof StoreError || e instanceof PropagationError || e instanceof BridgeError || e instanceof ReturnFileError || e instanceof ConsistencyError) {
       process.stderr.write(`${e.message}\n`);
       return ExitCode.USAGE;
     }

@@ -17,6 +17,7 @@ import { runChild, type ChildOutcome } from './run-child.js';
 import { discoverPort, drainStream, runBuiltins, StreamFailure } from './stream-task.js';
 import { ImdConnectError, ImdProtocolError, ImdTimeoutError } from '@westream/imd';
 import type { AuxArray, BasisStateInfo, InitialStateInfo, SegmentResult, SegmentTask } from './types.js';
+import { PythonPropagation } from './python-propagation.js';
 
 export interface SegmentRunnerOptions {
   readonly config: WestConfig;
@@ -58,6 +59,8 @@ export class SegmentRunner {
   private readonly env: Record<string, string>;
   private readonly node: string;
   private readonly launcher: Launcher | undefined;
+  /** The user's Python propagator (west.propagation.propagator: module.Class); null for the executable one. */
+  readonly python: PythonPropagation | null;
 
   constructor(private readonly o: SegmentRunnerOptions) {
     const base: Record<string, string> = {};
@@ -67,6 +70,17 @@ export class SegmentRunner {
     this.refs = new DataRefs(o.config.data.dataRefs, this.env);
     this.launcher = o.launcher === false ? undefined : new Launcher(this.env);
     this.node = o.node ?? hostname();
+    this.python = o.config.propagation.propagator === 'python' ? new PythonPropagation({ config: o.config, simRoot: o.simRoot, seed: o.seed, node: this.node }) : null;
+  }
+
+  /** Starts what the run needs before its first segment (the Python propagator's helper): fails fast on a broken set-up. */
+  async prepare(): Promise<void> {
+    await this.python?.prepare();
+  }
+
+  /** Segments a work manager may hand over per slot at once (a Python propagator takes blocks of block_size). */
+  lanesPerSlot(): number {
+    return this.python ? Math.max(2, this.o.config.propagation.blockSize) : 2;
   }
 
   private queued = false;
@@ -76,6 +90,10 @@ export class SegmentRunner {
    * (prepared ahead), and each starts the moment another ends. False when this runner has no launcher.
    */
   limitConcurrency(n: number): boolean {
+    if (this.python) {
+      this.python.setSlots(n);
+      return true;
+    }
     if (!this.launcher) return false;
     this.launcher.setQueueLimit(n);
     this.queued = true;
@@ -88,6 +106,7 @@ export class SegmentRunner {
    * environment (a worker's slot: CUDA_VISIBLE_DEVICES, WM_PROCESS_INDEX).
    */
   async runSegment(task: SegmentTask, signal?: AbortSignal, onStarted?: () => void, slotEnv?: Readonly<Record<string, string>>): Promise<SegmentResult> {
+    if (this.python) return this.python.runSegment(task, signal, onStarted);
     const { config } = this.o;
     const prog = config.executable.propagator;
     const segFields = { n_iter: task.nIter, seg_id: task.segId, weight: task.weight, parent_id: task.parentId };
@@ -258,6 +277,7 @@ export class SegmentRunner {
 
   /** get_pcoord for a basis state (or for an initial state, when `istate` is given): one pcoord point. */
   async getPcoord(bstate: BasisStateInfo, istate?: InitialStateInfo, signal?: AbortSignal): Promise<Float64Array> {
+    if (this.python) return this.python.getPcoord(bstate, istate);
     const prog = this.o.config.executable.getPcoord;
     const what = istate ? `initial state ${istate.id}` : `basis state ${bstate.id} ('${bstate.label}')`;
     if (!prog) throw new PropagationError(`${what}: no executable.get_pcoord is configured, so its progress coordinate cannot be computed`);
@@ -283,6 +303,7 @@ export class SegmentRunner {
 
   /** gen_istate: makes initial state `istate` from `bstate`, then returns its pcoord via get_pcoord. */
   async genIstate(istate: InitialStateInfo, bstate: BasisStateInfo, signal?: AbortSignal): Promise<Float64Array> {
+    if (this.python) return this.python.genIstate(istate, bstate);
     const prog = this.o.config.executable.genIstate;
     if (!prog) throw new PropagationError(`initial state ${istate.id}: gen_istates is true but no executable.gen_istate is configured`);
     const vars = this.stateVars(istate, bstate);
@@ -296,6 +317,7 @@ export class SegmentRunner {
 
   /** Removes the runner's temp directory (return files). */
   close(): void {
+    this.python?.close();
     this.launcher?.close();
     if (this.returnsDir) rmSync(this.returnsDir, { recursive: true, force: true });
     this.returnsDir = undefined;
@@ -303,6 +325,7 @@ export class SegmentRunner {
 
   /** pre_iteration / post_iteration; a failure is a warning (as in WESTPA), returned as text. */
   async runHook(which: 'pre' | 'post', nIter: number): Promise<string | null> {
+    if (this.python) return null; // pre/post_iteration belong to the executable propagator's section
     const prog = which === 'pre' ? this.o.config.executable.preIteration : this.o.config.executable.postIteration;
     if (!prog || !prog.enabled) return null;
     const { stdout, stderr } = this.outputs(prog, { n_iter: nIter });

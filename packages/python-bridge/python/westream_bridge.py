@@ -271,7 +271,6 @@ class Bridge:
             pc[0] = init[k]
             seg = Segment(n_iter=s['n_iter'], seg_id=s['seg_id'], weight=s['weight'], parent_id=s['parent_id'],
                           wtg_parent_ids=[s['parent_id']], pcoord=pc, status=Segment.SEG_STATUS_PREPARED)
-            seg.initpoint_type = Segment.SEG_INITPOINT_CONTINUES if s['parent_id'] >= 0 else Segment.SEG_INITPOINT_NEWTRAJ
             segs.append(seg)
         env = h.get('environ') or {}
         saved = {k: os.environ.get(k) for k in env}

@@ -146,6 +146,7 @@ export class WorkerDaemon {
       }
       const dispatchStream = (task: SegmentTask, port: number, run: () => Promise<void>): Promise<void> => this.dispatchStream(runId, task, port, run);
       r = new SegmentRunner({ config: cfg, simRoot, seed: BigInt(seed), registry: this.registry, node: this.o.nodeId, dispatchStream });
+      r.python?.setSlots(this.o.slots); // one Python helper per slot, each started once for the run
       this.runners.set(key, r);
     }
     return r;

@@ -104,7 +104,7 @@ export async function runSimulation(o: RunOptions): Promise<RunSummary> {
     }
     let failures: SegmentResult[] = [];
     for (let attempt = 0; pending.length > 0 && attempt <= config.westream.maxSegmentRetries; attempt++) {
-      const tasks = pending.map((id) => taskFor(rec, id, n, attempt, states));
+      const tasks = pending.map((id) => taskFor(rec, id, n, attempt, states, { len: meta.pcoordLen, ndim: meta.pcoordNdim }));
       const out = await o.workManager.propagate(
         tasks,
         (r) => {
@@ -205,9 +205,12 @@ function collectFinished(rec: IterationRecord, journaled: Map<number, SegmentRes
   return out;
 }
 
-function taskFor(rec: IterationRecord, segId: number, nIter: number, attempt: number, states: StateSet): SegmentTask {
+function taskFor(rec: IterationRecord, segId: number, nIter: number, attempt: number, states: StateSet, shape: { len: number; ndim: number }): SegmentTask {
   const parentId = rec.parentIds[segId] as number;
-  const base = { nIter, segId, weight: rec.weights[segId] as number, parentId, attempt };
+  // The prepared iteration holds each segment's first point (its parent's last, or its initial state's).
+  const per = shape.len * shape.ndim;
+  const initPcoord = Array.from(rec.pcoord.subarray(segId * per, segId * per + shape.ndim));
+  const base = { nIter, segId, weight: rec.weights[segId] as number, parentId, attempt, initPcoord };
   if (parentId >= 0) return { ...base, istate: null, bstate: null };
   const id = -parentId - 1;
   const i = states.istates[id];
