@@ -5,7 +5,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { commandMissing, pythonModuleMissing, skipWithoutPeer } from './support/peers.js';
 import { reapStarted, start, waitForLine, type Started } from './support/processes.js';
 import { odldBody, pythonSimRoot } from './support/python-setups.js';
@@ -54,6 +54,9 @@ function initOdld(body: string, extraEnv: Record<string, string> = {}): string {
   expect(r.code, r.stderr + r.stdout).toBe(0);
   return root;
 }
+
+// Each test runs the real command one or more times (a Python helper starts per process): minutes on a loaded machine.
+vi.setConfig({ testTimeout: 300_000 });
 
 describe.skipIf(noPeers)('Python system + Python propagator (ODLD style), local work manager', () => {
   it('runs the user\'s propagator in blocks; each segment starts at its parent\'s last point; west.h5 as WESTPA writes it', () => {

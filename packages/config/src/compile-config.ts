@@ -5,11 +5,11 @@
  */
 import { WESTPA_WE_DEFAULTS, type WeParams } from '@westream/we';
 import { compileBinSpec, mapperFromSpec, type BinMapperSpec, type SpecProblem } from './bin-mapper-spec.js';
-import { describeFound } from './config-error.js';
 import type { ChildProgramYaml, DatasetYaml, WestYaml } from './schema.js';
 import { checkTemplate, environ, wallclock, type Path } from './compile-helpers.js';
 import { compileStreamTrajectory, type StreamTrajectory } from './compile-stream.js';
 import { loadPythonSystem, specFromWire } from './python-system.js';
+import { checkDrivers } from './python-drivers.js';
 import { dirname } from 'node:path';
 import type { YamlSource } from './yaml-source.js';
 
@@ -273,14 +273,7 @@ export function compileConfig(raw: WestYaml, src: YamlSource, file: string, prob
   if (exe.subgroup_walkers) warn([...ePath, 'subgroup_walkers'], 'WESTPA\'s undocumented subgroup_walkers is not supported; ignored');
 
   // --- WESTPA sections westream does not run
-  if (w.plugins && w.plugins.length > 0) warn(['west', 'plugins'], 'WESTPA plugins are Python classes; westream does not run them (ignored)');
-  if (w.drivers) {
-    for (const [key, value] of Object.entries(w.drivers)) {
-      if (key !== 'data_manager' || (value !== 'hdf5' && value !== null)) {
-        warn(['west', 'drivers', key], `WESTPA driver settings are Python classes; westream uses its own (ignored: ${describeFound(value)})`);
-      }
-    }
-  }
+  checkDrivers(w.drivers, w.plugins, err, warn);
 
   // --- westream
   const ws = w.westream ?? {};

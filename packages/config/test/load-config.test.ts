@@ -117,15 +117,26 @@ describe('value forms WESTPA accepts', () => {
   });
 
   it('accepts WESTPA sections it does not run, with a warning naming them', () => {
-    const { warnings } = loadConfigText(
-      `${minimal}  plugins:\n    - plugin: westpa.westext.wess.WESSDriver\n      enabled: true\n  analysis:\n    directory: ANALYSIS\n  extra_thing: 1\n`,
-      'west.yaml',
-    );
+    const { warnings } = loadConfigText(`${minimal}  analysis:\n    directory: ANALYSIS\n  drivers:\n    module_path: [lib]\n    data_manager: hdf5\n  extra_thing: 1\n`, 'west.yaml');
     const text = warnings.map((w) => `${w.line}:${w.path}: ${w.message}`);
-    expect(text).toEqual([
-      expect.stringMatching(/^26:west\.plugins: WESTPA plugins are Python classes/),
-      expect.stringMatching(/^31:west\.extra_thing: unknown key, ignored/),
-    ]);
+    expect(text).toEqual([expect.stringMatching(/^31:west\.extra_thing: unknown key, ignored/)]);
+  });
+
+  it('refuses plugins, custom WE drivers and subgroup functions, naming each and saying what westream does instead', () => {
+    const text = `${minimal}  plugins:\n    - plugin: westpa.westext.wess.WESSDriver\n      enabled: true\n  drivers:\n    we_driver: mymod.MyDriver\n    subgroup_function: mymod.group_by_parent\n`;
+    let thrown: unknown;
+    try {
+      loadConfigText(text, 'west.yaml');
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    const lines = (thrown as ConfigError).issues.map((i) => `${i.path}: ${i.message}`);
+    expect(lines).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^west\.plugins\.0: WESTPA plugin westpa\.westext\.wess\.WESSDriver hooks Python into the run loop .* remove west\.plugins/),
+      expect.stringMatching(/^west\.drivers\.we_driver: the custom we_driver 'mymod\.MyDriver' .* remove west\.drivers\.we_driver, or run this set-up with w_run/),
+      expect.stringMatching(/^west\.drivers\.subgroup_function: the subgroup function 'mymod\.group_by_parent' .* does not run subgroup functions yet/),
+    ]));
   });
 
   it('westream section: seed read exactly (64-bit), defaults filled', () => {

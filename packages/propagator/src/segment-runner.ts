@@ -7,7 +7,8 @@ import { accessSync, appendFileSync, closeSync, constants, existsSync, mkdirSync
 import { createServer } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { expandPath, type ChildProgram, type StreamTrajectory, type WestConfig } from '@westream/config';
+import { expandPath, isPythonLoader, type ChildProgram, type StreamTrajectory, type WestConfig } from '@westream/config';
+import { PythonLoaders } from './python-loaders.js';
 import { DataRefs, basisFields, initialFields } from './data-refs.js';
 import type { ProcessRegistry } from './process-registry.js';
 import { RandomPurpose, randomEnv } from './random-values.js';
@@ -18,6 +19,7 @@ import { discoverPort, drainStream, runBuiltins, StreamFailure } from './stream-
 import { ImdConnectError, ImdProtocolError, ImdTimeoutError } from '@westream/imd';
 import type { AuxArray, BasisStateInfo, InitialStateInfo, SegmentResult, SegmentTask } from './types.js';
 import { PythonPropagation } from './python-propagation.js';
+import { BridgeError } from '@westream/python-bridge';
 
 export interface SegmentRunnerOptions {
   readonly config: WestConfig;
@@ -59,6 +61,8 @@ export class SegmentRunner {
   private readonly env: Record<string, string>;
   private readonly node: string;
   private readonly launcher: Launcher | undefined;
+  /** The user's dataset loaders (module.function), started at the first segment that needs one. */
+  private loaders: PythonLoaders | undefined;
   /** The user's Python propagator (west.propagation.propagator: module.Class); null for the executable one. */
   readonly python: PythonPropagation | null;
 
@@ -155,7 +159,22 @@ export class SegmentRunner {
       try {
         const pcoord = checkPcoordShape(readTable(returns.pcoord, `pcoord return file ${returns.pcoord}`), config.system.pcoordLen, config.system.pcoordNdim, `pcoord return file (WEST_PCOORD_RETURN)`);
         const auxdata: Record<string, AuxArray> = {};
-        for (const [ds, file] of returns.aux) auxdata[ds] = squeeze(readTable(file, `${ds} return file (WEST_${ds.toUpperCase()}_RETURN)`));
+        const viaPython: { name: string; loader: string; filename: string }[] = [];
+        for (const [ds, file] of returns.aux) {
+          const loader = config.data.datasets.find((d) => d.name === ds)?.loader ?? null;
+          if (isPythonLoader(loader)) viaPython.push({ name: ds, loader: loader as string, filename: file });
+          else auxdata[ds] = squeeze(readTable(file, `${ds} return file (WEST_${ds.toUpperCase()}_RETURN)`));
+        }
+        if (viaPython.length > 0) {
+          // The user's loaders, WESTPA's signature, in their Python: what they put in segment.data is recorded.
+          this.loaders ??= new PythonLoaders(config, this.o.simRoot);
+          try {
+            Object.assign(auxdata, await this.loaders.load(task, pcoord, viaPython));
+          } catch (e) {
+            if (e instanceof BridgeError) return fail(e.message, stdout, times);
+            throw e;
+          }
+        }
         return { nIter: task.nIter, segId: task.segId, attempt: task.attempt, status: 'complete', pcoord: Array.from(pcoord), auxdata, ...times, reason: null, log: stdout, node: this.node };
       } catch (e) {
         if (e instanceof ReturnFileError) return fail(e.message, stdout, times);
@@ -318,6 +337,7 @@ export class SegmentRunner {
   /** Removes the runner's temp directory (return files). */
   close(): void {
     this.python?.close();
+    this.loaders?.close();
     this.launcher?.close();
     if (this.returnsDir) rmSync(this.returnsDir, { recursive: true, force: true });
     this.returnsDir = undefined;
