@@ -139,6 +139,19 @@ describe('value forms WESTPA accepts', () => {
     ]));
   });
 
+  it('a key given twice: the last one wins, as in PyYAML, with a warning naming both lines', () => {
+    const text = minimal.replace('    max_run_wallclock: 1:00:00\n', '    max_run_wallclock: 1:00:00\n    max_total_iterations: 25\n').replace('      bin_target_counts: 4\n', '      bin_target_counts: 4\n      bins:\n        type: RectilinearBinMapper\n        boundaries: [[-inf, 5.0, inf]]\n');
+    const { config, warnings } = loadConfigText(text, 'west.yaml');
+    expect(config.propagation.maxTotalIterations).toBe(25);
+    expect(config.system.bins).toEqual({ type: 'RectilinearBinMapper', boundaries: [[-Infinity, 5, Infinity]] });
+    expect(config.system.nbins).toBe(2);
+    const dup = warnings.filter((w) => /given twice/.test(w.message)).map((w) => `${w.line}:${w.path}: ${w.message}`);
+    expect(dup).toEqual([
+      '11:west.system.system_options.bins: given twice (lines 7 and 11); like PyYAML (WESTPA\'s reader), the last one (line 11) is used: delete the other',
+      '17:west.propagation.max_total_iterations: given twice (lines 15 and 17); like PyYAML (WESTPA\'s reader), the last one (line 17) is used: delete the other',
+    ]);
+  });
+
   it('westream section: seed read exactly (64-bit), defaults filled', () => {
     const c = load(`${minimal}  westream:\n    seed: 18446744073709551615\n    work_manager: bullmq\n    slots: 3\n`);
     expect(c.westream.seed).toBe('18446744073709551615');
