@@ -51,15 +51,18 @@ export class PythonPropagation {
     this.size = Math.max(1, n);
   }
 
-  /** Starts one helper and constructs the propagator: a broken set-up fails here, before any segment runs. */
+  /**
+   * Starts a helper per slot, at once, and constructs the propagator in each: a broken set-up fails here,
+   * before any segment runs, and no segment waits for a Python start-up later.
+   */
   async prepare(): Promise<void> {
-    const h = this.helpers[0] ?? { bridge: null, busy: false };
-    if (!this.helpers[0]) this.helpers.push(h);
-    h.busy = true;
+    while (this.helpers.length < this.size) this.helpers.push({ bridge: null, busy: false });
+    const starting = this.helpers.filter((h) => !h.busy);
+    for (const h of starting) h.busy = true;
     try {
-      await this.ensure(h);
+      await Promise.all(starting.map((h) => this.ensure(h)));
     } finally {
-      h.busy = false;
+      for (const h of starting) h.busy = false;
     }
     this.schedule();
   }

@@ -68,12 +68,25 @@ def read_exact(n):
     return b''.join(chunks)
 
 
+def read_into(total):
+    # one buffer, filled in place: no copies of a large array's bytes
+    buf = bytearray(total)
+    view = memoryview(buf)
+    pos = 0
+    while pos < total:
+        n = _proto_in.readinto(view[pos:])
+        if not n:
+            return None
+        pos += n
+    return buf
+
+
 def read_frame():
     head = read_exact(4)
     if head is None:
         return None
     (total,) = struct.unpack('<I', head)
-    body = read_exact(total)
+    body = read_into(total)
     if body is None:
         return None
     (hlen,) = struct.unpack('<I', body[:4])
@@ -103,12 +116,21 @@ def write_frame(header, arrays=()):
         if a.dtype.byteorder == '>' or (a.dtype.byteorder == '=' and sys.byteorder == 'big'):
             a = a.astype(a.dtype.newbyteorder('<'))
         specs.append({'dtype': a.dtype.str, 'shape': list(a.shape)})
-        bufs.append(a.tobytes())
+        bufs.append(memoryview(a.reshape(-1)).cast('B') if a.size else b'')
     header = dict(header)
     header['arrays'] = specs
     h = json.dumps(header, allow_nan=False, default=_json_default).encode('utf-8')
     total = 4 + len(h) + sum(len(b) for b in bufs)
-    _proto_out.write(b''.join([struct.pack('<II', total, len(h)), h] + bufs))
+    _write_all(struct.pack('<II', total, len(h)) + h)
+    for b in bufs:
+        _write_all(b)
+
+
+def _write_all(b):
+    view = memoryview(b)
+    while len(view):
+        n = _proto_out.write(view)
+        view = view[n:]
 
 
 def _json_default(o):
@@ -212,20 +234,23 @@ class Bridge:
         if self.mapper is None:
             raise RuntimeError('assign before system')
         coords = np.require(arrays[0], dtype=np.dtype(self.system.pcoord_dtype))
+        t0 = time.perf_counter()
         try:
             out = self.mapper.assign(coords)
         except Exception as e:
             raise UserError(h.get('where', 'assigning bins'), e)
-        out = np.asarray(out).astype(np.int64)
+        assign_ms = (time.perf_counter() - t0) * 1000
+        out = np.asarray(out)
         nbins = self.mapper.nbins
-        bad = np.flatnonzero((out < 0) | (out >= nbins))
+        bad = np.flatnonzero((out < 0) | (out >= nbins)) if out.dtype.kind == 'i' else np.flatnonzero(out >= nbins)
         if len(bad):
             i = int(bad[0])
             raise UserError(
                 h.get('where', 'assigning bins'),
                 ValueError(f'the bin mapper returned bin {int(out[i])} for point {i} ({coords[i].tolist()}); it has {nbins} bins (0..{nbins - 1})'),
             )
-        return {}, [out.astype(np.uint32)]
+        # WESTPA's own index dtype (uint16) when the bins fit: half the bytes back
+        return {'assign_ms': assign_ms}, [out.astype(np.uint16 if nbins <= 0xFFFF else np.uint32, copy=False)]
 
     # --- the propagator
     def op_propagator(self, h, arrays):

@@ -15,6 +15,8 @@ export class PythonAssigner {
   private constructor(
     private readonly bridge: PythonBridge,
     private readonly ndim: number,
+    /** float32 pcoords travel as float32: exact (they are float32 values), half the bytes, no conversion there. */
+    private readonly f32: boolean,
   ) {}
 
   /** Null when the config's mapper is native (the run never calls Python for it). */
@@ -34,13 +36,15 @@ export class PythonAssigner {
       bridge.close();
       throw e;
     }
-    return new PythonAssigner(bridge, config.system.pcoordNdim);
+    return new PythonAssigner(bridge, config.system.pcoordNdim, config.system.pcoordDtype === 'float32');
   }
 
   readonly assign: Assign = async (points, n) => {
     if (n === 0) return new Uint32Array(0);
-    const f = await this.bridge.request('assign', { where: `assigning ${n} point(s) to bins` }, [wire(points.subarray(0, n * this.ndim), [n, this.ndim])]);
-    return f.arrays[0]?.data as Uint32Array;
+    const pts = points.subarray(0, n * this.ndim);
+    const f = await this.bridge.request('assign', { where: `assigning ${n} point(s) to bins` }, [wire(this.f32 ? Float32Array.from(pts) : pts, [n, this.ndim])]);
+    const bins = f.arrays[0]?.data;
+    return bins instanceof Uint32Array ? bins : Uint32Array.from(bins as Uint16Array);
   };
 
   close(): void {
