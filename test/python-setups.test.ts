@@ -156,4 +156,15 @@ describe.skipIf(noRedis)('Python propagator through BullMQ worker daemons', () =
     const logs = ['py-a', 'py-b'].map((n) => join(dir, 'seg_logs', `python-${n}.log`));
     for (const l of logs) expect(() => readFileSync(l), l).not.toThrow();
   });
+
+  it('an exception in the user\'s propagate on a daemon halts the run with their traceback; iteration 1 stays recorded', async () => {
+    const w = worker('py-c', 1);
+    await waitForLine(w, 'stdout', /ready: 1 slot/);
+    const dir = initOdld(odldBody({ propagator: 'odld_like.FailingPropagator', iterations: 3 }) + '  westream:\n    max_segment_retries: 0\n');
+    const r = await westreamRun(dir, ['run', '--config', 'west.cfg', '--work-manager', 'bullmq', '--redis', redis.url]);
+    expect(r.code, r.stderr + r.stdout).toBe(3);
+    expect(r.stderr).toMatch(/of iteration 2: RuntimeError: the integrator blew up on purpose/);
+    expect(r.stderr).toMatch(/odld_like\.py", line \d+, in propagate/);
+    expect(facts(dir).iters[0]!.status.every((s) => s === 2)).toBe(true);
+  });
 });
