@@ -72,7 +72,8 @@ export class SegmentRunner {
     base.WEST_SIM_ROOT = o.simRoot;
     this.env = { ...base, ...o.config.executable.environ };
     this.refs = new DataRefs(o.config.data.dataRefs, this.env);
-    this.launcher = o.launcher === false ? undefined : new Launcher(this.env);
+    // A Python propagator runs no child per segment: no launcher process for it.
+    this.launcher = o.launcher === false || o.config.propagation.propagator === 'python' ? undefined : new Launcher(this.env);
     this.node = o.node ?? hostname();
     this.python = o.config.propagation.propagator === 'python' ? new PythonPropagation({ config: o.config, simRoot: o.simRoot, seed: o.seed, node: this.node }) : null;
   }
