@@ -127,6 +127,10 @@ export async function commandRun(a: RunArgs): Promise<RunSummary> {
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   try {
+    // A Python propagator's helpers (one per local slot; one for gen_istate when workers propagate): a broken
+    // set-up is an exit-2 error before anything runs.
+    if (!bull) runner.python?.setSlots((workManager as LocalWorkManager).slots);
+    await runner.prepare();
     const summary = await runSimulation({ config, simRoot, workManager, runner, reporter, signal: ac.signal, control: reporter });
     reporter.finished(true);
     const why = { max_total_iterations: 'reached max_total_iterations', max_run_wallclock: 'max_run_wallclock is near', stopped: 'stopped' }[summary.reason];

@@ -34,6 +34,7 @@ export const ERROR_CATALOGUE: Readonly<Record<string, CatalogueEntry>> = {
   WE_ERR_CONSISTENCY: { exit: ExitCode.USAGE, meaning: 'the ensemble is inconsistent (weights do not sum to 1, a walker outside every bin); the message names the iteration and bin' },
   WE_ERR_OUT_OF_BINS: { exit: ExitCode.USAGE, meaning: 'a progress coordinate lies outside every bin (a basis state at init, a segment at run time); widen the outer boundaries (-inf/inf) or fix the state' },
   WE_ERR_SEGMENT_OUTSIDE_BINS: { exit: ExitCode.USAGE, meaning: "a segment's initial or final pcoord lies outside every bin (adaptive bins bin both ends together); the message names the segment: extend the outer boundaries" },
+  PYTHON_ERR_BRIDGE: { exit: ExitCode.USAGE, meaning: "the user's Python set-up or code failed: no interpreter, no westpa, an import error, or an exception in their system, mapper, propagator or loader (their traceback is shown); the message names the config key, the module and the interpreter, and what to install or set" },
   API_ERR_START: { exit: ExitCode.USAGE, meaning: 'the REST API could not listen (the address is in use); pass --api HOST:PORT, --api 0 or --api off' },
   API_ERR_LOG_UNAVAILABLE: { exit: null, http: 404, meaning: 'a log route found no log it may serve (none yet, or not a regular file inside the run directory)' },
   API_ERR_NOT_FOUND: { exit: null, http: 404, meaning: 'no such iteration or segment in west.h5' },

@@ -9,6 +9,7 @@ const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 /** Errors that never reach a user: control flow inside one program. */
 const INTERNAL_ONLY = new Map([
   ['ImdKilled', 'the toy engine unwinds its own loop with it on an IMD KILL and exits 3'],
+  ['FrameError', 'the Python bridge reports bytes that are not a frame as a BridgeError (protocol) before it leaves'],
   ['WriteFailed', "the store's verified write turns it into StoreError or DiskFullError before it leaves"],
 ]);
 

@@ -4,7 +4,7 @@
  * expression, of which westream evaluates the common, side-effect-free forms (a list literal,
  * `np.arange(start, stop[, step])`, `np.linspace(start, stop, num)`).
  */
-import { RectilinearBinMapper, RecursiveBinMapper, type BinMapper } from '@westream/we';
+import { BinAssignmentError, RectilinearBinMapper, RecursiveBinMapper, type BinMapper } from '@westream/we';
 import { adaptiveType, buildAdaptive, compileAdaptive, type AdaptiveSpec } from './adaptive-mapper-spec.js';
 import { describeFound } from './config-error.js';
 
@@ -25,15 +25,39 @@ export type BinMapperSpec =
       readonly base: BinMapperSpec;
       readonly mappers: { readonly mapper: BinMapperSpec; readonly at: number[] }[];
     }
-  | AdaptiveSpec;
+  | AdaptiveSpec
+  /** A mapper of the user's Python system that westream has no native twin of: assigned through the bridge. */
+  | { readonly type: 'python'; readonly class: string; readonly nbins: number; readonly ndim: number };
 
 /** Builds the mapper a spec describes (the spec is already checked). */
 export function mapperFromSpec(spec: BinMapperSpec): BinMapper {
   if (spec.type === 'RectilinearBinMapper') return new RectilinearBinMapper(spec.boundaries);
   if (spec.type === 'MABBinMapper' || spec.type === 'BinlessMapper') return buildAdaptive(spec);
+  if (spec.type === 'python') return new PythonAssignedMapper(spec);
   const rec = new RecursiveBinMapper(mapperFromSpec(spec.base));
   for (const { mapper, at } of spec.mappers) rec.addMapper(mapperFromSpec(mapper), at);
   return rec;
+}
+
+/**
+ * Stands for a Python mapper where no bridge is at hand (the REST API's bin table): it knows its size and
+ * assigns nothing. The run loop assigns such bins through the bridge, in one batched call per assignment.
+ */
+export class PythonAssignedMapper implements BinMapper {
+  readonly type: string;
+  readonly ndim: number;
+  readonly nbins: number;
+  constructor(spec: { readonly class: string; readonly nbins: number; readonly ndim: number }) {
+    this.type = spec.class;
+    this.ndim = spec.ndim;
+    this.nbins = spec.nbins;
+  }
+  assignPoint(coords: ArrayLike<number>, offset: number): number {
+    throw new BinAssignmentError(0, 0, coords[offset] as number, [NaN, NaN]);
+  }
+  labels(): string[] {
+    return Array.from({ length: this.nbins }, (_, i) => `${this.type} bin ${i}`);
+  }
 }
 
 /** Checks a raw `bins` mapping at `path`; returns the spec, or undefined with problems added. */

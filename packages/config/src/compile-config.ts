@@ -5,11 +5,12 @@
  */
 import { WESTPA_WE_DEFAULTS, type WeParams } from '@westream/we';
 import { compileBinSpec, mapperFromSpec, type BinMapperSpec, type SpecProblem } from './bin-mapper-spec.js';
-import { checkDriver } from './driver-spec.js';
-import { describeFound } from './config-error.js';
 import type { ChildProgramYaml, DatasetYaml, WestYaml } from './schema.js';
 import { checkTemplate, environ, wallclock, type Path } from './compile-helpers.js';
 import { compileStreamTrajectory, type StreamTrajectory } from './compile-stream.js';
+import { loadPythonSystem, specFromWire } from './python-system.js';
+import { checkDrivers } from './python-drivers.js';
+import { dirname } from 'node:path';
 import type { YamlSource } from './yaml-source.js';
 
 export type PcoordDtype = 'float32' | 'float64';
@@ -51,11 +52,17 @@ export interface WestConfig {
     readonly bins: BinMapperSpec;
     readonly nbins: number;
     readonly binTargetCounts: number[];
+    /** The user's WESTSystem subclass (module.Class), built in Python; null: from system_options alone. */
+    readonly driver: string | null;
+    /** Extra sys.path entries for the user's modules (west.system.module_path). */
+    readonly modulePath: string[];
   };
   readonly propagation: {
     readonly maxTotalIterations: number | null;
     readonly maxRunWallclock: number | null;
-    readonly propagator: 'executable';
+    readonly propagator: 'executable' | 'python';
+    /** The user's Python propagator class (module.Class) when propagator is 'python'. */
+    readonly pythonPropagator: string | null;
     readonly genIstates: boolean;
     readonly blockSize: number;
     readonly saveTransitionMatrices: boolean;
@@ -78,6 +85,8 @@ export interface WestConfig {
     readonly streamTrajectory: StreamTrajectory | null;
   };
   readonly westream: {
+    /** west.westream.python: the interpreter for the user's Python pieces (null: $WESTREAM_PYTHON, else python3). */
+    readonly python: string | null;
     /** Decimal string of a 64-bit unsigned seed, or null to draw one at init. */
     readonly seed: string | null;
     readonly runId: string | null;
@@ -98,7 +107,9 @@ export interface CompileProblem {
   readonly severity: 'error' | 'warning';
 }
 
-const WESTSYSTEM = /^(westpa\.core\.systems\.)?WESTSystem$/;
+// WESTPA 2 exports WESTSystem as westpa.WESTSystem too: the same class.
+const WESTSYSTEM = /^(westpa\.core\.systems\.|westpa\.)?WESTSystem$/;
+const EXECUTABLE = /^(executable|westpa\.core\.propagators\.executable\.ExecutablePropagator)$/i;
 
 /** Compiles a shape-valid raw config; problems are collected, never thrown. */
 export function compileConfig(raw: WestYaml, src: YamlSource, file: string, problems: CompileProblem[]): WestConfig | undefined {
@@ -109,52 +120,79 @@ export function compileConfig(raw: WestYaml, src: YamlSource, file: string, prob
 
   // --- system
   const sysPath: Path = ['west', 'system'];
-  const driver = w.system.driver ?? null;
-  if (driver !== null && !WESTSYSTEM.test(driver)) {
-    err([...sysPath, 'driver'], `'${driver}' is a Python system driver; westream builds the system from system_options, so move its pcoord and bin settings there and remove driver (or set it to westpa.core.systems.WESTSystem)`);
-  }
-  const opts = w.system.system_options;
+  const driverName = w.system.driver ?? null;
+  const driver = driverName !== null && !WESTSYSTEM.test(driverName) ? driverName : null;
+  const opts = w.system.system_options ?? {};
   const optPath: Path = [...sysPath, 'system_options'];
-  // Without a driver WESTPA requires the pcoord keys; WESTSystem supplies defaults (1, 2, float32).
-  for (const key of ['pcoord_ndim', 'pcoord_len', 'pcoord_dtype'] as const) {
-    if (opts[key] === undefined && driver === null) err([...optPath, key], `missing; WESTPA requires it when no system driver is given`);
-  }
-  const pcoordNdim = opts.pcoord_ndim ?? 1;
-  const pcoordLen = opts.pcoord_len ?? 2;
+  const ws0 = w.westream ?? {};
+  const modulePath = typeof w.system.module_path === 'string' ? [w.system.module_path] : (w.system.module_path ?? []);
+  let pcoordNdim = opts.pcoord_ndim ?? 1;
+  let pcoordLen = opts.pcoord_len ?? 2;
   let pcoordDtype: PcoordDtype = 'float32';
-  if (opts.pcoord_dtype !== undefined) {
-    const d = opts.pcoord_dtype.replace(/^(numpy|np)\./, '');
-    if (d === 'float32' || d === 'float64') pcoordDtype = d;
-    else if (d === 'float' || d === 'double') pcoordDtype = 'float64';
-    else err([...optPath, 'pcoord_dtype'], `expected !!python/name:numpy.float32 or !!python/name:numpy.float64, found '${opts.pcoord_dtype}'`);
-  }
-  const specProblems: SpecProblem[] = [];
-  const bins = compileBinSpec(opts.bins, [...optPath, 'bins'], specProblems);
-  for (const p of specProblems) (p.severity === 'warning' ? warn : err)(p.path, p.message);
+  let bins: BinMapperSpec | undefined;
   let nbins = 0;
   let binTargetCounts: number[] = [];
-  if (bins) {
-    const mapper = mapperFromSpec(bins);
-    nbins = mapper.nbins;
-    if (mapper.ndim !== pcoordNdim) {
-      err([...optPath, 'bins'], `the bin mapper has ${mapper.ndim} dimension${mapper.ndim === 1 ? '' : 's'} but pcoord_ndim is ${pcoordNdim}`);
+  if (driver !== null) {
+    // The user's own system, built in their Python by westpa (system_options applied on top, as WESTPA does).
+    const sys = loadPythonSystem({ driver, file, simRoot: dirname(file), python: ws0.python ?? null, modulePath });
+    if ('error' in sys) err([...sysPath, 'driver'], sys.error);
+    else {
+      pcoordNdim = sys.pcoordNdim;
+      pcoordLen = sys.pcoordLen;
+      if (sys.pcoordDtype === 'float32' || sys.pcoordDtype === 'float64') pcoordDtype = sys.pcoordDtype;
+      else err([...sysPath, 'driver'], `'${driver}' sets pcoord_dtype ${sys.pcoordDtype}; westream records float32 or float64 pcoords: set numpy.float32 or numpy.float64`);
+      bins = specFromWire(sys.mapper, pcoordNdim);
+      nbins = sys.nbins;
+      binTargetCounts = sys.binTargetCounts;
+      if (binTargetCounts.length !== nbins) err([...sysPath, 'driver'], `'${driver}' gives ${binTargetCounts.length} bin_target_counts for ${nbins} bins; give one per bin`);
+      if (binTargetCounts.some((c) => !Number.isInteger(c) || c < 0)) err([...sysPath, 'driver'], `'${driver}' gives bin_target_counts that are not whole numbers ≥ 0`);
+      if (bins.type !== 'python') {
+        const mapper = mapperFromSpec(bins);
+        if (mapper.nbins !== nbins) err([...sysPath, 'driver'], `the bin mapper of '${driver}' translated to ${mapper.nbins} bins, not its ${nbins} (a bug: please report it)`);
+      }
     }
-    const counts = opts.bin_target_counts;
-    if (Array.isArray(counts)) {
-      if (counts.length !== nbins) err([...optPath, 'bin_target_counts'], `has ${counts.length} entries but the bins define ${nbins} bins; give one count per bin, or one integer for all`);
-      binTargetCounts = counts;
-    } else {
-      binTargetCounts = new Array<number>(nbins).fill(counts);
+  } else {
+    if (w.system.system_options === undefined) err(optPath, 'missing; without a system driver WESTPA needs system_options (pcoord_ndim, pcoord_len, pcoord_dtype, bins, bin_target_counts)');
+    // Without a driver WESTPA requires the pcoord keys; WESTSystem supplies defaults (1, 2, float32).
+    else {
+      for (const key of ['pcoord_ndim', 'pcoord_len', 'pcoord_dtype', 'bins', 'bin_target_counts'] as const) {
+        if (opts[key] === undefined && driverName === null) err([...optPath, key], `missing; WESTPA requires it when no system driver is given`);
+      }
     }
-    if (binTargetCounts.every((c) => c === 0)) err([...optPath, 'bin_target_counts'], 'every bin has a target of 0 walkers; give at least one bin a positive count');
+    if (opts.pcoord_dtype !== undefined) {
+      const d = opts.pcoord_dtype.replace(/^(numpy|np)\./, '');
+      if (d === 'float32' || d === 'float64') pcoordDtype = d;
+      else if (d === 'float' || d === 'double') pcoordDtype = 'float64';
+      else err([...optPath, 'pcoord_dtype'], `expected !!python/name:numpy.float32 or !!python/name:numpy.float64, found '${opts.pcoord_dtype}'`);
+    }
+    const specProblems: SpecProblem[] = [];
+    if (opts.bins !== undefined) bins = compileBinSpec(opts.bins, [...optPath, 'bins'], specProblems);
+    else if (w.system.system_options !== undefined && driverName !== null) err([...optPath, 'bins'], 'missing; WESTSystem has no bins of its own: give bins here, or name your own system class in driver');
+    for (const p of specProblems) (p.severity === 'warning' ? warn : err)(p.path, p.message);
+    if (bins) {
+      const mapper = mapperFromSpec(bins);
+      nbins = mapper.nbins;
+      if (mapper.ndim !== pcoordNdim) {
+        err([...optPath, 'bins'], `the bin mapper has ${mapper.ndim} dimension${mapper.ndim === 1 ? '' : 's'} but pcoord_ndim is ${pcoordNdim}`);
+      }
+      const counts = opts.bin_target_counts ?? 0;
+      if (Array.isArray(counts)) {
+        if (counts.length !== nbins) err([...optPath, 'bin_target_counts'], `has ${counts.length} entries but the bins define ${nbins} bins; give one count per bin, or one integer for all`);
+        binTargetCounts = counts;
+      } else {
+        binTargetCounts = new Array<number>(nbins).fill(counts);
+      }
+    }
   }
+  if (bins && binTargetCounts.length > 0 && binTargetCounts.every((c) => c === 0)) err(driver !== null ? [...sysPath, 'driver'] : [...optPath, 'bin_target_counts'], 'every bin has a target of 0 walkers; give at least one bin a positive count');
 
   // --- propagation
   const prop = w.propagation;
   const pPath: Path = ['west', 'propagation'];
   const propagatorName = prop.propagator ?? 'executable';
-  if (propagatorName !== 'executable') {
-    err([...pPath, 'propagator'], `'${propagatorName}' is a Python propagator; westream runs the executable propagator: set propagator: executable and configure west.executable.propagator`);
+  const pythonPropagator = EXECUTABLE.test(propagatorName) ? null : propagatorName;
+  if (pythonPropagator !== null && !/^[A-Za-z_][\w.]*\.[A-Za-z_]\w*$/.test(pythonPropagator)) {
+    err([...pPath, 'propagator'], `expected 'executable' or a Python class as module.Class, found '${pythonPropagator}'`);
   }
   const maxRunWallclock = wallclock(prop.max_run_wallclock, [...pPath, 'max_run_wallclock'], src, err, warn);
 
@@ -175,19 +213,24 @@ export function compileConfig(raw: WestYaml, src: YamlSource, file: string, prob
   // --- data
   const data = w.data;
   const dPath: Path = ['west', 'data'];
-  const refs = data.data_refs;
+  // A Python propagator needs no data_refs (WESTPA reads them only in the executable propagator).
+  if (data.data_refs === undefined && pythonPropagator === null) err([...dPath, 'data_refs'], 'missing; the executable propagator needs data_refs.segment, basis_state and initial_state (templates for their directories)');
+  const refs = data.data_refs ?? { segment: '$WEST_SIM_ROOT/traj_segs/{segment.n_iter:06d}/{segment.seg_id:06d}', basis_state: '$WEST_SIM_ROOT/bstates/{basis_state.auxref}', initial_state: '$WEST_SIM_ROOT/istates/{initial_state.iter_created}/{initial_state.state_id}' };
+  if (refs.iteration) {
+    warn([...dPath, 'data_refs', 'iteration'], "WESTPA's HDF5 framework (per-iteration trajectory files) is not implemented yet: westream does not restore parent restart files from it and does not set its WEST_*_RETURN variables; segments get their parents' files from data_refs.segment only");
+  }
   for (const [key, text] of Object.entries(refs)) {
     if (typeof text === 'string') checkTemplate(text, [...dPath, 'data_refs', key], err);
   }
   const exe = w.executable ?? {};
-  const datasets = mergeDatasets(data.datasets ?? [], exe.datasets ?? []);
+  const datasets = pickDatasets(data.datasets ?? [], exe.datasets ?? []);
   for (const [i, ds] of datasets.entries()) {
     if (ds.name === 'pcoord' && ds.dir) err([...dPath, 'datasets', i, 'dir'], 'the pcoord dataset cannot be a directory');
     // Lossy storage would make west.h5 differ from the values the run resampled with (and a resumed run from
     // an undisturbed one); westream keeps full precision. Only disk space differs from WESTPA.
     if (ds.scaleoffset !== null) warn([...dPath, 'datasets', i, 'scaleoffset'], `not applied: westream stores ${ds.name} at full precision (WESTPA would round it to ${ds.scaleoffset} decimal place(s)); the file is larger, the values more precise`);
-    if (ds.loader !== null && !/^(aux_data_loader|npy_data_loader|westpa\.core\.propagators\.executable\.(aux|npy)_data_loader)$/.test(ds.loader)) {
-      err([...dPath, 'datasets', i, 'loader'], `loader '${ds.loader}' is a Python function westream cannot call; use aux_data_loader (text, as np.loadtxt) or npy_data_loader`);
+    if (ds.loader !== null && !NATIVE_LOADER.test(ds.loader) && !/^[A-Za-z_][\w.]*\.[A-Za-z_]\w*$/.test(ds.loader)) {
+      err([...dPath, 'datasets', i, 'loader'], `expected aux_data_loader, npy_data_loader or your Python function as module.function, found '${ds.loader}'`);
     }
   }
 
@@ -212,11 +255,11 @@ export function compileConfig(raw: WestYaml, src: YamlSource, file: string, prob
     };
   };
   const propagator = program('propagator', { stdout: null, enabled: true });
-  if (!propagator && propagatorName === 'executable') {
+  if (!propagator && pythonPropagator === null) {
     err([...ePath, 'propagator'], 'missing; the executable propagator needs west.executable.propagator.executable (your runseg.sh)');
   }
   const genIstate = program('gen_istate', { stdout: null, enabled: true });
-  if ((prop.gen_istates ?? false) && !genIstate) {
+  if ((prop.gen_istates ?? false) && !genIstate && pythonPropagator === null) {
     err([...pPath, 'gen_istates'], 'is true but west.executable.gen_istate is not configured; add it or set gen_istates: false');
   }
   for (const prog of ['propagator', 'get_pcoord', 'gen_istate'] as const) {
@@ -232,20 +275,7 @@ export function compileConfig(raw: WestYaml, src: YamlSource, file: string, prob
   if (exe.subgroup_walkers) warn([...ePath, 'subgroup_walkers'], 'WESTPA\'s undocumented subgroup_walkers is not supported; ignored');
 
   // --- WESTPA sections westream does not run
-  if (w.plugins && w.plugins.length > 0) warn(['west', 'plugins'], 'WESTPA plugins are Python classes; westream does not run them (ignored)');
-  if (w.drivers) {
-    for (const [key, value] of Object.entries(w.drivers)) {
-      const own = checkDriver(key, value, bins);
-      if (own === 'ok') continue;
-      if (own) {
-        err(['west', 'drivers', key], own.error);
-        continue;
-      }
-      if (key !== 'data_manager' || (value !== 'hdf5' && value !== null)) {
-        warn(['west', 'drivers', key], `WESTPA driver settings are Python classes; westream uses its own (ignored: ${describeFound(value)})`);
-      }
-    }
-  }
+  checkDrivers(w.drivers, w.plugins, bins, err, warn);
 
   // --- westream
   const ws = w.westream ?? {};
@@ -261,14 +291,15 @@ export function compileConfig(raw: WestYaml, src: YamlSource, file: string, prob
   const stragglerSeconds = wallclock(ws.straggler_seconds, [...wsPath, 'straggler_seconds'], src, err, warn) ?? 60;
   const api = ws.api ?? {};
 
-  if (problems.filter((p) => p.severity === 'error').length > before || !bins || !propagator) return undefined;
+  if (problems.filter((p) => p.severity === 'error').length > before || !bins) return undefined;
   return {
     file,
-    system: { pcoordNdim, pcoordLen, pcoordDtype, bins, nbins, binTargetCounts },
+    system: { pcoordNdim, pcoordLen, pcoordDtype, bins, nbins, binTargetCounts, driver, modulePath },
     propagation: {
       maxTotalIterations: prop.max_total_iterations ?? null,
       maxRunWallclock,
-      propagator: 'executable',
+      propagator: pythonPropagator === null ? 'executable' : 'python',
+      pythonPropagator,
       genIstates: prop.gen_istates ?? false,
       blockSize: prop.block_size ?? 1,
       saveTransitionMatrices: prop.save_transition_matrices ?? false,
@@ -282,7 +313,8 @@ export function compileConfig(raw: WestYaml, src: YamlSource, file: string, prob
     },
     executable: {
       environ: environ(exe.environ),
-      propagator,
+      // A Python propagator has no runseg.sh; this placeholder is never run.
+      propagator: propagator ?? { executable: pythonPropagator ?? '', stdin: null, stdout: null, stderr: null, cwd: null, environ: {}, enabled: false },
       getPcoord: program('get_pcoord', { stdout: null, enabled: true }),
       genIstate,
       preIteration: program('pre_iteration', { stdout: null, enabled: true }),
@@ -290,6 +322,7 @@ export function compileConfig(raw: WestYaml, src: YamlSource, file: string, prob
       streamTrajectory,
     },
     westream: {
+      python: ws.python ?? null,
       seed,
       runId: ws.run_id ?? null,
       workManager: ws.work_manager ?? 'local',
@@ -303,11 +336,20 @@ export function compileConfig(raw: WestYaml, src: YamlSource, file: string, prob
   };
 }
 
-/** west.data.datasets merged with west.executable.datasets (the latter wins per name, as in WESTPA). */
-function mergeDatasets(dataSets: readonly DatasetYaml[], exeSets: readonly DatasetYaml[]): Dataset[] {
+const NATIVE_LOADER = /^(aux_data_loader|npy_data_loader|westpa\.core\.propagators\.executable\.(aux|npy)_data_loader)$/;
+
+/** Whether a dataset's loader is the user's own Python function (called on the worker through the bridge). */
+export function isPythonLoader(loader: string | null): boolean {
+  return loader !== null && !NATIVE_LOADER.test(loader);
+}
+
+/**
+ * The datasets a segment returns: west.executable.datasets where given, else west.data.datasets — WESTPA's
+ * rule (executable.py: one list or the other, never merged).
+ */
+function pickDatasets(dataSets: readonly DatasetYaml[], exeSets: readonly DatasetYaml[]): Dataset[] {
   const byName = new Map<string, DatasetYaml>();
-  for (const d of dataSets) byName.set(d.name, d);
-  for (const d of exeSets) byName.set(d.name, { ...byName.get(d.name), ...d });
+  for (const d of exeSets.length > 0 ? exeSets : dataSets) byName.set(d.name, d);
   if (!byName.has('pcoord')) byName.set('pcoord', { name: 'pcoord' });
   return [...byName.values()].map((d) => ({
     name: d.name,

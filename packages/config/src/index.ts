@@ -9,6 +9,7 @@
 export { loadConfig, loadConfigText } from './load-config.js';
 export type { LoadedConfig } from './load-config.js';
 export type { WestConfig, ChildProgram, Dataset, PcoordDtype } from './compile-config.js';
+export { isPythonLoader } from './compile-config.js';
 export type { StreamTrajectory, StreamPcoord } from './compile-stream.js';
 export { GROMACS_PORT_PATTERN } from './compile-stream.js';
 export { ConfigError, formatIssue } from './config-error.js';

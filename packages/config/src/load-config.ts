@@ -39,6 +39,9 @@ export function loadConfigText(text: string, file: string, absPath = resolve(fil
   const issues: ConfigIssue[] = src.tagErrors.map((t) =>
     at(t.path, `the tag !!${t.tag.replace('tag:yaml.org,2002:', '')} runs Python code; only !!python/name:numpy.float32/float64 is understood here`, 'error'),
   );
+  for (const d of src.duplicateKeys) {
+    issues.push(at(d.path, `given twice (lines ${d.firstLine} and ${d.line}); like PyYAML (WESTPA's reader), the last one (line ${d.line}) is used: delete the other`, 'warning'));
+  }
   if (src.value === null || typeof src.value !== 'object' || Array.isArray(src.value)) {
     throw new ConfigError([{ file, line: 1, col: 1, path: '', message: 'expected a mapping with a top-level "west:" key; is this a west.cfg?', severity: 'error' }]);
   }

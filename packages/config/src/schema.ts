@@ -91,7 +91,7 @@ const DatasetSchema = Type.Object(
     compression: Opt(Type.Union([Type.Boolean(), Type.String(), Type.Integer()], { description: `HDF5 compression; ${NOT_APPLIED}.` })),
     chunks: Opt(Type.Union([Type.Array(Type.Integer({ minimum: 1 })), Type.Boolean()], { description: `HDF5 chunk shape; ${NOT_APPLIED}.` })),
     file: Opt(Type.String({ description: `WESTPA's trajectory-file option; ${NOT_APPLIED}.` })),
-    loader: Opt(Type.String({ description: 'aux_data_loader (text, as np.loadtxt; the default) or npy_data_loader; other Python loaders are an error.' })),
+    loader: Opt(Type.String({ description: 'aux_data_loader (text, as np.loadtxt; the default), npy_data_loader, or your own Python function (module.function), called on the worker with (fieldname, filename, segment, single_point).' })),
     enabled: Type.Optional(Type.Boolean({ description: 'Whether the dataset is returned and recorded (default true).' })),
     filename: Opt(Type.String({ description: 'The return file (a template); default: a file westream makes per segment, in WEST_<NAME>_RETURN.' })),
     dir: Type.Optional(Type.Boolean({ description: 'The return is a directory (WESTPA); such a dataset is not recorded by westream.' })),
@@ -117,10 +117,10 @@ const SystemOptionsSchema = Type.Object({
   pcoord_ndim: Type.Optional(Type.Integer({ minimum: 1, description: 'Dimensions of the progress coordinate.' })),
   pcoord_len: Type.Optional(Type.Integer({ minimum: 1, description: 'Points per segment, including the initial point.' })),
   pcoord_dtype: Type.Optional(Type.String({ description: '!!python/name:numpy.float32 (default) or !!python/name:numpy.float64.' })),
-  bins: BinsSchema,
-  bin_target_counts: Type.Union([Type.Integer({ minimum: 0 }), Type.Array(Type.Integer({ minimum: 0 }))], {
+  bins: Type.Optional(BinsSchema),
+  bin_target_counts: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.Array(Type.Integer({ minimum: 0 }))], {
     description: 'Walkers per bin: one integer for all bins, or a list with one entry per bin.',
-  }),
+  })),
 }, { description: "The system: the progress coordinate's shape and the bins (WESTPA's WESTSystem options)." });
 
 const ExecutableSchema = Type.Object({
@@ -143,6 +143,7 @@ const WestreamSchema = Type.Object(
       }),
     ),
     run_id: Opt(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$', description: 'Names the run in job ids and queues.' })),
+    python: Opt(Type.String({ minLength: 1, description: 'The Python (with westpa) that runs your Python system, propagator, loaders and bin functions (default: $WESTREAM_PYTHON, else python3 on PATH).' })),
     work_manager: Type.Optional(Type.Union([Type.Literal('local'), Type.Literal('bullmq')], { description: 'local (default) or bullmq.' })),
     slots: Opt(Type.Integer({ minimum: 1, description: 'Segments run at once by the local work manager (default: CPU cores).' })),
     max_segment_retries: Opt(Type.Integer({ minimum: 0, description: 'Times a failed segment is re-run before the run halts (default 2).' })),
@@ -175,16 +176,16 @@ export const WestYamlSchema = Type.Object(
   {
     west: Type.Object({
       system: Type.Object({
-        driver: Opt(Type.String({ description: 'Only westpa.core.systems.WESTSystem (or none): westream builds the system from system_options.' })),
-        module_path: Opt(Type.Union([Type.String(), Type.Array(Type.String())], { description: `Python path for a custom driver; ${NOT_APPLIED}.` })),
-        system_options: SystemOptionsSchema,
+        driver: Opt(Type.String({ description: "Your WESTSystem subclass (module.Class), built in your Python by westpa, system_options applied on top as WESTPA does; none or westpa.core.systems.WESTSystem: the system comes from system_options alone." })),
+        module_path: Opt(Type.Union([Type.String(), Type.Array(Type.String())], { description: 'Extra Python path for your modules (besides the sim root and west.drivers.module_path).' })),
+        system_options: Type.Optional(SystemOptionsSchema),
       }),
       propagation: Type.Object({
         max_total_iterations: Opt(Type.Integer({ minimum: 1, description: 'Stop after this iteration.' })),
         max_run_wallclock: Opt(Type.Union([Type.Integer({ minimum: 0 }), Type.String()], { description: 'HH:MM:SS, DD:HH:MM:SS or seconds.' })),
-        propagator: Type.Optional(Type.String({ description: "'executable' (the only propagator westream runs)." })),
+        propagator: Type.Optional(Type.String({ description: "'executable' (default: your runseg.sh), or your Python propagator class (module.Class), run on the workers in your Python." })),
         gen_istates: Type.Optional(Type.Boolean({ description: 'Run gen_istate to make initial states (default false).' })),
-        block_size: Type.Optional(Type.Integer({ minimum: 1, description: 'Segments per work-manager task (default 1).' })),
+        block_size: Type.Optional(Type.Integer({ minimum: 1, description: "Segments per work-manager task (default 1); a Python propagator's propagate() gets up to this many at once." })),
         save_transition_matrices: Type.Optional(Type.Boolean({ description: `WESTPA writes bin_ntrans and bin_fluxes per iteration; ${NOT_APPLIED} (w_assign and w_direct compute them from the record).` })),
       }),
       we: Opt(
@@ -204,12 +205,12 @@ export const WestYamlSchema = Type.Object(
         aux_compression_threshold: Opt(Type.Integer({ minimum: 0, description: `Size above which WESTPA compresses auxdata; ${NOT_APPLIED}.` })),
         flush_period: Opt(Type.Number({ minimum: 0, description: 'Seconds between WESTPA flushes; westream commits west.h5 once per iteration, atomically.' })),
         datasets: Opt(Type.Array(DatasetSchema, { description: 'Datasets recorded per segment: pcoord and auxiliary ones (auxdata/NAME), each from its WEST_<NAME>_RETURN file.' })),
-        data_refs: Type.Object({
+        data_refs: Type.Optional(Type.Object({
           segment: Type.String({ description: 'Segment directory template, e.g. $WEST_SIM_ROOT/traj_segs/{segment.n_iter:06d}/{segment.seg_id:06d}.' }),
           basis_state: Type.String({ description: 'Basis state template, e.g. $WEST_SIM_ROOT/bstates/{basis_state.auxref}.' }),
           initial_state: Type.String({ description: 'Initial state template, e.g. $WEST_SIM_ROOT/istates/{initial_state.iter_created}/{initial_state.state_id}.' }),
-          iteration: Opt(Type.String({ description: `WESTPA's per-iteration trajectory file (HDF5 framework); ${NOT_APPLIED}.` })),
-        }, { description: 'Where segments, basis states and initial states live: templates with {segment.n_iter} and the like.' }),
+          iteration: Opt(Type.String({ description: "WESTPA's per-iteration trajectory file (HDF5 framework); not yet applied: westream warns (parent restart files are not restored from it, WEST_*_RETURN for it unset)." })),
+        }, { description: 'Where segments, basis states and initial states live: templates with {segment.n_iter} and the like (the executable propagator needs them).' })),
       }),
       executable: Opt(ExecutableSchema),
       drivers: Opt(Type.Record(Type.String(), Type.Unknown(), { description: 'WESTPA driver classes (Python); westream uses its own and warns.' })),

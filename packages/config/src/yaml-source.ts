@@ -15,6 +15,8 @@ export class YamlSource {
   readonly value: unknown;
   readonly syntaxErrors: { line: number; col: number; message: string }[] = [];
   readonly tagErrors: { path: (string | number)[]; tag: string }[] = [];
+  /** Keys given twice in one mapping: PyYAML (WESTPA) keeps the last, and so does this; each is warned about. */
+  readonly duplicateKeys: { path: (string | number)[]; firstLine: number; line: number }[] = [];
   private readonly doc: Document;
   private readonly lines = new LineCounter();
 
@@ -23,12 +25,13 @@ export class YamlSource {
     readonly text: string,
   ) {
     // YAML 1.1, like PyYAML (WESTPA's loader): `72:00:00` is base 60, `yes`/`no` are booleans.
-    this.doc = parseDocument(text, { version: '1.1', lineCounter: this.lines, prettyErrors: false, uniqueKeys: true });
+    this.doc = parseDocument(text, { version: '1.1', lineCounter: this.lines, prettyErrors: false, uniqueKeys: false });
     for (const e of this.doc.errors.slice(0, 1)) {
       // later errors mostly cascade from the first
       const pos = this.lines.linePos(e.pos[0]);
       this.syntaxErrors.push({ line: pos.line, col: pos.col, message: e.message.split('\n')[0] ?? e.message });
     }
+    if (!this.syntaxErrors.length) this.dropDuplicates(this.doc.contents, []);
     this.value = this.syntaxErrors.length ? undefined : this.convert(this.doc.contents, []);
   }
 
@@ -61,6 +64,29 @@ export class YamlSource {
       }
     }
     return undefined;
+  }
+
+  /** Removes every earlier pair of a key given twice, so lookups, source text and values all see the last. */
+  private dropDuplicates(node: unknown, path: (string | number)[]): void {
+    if (isMap(node)) {
+      const seen = new Map<string, number>();
+      const keep: typeof node.items = [];
+      for (const pair of node.items) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+        const at = seen.get(key);
+        if (at !== undefined) {
+          const first = keep[at];
+          const line = (n: unknown): number => ((n as Node | null)?.range ? this.lines.linePos((n as Node).range![0]).line : 0);
+          this.duplicateKeys.push({ path: [...path, key], firstLine: line(first?.key), line: line(pair.key) });
+          keep.splice(at, 1);
+          for (const [k, i] of seen) if (i > at) seen.set(k, i - 1);
+        }
+        seen.set(key, keep.length);
+        keep.push(pair);
+      }
+      node.items = keep;
+      for (const pair of keep) this.dropDuplicates(pair.value, [...path, isScalar(pair.key) ? String(pair.key.value) : String(pair.key)]);
+    } else if (isSeq(node)) node.items.forEach((item, i) => this.dropDuplicates(item, [...path, i]));
   }
 
   private convert(node: unknown, path: (string | number)[]): unknown {

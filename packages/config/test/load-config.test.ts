@@ -30,6 +30,7 @@ describe('WESTPA tutorial west.cfg (basic_nacl_gmx) loads unchanged', () => {
       maxTotalIterations: 2,
       maxRunWallclock: 259200,
       propagator: 'executable',
+      pythonPropagator: null,
       genIstates: true,
       blockSize: 1,
       saveTransitionMatrices: false,
@@ -60,9 +61,10 @@ describe('WESTPA tutorial west.cfg (basic_nacl_gmx) loads unchanged', () => {
     expect(config.executable.postIteration?.enabled).toBe(true);
     expect(config.executable.genIstate?.executable).toBe('$WEST_SIM_ROOT/westpa_scripts/gen_istate.sh');
     expect(config.westream.workManager).toBe('local');
-    expect(config.westream.api).toEqual({ host: '127.0.0.1', port: 8080 });
-    // Its one warning: scaleoffset (lossy in WESTPA) is not applied.
-    expect(warnings.map((w) => `${w.line}:${w.path}`)).toEqual(['26:west.data.datasets.0.scaleoffset']);
+    expect(config.westream.api).toEqual({ host: '127.0.0.1', port: 8080, allowedHosts: [] });
+    // Its warnings: scaleoffset (lossy in WESTPA) is not applied; the HDF5 framework's iteration files are not yet.
+    expect(warnings.map((w) => `${w.path}`).sort()).toEqual(['west.data.data_refs.iteration', 'west.data.datasets.0.scaleoffset']);
+    expect(warnings.find((w) => w.path === 'west.data.data_refs.iteration')?.message).toMatch(/not implemented yet: westream does not restore parent restart files from it and does not set its WEST_\*_RETURN variables/);
   });
 });
 
@@ -115,14 +117,38 @@ describe('value forms WESTPA accepts', () => {
   });
 
   it('accepts WESTPA sections it does not run, with a warning naming them', () => {
-    const { warnings } = loadConfigText(
-      `${minimal}  plugins:\n    - plugin: westpa.westext.wess.WESSDriver\n      enabled: true\n  analysis:\n    directory: ANALYSIS\n  extra_thing: 1\n`,
-      'west.yaml',
-    );
+    const { warnings } = loadConfigText(`${minimal}  analysis:\n    directory: ANALYSIS\n  drivers:\n    module_path: [lib]\n    data_manager: hdf5\n  extra_thing: 1\n`, 'west.yaml');
     const text = warnings.map((w) => `${w.line}:${w.path}: ${w.message}`);
-    expect(text).toEqual([
-      expect.stringMatching(/^26:west\.plugins: WESTPA plugins are Python classes/),
-      expect.stringMatching(/^31:west\.extra_thing: unknown key, ignored/),
+    expect(text).toEqual([expect.stringMatching(/^31:west\.extra_thing: unknown key, ignored/)]);
+  });
+
+  it('refuses plugins, custom WE drivers and subgroup functions, naming each and saying what westream does instead', () => {
+    const text = `${minimal}  plugins:\n    - plugin: westpa.westext.wess.WESSDriver\n      enabled: true\n  drivers:\n    we_driver: mymod.MyDriver\n    subgroup_function: mymod.group_by_parent\n`;
+    let thrown: unknown;
+    try {
+      loadConfigText(text, 'west.yaml');
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    const lines = (thrown as ConfigError).issues.map((i) => `${i.path}: ${i.message}`);
+    expect(lines).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^west\.plugins\.0: WESTPA plugin westpa\.westext\.wess\.WESSDriver hooks Python into the run loop .* remove west\.plugins/),
+      expect.stringMatching(/^west\.drivers\.we_driver: 'mymod\.MyDriver' is a custom Python WE driver; .* remove west\.drivers\.we_driver .*or run this set-up with w_run/),
+      expect.stringMatching(/^west\.drivers\.subgroup_function: the subgroup function 'mymod\.group_by_parent' .* does not run subgroup functions yet/),
+    ]));
+  });
+
+  it('a key given twice: the last one wins, as in PyYAML, with a warning naming both lines', () => {
+    const text = minimal.replace('    max_run_wallclock: 1:00:00\n', '    max_run_wallclock: 1:00:00\n    max_total_iterations: 25\n').replace('      bin_target_counts: 4\n', '      bin_target_counts: 4\n      bins:\n        type: RectilinearBinMapper\n        boundaries: [[-inf, 5.0, inf]]\n');
+    const { config, warnings } = loadConfigText(text, 'west.yaml');
+    expect(config.propagation.maxTotalIterations).toBe(25);
+    expect(config.system.bins).toEqual({ type: 'RectilinearBinMapper', boundaries: [[-Infinity, 5, Infinity]] });
+    expect(config.system.nbins).toBe(2);
+    const dup = warnings.filter((w) => /given twice/.test(w.message)).map((w) => `${w.line}:${w.path}: ${w.message}`);
+    expect(dup).toEqual([
+      '11:west.system.system_options.bins: given twice (lines 7 and 11); like PyYAML (WESTPA\'s reader), the last one (line 11) is used: delete the other',
+      '17:west.propagation.max_total_iterations: given twice (lines 15 and 17); like PyYAML (WESTPA\'s reader), the last one (line 17) is used: delete the other',
     ]);
   });
 

@@ -7,6 +7,9 @@
  * ```
  */
 export { SegmentRunner, PropagationError } from './segment-runner.js';
+export { PythonPropagation } from './python-propagation.js';
+// The user's Python set-up failed (interpreter, westpa, an import, their code): exit 2, their traceback shown.
+export { BridgeError } from '@westream/python-bridge';
 export type { SegmentRunnerOptions, StreamDispatch } from './segment-runner.js';
 export { ProcessRegistry, OWNER_ENV, processesIn, killCarriers, RegistryLockedError } from './process-registry.js';
 export type { ReapedIncarnation } from './process-registry.js';

@@ -7,8 +7,9 @@ import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync, rmSync, w
 import { createServer } from 'node:net';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { expandPath, type ChildProgram, type StreamTrajectory, type WestConfig } from '@westream/config';
+import { expandPath, isPythonLoader, type ChildProgram, type StreamTrajectory, type WestConfig } from '@westream/config';
 import { childBaseEnv } from './child-env.js';
+import { PythonLoaders } from './python-loaders.js';
 import { DataRefs, basisFields, initialFields } from './data-refs.js';
 import type { ProcessRegistry } from './process-registry.js';
 import { RandomPurpose, randomEnv } from './random-values.js';
@@ -21,6 +22,8 @@ import { ImdConnectError, ImdProtocolError, ImdTimeoutError } from '@westream/im
 import type { AuxArray, BasisStateInfo, InitialStateInfo, SegmentResult, SegmentTask, StagedDir } from './types.js';
 import { codedError } from '@westream/we';
 import { markComplete, prepareSegmentDir } from './segment-dir.js';
+import { PythonPropagation } from './python-propagation.js';
+import { BridgeError } from '@westream/python-bridge';
 
 export interface SegmentRunnerOptions {
   readonly config: WestConfig;
@@ -63,6 +66,10 @@ export class SegmentRunner {
   private readonly env: Record<string, string>;
   private readonly node: string;
   private readonly launcher: Launcher | undefined;
+  /** The user's dataset loaders (module.function), started at the first segment that needs one. */
+  private loaders: PythonLoaders | undefined;
+  /** The user's Python propagator (west.propagation.propagator: module.Class); null for the executable one. */
+  readonly python: PythonPropagation | null;
 
   constructor(private readonly o: SegmentRunnerOptions) {
     // No westream secret (the API token) reaches a child: its `env | sort` may be served in a log (issue 14).
@@ -70,8 +77,20 @@ export class SegmentRunner {
     base.WEST_SIM_ROOT = o.simRoot;
     this.env = { ...base, ...o.config.executable.environ };
     this.refs = new DataRefs(o.config.data.dataRefs, this.env);
-    this.launcher = o.launcher === false ? undefined : new Launcher(this.env);
+    // A Python propagator runs no child per segment: no launcher process for it.
+    this.launcher = o.launcher === false || o.config.propagation.propagator === 'python' ? undefined : new Launcher(this.env);
     this.node = o.node ?? hostname();
+    this.python = o.config.propagation.propagator === 'python' ? new PythonPropagation({ config: o.config, simRoot: o.simRoot, seed: o.seed, node: this.node }) : null;
+  }
+
+  /** Starts what the run needs before its first segment (the Python propagator's helper): fails fast on a broken set-up. */
+  async prepare(): Promise<void> {
+    await this.python?.prepare();
+  }
+
+  /** Segments a work manager may hand over per slot at once (a Python propagator takes blocks of block_size). */
+  lanesPerSlot(): number {
+    return this.python ? Math.max(2, this.o.config.propagation.blockSize) : 2;
   }
 
   private queued = false;
@@ -81,6 +100,10 @@ export class SegmentRunner {
    * (prepared ahead), and each starts the moment another ends. False when this runner has no launcher.
    */
   limitConcurrency(n: number): boolean {
+    if (this.python) {
+      this.python.setSlots(n);
+      return true;
+    }
     if (!this.launcher) return false;
     this.launcher.setQueueLimit(n);
     this.queued = true;
@@ -93,6 +116,7 @@ export class SegmentRunner {
    * environment (a worker's slot: CUDA_VISIBLE_DEVICES, WM_PROCESS_INDEX).
    */
   async runSegment(task: SegmentTask, signal?: AbortSignal, onStarted?: () => void, slotEnv?: Readonly<Record<string, string>>): Promise<SegmentResult> {
+    if (this.python) return this.python.runSegment(task, signal, onStarted);
     const { config } = this.o;
     const prog = config.executable.propagator;
     const segFields = { n_iter: task.nIter, seg_id: task.segId, weight: task.weight, parent_id: task.parentId };
@@ -146,7 +170,22 @@ export class SegmentRunner {
         const pcoord = checkPcoordShape(readTable(returns.pcoord, `pcoord return file ${returns.pcoord}`, pcoordLimits(pcoordLen, pcoordNdim)), pcoordLen, pcoordNdim, `pcoord return file (WEST_PCOORD_RETURN)`);
         const auxdata: Record<string, AuxArray> = {};
         const auxLimits = { maxBytes: AUX_MAX_BYTES, expected: 'an auxiliary dataset, bounded by westream' };
-        for (const [ds, file] of returns.aux) auxdata[ds] = squeeze(readTable(file, `${ds} return file ${file} (WEST_${ds.toUpperCase()}_RETURN)`, auxLimits));
+        const viaPython: { name: string; loader: string; filename: string }[] = [];
+        for (const [ds, file] of returns.aux) {
+          const loader = config.data.datasets.find((d) => d.name === ds)?.loader ?? null;
+          if (isPythonLoader(loader)) viaPython.push({ name: ds, loader: loader as string, filename: file });
+          else auxdata[ds] = squeeze(readTable(file, `${ds} return file ${file} (WEST_${ds.toUpperCase()}_RETURN)`, auxLimits));
+        }
+        if (viaPython.length > 0) {
+          // The user's loaders, WESTPA's signature, in their Python: what they put in segment.data is recorded.
+          this.loaders ??= new PythonLoaders(config, this.o.simRoot);
+          try {
+            Object.assign(auxdata, await this.loaders.load(task, pcoord, viaPython));
+          } catch (e) {
+            if (e instanceof BridgeError) return fail(e.message, stdout, times);
+            throw e;
+          }
+        }
         if (this.o.markCompleted) markComplete(segDir);
         return { nIter: task.nIter, segId: task.segId, attempt: task.attempt, status: 'complete', pcoord: Array.from(pcoord), auxdata, ...times, reason: null, log: stdout, node: this.node, ...(here.staged ? { stagedDir: here.staged } : {}) };
       } catch (e) {
@@ -269,6 +308,7 @@ export class SegmentRunner {
 
   /** get_pcoord for a basis state (or for an initial state, when `istate` is given): one pcoord point. */
   async getPcoord(bstate: BasisStateInfo, istate?: InitialStateInfo, signal?: AbortSignal): Promise<Float64Array> {
+    if (this.python) return this.python.getPcoord(bstate, istate);
     const prog = this.o.config.executable.getPcoord;
     const what = istate ? `initial state ${istate.id}` : `basis state ${bstate.id} ('${bstate.label}')`;
     if (!prog) throw new PropagationError(`${what}: no executable.get_pcoord is configured, so its progress coordinate cannot be computed`);
@@ -295,6 +335,7 @@ export class SegmentRunner {
 
   /** gen_istate: makes initial state `istate` from `bstate`, then returns its pcoord via get_pcoord. */
   async genIstate(istate: InitialStateInfo, bstate: BasisStateInfo, signal?: AbortSignal): Promise<Float64Array> {
+    if (this.python) return this.python.genIstate(istate, bstate);
     const prog = this.o.config.executable.genIstate;
     if (!prog) throw new PropagationError(`initial state ${istate.id}: gen_istates is true but no executable.gen_istate is configured`);
     const vars = this.stateVars(istate, bstate);
@@ -308,6 +349,8 @@ export class SegmentRunner {
 
   /** Removes the runner's temp directory (return files). */
   close(): void {
+    this.python?.close();
+    this.loaders?.close();
     this.launcher?.close();
     if (this.returnsDir) rmSync(this.returnsDir, { recursive: true, force: true });
     this.returnsDir = undefined;
@@ -315,6 +358,7 @@ export class SegmentRunner {
 
   /** pre_iteration / post_iteration; a failure is a warning (as in WESTPA), returned as text. */
   async runHook(which: 'pre' | 'post', nIter: number): Promise<string | null> {
+    if (this.python) return null; // pre/post_iteration belong to the executable propagator's section
     const prog = which === 'pre' ? this.o.config.executable.preIteration : this.o.config.executable.postIteration;
     if (!prog || !prog.enabled) return null;
     const { stdout, stderr } = this.outputs(prog, { n_iter: nIter });

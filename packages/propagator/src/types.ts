@@ -30,6 +30,8 @@ export interface SegmentTask {
   readonly bstate: BasisStateInfo | null;
   /** 0 for the first run; retries count up. The random numbers do not depend on it. */
   readonly attempt: number;
+  /** pcoord[0]: the parent's last point, or the initial state's pcoord (a Python propagator starts from it). */
+  readonly initPcoord?: number[];
 }
 
 export interface AuxArray {

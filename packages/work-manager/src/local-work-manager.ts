@@ -15,7 +15,7 @@ export class LocalWorkManager implements WorkManager {
   readonly slots: number;
 
   constructor(
-    private readonly runner: Pick<SegmentRunner, 'runSegment'> & Partial<Pick<SegmentRunner, 'limitConcurrency'>>,
+    private readonly runner: Pick<SegmentRunner, 'runSegment'> & Partial<Pick<SegmentRunner, 'limitConcurrency' | 'lanesPerSlot'>>,
     slots?: number | null,
   ) {
     this.slots = slots ?? availableParallelism();
@@ -37,7 +37,7 @@ export class LocalWorkManager implements WorkManager {
         results[i] = r;
       }
     };
-    const lanes = this.runner.limitConcurrency?.(this.slots) === true ? 2 * this.slots : this.slots;
+    const lanes = this.runner.limitConcurrency?.(this.slots) === true ? (this.runner.lanesPerSlot?.() ?? 2) * this.slots : this.slots;
     await Promise.all(Array.from({ length: Math.min(lanes, tasks.length) }, lane));
     return results;
   }

@@ -26,6 +26,7 @@ export const SegmentTaskSchema = Type.Object({
   istate: Type.Union([InitialState, Type.Null()]),
   bstate: Type.Union([BasisState, Type.Null()]),
   attempt: Type.Integer({ minimum: 0 }),
+  initPcoord: Type.Optional(Type.Array(Type.Number())),
 });
 
 export const SegmentJobSchema = Type.Object({

@@ -181,7 +181,9 @@ export class WorkerDaemon {
         throw new Error(`cannot load the run's config ${config} on node ${this.o.nodeId}: ${(e as Error).message.split('\n')[0] ?? ''} (the sim root must be on a file system every node shares)`);
       }
       const dispatchStream = (task: SegmentTask, port: number, run: () => Promise<void>): Promise<void> => this.dispatchStream(runId, task, port, run);
-      r = new SegmentRunner({ config: cfg, simRoot, seed: BigInt(seed), registry: this.registry, node: this.o.nodeId, dispatchStream, markCompleted: true });
+      const runner = new SegmentRunner({ config: cfg, simRoot, seed: BigInt(seed), registry: this.registry, node: this.o.nodeId, dispatchStream, markCompleted: true });
+      runner.python?.setSlots(this.o.slots); // one Python helper per slot, each started once for the run
+      r = runner;
       this.runners.set(key, r);
     }
     return r;

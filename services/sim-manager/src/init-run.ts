@@ -2,12 +2,13 @@
 import { randomBytes } from 'node:crypto';
 import { mapperFromSpec, type WestConfig } from '@westream/config';
 import type { SegmentRunner } from '@westream/propagator';
-import { WestH5, type BasisStateRecord, type StateSet, type TargetStateRecord } from '@westream/store';
+import { WestH5, type BasisStateRecord, type TargetStateRecord } from '@westream/store';
 import { assignPoints, BinAssignmentError, ConsistencyError, populateInitial, Rng, targetBins, type BinMapper } from '@westream/we';
 import { normalizeBasisStates, type BasisStateSpec, type TargetStateSpec } from './state-specs.js';
 import { simPaths } from './sim-paths.js';
 import { makeIstates, prepared, WeStream } from './we-step.js';
 import { ResultsJournal } from './results-journal.js';
+import { AssignedBins, PythonAssigner, stack } from './python-assigner.js';
 
 export interface InitOptions {
   readonly config: WestConfig;
@@ -48,17 +49,27 @@ export async function initRun(o: InitOptions): Promise<InitSummary> {
     bstates.push({ ...b, pcoord: Array.from(pcoord) });
   }
   const tstates: TargetStateRecord[] = o.tstates.map((t) => ({ label: t.label, pcoord: t.pcoord }));
-  const mapper = mapperFromSpec(config.system.bins);
+  const picks0 = bstates.flatMap((_, b) => Array.from({ length: o.segsPerState }, () => b));
+  const gen0 = config.propagation.genIstates ? (i: Parameters<SegmentRunner['genIstate']>[0], b: Parameters<SegmentRunner['genIstate']>[1]) => o.runner.genIstate(i, b) : undefined;
+  const istates0 = await makeIstates({ seed, states: { bstates, istates: [], tstates }, ...(gen0 ? { genIstate: gen0 } : {}) }, picks0.length, 1, 1, picks0); // created "in" iteration 1, as w_init records them
+  let mapper = mapperFromSpec(config.system.bins);
   if (tstates.length > 0 && (config.system.bins.type === 'MABBinMapper' || config.system.bins.type === 'BinlessMapper')) {
     // WESTPA's MABSimManager logs this as an error too: a target's bin would move with the walkers.
     throw new ConsistencyError(`${config.system.bins.type} cannot be the outer bin mapper when there are target states; nest it in a RecursiveBinMapper whose fixed bins hold the targets (as WESTPA's MAB tutorials do)`);
   }
+  const python = await PythonAssigner.forConfig(config, o.simRoot);
+  if (python) {
+    // A Python mapper: the target and initial states' points in one batched call.
+    try {
+      const pts = [...tstates.map((t) => t.pcoord), ...istates0.map((s) => s.pcoord)];
+      mapper = new AssignedBins(config, null, null).add(pts, await python.assign(stack(pts, config.system.pcoordNdim), pts.length));
+    } finally {
+      python.close();
+    }
+  }
   tstates.forEach((t, id) => binOf(mapper, t.pcoord, `target state ${id} '${t.label}'`));
   const tbins = targetBins(mapper, tstates.map((t, id) => ({ id, pcoord: t.pcoord })));
-  const picks = bstates.flatMap((_, b) => Array.from({ length: o.segsPerState }, () => b));
-  const gen = config.propagation.genIstates ? (i: Parameters<SegmentRunner['genIstate']>[0], b: Parameters<SegmentRunner['genIstate']>[1]) => o.runner.genIstate(i, b) : undefined;
-  const empty: StateSet = { bstates, istates: [], tstates };
-  const istates = await makeIstates({ seed, states: empty, ...(gen ? { genIstate: gen } : {}) }, picks.length, 1, 1, picks); // created "in" iteration 1, as w_init records them
+  const istates = istates0;
   istates.forEach((s, i) => {
     const from = `basis state ${s.basisStateId} '${bstates[s.basisStateId]?.label}'`;
     const bin = binOf(mapper, s.pcoord, config.propagation.genIstates ? `initial state ${i} (generated from ${from})` : from);

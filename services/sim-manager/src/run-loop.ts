@@ -13,6 +13,7 @@ import { ResultsJournal, segmentKey } from './results-journal.js';
 import { simPaths } from './sim-paths.js';
 import { weStep } from './we-step.js';
 import { logAdaptiveBins } from './adaptive-bin-log.js';
+import { PythonAssigner } from './python-assigner.js';
 
 export interface RunOptions {
   readonly config: WestConfig;
@@ -70,6 +71,14 @@ export async function runSimulation(o: RunOptions): Promise<RunSummary> {
   }
   const journal = new ResultsJournal(paths.stateDir);
   const mapper = mapperFromSpec(config.system.bins);
+  // A Python mapper: one helper for the run, started before the first segment so a broken set-up fails fast.
+  const python = await PythonAssigner.forConfig(config, o.simRoot, (t) => reporter.warn(`python (bin mapper): ${t.trimEnd()}`));
+  try {
+    return await loop();
+  } finally {
+    python?.close();
+  }
+  async function loop(): Promise<RunSummary> {
   const states = await store.readStates();
   const maxIter = config.propagation.maxTotalIterations;
   const maxWall = config.propagation.maxRunWallclock;
@@ -104,7 +113,7 @@ export async function runSimulation(o: RunOptions): Promise<RunSummary> {
     }
     let failures: SegmentResult[] = [];
     for (let attempt = 0; pending.length > 0 && attempt <= config.westream.maxSegmentRetries; attempt++) {
-      const tasks = pending.map((id) => taskFor(rec, id, n, attempt, states));
+      const tasks = pending.map((id) => taskFor(rec, id, n, attempt, states, { len: meta.pcoordLen, ndim: meta.pcoordNdim }));
       const out = await o.workManager.propagate(
         tasks,
         (r) => {
@@ -153,6 +162,7 @@ export async function runSimulation(o: RunOptions): Promise<RunSummary> {
       pcoord,
       ...(config.propagation.genIstates ? { genIstate: (i, b) => o.runner.genIstate(i, b, signal) } : {}),
       ...(o.testOnly ? { testOnly: o.testOnly } : {}),
+      ...(python ? { python: { config, assign: python.assign } } : {}),
     });
     const iterWalltime = (performance.now() - iterStart) / 1000;
     const outcome: IterationOutcome = {
@@ -185,6 +195,7 @@ export async function runSimulation(o: RunOptions): Promise<RunSummary> {
       rssMB: Math.round(process.memoryUsage().rss / 2 ** 20),
     });
   }
+  }
 }
 
 function keyOf(rec: IterationRecord, segId: number): string {
@@ -206,9 +217,12 @@ function collectFinished(rec: IterationRecord, journaled: Map<number, SegmentRes
   return out;
 }
 
-function taskFor(rec: IterationRecord, segId: number, nIter: number, attempt: number, states: StateSet): SegmentTask {
+function taskFor(rec: IterationRecord, segId: number, nIter: number, attempt: number, states: StateSet, shape: { len: number; ndim: number }): SegmentTask {
   const parentId = rec.parentIds[segId] as number;
-  const base = { nIter, segId, weight: rec.weights[segId] as number, parentId, attempt };
+  // The prepared iteration holds each segment's first point (its parent's last, or its initial state's).
+  const per = shape.len * shape.ndim;
+  const initPcoord = Array.from(rec.pcoord.subarray(segId * per, segId * per + shape.ndim));
+  const base = { nIter, segId, weight: rec.weights[segId] as number, parentId, attempt, initPcoord };
   if (parentId >= 0) return { ...base, istate: null, bstate: null };
   const id = -parentId - 1;
   const i = states.istates[id];

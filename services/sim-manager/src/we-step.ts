@@ -4,6 +4,8 @@
  */
 import type { BasisStateInfo, InitialStateInfo } from '@westream/propagator';
 import type { InitialStateRecord, IterationSummary, PreparedIteration, StateSet } from '@westream/store';
+import type { WestConfig } from '@westream/config';
+import { AssignedBins, stack, type Assign } from './python-assigner.js';
 import { countRecycled, numpySum, pickBasisStates, resample, Rng, type BinMapper, type NextSegment, type ResampleTestOnly, type WeParams } from '@westream/we';
 
 /** Labels of the run's random streams (the propagator's children use 1–5). */
@@ -27,6 +29,8 @@ export interface WeStepInput {
   readonly genIstate?: (istate: InitialStateInfo, bstate: BasisStateInfo) => Promise<Float64Array>;
   /** TEST ONLY: resampler faults for negative controls (see ResampleTestOnly). */
   readonly testOnly?: ResampleTestOnly;
+  /** A Python mapper: every point assigned through the bridge, one batched call per assignment. */
+  readonly python?: { readonly config: WestConfig; readonly assign: Assign };
 }
 
 export interface WeStepOutput {
@@ -50,11 +54,27 @@ export async function weStep(x: WeStepInput): Promise<WeStepOutput> {
   }
   const segments = { nSegs, weights: x.weights, initPoints, finalPoints };
   const targetStates = x.states.tstates.map((t, id) => ({ id, pcoord: t.pcoord }));
-  const nRecycle = countRecycled(x.mapper, segments, targetStates);
+  let mapper = x.mapper;
+  let assigned: AssignedBins | undefined;
+  if (x.python) {
+    // One call for the final points and the target states together.
+    const tPts = targetStates.map((t) => t.pcoord);
+    const all = new Float64Array((nSegs + tPts.length) * ndim);
+    all.set(finalPoints);
+    all.set(stack(tPts, ndim), nSegs * ndim);
+    const bins = await x.python.assign(all, nSegs + tPts.length);
+    assigned = new AssignedBins(x.python.config, finalPoints, bins.subarray(0, nSegs)).add(tPts, bins.subarray(nSegs));
+    mapper = assigned;
+  }
+  const nRecycle = countRecycled(mapper, segments, targetStates);
   const newIstates = await makeIstates(x, nRecycle, x.nIter, x.nIter + 1);
+  if (x.python && assigned && newIstates.length > 0) {
+    const pts = newIstates.map((s) => s.pcoord);
+    assigned.add(pts, await x.python.assign(stack(pts, ndim), pts.length));
+  }
   const firstId = x.states.istates.length;
   const r = resample({
-    mapper: x.mapper,
+    mapper,
     targetCounts: x.targetCounts,
     params: x.params,
     rng: Rng.derive(x.seed, WeStream.RESAMPLE, x.nIter),

@@ -1,0 +1,55 @@
+/**
+ * `west.system.driver: module.Class` — a WESTPA user's own system, built in their own Python by westpa's own
+ * run control (driver first, then system_options on top, as w_run does). The loader needs it synchronously
+ * (pcoord shape, bins, counts), so it runs one short-lived helper; the result is kept per file and
+ * modification time, so a process that loads the same config again pays once.
+ */
+import { statSync } from 'node:fs';
+import { BridgeError, chooseInterpreter, describeSystemSync, type MapperWire, type PythonSystem } from '@westream/python-bridge';
+import type { BinMapperSpec } from './bin-mapper-spec.js';
+
+const cache = new Map<string, PythonSystem>();
+
+export interface PythonSystemRequest {
+  readonly driver: string;
+  readonly file: string;
+  readonly simRoot: string;
+  readonly python: string | null;
+  readonly modulePath: readonly string[];
+}
+
+/** The user's system, or the message that says why it could not be built (and what to do). */
+export function loadPythonSystem(r: PythonSystemRequest): PythonSystem | { error: string } {
+  let mtime = 0;
+  try {
+    mtime = statSync(r.file).mtimeMs;
+  } catch {
+    return { error: `the config must be a file on disk for westpa to read it (${r.file} is not)` };
+  }
+  const key = JSON.stringify([r.file, mtime, r.simRoot, r.python, process.env.WESTREAM_PYTHON ?? '', r.modulePath]);
+  const hit = cache.get(key);
+  if (hit) return hit;
+  try {
+    const s = describeSystemSync({
+      python: chooseInterpreter(r.python),
+      simRoot: r.simRoot,
+      configFile: r.file,
+      modulePath: r.modulePath,
+      purpose: `west.system.driver '${r.driver}'`,
+    });
+    cache.set(key, s);
+    return s;
+  } catch (e) {
+    if (e instanceof BridgeError) return { error: e.message };
+    throw e;
+  }
+}
+
+/** The system's mapper as westream's spec: natively where westream has the mapper, else assigned in Python. */
+export function specFromWire(m: MapperWire, ndim: number): BinMapperSpec {
+  if (m.type === 'RectilinearBinMapper') return { type: m.type, boundaries: m.boundaries };
+  if (m.type === 'RecursiveBinMapper') return { type: m.type, base: specFromWire(m.base, ndim), mappers: m.mappers.map((c) => ({ mapper: specFromWire(c.mapper, ndim), at: c.at })) };
+  // Hook for issue 18: once packages/we has MABBinMapper / BinlessMapper, the helper's describe_mapper sends
+  // them by name and they translate here, so the run loop never calls Python for them.
+  return { type: 'python', class: m.class, nbins: m.nbins, ndim };
+}
