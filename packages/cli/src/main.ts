@@ -3,6 +3,7 @@
  * turns errors into exit codes: a user's mistake prints its message and exits 2, never a stack trace.
  */
 import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from '@westream/config';
 import { commandCheck } from './command-check.js';
@@ -165,6 +166,12 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (e instanceof DiskFullError) {
       process.stderr.write(`westream: ${e.message}\n`);
+      return ExitCode.DISK_FULL;
+    }
+    const errno = e as NodeJS.ErrnoException;
+    if (errno.code === 'ENOSPC' || errno.code === 'EDQUOT') {
+      // Anything else a full disk stops (a results journal, a segment's directory): west.h5 is untouched by it.
+      process.stderr.write(`westream: disk full: ${errno.message}; free space ${errno.path ? `at ${dirname(errno.path)}` : 'where `df` shows a full file system (the sim root, its .westream, west.h5\'s directory)'}, then \`westream run\` resumes\n`);
       return ExitCode.DISK_FULL;
     }
     if (e instanceof UsageError || e instanceof StateSpecError || e instanceof StoreError || e instanceof PropagationError || e instanceof ReturnFileError || e instanceof ConsistencyError) {
