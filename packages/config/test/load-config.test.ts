@@ -60,7 +60,7 @@ describe('WESTPA tutorial west.cfg (basic_nacl_gmx) loads unchanged', () => {
     expect(config.executable.postIteration?.enabled).toBe(true);
     expect(config.executable.genIstate?.executable).toBe('$WEST_SIM_ROOT/westpa_scripts/gen_istate.sh');
     expect(config.westream.workManager).toBe('local');
-    expect(config.westream.api).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(config.westream.api).toEqual({ host: '127.0.0.1', port: 8080, allowedHosts: [] });
     // Its one warning: scaleoffset (lossy in WESTPA) is not applied.
     expect(warnings.map((w) => `${w.line}:${w.path}`)).toEqual(['26:west.data.datasets.0.scaleoffset']);
   });
