@@ -69,15 +69,22 @@ export async function writeVerified(w: VerifiedWrite): Promise<void> {
     verify(tmp, expected, w.unchanged, lib);
     publish(tmp, w.path);
   } catch (e) {
+    // An HDF5 error thrown out of h5wasm may leave objects of the copy open, and with them its descriptor: the
+    // removed copy's space comes back when the process exits, which it does on this error.
     const freeAtFailure = freeBytes(dir);
     rmSync(tmp, { force: true });
-    if (isNoSpace(e) || (!(e instanceof StoreError) && freeAtFailure < w.headroom)) {
+    const writeError = e instanceof WriteFailed || isHdf5Error(e);
+    if (isNoSpace(e) || (writeError && freeAtFailure < w.headroom)) {
       // The write needed more than the headroom guessed: ask for the shortfall plus that much again.
       throw new DiskFullError(dir, Math.max(need - freeBytes(dir), 0) + w.headroom, w.then, kept);
     }
-    if (e instanceof StoreError) throw e;
-    throw new StoreError(`${w.path}: writing its new version ${tmp} failed (${hdf5Reason(e)}); ${kept}`);
+    if (writeError) throw new StoreError(`${w.path}: writing its new version ${tmp} failed (${hdf5Reason(e)}); ${kept}`);
+    throw e; // the store's own errors, and bugs, as they are
   }
+}
+
+function isHdf5Error(e: unknown): boolean {
+  return e instanceof Error && /HDF5/.test(e.message);
 }
 
 function asError(e: unknown): Error {
