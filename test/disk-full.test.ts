@@ -83,4 +83,21 @@ describe.skipIf(skip)('disk full under westream run (issue 14 items 1, 2)', () =
     expect(existsSync(h5)).toBe(true);
     expect(diff(dump(h5), reference)).toEqual([]);
   }, 300_000);
+
+  it('a full file system elsewhere (the results journal in .westream) also stops with exit 4 and no stack trace', () => {
+    const dir = simRoot();
+    expect(westream(dir, INIT).code).toBe(0);
+    const state = mountTmpfs(64 * 1024, join(dir, '.westream'));
+    try {
+      writeFileSync(join(state.dir, 'fill'), Buffer.alloc(state.free()));
+      const r = westream(dir, ['run']);
+      expect(r.code, r.stderr).toBe(4);
+      expect(r.stderr).toMatch(/^westream: disk full: ENOSPC: no space left on device.*then `westream run` resumes$/m);
+      expect(r.stderr).not.toContain('internal error');
+      expect(r.stderr).not.toMatch(/^\s+at /m);
+    } finally {
+      state.unmount();
+    }
+    expect(existsSync(join(dir, 'west.h5'))).toBe(true);
+  }, 120_000);
 });

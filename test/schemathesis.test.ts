@@ -6,7 +6,8 @@
  * changing routes must answer 401, and the run must go on. Seeded, so a failure reproduces.
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commandMissing, skipWithoutPeer } from './support/peers.js';
@@ -17,7 +18,9 @@ const skip = skipWithoutPeer('schemathesis (PyPI)', commandMissing('schemathesis
 afterAll(reapStarted);
 
 function schemathesis(args: string[]): Promise<{ code: number | null; out: string }> {
-  const child = track(spawn('schemathesis', args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } }));
+  // Its own directory: schemathesis keeps a cache (.schemathesis/) in the current one.
+  const cwd = mkdtempSync(join(tmpdir(), 'westream-schemathesis-'));
+  const child = track(spawn('schemathesis', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } }));
   let out = '';
   child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
   child.stderr?.on('data', (b: Buffer) => (out += b.toString()));

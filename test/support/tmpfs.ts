@@ -36,8 +36,9 @@ export interface Tmpfs {
   unmount(): void;
 }
 
-export function mountTmpfs(bytes: number): Tmpfs {
-  const dir = mkdtempSync(join(tmpdir(), 'westream-tmpfs-'));
+/** A tmpfs of `bytes` at a new directory, or over `at` (hiding what it holds until unmounted). */
+export function mountTmpfs(bytes: number, at?: string): Tmpfs {
+  const dir = at ?? mkdtempSync(join(tmpdir(), 'westream-tmpfs-'));
   run('mount', '-t', 'tmpfs', '-o', `size=${bytes}`, 'tmpfs', dir);
   return {
     dir,
@@ -49,7 +50,7 @@ export function mountTmpfs(bytes: number): Tmpfs {
     unmount: () => {
       // Lazily if busy: a process that hit the full disk may still hold a deleted file open until it exits.
       if (spawnSync('umount', [dir]).status !== 0) spawnSync('umount', ['-l', dir]);
-      rmSync(dir, { recursive: true, force: true });
+      if (!at) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

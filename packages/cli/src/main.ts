@@ -2,6 +2,7 @@
  * The `westream` command. Each subcommand lives in `command-<name>.ts`, its options in the table of
  * commands.ts; this file dispatches, answers help, and turns errors into exit codes: a user's mistake prints its message and exits 2, never a stack trace.
  */
+import { dirname } from 'node:path';
 import { commandHelp, nearestCommand, overviewHelp, parseCommand } from './command-table.js';
 import { commands } from './commands.js';
 import { catalogued } from './error-catalogue.js';
@@ -36,6 +37,12 @@ export async function main(argv: string[]): Promise<number> {
     const code = await command.run(values, positionals);
     return typeof code === 'number' ? code : ExitCode.OK;
   } catch (e) {
+    const errno = e as NodeJS.ErrnoException;
+    if (errno.code === 'ENOSPC' || errno.code === 'EDQUOT') {
+      // Anything else a full disk stops (a results journal, a segment's directory): west.h5 is untouched by it.
+      process.stderr.write(`westream: disk full: ${errno.message}; free space ${errno.path ? `at ${dirname(errno.path)}` : 'where `df` shows a full file system (the sim root, its .westream, west.h5\'s directory)'}, then \`westream run\` resumes\n`);
+      return ExitCode.DISK_FULL;
+    }
     const known = catalogued(e);
     if (!known || known.exit === null) {
       process.stderr.write(`westream: internal error (please report it):\n${(e as Error).stack ?? String(e)}\n`);

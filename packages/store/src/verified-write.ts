@@ -8,7 +8,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, constants, copyFileSync, fsyncSync, openSync, renameSync, rmSync, statfsSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { h5, h5Module, isDataset, isGroup, type H5File, type H5Group } from './h5.js';
+import { h5, h5Module, isDataset, isGroup, type H5Dataset, type H5File, type H5Group, type H5Module } from './h5.js';
 import { DiskFullError, StoreError } from './store-error.js';
 
 export interface VerifiedWrite {
@@ -53,7 +53,7 @@ export async function writeVerified(w: VerifiedWrite): Promise<void> {
       try {
         w.write(f);
         if (mod.flush(f.file_id) < 0) throw new WriteFailed('HDF5 could not flush it');
-        expected = digest(f, w.unchanged);
+        expected = digest(f, w.unchanged, mod);
       } catch (e) {
         failure = asError(e);
       }
@@ -66,18 +66,25 @@ export async function writeVerified(w: VerifiedWrite): Promise<void> {
     } finally {
       mod.deactivate_throwing_error_handler();
     }
-    verify(tmp, expected, w.unchanged, lib);
+    verify(tmp, expected, w.unchanged, lib, mod);
     publish(tmp, w.path);
   } catch (e) {
+    // An HDF5 error thrown out of h5wasm may leave objects of the copy open, and with them its descriptor: the
+    // removed copy's space comes back when the process exits, which it does on this error.
     const freeAtFailure = freeBytes(dir);
     rmSync(tmp, { force: true });
-    if (isNoSpace(e) || (!(e instanceof StoreError) && freeAtFailure < w.headroom)) {
+    const writeError = e instanceof WriteFailed || isHdf5Error(e);
+    if (isNoSpace(e) || (writeError && freeAtFailure < w.headroom)) {
       // The write needed more than the headroom guessed: ask for the shortfall plus that much again.
       throw new DiskFullError(dir, Math.max(need - freeBytes(dir), 0) + w.headroom, w.then, kept);
     }
-    if (e instanceof StoreError) throw e;
-    throw new StoreError(`${w.path}: writing its new version ${tmp} failed (${hdf5Reason(e)}); ${kept}`);
+    if (writeError) throw new StoreError(`${w.path}: writing its new version ${tmp} failed (${hdf5Reason(e)}); ${kept}`);
+    throw e; // the store's own errors, and bugs, as they are
   }
+}
+
+function isHdf5Error(e: unknown): boolean {
+  return e instanceof Error && /HDF5/.test(e.message);
 }
 
 function asError(e: unknown): Error {
@@ -102,7 +109,7 @@ function hdf5Reason(e: unknown): string {
   return errno ?? text.trim().split('\n').slice(0, 2).join(' ').replace(/\s+/g, ' ');
 }
 
-function verify(tmp: string, expected: string, unchanged: VerifiedWrite['unchanged'], lib: Awaited<ReturnType<typeof h5>>): void {
+function verify(tmp: string, expected: string, unchanged: VerifiedWrite['unchanged'], lib: Awaited<ReturnType<typeof h5>>, mod: H5Module): void {
   let f: H5File;
   try {
     f = new lib.File(tmp, 'r');
@@ -111,7 +118,7 @@ function verify(tmp: string, expected: string, unchanged: VerifiedWrite['unchang
   }
   let actual: string;
   try {
-    actual = digest(f, unchanged);
+    actual = digest(f, unchanged, mod);
   } catch (e) {
     throw new WriteFailed(`it cannot be read back: ${String(e)}`);
   } finally {
@@ -121,7 +128,7 @@ function verify(tmp: string, expected: string, unchanged: VerifiedWrite['unchang
 }
 
 /** A hash of every attribute and dataset (name, type, shape, values) under the root, but the unchanged ones. */
-function digest(f: H5File, unchanged: VerifiedWrite['unchanged'] = () => false): string {
+function digest(f: H5File, unchanged: VerifiedWrite['unchanged'] = () => false, mod: H5Module): string {
   const h = createHash('sha256');
   const walk = (g: H5Group, prefix: string): void => {
     hashAttrs(h, g);
@@ -131,15 +138,37 @@ function digest(f: H5File, unchanged: VerifiedWrite['unchanged'] = () => false):
       const x = g.get(name);
       h.update(`\0${path}\0`);
       if (isGroup(x)) walk(x, path);
-      else if (isDataset(x)) {
-        h.update(JSON.stringify([x.dtype, x.shape]));
-        hashAttrs(h, x);
-        hashValue(h, x.value);
-      }
+      else if (isDataset(x)) hashDataset(h, x, mod);
     }
   };
   walk(f, '');
   return h.digest('hex');
+}
+
+/**
+ * A dataset's type, shape, attributes and stored bytes. The bytes are read raw: converting them to JS values
+ * (compound rows most of all) cost more than the rest of a commit. References and variable-length data hold
+ * memory addresses in raw form: those are hashed as values.
+ */
+function hashDataset(h: Hash, x: H5Dataset, mod: H5Module): void {
+  const m = x.metadata;
+  const described = JSON.stringify(m);
+  h.update(described);
+  hashAttrs(h, x);
+  if (!m.shape || described.includes('"ref_type"') || described.includes('"vlen":true')) {
+    hashValue(h, x.value);
+    return;
+  }
+  const n = m.size * m.total_size;
+  if (n === 0) return;
+  const ptr = mod._malloc(n);
+  if (ptr === 0) throw new WriteFailed(`no memory to read ${x.path} back`);
+  try {
+    if (mod.get_dataset_data(x.file_id, x.path, null, null, null, BigInt(ptr)) < 0) throw new WriteFailed(`${x.path} cannot be read back`);
+    h.update(mod.HEAPU8.subarray(ptr, ptr + n));
+  } finally {
+    mod._free(ptr);
+  }
 }
 
 function hashAttrs(h: Hash, x: { attrs: Record<string, { value: unknown }> }): void {

@@ -262,7 +262,12 @@ export class WestH5 {
       copyFrom: this.path,
       headroom: Math.max(2 * growth, MIN_HEADROOM),
       then: RESUME,
-      unchanged: (p) => p.startsWith('iterations/') && p.split('/').length === 2 && !names.has(p),
+      // Untouched iterations are as copied; an iteration's ibstates and tstates are hard links to /ibstates/0
+      // and /tstates/0, compared there.
+      unchanged: (p) => {
+        const parts = p.split('/');
+        return parts[0] === 'iterations' && ((parts.length === 2 && !names.has(p)) || (parts.length === 3 && (parts[2] === 'ibstates' || parts[2] === 'tstates')));
+      },
       write: fn,
     });
     this.growth = statSync(this.path).size - size;
