@@ -109,6 +109,7 @@ function propagation() {
   ];
 }
 
+export { assignment };
 export async function run() {
   return [await assignment(), ...propagation()];
 }

@@ -19,10 +19,11 @@ export function commandCheck(opts: CheckOptions, out: NodeJS.WritableStream, err
   const lines = [
     `${opts.config}: OK`,
     `  pcoord            ${s.pcoordLen} points × ${s.pcoordNdim} dim, ${s.pcoordDtype}`,
-    `  bins              ${s.bins.type}, ${s.nbins} bins, ${s.binTargetCounts.reduce((a, b) => a + b, 0)} walkers targeted`,
+    `  system            ${s.driver ? `${s.driver} (built in your Python by westpa)` : 'system_options'}`,
+    `  bins              ${s.bins.type === 'python' ? `${s.bins.class} (assigned in your Python)` : s.bins.type}, ${s.nbins} bins, ${s.binTargetCounts.reduce((a, b) => a + b, 0)} walkers targeted`,
     `  iterations        ${p.maxTotalIterations ?? 'until stopped'}`,
     `  wallclock limit   ${p.maxRunWallclock === null ? 'none' : `${p.maxRunWallclock} s`}`,
-    `  propagator        ${config.executable.propagator.executable}`,
+    `  propagator        ${p.pythonPropagator ? `${p.pythonPropagator} (your Python, block_size ${p.blockSize})` : config.executable.propagator.executable}`,
     `  data file         ${config.data.westDataFile}`,
     `  work manager      ${config.westream.workManager}`,
     `  seed              ${config.westream.seed ?? 'drawn at init, recorded in west.h5'}`,
