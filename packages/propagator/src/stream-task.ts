@@ -120,6 +120,9 @@ export async function runBuiltins(st: StreamTrajectory, host: string, port: numb
       if (st.guard) guard(f, previous, st.guard.maxDisplacement, box);
       if (st.pcoord) distances.push(distance(x, box, st.pcoord, f));
       if (rec) await rec.add(f, box);
+      // Done with the frame before: the guard compared it, the pcoord and the record (H5MD writes copy) used it.
+      // Its memory goes back to the client for later frames (no fresh pages per frame for large systems).
+      if (previous) client.release(previous);
       previous = f;
     }
     rec?.finish();
