@@ -14,8 +14,9 @@
  *    fault: the merged walker always keeps the lightest walker's history, not one drawn by weight) must fail
  *    the criterion — the test has teeth. (Drawing the survivor uniformly is too weak a bias in this 1-D system
  *    to show at these error bars: positions within a bin decorrelate from weights within one τ.)
- * 4. The same rate case through BullMQ worker daemons on a real Redis gives the local run's record, iteration
- *    for iteration (segments are seeded by (run seed, iteration, segment), wherever they run).
+ * 4. A shorter rate case through BullMQ worker daemons on a real Redis gives the local run's record, iteration
+ *    for iteration (segments are seeded by (run seed, iteration, segment), wherever they run): its statistics
+ *    are the local runs'.
  * 5. The real executable propagator with the toy engine (processes, files): the demo's settings, fewer
  *    iterations, a looser bar (stated there).
  *
@@ -217,7 +218,7 @@ describe.skipIf(skipRedis)('the rate case through BullMQ worker daemons', () => 
     await redis?.stop();
   });
 
-  it('gives the local run’s fluxes, iteration for iteration, and a rate within its error bar of brute force', async () => {
+  it('gives the local run’s record (fluxes iteration for iteration), every segment run by the daemons', async () => {
     redis = await startRedis();
     // Fewer walkers (8 per bin) and iterations than the rate case: each segment is a job through Redis.
     const ITERS = 30;
@@ -250,11 +251,10 @@ describe.skipIf(skipRedis)('the rate case through BullMQ worker daemons', () => 
     expect(viaRedis.propagator.segmentsRun).toBe((perNode.get('node-a') ?? 0) + (perNode.get('node-b') ?? 0));
     expect(perNode.get('node-a'), JSON.stringify([...perNode])).toBeGreaterThan(0);
     expect(perNode.get('node-b'), JSON.stringify([...perNode])).toBeGreaterThan(0);
-    const we = blockAverage(b.slice(RATE_SKIP), 5);
-    const msg = `via BullMQ: k_WE = ${show(we)} over ${ITERS - RATE_SKIP} iterations, k_BF = ${show(bruteForce)}`;
-    console.log(msg);
-    // A short run: the bar is its own error bar (3σ combined), not ±15 %.
-    expect(Math.abs(we.mean - bruteForce.mean), msg).toBeLessThan(3 * Math.hypot(we.se, bruteForce.se));
+    // The statistics are the local runs' (above): a run through BullMQ is the same run. This one is too short
+    // for a rate of its own (30 iterations of 8 walkers per bin: the flux is still rising), so it only shows one.
+    expect(b.slice(RATE_SKIP).some((f) => f > 0)).toBe(true);
+    console.log(`via BullMQ: ${viaRedis.propagator.segmentsRun} segments as jobs (node-a ${perNode.get('node-a')}, node-b ${perNode.get('node-b')}), fluxes equal to the local run's in all ${ITERS} iterations`);
   }, 600_000);
 });
 
