@@ -40,6 +40,7 @@ import {
   type Estimate,
   type WeCase,
 } from '@westream/testing';
+import { WestH5 } from '@westream/store';
 import { BullmqWorkManager, WorkerDaemon, type DaemonRunner } from '@westream/work-manager';
 import { commandMissing, skipWithoutPeer } from './support/peers.js';
 import { startRedis, type PrivateRedis } from './support/redis.js';
@@ -245,10 +246,16 @@ describe.skipIf(skipRedis)('the rate case through BullMQ worker daemons', () => 
     const a = await fluxSeries(local.westH5, RATE_TAU);
     const b = await fluxSeries(viaRedis.westH5, RATE_TAU);
     expect(b).toEqual(a);
-    // Every segment of the record ran on a daemon (the loop itself holds no runner here), on both nodes.
-    const recorded = (await fluxSeries(viaRedis.westH5, RATE_TAU)).length;
-    expect(recorded).toBe(ITERS);
-    expect(viaRedis.propagator.segmentsRun).toBe((perNode.get('node-a') ?? 0) + (perNode.get('node-b') ?? 0));
+    // Every segment of the record ran on a daemon (the loop itself holds no runner here), on both nodes. Jobs
+    // are delivered at least once: a redelivered one may run again (or find its parent's state gone), so the
+    // daemons may have run a few more than the record holds, never fewer.
+    const store = await WestH5.open(viaRedis.westH5, { readOnly: true });
+    let recorded = 0;
+    for (let n = 1; n <= ITERS; n++) recorded += (await store.readIteration(n)).nSegs;
+    const ranOnDaemons = (perNode.get('node-a') ?? 0) + (perNode.get('node-b') ?? 0);
+    expect(ranOnDaemons, JSON.stringify([...perNode])).toBeGreaterThanOrEqual(recorded);
+    expect(viaRedis.propagator.segmentsRun).toBeLessThanOrEqual(ranOnDaemons);
+    expect(viaRedis.propagator.segmentsRun).toBeGreaterThanOrEqual(recorded);
     expect(perNode.get('node-a'), JSON.stringify([...perNode])).toBeGreaterThan(0);
     expect(perNode.get('node-b'), JSON.stringify([...perNode])).toBeGreaterThan(0);
     // The statistics are the local runs' (above): a run through BullMQ is the same run. This one is too short
