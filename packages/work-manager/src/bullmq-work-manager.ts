@@ -67,6 +67,7 @@ export class BullmqWorkManager implements WorkManager {
   /** When the last event was read (any event: a quiet stream is what the idle net waits for). */
   private lastEventAt = Date.now();
   private readonly epochKey: string;
+  private closed = false;
 
   private constructor(
     private readonly o: BullmqWorkManagerOptions,
@@ -263,12 +264,12 @@ export class BullmqWorkManager implements WorkManager {
       if (batch.length === 0) continue;
       // One round trip per batch, each job read atomically (its state and result together). Over a connection
       // that fails after a few retries: a Redis that is away is waited for here, a batch at a time.
-      let reads: JobRead[];
-      for (;;) {
+      let reads: JobRead[] | undefined;
+      while (!reads) {
         try {
           reads = await readJobs(this.redis, this.queue, batch);
-          break;
-        } catch {
+        } catch (e) {
+          if (this.closed) throw e;
           await new Promise((r) => setTimeout(r, 500));
         }
       }
@@ -349,6 +350,7 @@ export class BullmqWorkManager implements WorkManager {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await deadline(this.redis.del(this.epochKey).catch(() => undefined), 1000);
     const all = [this.events, this.queue, ...[...this.sweepers.values()].flatMap((s) => [s.worker, s.queue])];
     // A Redis that is down would hold close() forever: after the deadline, drop the connections.
