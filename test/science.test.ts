@@ -75,6 +75,13 @@ const RATE_MAPPERS: Record<string, Bins> = {
       { type: 'RectilinearBinMapper', boundaries: [[0.6, 0.8, 1.0]], at: [0.8] },
     ],
   },
+  // MAB as WESTPA's tutorials use it: adaptive bins between the lagging and the leading walker, nested in a
+  // fixed bin that leaves the target outside (an outer MAB cannot hold a target state).
+  MABBinMapper: {
+    type: 'RecursiveBinMapper',
+    base: { type: 'RectilinearBinMapper', boundaries: [[-INF, 1.0, INF]] },
+    mappers: [{ type: 'MABBinMapper', nbins: [12], bottleneck: true, at: [0] }],
+  },
 };
 
 function rateCase(bins: Bins, seed: number): WeCase {
@@ -142,6 +149,8 @@ const EQUILIBRIUM_MAPPERS: Record<string, Bins> = {
       { type: 'RectilinearBinMapper', boundaries: [[0, 0.4, 0.8, 1.2]], at: [0.5] },
     ],
   },
+  // No targets here, so MAB may be the outer mapper: its bins follow the walkers' spread from iteration to iteration.
+  MABBinMapper: { type: 'MABBinMapper', nbins: [10], bottleneck: true },
 };
 
 function equilibriumCase(bins: Bins, seed: number, biased = false): WeCase {
