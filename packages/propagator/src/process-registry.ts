@@ -338,7 +338,21 @@ export function killCarriers(owner: string, sincePid: number): number[] {
     }
     if (found === 0) break;
   }
+  // SIGKILL is delivered asynchronously: wait (briefly, and only when something was killed) until they are gone,
+  // so a segment's end means its processes have ended, not just been signalled.
+  const deadline = Date.now() + 1000;
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  while (killed.some(running) && Date.now() < deadline) Atomics.wait(nap, 0, 0, 2);
   return killed;
+}
+
+/** The process exists and is not a zombie (a zombie has ended; only its parent's wait is left). */
+function running(pid: number): boolean {
+  try {
+    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
 }
 
 const PROBE_LIMIT = 256;
