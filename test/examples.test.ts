@@ -43,13 +43,13 @@ describe('westream example', () => {
     for (const r of [unknown, noDir, full, file]) expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
   });
 
-  it('toy: the printed commands, run as printed, complete a WE run (3 iterations here)', () => {
-    const { dir, commands } = exampleSimDir('toy', (c) => c.replace(/max_total_iterations: \d+/, 'max_total_iterations: 3'));
+  it('toy: the printed commands, run as printed, complete a WE run (2 iterations here: a WE step, then walkers that continue)', () => {
+    const { dir, commands } = exampleSimDir('toy', (c) => c.replace(/max_total_iterations: \d+/, 'max_total_iterations: 2'));
     expect(commands).toEqual(['westream init --bstates-from bstates.txt --tstates-from tstates.txt --segs-per-state 4', 'westream run']);
     runPrinted(dir, commands);
     expect(existsSync(join(dir, 'westpa_scripts/runseg.sh'))).toBe(true);
     const status = westream(dir, ['status', '--json']);
-    expect(JSON.parse(status.stdout)).toMatchObject({ currentIteration: 4 });
+    expect(JSON.parse(status.stdout)).toMatchObject({ currentIteration: 3 });
   });
 });
 
