@@ -20,7 +20,7 @@ const noWestpa = skipWithoutPeer('PyPI westpa', pythonModuleMissing('westpa'));
 // three WE steps: the second and third place MAB bins from walkers the MAB bins themselves placed
 const ITERS = 3;
 
-const fixedBins = /      bins:\n        type: RectilinearBinMapper\n        boundaries:\n          - \[.*\]\n      bin_target_counts: 3\n/;
+const fixedBins = /      bins:\n        type: RectilinearBinMapper\n        boundaries:\n          - \[.*\]\n      bin_target_counts: \d+\n/;
 const mabBins = `      bins:
         type: RecursiveBinMapper
         base:
