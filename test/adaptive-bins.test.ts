@@ -17,8 +17,8 @@ import { childEnv, demoSimDir, python, REPO, WESTREAM, westreamRun, type CliResu
 
 const skip = skipWithoutPeer('h5py (PyPI)', pythonModuleMissing('h5py'));
 const noWestpa = skipWithoutPeer('PyPI westpa', pythonModuleMissing('westpa'));
-// five WE steps, not fewer: each is another sample of binbounds.log's float32 printing against west.h5 (with
-// main's new demo dynamics one of steps 4-5 prints a boundary one float32 ulp off what west.h5 records)
+// five WE steps, not fewer: each is another sample of binbounds.log's printing against west.h5 (step 4 of
+// main's demo is the first to put a boundary below 0.1, where numpy prints fewer digits than a float32 has)
 const ITERS = 5;
 
 const fixedBins = /      bins:\n        type: RectilinearBinMapper\n        boundaries:\n          - \[.*\]\n      bin_target_counts: \d+\n/;
@@ -163,8 +163,14 @@ describe.skipIf(skip)('MAB and binless end to end (toy double well, real CLI)', 
       expect(e.boundaries[0]).toBe(e.lagging);
       expect(e.boundaries[8]).toBe(e.leading);
       for (let i = 1; i < 9; i++) expect(e.boundaries[i] as number).toBeGreaterThan(e.boundaries[i - 1] as number);
-      // the log prints float32 values in their shortest form: equal to west.h5's record once rounded
-      expect(e.boundaries.map(Math.fround)).toEqual(rec?.boundaries?.[0]);
+      // the log prints numpy's way: a float32's shortest form, equal to west.h5's record once rounded to float32,
+      // unless that form has over 8 decimals (numpy prints float32(0.047780752) in an array as 0.04778075):
+      // then the record rounded to 8 decimals (the exact text is checked against w_run's below)
+      expect(e.boundaries).toHaveLength(rec?.boundaries?.[0]?.length ?? -1);
+      e.boundaries.forEach((b, i) => {
+        const r = rec?.boundaries?.[0]?.[i] as number;
+        expect(Math.fround(b) === r || Math.abs(b - r) <= 5.0000001e-9, `iteration ${e.nIter} boundary ${i}: ${b} logged, ${r} recorded`).toBe(true);
+      });
       expect(e.lagging).toBeGreaterThanOrEqual(-1);
       expect(e.leading).toBeLessThan(1);
     });
