@@ -111,6 +111,19 @@ export function runPrinted(dir: string, commands: readonly string[], extra: Reco
   });
 }
 
+/** `runPrinted` without blocking this process: for a run that goes on while other work (another run) does. */
+export async function runPrintedAsync(dir: string, commands: readonly string[], extra: Record<string, string> = {}): Promise<CliResult[]> {
+  const results: CliResult[] = [];
+  for (const c of commands) {
+    const [first, ...args] = c.split(/\s+/);
+    if (first !== 'westream') throw new Error(`not a westream command: ${c}`);
+    const r = await westreamRun(dir, args, extra);
+    if (r.code !== 0) throw new Error(`'${c}' in ${dir}: exit ${r.code}\n${r.stdout}${r.stderr}`);
+    results.push(r);
+  }
+  return results;
+}
+
 /** pcoord of every iteration of a west.h5 (h5py, as WESTPA's tools read it): {n_iter: [[[value]]]}. */
 export function pcoordsOf(dir: string): Record<string, number[][][]> {
   return JSON.parse(python(`import h5py, json, sys
