@@ -13,7 +13,7 @@ import { pythonModuleMissing, skipWithoutPeer } from './support/peers.js';
 import { reapStarted, start, waitForLine } from './support/processes.js';
 import { binLogEntry } from '@westream/sim-manager';
 import { mkdirSync } from 'node:fs';
-import { childEnv, demoSimDir, python, REPO, WESTREAM, westreamRun, type CliResult } from './support/sim-dir.js';
+import { childEnv, toyExampleDir, python, REPO, WESTREAM, westreamRun, type CliResult } from './support/sim-dir.js';
 
 const skip = skipWithoutPeer('h5py (PyPI)', pythonModuleMissing('h5py'));
 const noWestpa = skipWithoutPeer('PyPI westpa', pythonModuleMissing('westpa'));
@@ -52,7 +52,7 @@ const binlessBins = `      bins:
 `;
 
 function simDir(bins: string): string {
-  return demoSimDir((y) => {
+  return toyExampleDir((y) => {
     const out = y.replace(fixedBins, bins).replace(/max_total_iterations: \d+/, `max_total_iterations: ${ITERS}`);
     if (out === y) throw new Error('the demo config changed: update this test');
     return out;

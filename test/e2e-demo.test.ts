@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { pythonModuleMissing, skipWithoutPeer } from './support/peers.js';
-import { demoSimDir, python, REPO, westream } from './support/sim-dir.js';
+import { toyExampleDir, python, REPO, westream } from './support/sim-dir.js';
 
 const ITERS = 8;
 const skip = skipWithoutPeer('westpa + h5py (PyPI)', pythonModuleMissing('westpa') ?? pythonModuleMissing('h5py'));
@@ -48,7 +48,7 @@ describe.skipIf(skip)('the demo, end to end', () => {
   let runOut: string;
 
   beforeAll(() => {
-    dir = demoSimDir((y) => y.replace(/max_total_iterations: \d+/, `max_total_iterations: ${ITERS}`));
+    dir = toyExampleDir((y) => y.replace(/max_total_iterations: \d+/, `max_total_iterations: ${ITERS}`));
     const init = westream(dir, ['init', '--bstates-from', 'bstates.txt', '--tstates-from', 'tstates.txt', '--segs-per-state', '3']);
     expect(init.code, init.stderr).toBe(0);
     const run = westream(dir, ['run', '--log-format', 'pretty', '--log-file', 'run.log.jsonl']); // as the demo runs it

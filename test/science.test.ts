@@ -44,7 +44,7 @@ import { WestH5 } from '@westream/store';
 import { BullmqWorkManager, WorkerDaemon, type DaemonRunner } from '@westream/work-manager';
 import { commandMissing, skipWithoutPeer } from './support/peers.js';
 import { startRedis, type PrivateRedis } from './support/redis.js';
-import { demoSimDir, TOY_MD, westream } from './support/sim-dir.js';
+import { toyExampleDir, TOY_MD, westream } from './support/sim-dir.js';
 import { runningFlux, type FluxEstimate } from '@westream/sim-manager';
 
 type Bins = WeCase['bins'];
@@ -282,7 +282,7 @@ describe.skipIf(skipRedis)('the rate case through BullMQ worker daemons', () => 
 // ---------------------------------------------------------------------------------------------------------
 describe('the rate with the executable propagator and the toy engine (the demo’s settings)', () => {
   it('k_WE matches 1/MFPT of the same engine within 3 combined standard errors', () => {
-    const dir = demoSimDir();
+    const dir = toyExampleDir();
     const init = westream(dir, ['init', '--bstates-from', 'bstates.txt', '--tstates-from', 'tstates.txt', '--segs-per-state', '4']);
     expect(init.code, init.stderr).toBe(0);
     const run = westream(dir, ['run', '--log-format', 'json']);

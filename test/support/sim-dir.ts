@@ -10,10 +10,25 @@ export const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const WESTREAM = join(REPO, 'packages/cli/bin/westream.js');
 export const TOY_MD = join(REPO, 'packages/toy-md/bin/westream-toy-md.js');
 
-/** A sim root holding the demo's files; `edit` rewrites west.yaml's text, `md` md.in's. */
+/**
+ * A sim root for the scenario tests: the toy example's scripts, states and restart files with the west.yaml and
+ * md.in of test/fixtures/toy (the earlier demo: 6 kT, τ = 0.5, 11 pcoord points, 3 walkers per bin), so the
+ * scenarios' segment counts, seeds and timings do not move when the demo is retuned. `edit` rewrites west.yaml's
+ * text, `md` md.in's.
+ */
 export function demoSimDir(edit: (yaml: string) => string = (y) => y, md: (text: string) => string = (t) => t): string {
+  return simDirFrom(join(REPO, 'test/fixtures/toy'), edit, md);
+}
+
+/** A sim root holding config/examples/toy exactly as the demo runs it (tests about the demo itself). */
+export function toyExampleDir(edit: (yaml: string) => string = (y) => y, md: (text: string) => string = (t) => t): string {
+  return simDirFrom(join(REPO, 'config/examples/toy'), edit, md);
+}
+
+function simDirFrom(configDir: string, edit: (yaml: string) => string, md: (text: string) => string): string {
   const dir = mkdtempSync(join(tmpdir(), 'westream-test-'));
-  for (const f of ['west.yaml', 'md.in', 'bstates.txt', 'tstates.txt', 'bstates']) cpSync(join(REPO, 'config/examples/toy', f), join(dir, f), { recursive: true });
+  for (const f of ['bstates.txt', 'tstates.txt', 'bstates']) cpSync(join(REPO, 'config/examples/toy', f), join(dir, f), { recursive: true });
+  for (const f of ['west.yaml', 'md.in']) cpSync(join(configDir, f), join(dir, f));
   cpSync(join(REPO, 'westpa-scripts/toy'), join(dir, 'westpa_scripts'), { recursive: true });
   writeFileSync(join(dir, 'west.yaml'), edit(readFileSync(join(dir, 'west.yaml'), 'utf8')));
   writeFileSync(join(dir, 'md.in'), md(readFileSync(join(dir, 'md.in'), 'utf8')));
