@@ -6,6 +6,7 @@
 import { availableParallelism, homedir, hostname } from 'node:os';
 import { join } from 'node:path';
 import { WorkerDaemon } from '@westream/work-manager';
+import { WORK_MANAGER_DEFAULTS } from '@westream/work-manager/defaults';
 import { UsageError } from './exit-codes.js';
 
 export interface WorkerArgs {
@@ -29,9 +30,9 @@ export async function commandWorker(a: WorkerArgs): Promise<number> {
   if (!Number.isInteger(slots) || slots < 1) throw new UsageError(`--slots '${a.slots}': expected a positive integer`);
   if (gpus && gpus.length !== slots) throw new UsageError(`--gpus '${a.gpus}' names ${gpus.length} device(s) for ${slots} slot(s): give one GPU per slot (or leave --slots out)`);
   if (gpus && new Set(gpus).size !== gpus.length) throw new UsageError(`--gpus '${a.gpus}' names a device twice: give each slot its own GPU`);
-  const lock = a.lockDuration === undefined ? 30 : Number(a.lockDuration);
+  const lock = a.lockDuration === undefined ? WORK_MANAGER_DEFAULTS.lockDurationMs / 1000 : Number(a.lockDuration);
   if (!(lock >= 1)) throw new UsageError(`--lock-duration '${a.lockDuration}': expected seconds ≥ 1`);
-  const beat = a.heartbeat === undefined ? 5 : Number(a.heartbeat);
+  const beat = a.heartbeat === undefined ? WORK_MANAGER_DEFAULTS.heartbeatMs / 1000 : Number(a.heartbeat);
   if (!(beat >= 0.1)) throw new UsageError(`--heartbeat '${a.heartbeat}': expected seconds ≥ 0.1`);
   const stateDir = a.stateDir ?? join(homedir(), '.westream', `worker-${nodeId}`);
   const log = (line: string): void => void process.stdout.write(`${new Date().toISOString()} ${nodeId} ${line}\n`);

@@ -3,6 +3,7 @@
  * function that runs it. main.ts dispatches; parsing and help both come from here.
  */
 import { existsSync } from 'node:fs';
+import { WORK_MANAGER_DEFAULTS } from '@westream/work-manager/defaults';
 import { ExitCode, UsageError } from './exit-codes.js';
 import type { CommandSpec, OptionSpec } from './command-table.js';
 
@@ -71,8 +72,8 @@ export const commands: Readonly<Record<string, CommandSpec>> = {
       slots: { type: 'string', value: 'N', default: 'one per --gpus device, else the CPU cores', help: 'segments at once' },
       gpus: { type: 'string', value: '0,1,...', help: 'one GPU per slot (CUDA_VISIBLE_DEVICES of each segment)' },
       'state-dir': { type: 'string', value: 'DIR', default: '~/.westream/worker-ID', help: "the daemon's process registry" },
-      'lock-duration': { type: 'string', value: 'S', default: '30', help: 'seconds a job stays locked without renewal before another node may take it' },
-      heartbeat: { type: 'string', value: 'S', default: '5', help: 'seconds between heartbeats' },
+      'lock-duration': { type: 'string', value: 'S', default: String(WORK_MANAGER_DEFAULTS.lockDurationMs / 1000), help: 'seconds a job stays locked without renewal before another node may take it' },
+      heartbeat: { type: 'string', value: 'S', default: String(WORK_MANAGER_DEFAULTS.heartbeatMs / 1000), help: 'seconds between heartbeats' },
     },
     run: async (v) => (await import('./command-worker.js')).commandWorker({ redis: str(v.redis), nodeId: str(v['node-id']), slots: str(v.slots), gpus: str(v.gpus), stateDir: str(v['state-dir']), lockDuration: str(v['lock-duration']), heartbeat: str(v.heartbeat) }),
   },

@@ -1,13 +1,6 @@
 /** WESTPA's data_refs templates, rendered the way WESTPA does: `str.format` on the template, then `expandvars`. */
 import { expandPath, parseTemplate, renderTemplate, type TemplatePart } from '@westream/config';
-import type { BasisStateInfo, InitialStateInfo } from './types.js';
-
-export interface SegmentFields {
-  readonly n_iter: number;
-  readonly seg_id: number;
-  readonly weight?: number;
-  readonly parent_id?: number;
-}
+import type { BasisState, InitialState, SegmentTemplateFields } from '@westream/we';
 
 export class DataRefs {
   private readonly cache = new Map<string, TemplatePart[]>();
@@ -22,24 +15,25 @@ export class DataRefs {
     return expandPath(renderTemplate(parts, values), this.env);
   }
 
-  segment(seg: SegmentFields): string {
-    return this.render(this.templates.segment, { segment: { status: 1, endpoint_type: 0, weight: 0, parent_id: 0, ...seg } });
+  /** data_refs.segment for a segment (segmentTemplateFields of @westream/we). */
+  segment(segment: SegmentTemplateFields): string {
+    return this.render(this.templates.segment, { segment });
   }
 
-  basisState(b: BasisStateInfo): string {
+  basisState(b: BasisState): string {
     return this.render(this.templates.basisState, { basis_state: basisFields(b) });
   }
 
-  initialState(i: InitialStateInfo): string {
+  initialState(i: InitialState): string {
     return this.render(this.templates.initialState, { initial_state: initialFields(i) });
   }
 }
 
-export function basisFields(b: BasisStateInfo): Record<string, unknown> {
+export function basisFields(b: BasisState): Record<string, unknown> {
   return { state_id: b.id, label: b.label, probability: b.probability, auxref: b.auxref };
 }
 
-export function initialFields(i: InitialStateInfo): Record<string, unknown> {
+export function initialFields(i: InitialState): Record<string, unknown> {
   return {
     state_id: i.id,
     iter_created: i.iterCreated,

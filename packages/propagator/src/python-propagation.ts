@@ -9,8 +9,9 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WestConfig } from '@westream/config';
 import { BridgeError, chooseInterpreter, PythonBridge, wire, type Frame } from '@westream/python-bridge';
-import { RandomPurpose, randomEnv } from './random-values.js';
-import type { AuxArray, BasisStateInfo, InitialStateInfo, SegmentResult, SegmentTask } from './types.js';
+import { RandomStream, type BasisState, type InitialState } from '@westream/we';
+import { randomEnv } from './random-values.js';
+import type { AuxArray, SegmentResult, SegmentTask } from './types.js';
 
 const SEG_STATUS = { COMPLETE: 2, FAILED: 3 } as const;
 const STATUS_NAMES: Record<number, string> = { 0: 'SEG_STATUS_UNSET', 1: 'SEG_STATUS_PREPARED', 2: 'SEG_STATUS_COMPLETE', 3: 'SEG_STATUS_FAILED' };
@@ -74,12 +75,12 @@ export class PythonPropagation {
     });
   }
 
-  async getPcoord(bstate: BasisStateInfo, istate?: InitialStateInfo): Promise<Float64Array> {
+  async getPcoord(bstate: BasisState, istate?: InitialState): Promise<Float64Array> {
     const f = await this.call('get_pcoord', { bstates: [wireBstate(bstate)], istates: istate ? [wireIstate(istate, null)] : [], bstate: bstate.id, istate: istate?.id ?? null });
     return f.arrays[0]?.data as Float64Array;
   }
 
-  async genIstate(istate: InitialStateInfo, bstate: BasisStateInfo): Promise<Float64Array> {
+  async genIstate(istate: InitialState, bstate: BasisState): Promise<Float64Array> {
     const f = await this.call('gen_istate', { bstates: [wireBstate(bstate)], istates: [wireIstate(istate, null)], istate: istate.id });
     return f.arrays[0]?.data as Float64Array;
   }
@@ -194,8 +195,8 @@ export class PythonPropagation {
       const p = q.task.initPcoord ?? [];
       for (let d = 0; d < ndim; d++) init[k * ndim + d] = p[d] ?? NaN;
     });
-    const bstates = new Map<number, BasisStateInfo>();
-    const istates = new Map<number, InitialStateInfo>();
+    const bstates = new Map<number, BasisState>();
+    const istates = new Map<number, InitialState>();
     const istatePcoord = new Map<number, number[]>();
     for (const { task } of block) {
       if (task.bstate) bstates.set(task.bstate.id, task.bstate);
@@ -214,7 +215,7 @@ export class PythonPropagation {
           bstates: [...bstates.values()].map(wireBstate),
           istates: [...istates.values()].map((i) => wireIstate(i, istatePcoord.get(i.id) ?? null)),
           // For a propagator that seeds itself from the environment, as an executable would.
-          environ: { ...randomEnv(this.o.seed, RandomPurpose.SEGMENT, first.nIter, first.segId), WEST_CURRENT_ITER: String(first.nIter) },
+          environ: { ...randomEnv(this.o.seed, RandomStream.SEGMENT, first.nIter, first.segId), WEST_CURRENT_ITER: String(first.nIter) },
         },
         [wire(init, [block.length, ndim])],
       );
@@ -252,11 +253,11 @@ export class PythonPropagation {
   }
 }
 
-function wireBstate(b: BasisStateInfo): Record<string, unknown> {
+function wireBstate(b: BasisState): Record<string, unknown> {
   return { id: b.id, label: b.label, probability: b.probability, auxref: b.auxref };
 }
 
-function wireIstate(i: InitialStateInfo, pcoord: readonly number[] | null): Record<string, unknown> {
+function wireIstate(i: InitialState, pcoord: readonly number[] | null): Record<string, unknown> {
   return { ...i, pcoord };
 }
 

@@ -4,12 +4,9 @@
  * run as a whole is reproducible. (WESTPA draws them from an unseeded generator; and its WEST_RAND128 is the
  * sum of two 64-bit draws. Here WEST_RAND128 is a true 128-bit value.)
  */
-import { Rng } from '@westream/we';
+import { Rng, type RandomStream } from '@westream/we';
 
-export const RandomPurpose = { SEGMENT: 1, GET_PCOORD: 2, GEN_ISTATE: 3, PRE_ITERATION: 4, POST_ITERATION: 5 } as const;
-export type RandomPurpose = (typeof RandomPurpose)[keyof typeof RandomPurpose];
-
-export function randomEnv(seed: bigint, purpose: RandomPurpose, ...path: number[]): Record<string, string> {
+export function randomEnv(seed: bigint, purpose: RandomStream, ...path: number[]): Record<string, string> {
   const rng = Rng.derive(seed, purpose, ...path);
   const r16 = rng.uint32() & 0xffff;
   const r32 = rng.uint32();

@@ -12,15 +12,15 @@ import { childBaseEnv } from './child-env.js';
 import { PythonLoaders } from './python-loaders.js';
 import { DataRefs, basisFields, initialFields } from './data-refs.js';
 import type { ProcessRegistry } from './process-registry.js';
-import { RandomPurpose, randomEnv } from './random-values.js';
+import { randomEnv } from './random-values.js';
 import { AUX_MAX_BYTES, checkPcoordShape, pcoordLimits, readTable, ReturnFileError, type NumericTable } from './return-file.js';
 import { Launcher } from './launcher.js';
 import { makeReturnsDir } from './returns-dir.js';
 import { runChild, type ChildOutcome } from './run-child.js';
 import { discoverPort, drainStream, runBuiltins, StreamFailure } from './stream-task.js';
 import { ImdConnectError, ImdProtocolError, ImdTimeoutError } from '@westream/imd';
-import type { AuxArray, BasisStateInfo, InitialStateInfo, SegmentResult, SegmentTask, StagedDir } from './types.js';
-import { codedError } from '@westream/we';
+import type { AuxArray, SegmentResult, SegmentTask, StagedDir } from './types.js';
+import { codedError, IstateType, RandomStream, segmentTemplateFields, type BasisState, type InitialState } from '@westream/we';
 import { markComplete, prepareSegmentDir } from './segment-dir.js';
 import { PythonPropagation } from './python-propagation.js';
 import { BridgeError } from '@westream/python-bridge';
@@ -57,7 +57,6 @@ export type StreamDispatch = (task: SegmentTask, port: number, run: () => Promis
 /** A helper program (get_pcoord, gen_istate) failed; the message says which, why, and where its log is. */
 export class PropagationError extends codedError('PropagationError', 'PROPAGATOR_ERR_HELPER') {}
 
-const ISTATE_TYPE = { BASIS: 1, GENERATED: 2, START: 4 } as const;
 const INITPOINT = { CONTINUES: 'SEG_INITPOINT_CONTINUES', NEWTRAJ: 'SEG_INITPOINT_NEWTRAJ' } as const;
 const LOG_TAIL_LINES = 15;
 
@@ -119,7 +118,7 @@ export class SegmentRunner {
     if (this.python) return this.python.runSegment(task, signal, onStarted);
     const { config } = this.o;
     const prog = config.executable.propagator;
-    const segFields = { n_iter: task.nIter, seg_id: task.segId, weight: task.weight, parent_id: task.parentId };
+    const segment = segmentTemplateFields(task);
     const name = `segment ${task.segId} of iteration ${task.nIter}${task.attempt > 0 ? ` (attempt ${task.attempt + 1})` : ''}`;
     const here: { staged?: StagedDir } = {}; // set for a re-run beside a completed directory (segment-dir.ts)
     const fail = (reason: string, log: string | null, times = { cputime: 0, walltime: 0 }): SegmentResult => ({
@@ -129,13 +128,13 @@ export class SegmentRunner {
     let segDir: string, stdout: string | null, stderr: string | null;
     const vars: Record<string, string> = { ...slotEnv, WEST_CURRENT_ITER: String(task.nIter), WEST_CURRENT_SEG_ID: String(task.segId) };
     try {
-      segDir = this.refs.segment(segFields);
-      ({ stdout, stderr } = this.outputs(prog, { segment: { ...segFields, status: 1, endpoint_type: 0 } }));
+      segDir = this.refs.segment(segment);
+      ({ stdout, stderr } = this.outputs(prog, { segment }));
       vars.WEST_CURRENT_SEG_DATA_REF = segDir;
       if (task.parentId >= 0) {
         vars.WEST_CURRENT_SEG_INITPOINT_TYPE = INITPOINT.CONTINUES;
         vars.WEST_PARENT_ID = String(task.parentId);
-        vars.WEST_PARENT_DATA_REF = this.refs.segment({ n_iter: task.nIter - 1, seg_id: task.parentId });
+        vars.WEST_PARENT_DATA_REF = this.refs.segment(segmentTemplateFields({ nIter: task.nIter - 1, segId: task.parentId }));
       } else {
         if (!task.istate || !task.bstate) return fail(`starts from an initial state, but the task carries none (a bug: please report it)`, null);
         vars.WEST_CURRENT_SEG_INITPOINT_TYPE = INITPOINT.NEWTRAJ;
@@ -158,7 +157,7 @@ export class SegmentRunner {
       const stream = config.executable.streamTrajectory;
       const { out, failure } = stream
         ? await this.runStreamed(stream, { segDir, vars: segVars, task, stdout, stderr, signal, onStarted, pcoordFile: returns.pcoord })
-        : { out: await this.run(prog, segDir, segVars, RandomPurpose.SEGMENT, [task.nIter, task.segId], stdout, stderr, signal, config.westream.segmentTimeout, { queued: this.queued, onStarted }), failure: null };
+        : { out: await this.run(prog, segDir, segVars, RandomStream.SEGMENT, [task.nIter, task.segId], stdout, stderr, signal, config.westream.segmentTimeout, { queued: this.queued, onStarted }), failure: null };
       const times = { cputime: out.cputime, walltime: out.walltime };
       if (signal?.aborted || (out.cancelled && !failure)) return { ...fail('cancelled', stdout, times), status: 'cancelled' };
       // The engine's own failure comes first: a stream that ends because its engine died is a consequence.
@@ -210,7 +209,7 @@ export class SegmentRunner {
   ): Promise<{ out: ChildOutcome; failure: string | null }> {
     const { config } = this.o;
     const prog = config.executable.propagator;
-    const segment = { n_iter: s.task.nIter, seg_id: s.task.segId, weight: s.task.weight, parent_id: s.task.parentId, status: 1, endpoint_type: 0 };
+    const segment = segmentTemplateFields(s.task);
     const analysisLog = this.refs.render(st.stdout, { segment });
     const attempts = st.portDiscovery === 'reserve' ? st.portRetries + 1 : 1;
     const logs = [s.stdout, s.stderr !== 'stdout' ? s.stderr : null].filter((f): f is string => f !== null);
@@ -222,7 +221,7 @@ export class SegmentRunner {
       const vars = reserved === undefined ? s.vars : { ...s.vars, [st.portEnv]: String(reserved) };
       let started!: () => void;
       const engineStarted = new Promise<void>((r) => (started = r));
-      const engine = this.run(prog, s.segDir, vars, RandomPurpose.SEGMENT, [s.task.nIter, s.task.segId], s.stdout, s.stderr, stop.signal, config.westream.segmentTimeout, {
+      const engine = this.run(prog, s.segDir, vars, RandomStream.SEGMENT, [s.task.nIter, s.task.segId], s.stdout, s.stderr, stop.signal, config.westream.segmentTimeout, {
         queued: this.queued,
         onStarted: () => {
           started();
@@ -281,7 +280,7 @@ export class SegmentRunner {
     analysisLog: string, stop: AbortSignal, connectStop: AbortSignal,
   ): Promise<void> {
     const { config } = this.o;
-    const segment = { n_iter: s.task.nIter, seg_id: s.task.segId, weight: s.task.weight, parent_id: s.task.parentId, status: 1, endpoint_type: 0 };
+    const segment = segmentTemplateFields(s.task);
     const streamVars = { ...vars, WEST_STREAM_HOST: st.host, WEST_STREAM_PORT: String(port) };
     const tasks: Promise<void>[] = [];
     if (st.pcoord || st.guard || st.record) {
@@ -297,7 +296,7 @@ export class SegmentRunner {
       const prog = st.program;
       const { stdout, stderr } = this.outputs(prog, { segment });
       tasks.push(
-        this.run(prog, prog.cwd ?? s.segDir, streamVars, RandomPurpose.SEGMENT, [s.task.nIter, s.task.segId], stdout, stderr, stop, config.westream.segmentTimeout).then((out) => {
+        this.run(prog, prog.cwd ?? s.segDir, streamVars, RandomStream.SEGMENT, [s.task.nIter, s.task.segId], stdout, stderr, stop, config.westream.segmentTimeout).then((out) => {
           const bad = out.cancelled ? null : describeExit(out, this.exePath(prog), config.westream.segmentTimeout);
           if (bad) throw new StreamFailure(`the analysis program: ${bad}${logTail(stdout)}`, 'program-exited');
         }),
@@ -307,7 +306,7 @@ export class SegmentRunner {
   }
 
   /** get_pcoord for a basis state (or for an initial state, when `istate` is given): one pcoord point. */
-  async getPcoord(bstate: BasisStateInfo, istate?: InitialStateInfo, signal?: AbortSignal): Promise<Float64Array> {
+  async getPcoord(bstate: BasisState, istate?: InitialState, signal?: AbortSignal): Promise<Float64Array> {
     if (this.python) return this.python.getPcoord(bstate, istate);
     const prog = this.o.config.executable.getPcoord;
     const what = istate ? `initial state ${istate.id}` : `basis state ${bstate.id} ('${bstate.label}')`;
@@ -318,7 +317,7 @@ export class SegmentRunner {
     const { stdout, stderr } = this.outputs(prog, values);
     const returns = this.takeReturns(false);
     try {
-      const out = await this.run(prog, prog.cwd ?? this.o.simRoot, { ...vars, ...returns.vars }, RandomPurpose.GET_PCOORD, istate ? [1, istate.id] : [0, bstate.id], stdout, stderr, signal, null);
+      const out = await this.run(prog, prog.cwd ?? this.o.simRoot, { ...vars, ...returns.vars }, RandomStream.GET_PCOORD, istate ? [1, istate.id] : [0, bstate.id], stdout, stderr, signal, null);
       const bad = describeExit(out, this.exePath(prog), null);
       if (bad) throw new PropagationError(`get_pcoord for ${what}: ${bad}${logTail(stdout)}`);
       try {
@@ -334,14 +333,14 @@ export class SegmentRunner {
   }
 
   /** gen_istate: makes initial state `istate` from `bstate`, then returns its pcoord via get_pcoord. */
-  async genIstate(istate: InitialStateInfo, bstate: BasisStateInfo, signal?: AbortSignal): Promise<Float64Array> {
+  async genIstate(istate: InitialState, bstate: BasisState, signal?: AbortSignal): Promise<Float64Array> {
     if (this.python) return this.python.genIstate(istate, bstate);
     const prog = this.o.config.executable.genIstate;
     if (!prog) throw new PropagationError(`initial state ${istate.id}: gen_istates is true but no executable.gen_istate is configured`);
     const vars = this.stateVars(istate, bstate);
     const { stdout, stderr } = this.outputs(prog, { basis_state: basisFields(bstate), initial_state: initialFields(istate) });
     mkdirSync(dirname(vars.WEST_ISTATE_DATA_REF as string), { recursive: true });
-    const out = await this.run(prog, prog.cwd ?? this.o.simRoot, vars, RandomPurpose.GEN_ISTATE, [istate.id], stdout, stderr, signal, null);
+    const out = await this.run(prog, prog.cwd ?? this.o.simRoot, vars, RandomStream.GEN_ISTATE, [istate.id], stdout, stderr, signal, null);
     const bad = describeExit(out, this.exePath(prog), null);
     if (bad) throw new PropagationError(`gen_istate for initial state ${istate.id}: ${bad}${logTail(stdout)}`);
     return this.getPcoord(bstate, istate, signal);
@@ -362,7 +361,7 @@ export class SegmentRunner {
     const prog = which === 'pre' ? this.o.config.executable.preIteration : this.o.config.executable.postIteration;
     if (!prog || !prog.enabled) return null;
     const { stdout, stderr } = this.outputs(prog, { n_iter: nIter });
-    const purpose = which === 'pre' ? RandomPurpose.PRE_ITERATION : RandomPurpose.POST_ITERATION;
+    const purpose = which === 'pre' ? RandomStream.PRE_ITERATION : RandomStream.POST_ITERATION;
     const out = await this.run(prog, prog.cwd ?? this.o.simRoot, { WEST_CURRENT_ITER: String(nIter) }, purpose, [nIter], stdout, stderr, undefined, null);
     const bad = describeExit(out, this.exePath(prog), null);
     return bad ? `${which}_iteration for iteration ${nIter}: ${bad}${logTail(stdout)}` : null;
@@ -372,7 +371,7 @@ export class SegmentRunner {
     return expandPath(prog.executable, this.env);
   }
 
-  private stateVars(istate: InitialStateInfo, bstate: BasisStateInfo): Record<string, string> {
+  private stateVars(istate: InitialState, bstate: BasisState): Record<string, string> {
     return {
       WEST_BSTATE_ID: String(bstate.id),
       WEST_BSTATE_DATA_REF: this.refs.basisState(bstate),
@@ -382,9 +381,9 @@ export class SegmentRunner {
   }
 
   /** What WESTPA passes as WEST_PARENT_DATA_REF for a walker that starts from an initial state. */
-  private istateParentRef(istate: InitialStateInfo, bstate: BasisStateInfo): string {
-    if (istate.type === ISTATE_TYPE.GENERATED) return this.refs.initialState(istate);
-    if (istate.type === ISTATE_TYPE.START) return `${this.refs.basisState(bstate)}/${istate.basisAuxref}`;
+  private istateParentRef(istate: InitialState, bstate: BasisState): string {
+    if (istate.type === IstateType.GENERATED) return this.refs.initialState(istate);
+    if (istate.type === IstateType.START) return `${this.refs.basisState(bstate)}/${istate.basisAuxref}`;
     return this.refs.basisState(bstate);
   }
 
@@ -424,7 +423,7 @@ export class SegmentRunner {
   }
 
   private run(
-    prog: ChildProgram, cwd: string, vars: Record<string, string>, purpose: RandomPurpose, path: number[],
+    prog: ChildProgram, cwd: string, vars: Record<string, string>, purpose: RandomStream, path: number[],
     stdout: string | null, stderr: string | null, signal: AbortSignal | undefined, timeoutSeconds: number | null,
     segment?: { queued: boolean; onStarted: (() => void) | undefined },
   ): Promise<ChildOutcome> {

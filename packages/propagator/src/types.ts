@@ -1,23 +1,5 @@
 /** What a work manager hands a runner and gets back. Plain JSON, so the same objects travel as BullMQ jobs. */
-
-/** A basis state as the runner needs it (WESTPA's BasisState). */
-export interface BasisStateInfo {
-  readonly id: number;
-  readonly label: string;
-  readonly probability: number;
-  readonly auxref: string;
-}
-
-/** An initial state (WESTPA's InitialState); `type` is 1 basis, 2 generated, 4 start. */
-export interface InitialStateInfo {
-  readonly id: number;
-  readonly iterCreated: number;
-  readonly iterUsed: number;
-  readonly basisStateId: number;
-  readonly type: number;
-  readonly status: number;
-  readonly basisAuxref: string;
-}
+import type { BasisState, InitialState } from '@westream/we';
 
 export interface SegmentTask {
   readonly nIter: number;
@@ -26,8 +8,8 @@ export interface SegmentTask {
   /** A segment of iteration nIter−1, or −(istate id + 1) for a walker that starts from an initial state. */
   readonly parentId: number;
   /** Set when parentId < 0. */
-  readonly istate: InitialStateInfo | null;
-  readonly bstate: BasisStateInfo | null;
+  readonly istate: InitialState | null;
+  readonly bstate: BasisState | null;
   /** 0 for the first run; retries count up. The random numbers do not depend on it. */
   readonly attempt: number;
   /** pcoord[0]: the parent's last point, or the initial state's pcoord (a Python propagator starts from it). */

@@ -1,5 +1,7 @@
 /** What the store writes and reads, in plain arrays. */
 import { Endpoint, type AdaptiveBinsRecord, type RecyclingEntry } from '@westream/we';
+// The states are the domain's (packages/we/src/states.ts); re-exported for the store's readers.
+export type { BasisStateRecord, InitialStateRecord, StateSet, TargetStateRecord } from '@westream/we';
 
 export interface RunMeta {
   readonly pcoordNdim: number;
@@ -8,36 +10,6 @@ export interface RunMeta {
   readonly iterPrec: number;
   /** The run seed: every random number of the run derives from it. */
   readonly seed: bigint;
-}
-
-export interface BasisStateRecord {
-  readonly label: string;
-  readonly probability: number;
-  readonly auxref: string;
-  readonly pcoord: readonly number[];
-}
-
-export interface InitialStateRecord {
-  readonly iterCreated: number;
-  readonly iterUsed: number;
-  readonly basisStateId: number;
-  /** 1 basis, 2 generated, 4 start. */
-  readonly type: number;
-  /** 0 pending, 1 prepared, 2 failed. */
-  readonly status: number;
-  readonly basisAuxref: string;
-  readonly pcoord: readonly number[];
-}
-
-export interface TargetStateRecord {
-  readonly label: string;
-  readonly pcoord: readonly number[];
-}
-
-export interface StateSet {
-  readonly bstates: BasisStateRecord[];
-  readonly istates: InitialStateRecord[];
-  readonly tstates: TargetStateRecord[];
 }
 
 export interface IterationSummary {

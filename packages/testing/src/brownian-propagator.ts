@@ -9,9 +9,8 @@
  * from — so a segment re-run gets the same trajectory and the same config and seed give the same west.h5.
  * A basis state's auxref is its position x.
  */
-import type { BasisStateInfo, InitialStateInfo, SegmentResult, SegmentTask } from '@westream/propagator';
-import { RandomPurpose } from '@westream/propagator';
-import { Rng } from '@westream/we';
+import type { SegmentResult, SegmentTask } from '@westream/propagator';
+import { RandomStream, Rng, type BasisState, type InitialState } from '@westream/we';
 import { integrate, type Dynamics } from './brownian-dynamics.js';
 
 export interface BrownianPropagatorOptions extends Dynamics {
@@ -57,7 +56,7 @@ export class BrownianPropagator {
       this.newest = task.nIter;
       for (const k of this.finals.keys()) if (Number(k.split(':')[0]) < task.nIter - 1) this.finals.delete(k);
     }
-    const rng = Rng.derive(this.o.seed, RandomPurpose.SEGMENT, task.nIter, task.segId);
+    const rng = Rng.derive(this.o.seed, RandomStream.SEGMENT, task.nIter, task.segId);
     const every = this.o.steps / (this.o.pcoordLen - 1);
     const pcoord = [x0];
     const x = integrate(this.o, x0, this.o.steps, rng, every, (_k, xi) => pcoord.push(xi));
@@ -67,11 +66,11 @@ export class BrownianPropagator {
     return Promise.resolve({ ...base, status: 'complete', pcoord, cputime: s, walltime: s, reason: null });
   }
 
-  getPcoord(bstate: BasisStateInfo): Promise<Float64Array> {
+  getPcoord(bstate: BasisState): Promise<Float64Array> {
     return Promise.resolve(Float64Array.of(positionOf(bstate)));
   }
 
-  genIstate(_istate: InitialStateInfo, bstate: BasisStateInfo): Promise<Float64Array> {
+  genIstate(_istate: InitialState, bstate: BasisState): Promise<Float64Array> {
     return this.getPcoord(bstate);
   }
 
@@ -82,7 +81,7 @@ export class BrownianPropagator {
   close(): void {}
 }
 
-function positionOf(b: BasisStateInfo): number {
+function positionOf(b: BasisState): number {
   const x = Number(b.auxref);
   if (b.auxref.trim() === '' || !Number.isFinite(x)) throw new Error(`basis state '${b.label}': auxref '${b.auxref}' is not a position; this propagator reads x from it`);
   return x;

@@ -12,6 +12,8 @@ export { Rng, deriveKey } from './rng.js';
 export { numpySum, numpySum32 } from './numpy-sum.js';
 export { SegStatus, Endpoint, InitpointType, NewWeightSource, parentIdForIstate, istateIdOfParent } from './segment.js';
 export type { Pcoord } from './segment.js';
+export { IstateType, IstateStatus, RandomStream, basisStateOf, initialStateOf, segmentTemplateFields } from './states.js';
+export type { BasisState, InitialState, BasisStateRecord, InitialStateRecord, TargetStateRecord, StateSet, SegmentTemplateFields } from './states.js';
 export { BinAssignmentError, assignPoints, assignBatch, isAdaptive } from './bin-mapper.js';
 export type { BinMapper, PointBatch, AdaptiveBinsRecord } from './bin-mapper.js';
 export { MABBinMapper, MAB_DIRECTIONS, linspace32 } from './mab-bin-mapper.js';

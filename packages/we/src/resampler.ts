@@ -20,7 +20,7 @@ import { assignSegmentsTogether, SegmentOutsideBins } from './adaptive-driver.js
 import { BinAssignmentError, isAdaptive, type AdaptiveBinsRecord, type BinMapper } from './bin-mapper.js';
 import { numpySum } from './numpy-sum.js';
 import type { Rng } from './rng.js';
-import { Endpoint, NewWeightSource, parentIdForIstate } from './segment.js';
+import { Endpoint, istateIdOfParent, NewWeightSource, parentIdForIstate } from './segment.js';
 import { codedError } from './errors.js';
 
 /** The six `west.we` settings, with WESTPA's meaning. */
@@ -280,7 +280,7 @@ export function resample(input: ResampleInput): ResampleResult {
   const used = new Set<number>();
   for (const s of next) {
     if (s.parentId >= 0) endpointTypes[s.parentId] = Endpoint.CONTINUES;
-    else used.add(-s.parentId - 1);
+    else used.add(istateIdOfParent(s.parentId));
   }
   for (const p of recycledParents) endpointTypes[p] = Endpoint.RECYCLED;
   for (const id of used) if (!istateById.has(id)) throw new ConsistencyError(`walker refers to unknown initial state ${id}`);
@@ -334,7 +334,7 @@ export function populateInitial(input: PopulateInput): { next: NextSegment[]; us
   });
   const next = resampleBins(bins, Array.from(input.targetCounts), input.params, input.rng);
   const used = new Set<number>();
-  for (const s of next) used.add(-s.parentId - 1);
+  for (const s of next) if (s.parentId < 0) used.add(istateIdOfParent(s.parentId));
   return { next, usedIstateIds: [...used].sort((a, b) => a - b), binWeights: weightsPerBin(next, mapper.nbins), adaptiveBins };
 }
 

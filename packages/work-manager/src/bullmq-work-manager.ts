@@ -23,6 +23,7 @@ import { Redis } from 'ioredis';
 import { adoptSegmentDir, discardSegmentDir, type SegmentResult, type SegmentTask } from '@westream/propagator';
 import { readWorkers, type WorkerStatus } from './queue-observer.js';
 import { deadline } from './deadline.js';
+import { WORK_MANAGER_DEFAULTS } from './defaults.js';
 import { redisConnection } from './redis-connection.js';
 import { NODE_QUEUE_PREFIX, QUEUE_PREFIX, readSegmentResult, SEGMENT_QUEUE, segmentJobId, type SegmentJob } from './segment-job.js';
 import { compareStreamIds, FinishedJobRemover, readJobs, STREAM_EVENTS, type JobRead } from './bullmq-redis.js';
@@ -161,8 +162,8 @@ export class BullmqWorkManager implements WorkManager {
     this.events.on('failed', onFailed);
     this.events.on('active', onActive);
     this.events.on('duplicated', onDuplicated);
-    const tickMs = this.o.reconcileMs ?? 2000;
-    const idleBase = this.o.idleCheckMs ?? 60_000;
+    const tickMs = this.o.reconcileMs ?? WORK_MANAGER_DEFAULTS.reconcileMs;
+    const idleBase = this.o.idleCheckMs ?? WORK_MANAGER_DEFAULTS.idleCheckMs;
     let idleMs = idleBase;
     let lastFull = Date.now();
     let seenReconnects = this.reconnects;
@@ -190,7 +191,7 @@ export class BullmqWorkManager implements WorkManager {
           // The idle net backs off while it finds nothing; any finding resets it.
           idleMs = why || (found ?? 0) > 0 ? idleBase : Math.min(idleMs * 2, 16 * idleBase);
         }
-        if (Date.now() - this.lastSweep >= (this.o.sweepMs ?? 10_000) && !signal.aborted) await untilAborted(this.sweep(), signal);
+        if (Date.now() - this.lastSweep >= (this.o.sweepMs ?? WORK_MANAGER_DEFAULTS.sweepMs) && !signal.aborted) await untilAborted(this.sweep(), signal);
       }
       if (signal.aborted) {
         const left = [...pending].filter(([jobId]) => !results.has(jobId));
@@ -338,7 +339,7 @@ export class BullmqWorkManager implements WorkManager {
       if (!sweeper) {
         const connection = redisConnection(this.o.redisUrl);
         const opts = { connection, prefix: NODE_QUEUE_PREFIX };
-        const worker = new Worker(n.node, null, { ...opts, lockDuration: n.lockDurationMs, stalledInterval: Math.min(n.lockDurationMs, this.o.sweepMs ?? 10_000), maxStalledCount: 1, autorun: false });
+        const worker = new Worker(n.node, null, { ...opts, lockDuration: n.lockDurationMs, stalledInterval: Math.min(n.lockDurationMs, this.o.sweepMs ?? WORK_MANAGER_DEFAULTS.sweepMs), maxStalledCount: 1, autorun: false });
         const queue = new Queue(n.node, opts);
         worker.on('error', () => undefined);
         queue.on('error', () => undefined);

@@ -10,3 +10,4 @@ export { WorkerDaemon } from './worker-daemon.js';
 export type { WorkerDaemonOptions, DaemonRunner } from './worker-daemon.js';
 export { segmentJobId, readSegmentJob, readSegmentResult, readWorkerInfo, SEGMENT_QUEUE, QUEUE_PREFIX, NODE_QUEUE_PREFIX, NODES_KEY, HEARTBEAT_KEY } from './segment-job.js';
 export type { SegmentJob, StreamJob, WorkerInfo } from './segment-job.js';
+export { WORK_MANAGER_DEFAULTS } from './defaults.js';

@@ -7,8 +7,9 @@ import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { SegmentResult, SegmentTask } from '@westream/propagator';
 
-const BasisState = Type.Object({ id: Type.Integer(), label: Type.String(), probability: Type.Number(), auxref: Type.String() });
-const InitialState = Type.Object({
+// The domain's BasisState and InitialState (@westream/we states.ts) on the wire; the Same<> checks below keep them equal.
+const BasisStateSchema = Type.Object({ id: Type.Integer(), label: Type.String(), probability: Type.Number(), auxref: Type.String() });
+const InitialStateSchema = Type.Object({
   id: Type.Integer(),
   iterCreated: Type.Integer(),
   iterUsed: Type.Integer(),
@@ -23,8 +24,8 @@ export const SegmentTaskSchema = Type.Object({
   segId: Type.Integer({ minimum: 0 }),
   weight: Type.Number(),
   parentId: Type.Integer(),
-  istate: Type.Union([InitialState, Type.Null()]),
-  bstate: Type.Union([BasisState, Type.Null()]),
+  istate: Type.Union([InitialStateSchema, Type.Null()]),
+  bstate: Type.Union([BasisStateSchema, Type.Null()]),
   attempt: Type.Integer({ minimum: 0 }),
   initPcoord: Type.Optional(Type.Array(Type.Number())),
 });

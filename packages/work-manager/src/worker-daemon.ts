@@ -22,6 +22,7 @@ import { loadConfig, type WestConfig } from '@westream/config';
 import { ProcessRegistry, RegistryLockedError, removeStaleReturnDirs, SegmentRunner, type SegmentResult, type SegmentTask } from '@westream/propagator';
 import { pingRedis } from './bullmq-work-manager.js';
 import { deadline } from './deadline.js';
+import { WORK_MANAGER_DEFAULTS } from './defaults.js';
 import { redisConnection } from './redis-connection.js';
 import { HEARTBEAT_KEY, NODE_QUEUE_PREFIX, NODES_KEY, QUEUE_PREFIX, readSegmentJob, SEGMENT_QUEUE, segmentJobId, type StreamJob, type WorkerInfo } from './segment-job.js';
 
@@ -100,7 +101,7 @@ export class WorkerDaemon {
     }
     const redis = new Redis({ ...connection, maxRetriesPerRequest: 3 });
     redis.on('error', () => undefined);
-    const lockDuration = o.lockDurationMs ?? 30_000;
+    const lockDuration = o.lockDurationMs ?? WORK_MANAGER_DEFAULTS.lockDurationMs;
     const locks = { lockDuration, stalledInterval: o.stalledIntervalMs ?? lockDuration };
     const ref: { daemon?: WorkerDaemon } = {}; // the processors need the daemon, which needs the workers
     const worker = new Worker(SEGMENT_QUEUE, (job: Job, token?: string) => (ref.daemon as WorkerDaemon).process(job, token), {
@@ -140,7 +141,7 @@ export class WorkerDaemon {
     ]);
     ref.daemon = daemon;
     await daemon.beat();
-    daemon.heartbeat = setInterval(() => void daemon.beat(), o.heartbeatMs ?? 5000);
+    daemon.heartbeat = setInterval(() => void daemon.beat(), o.heartbeatMs ?? WORK_MANAGER_DEFAULTS.heartbeatMs);
     void nodeWorker.run();
     void worker.run();
     await Promise.all([nodeWorker.waitUntilReady(), worker.waitUntilReady(), nodeQueue.waitUntilReady()]);
@@ -155,13 +156,13 @@ export class WorkerDaemon {
       pid: process.pid,
       running: [...this.running.values()].map((r) => r.segment),
       draining: this.draining,
-      lockDurationMs: this.o.lockDurationMs ?? 30_000,
+      lockDurationMs: this.o.lockDurationMs ?? WORK_MANAGER_DEFAULTS.lockDurationMs,
       at: new Date().toISOString(),
     };
   }
 
   private async beat(): Promise<void> {
-    const ttl = Math.ceil((3 * (this.o.heartbeatMs ?? 5000)) / 1000);
+    const ttl = Math.ceil((3 * (this.o.heartbeatMs ?? WORK_MANAGER_DEFAULTS.heartbeatMs)) / 1000);
     const json = JSON.stringify(this.info());
     await this.redis.multi().set(HEARTBEAT_KEY(this.o.nodeId), json, 'EX', ttl).hset(NODES_KEY, this.o.nodeId, json).exec().catch(() => undefined);
   }

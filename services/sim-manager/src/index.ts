@@ -23,5 +23,5 @@ export type { BasisStateSpec, TargetStateSpec } from './state-specs.js';
 export { simPaths } from './sim-paths.js';
 export type { SimPaths } from './sim-paths.js';
 export { ResultsJournal, segmentKey } from './results-journal.js';
-export { weStep, WeStream } from './we-step.js';
+export { weStep } from './we-step.js';
 export { binLogEntry } from './adaptive-bin-log.js';

@@ -2,11 +2,11 @@
 import { randomBytes } from 'node:crypto';
 import { mapperFromSpec, type WestConfig } from '@westream/config';
 import type { SegmentRunner } from '@westream/propagator';
-import { WestH5, type BasisStateRecord, type TargetStateRecord } from '@westream/store';
-import { assignPoints, BinAssignmentError, ConsistencyError, populateInitial, Rng, targetBins, type BinMapper } from '@westream/we';
+import { WestH5 } from '@westream/store';
+import { assignPoints, BinAssignmentError, ConsistencyError, populateInitial, RandomStream, Rng, targetBins, type BasisStateRecord, type BinMapper, type TargetStateRecord } from '@westream/we';
 import { normalizeBasisStates, type BasisStateSpec, type TargetStateSpec } from './state-specs.js';
 import { simPaths } from './sim-paths.js';
-import { makeIstates, prepared, WeStream } from './we-step.js';
+import { makeIstates, prepared } from './we-step.js';
 import { ResultsJournal } from './results-journal.js';
 import { AssignedBins, PythonAssigner, stack } from './python-assigner.js';
 
@@ -80,7 +80,7 @@ export async function initRun(o: InitOptions): Promise<InitSummary> {
     mapper,
     targetCounts: config.system.binTargetCounts,
     params: config.we,
-    rng: Rng.derive(seed, WeStream.POPULATE),
+    rng: Rng.derive(seed, RandomStream.POPULATE),
     initialStates: istates.map((s, id) => ({ id, pcoord: s.pcoord, weight: (bstates[s.basisStateId] as BasisStateRecord).probability / total / o.segsPerState })),
   });
   const ndim = config.system.pcoordNdim;

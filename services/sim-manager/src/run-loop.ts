@@ -6,7 +6,7 @@
 import { mapperFromSpec, type WestConfig } from '@westream/config';
 import type { SegmentResult, SegmentRunner, SegmentTask } from '@westream/propagator';
 import { WestH5, type IterationOutcome, type IterationRecord, type StateSet } from '@westream/store';
-import { codedError, SegStatus, type ResampleTestOnly } from '@westream/we';
+import { basisStateOf, codedError, initialStateOf, istateIdOfParent, SegStatus, type ResampleTestOnly } from '@westream/we';
 import type { WorkManager } from '@westream/work-manager';
 import type { Reporter } from './reporter.js';
 import { ResultsJournal, segmentKey } from './results-journal.js';
@@ -224,15 +224,11 @@ function taskFor(rec: IterationRecord, segId: number, nIter: number, attempt: nu
   const initPcoord = Array.from(rec.pcoord.subarray(segId * per, segId * per + shape.ndim));
   const base = { nIter, segId, weight: rec.weights[segId] as number, parentId, attempt, initPcoord };
   if (parentId >= 0) return { ...base, istate: null, bstate: null };
-  const id = -parentId - 1;
-  const i = states.istates[id];
-  const b = i ? states.bstates[i.basisStateId] : undefined;
-  if (!i || !b) throw new Error(`segment ${segId} of iteration ${nIter} starts from initial state ${id}, which west.h5 does not hold`);
-  return {
-    ...base,
-    istate: { id, iterCreated: i.iterCreated, iterUsed: i.iterUsed, basisStateId: i.basisStateId, type: i.type, status: i.status, basisAuxref: i.basisAuxref },
-    bstate: { id: i.basisStateId, label: b.label, probability: b.probability, auxref: b.auxref },
-  };
+  const id = istateIdOfParent(parentId);
+  const istate = initialStateOf(states, id);
+  const bstate = istate && basisStateOf(states, istate.basisStateId);
+  if (!istate || !bstate) throw new Error(`segment ${segId} of iteration ${nIter} starts from initial state ${id}, which west.h5 does not hold`);
+  return { ...base, istate, bstate };
 }
 
 function auxdataOf(results: readonly SegmentResult[]): IterationOutcome['auxdata'] {

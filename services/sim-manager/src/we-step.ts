@@ -2,16 +2,28 @@
  * The shell around the pure WE core for one iteration: make the initial states recycling needs, resample,
  * and describe the next iteration for the store. All randomness comes from (run seed, purpose, iteration).
  */
-import type { BasisStateInfo, InitialStateInfo } from '@westream/propagator';
-import type { InitialStateRecord, IterationSummary, PreparedIteration, StateSet } from '@westream/store';
+import type { IterationSummary, PreparedIteration } from '@westream/store';
 import type { WestConfig } from '@westream/config';
 import { AssignedBins, stack, type Assign } from './python-assigner.js';
-import { countRecycled, numpySum, pickBasisStates, resample, Rng, type BinMapper, type NextSegment, type ResampleTestOnly, type WeParams } from '@westream/we';
-
-/** Labels of the run's random streams (the propagator's children use 1–5). */
-export const WeStream = { RESAMPLE: 100, ISTATE_PICK: 101, POPULATE: 102 } as const;
-
-export const IstateType = { BASIS: 1, GENERATED: 2 } as const;
+import {
+  basisStateOf,
+  countRecycled,
+  IstateStatus,
+  IstateType,
+  numpySum,
+  pickBasisStates,
+  RandomStream,
+  resample,
+  Rng,
+  type BasisState,
+  type BinMapper,
+  type InitialState,
+  type InitialStateRecord,
+  type NextSegment,
+  type ResampleTestOnly,
+  type StateSet,
+  type WeParams,
+} from '@westream/we';
 
 export interface WeStepInput {
   readonly nIter: number;
@@ -26,7 +38,7 @@ export interface WeStepInput {
   /** `nSegs × pcoordLen × ndim`. */
   readonly pcoord: Float64Array;
   /** Makes a generated initial state and returns its pcoord (gen_istates); absent: use the basis state's. */
-  readonly genIstate?: (istate: InitialStateInfo, bstate: BasisStateInfo) => Promise<Float64Array>;
+  readonly genIstate?: (istate: InitialState, bstate: BasisState) => Promise<Float64Array>;
   /** TEST ONLY: resampler faults for negative controls (see ResampleTestOnly). */
   readonly testOnly?: ResampleTestOnly;
   /** A Python mapper: every point assigned through the bridge, one batched call per assignment. */
@@ -77,7 +89,7 @@ export async function weStep(x: WeStepInput): Promise<WeStepOutput> {
     mapper,
     targetCounts: x.targetCounts,
     params: x.params,
-    rng: Rng.derive(x.seed, WeStream.RESAMPLE, x.nIter),
+    rng: Rng.derive(x.seed, RandomStream.RESAMPLE, x.nIter),
     segments,
     targetStates,
     initialStates: newIstates.map((s, k) => ({ id: firstId + k, pcoord: s.pcoord })),
@@ -108,17 +120,17 @@ export async function makeIstates(
 ): Promise<InitialStateRecord[]> {
   if (n === 0) return [];
   const { bstates } = x.states;
-  const chosen = picks ?? pickBasisStates(n, bstates.map((b) => b.probability), Rng.derive(x.seed, WeStream.ISTATE_PICK, iterCreated));
+  const chosen = picks ?? pickBasisStates(n, bstates.map((b) => b.probability), Rng.derive(x.seed, RandomStream.ISTATE_PICK, iterCreated));
   const out: InitialStateRecord[] = [];
   for (let k = 0; k < n; k++) {
     const bid = chosen[k] as number;
     const b = bstates[bid];
     if (!b) throw new Error(`basis state ${bid} does not exist`);
     const id = x.states.istates.length + k;
-    const base = { iterCreated, iterUsed, basisStateId: bid, status: 1, basisAuxref: '' };
+    const base = { iterCreated, iterUsed, basisStateId: bid, status: IstateStatus.PREPARED, basisAuxref: '' };
     if (x.genIstate) {
-      const info: InitialStateInfo = { id, ...base, type: IstateType.GENERATED };
-      const pcoord = await x.genIstate(info, { id: bid, label: b.label, probability: b.probability, auxref: b.auxref });
+      const info: InitialState = { id, ...base, type: IstateType.GENERATED };
+      const pcoord = await x.genIstate(info, basisStateOf(x.states, bid) as BasisState);
       out.push({ ...base, type: IstateType.GENERATED, pcoord: Array.from(pcoord) });
     } else {
       out.push({ ...base, type: IstateType.BASIS, pcoord: [...b.pcoord] });

@@ -4,7 +4,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { mapperFromSpec } from '@westream/config';
 import { DataRefs } from '@westream/propagator';
 import { recycledOf, type IterationRecord, type SummaryRow, type WestH5 } from '@westream/store';
-import { assignBatch, isAdaptive, SegStatus } from '@westream/we';
+import { assignBatch, isAdaptive, SegStatus, segmentTemplateFields } from '@westream/we';
 import { IterationDetail, IterationSummary, IterParams, LogBody, LogQuery, Page, PAGE_DEFAULTS, SegmentDetail, SegmentPage, SegParams, type SegmentRow } from './api-schemas.js';
 import type { ApiAppOptions } from './api-app.js';
 import { LogUnavailable, readLog } from './segment-logs.js';
@@ -114,7 +114,7 @@ export const iterationRoutes: FastifyPluginCallbackTypebox<{ o: ApiAppOptions; s
   });
 
   const logPaths = (rec: IterationRecord, id: number): { log: string | null; analysis: string | null } => {
-    const segment = { n_iter: rec.nIter, seg_id: id, weight: rec.weights[id], parent_id: rec.parentIds[id], status: 1, endpoint_type: 0 };
+    const segment = segmentTemplateFields({ nIter: rec.nIter, segId: id, weight: rec.weights[id], parentId: rec.parentIds[id] });
     const prog = o.config.executable.propagator;
     const st = o.config.executable.streamTrajectory;
     return { log: prog.stdout ? refs.render(prog.stdout, { segment }) : null, analysis: st?.stdout ? refs.render(st.stdout, { segment }) : null };
