@@ -20,12 +20,12 @@ export class Launcher {
   /** At most `n` queued requests run at once; the rest wait in the launcher and start as others end. */
   setQueueLimit(n: number): void {
     this.queueLimit = n;
-    if (this.proc?.connected) this.proc.send({ queueLimit: n } satisfies LaunchControl);
+    if (this.proc?.connected) this.proc.send({ queueLimit: n } satisfies LaunchControl, () => undefined);
   }
 
   /** Drops a queued request that has not started (its handlers get onError('ECANCELED')). */
   cancel(id: number): void {
-    if (this.pending.has(id) && this.proc?.connected) this.proc.send({ cancel: id } satisfies LaunchControl);
+    if (this.pending.has(id) && this.proc?.connected) this.proc.send({ cancel: id } satisfies LaunchControl, (err) => err && this.lost(id));
   }
 
   /** Sends a request; returns its id (for `cancel`). */
@@ -34,8 +34,16 @@ export class Launcher {
     this.pending.set(id, h);
     const p = this.process();
     p.channel?.ref(); // replies are awaited: keep the event loop alive while any is due
-    p.send({ ...req, id } satisfies LaunchRequest);
+    p.send({ ...req, id } satisfies LaunchRequest, (err) => err && this.lost(id));
     return id;
+  }
+
+  /** A request the launcher can no longer answer (it died under it): fail it, as its exit does for the rest. */
+  private lost(id: number): void {
+    const h = this.pending.get(id);
+    if (!h) return;
+    this.pending.delete(id);
+    h.onError('ELAUNCHER');
   }
 
   /** Stops the launcher process (children it started are unaffected: they have their own sessions). */
@@ -48,7 +56,13 @@ export class Launcher {
     if (this.proc?.connected) return this.proc;
     // execArgv: [] so the launcher does not inherit --cpu-prof, --inspect and the like.
     // env: the launcher itself holds no westream secret either (it would be in its /proc/PID/environ).
-    const p = fork(ENTRY, [], { execArgv: [], env: childBaseEnv(process.env), stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
+    // detached: its own process group, so a Ctrl-C to the terminal's group never reaches it. It used to, and a
+    // SIGINT in its first ~50 ms (before its handler is installed) killed it: the next send failed with EPIPE and
+    // `westream run` crashed instead of stopping (exit 1, or 13 with a reply never coming). It still ends with
+    // its parent: the IPC channel closes (see launcher-process.ts).
+    const p = fork(ENTRY, [], { execArgv: [], env: childBaseEnv(process.env), stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json', detached: true });
+    // A failed send is reported to its callback (and fails its request); without a listener it would throw.
+    p.on('error', () => undefined);
     p.on('message', (m: LaunchReply) => {
       const h = this.pending.get(m.id);
       if (!h) return;
@@ -70,8 +84,8 @@ export class Launcher {
         h.onError('ELAUNCHER');
       }
     });
-    p.send({ base: this.base } satisfies LaunchBase);
-    if (this.queueLimit !== undefined) p.send({ queueLimit: this.queueLimit } satisfies LaunchControl);
+    p.send({ base: this.base } satisfies LaunchBase, () => undefined);
+    if (this.queueLimit !== undefined) p.send({ queueLimit: this.queueLimit } satisfies LaunchControl, () => undefined);
     p.unref();
     p.channel?.unref();
     this.proc = p;

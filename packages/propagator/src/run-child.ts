@@ -107,9 +107,17 @@ export function runChild(spec: ChildSpec): Promise<ChildOutcome> {
         if (cancelled) stopGroup();
         else spec.onStarted?.();
       },
-      onError: (code) => finish(null, null, code),
+      onError: (code) => {
+        // The launcher is only a faster fork: if it died before starting this child (it can be killed in its
+        // first milliseconds, before it ignores signals), start the child directly instead of failing the segment.
+        if (code === 'ELAUNCHER' && pgid === undefined && !cancelled && !direct) {
+          direct = true;
+          spawnDetached({ ...req, env: { ...spec.baseEnv, ...own } }, handlers);
+        } else finish(null, null, cancelled && code === 'ELAUNCHER' ? 'ECANCELED' : code);
+      },
       onExit: (code, signal) => finish(code, signal, null),
     };
+    let direct = false;
     if (spec.signal?.aborted) cancelled = true;
     else spec.signal?.addEventListener('abort', onAbort, { once: true });
     const req = { executable: spec.executable, args: spec.args ?? [], cwd: spec.cwd, env: launcher ? own : { ...spec.baseEnv, ...own }, stdin: spec.stdin, stdout: spec.stdout, stderr: spec.stderr };
