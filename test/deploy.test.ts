@@ -1,8 +1,8 @@
 /**
  * The container files, checked against the real thing: no Docker engine runs on these machines, so the
  * compose file's commands go through westream's own argument parser, the Dockerfile's paths must exist and
- * name the CLI's real bin, and the config files they mount must hold the deployment settings. Where the
- * `docker compose` plugin exists, `docker compose config` validates the file too.
+ * name the CLI's real bin, and the config files they mount must hold the deployment settings; and Compose's
+ * own `config` validates the file (no engine needed).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { skipWithoutPeer } from './support/peers.js';
 import { REPO, westream } from './support/sim-dir.js';
 
 interface Service {
@@ -96,11 +97,14 @@ describe('docker-compose.yml and Dockerfile', () => {
     expect(dockerfile).toContain('npm run build');
   });
 
-  const plugin = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' });
-  const hasPlugin = plugin.status === 0;
-  if (!hasPlugin) process.stderr.write(`deploy.test: SKIPPED 'docker compose config': the docker compose plugin is not installed here (${(plugin.stderr || plugin.error?.message || '').trim().split('\n')[0]}); the checks above cover the file\n`);
-  it.skipIf(!hasPlugin)('docker compose config accepts the file', () => {
-    const r = spawnSync('docker', ['compose', '-f', join(REPO, 'docker-compose.yml'), 'config', '--quiet'], { encoding: 'utf8', env: { ...process.env, WESTREAM_API_TOKEN: 'x' } });
+  // The Compose file's own validator, without an engine: the docker compose plugin where it exists, else
+  // Debian's docker-compose (1.29, which reads the Compose spec too; the test deps install it).
+  const composeCli: [string, ...string[]] | null =
+    spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' }).status === 0 ? ['docker', 'compose'] : spawnSync('docker-compose', ['version'], { encoding: 'utf8' }).status === 0 ? ['docker-compose'] : null;
+  const skipCompose = skipWithoutPeer('docker compose / docker-compose (Debian)', composeCli ? undefined : 'neither the docker compose plugin nor docker-compose is installed (apt-get install docker-compose)');
+  it.skipIf(skipCompose)('docker compose config accepts the file', () => {
+    const [cmd, ...pre] = composeCli as [string, ...string[]];
+    const r = spawnSync(cmd, [...pre, '-f', join(REPO, 'docker-compose.yml'), 'config', '--quiet'], { encoding: 'utf8', env: { ...process.env, WESTREAM_API_TOKEN: 'x' } });
     expect(r.status, r.stderr).toBe(0);
   });
 });

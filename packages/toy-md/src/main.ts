@@ -12,7 +12,6 @@
  */
 import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ImdServer } from '@westream/imd';
 import { basisState, firstPassageTimes, makeEngine, runSegment, runSegmentStreaming, type Engine } from './engine.js';
 import { frameMaker, trajectoryLine, xyzDistances, xyzFrame } from './imd-frames.js';
 import { ParamsError, parseParams } from './params.js';
@@ -81,7 +80,8 @@ async function runStreaming(v: Values, engine: Engine, state: ReturnType<typeof 
   if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port < 65536)) throw new ParamsError(`--imd-port '${String(v['imd-port'])}': expected 0 (any free port) or a port number`);
   const version = Number(v['imd-version'] ?? 3);
   if (version !== 2 && version !== 3) throw new ParamsError(`--imd-version '${String(v['imd-version'])}': expected 2 or 3`);
-  const server = port === undefined ? undefined : await ImdServer.listen({ port, version, wait: v['imd-wait'] === true, host: (v['imd-host'] as string | undefined) ?? '127.0.0.1' });
+  // Loaded only for a streamed segment: a plain segment (the demo's) starts ~40 ms sooner without it.
+  const server = port === undefined ? undefined : await (await import('@westream/imd')).ImdServer.listen({ port, version, wait: v['imd-wait'] === true, host: (v['imd-host'] as string | undefined) ?? '127.0.0.1' });
   const traj = typeof v['out-traj'] === 'string' ? openSync(v['out-traj'], 'w') : undefined;
   const xyz = typeof v['out-xyz'] === 'string' ? openSync(v['out-xyz'], 'w') : undefined;
   const make = frameMaker(engine);
