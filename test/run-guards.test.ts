@@ -79,10 +79,21 @@ describe('issue14-9 one live run per sim root', () => {
     expect(second.code).toBe(2);
     expect(second.stderr).toMatch(new RegExp(`another westream run \\(pid ${first.pid}\\) is running in this sim root .*kill -INT ${first.pid}`));
     expect(second.stderr).not.toMatch(/internal error|\n\s+at /);
+    // Nor may init --force or truncate rebuild or cut the west.h5 it is writing.
+    const reinit = westream(dir, ['init', '--bstates-from', 'bstates.txt', '--tstates-from', 'tstates.txt', '--segs-per-state', '1', '--force']);
+    expect(reinit.code, reinit.stderr).toBe(2);
+    expect(reinit.stderr).toMatch(new RegExp(`another westream run \\(pid ${first.pid}\\) is running in this sim root .*re-initialising would replace the west.h5 it is writing.*kill -INT ${first.pid}\\), then run init again`));
+    const truncate = westream(dir, ['truncate', '-n', '2']);
+    expect(truncate.code, truncate.stderr).toBe(2);
+    expect(truncate.stderr).toMatch(new RegExp(`another westream run \\(pid ${first.pid}\\).*truncating would cut iterations`));
     const code = await new Promise((r) => first.once('close', r));
-    expect(code, out).toBe(0);
+    expect(code, out).toBe(0); // and its record is whole: it ran to the end
+    expect(JSON.parse(westream(dir, ['status', '--json']).stdout)).toMatchObject({ currentIteration: 4 });
     // Its lock went with it: a run now starts (and finds nothing left to do).
     expect(westream(dir, ['run']).code).toBe(0);
+    // And once it has ended, truncate works again (it took and released the same lock).
+    const t = westream(dir, ['truncate', '-n', '3']);
+    expect(t.code, t.stderr).toBe(0);
   }, 180_000);
 });
 

@@ -1,9 +1,9 @@
 /** `westream init`: WESTPA's w_init — states, their pcoords, iteration 1, a fresh west.h5. */
-import { join } from 'node:path';
 import { loadConfig } from '@westream/config';
-import { ProcessRegistry, SegmentRunner } from '@westream/propagator';
+import { SegmentRunner } from '@westream/propagator';
 import { chooseSeed, initRun, parseBasisStates, parseTargetStates, simPaths } from '@westream/sim-manager';
 import { UsageError } from './exit-codes.js';
+import { lockSimRoot } from './sim-root-lock.js';
 
 export interface InitArgs {
   readonly config: string;
@@ -25,8 +25,12 @@ export async function commandInit(a: InitArgs, out: NodeJS.WritableStream, err: 
   const simRoot = process.cwd();
   const paths = simPaths(config, simRoot);
   const seed = chooseSeed(config);
-  const runner = new SegmentRunner({ config, simRoot, seed, registry: new ProcessRegistry(join(paths.stateDir, 'pgids')) });
-  const summary = await initRun({ config, simRoot, runner, bstates, tstates, segsPerState, force: a.force, seed }).finally(() => runner.close());
+  const registry = lockSimRoot(paths.stateDir, simRoot, 'init');
+  const runner = new SegmentRunner({ config, simRoot, seed, registry });
+  const summary = await initRun({ config, simRoot, runner, bstates, tstates, segsPerState, force: a.force, seed }).finally(() => {
+    runner.close();
+    registry.close();
+  });
   for (const w of summary.warnings) err.write(`warning: ${w}\n`);
   out.write(
     `initialized ${summary.westH5}: ${summary.bstates.length} basis state(s), ${tstates.length} target state(s), ` +

@@ -3,13 +3,14 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, statSync, type WriteStream } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { loadConfig } from '@westream/config';
-import { ProcessRegistry, RegistryLockedError, removeStaleReturnDirs, SegmentRunner } from '@westream/propagator';
+import { removeStaleReturnDirs, SegmentRunner } from '@westream/propagator';
 import { makeReporter, parseApiAddress, RunMonitor, runSimulation, simPaths, type RunningApi, type RunSummary } from '@westream/sim-manager';
 import { WestH5 } from '@westream/store';
 import { BullmqWorkManager, LocalWorkManager, type WorkManager } from '@westream/work-manager';
 import { writeApiTokenFile } from './api-token-file.js';
 import { givenApiToken } from './api-token-source.js';
 import { UsageError } from './exit-codes.js';
+import { lockSimRoot } from './sim-root-lock.js';
 import { runIdOf } from './run-id.js';
 
 export interface RunArgs {
@@ -48,8 +49,7 @@ export async function commandRun(a: RunArgs): Promise<RunSummary> {
   }
   const simRoot = process.cwd();
   const paths = simPaths(config, simRoot);
-  const registry = new ProcessRegistry(join(paths.stateDir, 'pgids'));
-  lockSimRoot(registry, simRoot);
+  const registry = lockSimRoot(paths.stateDir, simRoot, 'run');
   let store: WestH5;
   try {
     store = await WestH5.open(paths.westH5);
@@ -148,21 +148,5 @@ export async function commandRun(a: RunArgs): Promise<RunSummary> {
     await workManager.close();
     runner.close();
     registry.close();
-  }
-}
-
-/** One live run per sim root: a second would rebuild the first one's segment directories and west.h5. */
-function lockSimRoot(registry: ProcessRegistry, simRoot: string): void {
-  try {
-    registry.lock();
-  } catch (e) {
-    registry.close();
-    if (!(e instanceof RegistryLockedError)) throw e;
-    const { pid, host } = e.holder;
-    throw new UsageError(
-      e.elsewhere
-        ? `another westream run (pid ${pid} on host ${host}) holds this sim root ${simRoot}. Wait for it to end or stop it there; if it is gone (its host went down), delete ${e.file} and run again.`
-        : `another westream run (pid ${pid}) is running in this sim root ${simRoot}: two runs would overwrite each other's segments and west.h5. Wait for it to end, or stop it (kill -INT ${pid}), then run again.`,
-    );
   }
 }
