@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Launcher } from '../src/launcher.js';
+import { procStat } from '../src/process-registry.js';
 import { runChild, type ChildSpec } from '../src/run-child.js';
 
 /** Pids of this process's children whose command line names the launcher. */
@@ -26,10 +27,7 @@ function launcherPids(): number[] {
     });
 }
 
-const pgidOf = (pid: number): number => {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
-};
+const pgidOf = (pid: number): number | undefined => procStat(pid)?.pgrp;
 
 describe('launcher', () => {
   it('runs in its own process group; killed with a child running and one queued, the queued one still runs', async () => {
