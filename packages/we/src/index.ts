@@ -26,7 +26,9 @@ export { RectilinearBinMapper } from './rectilinear-bin-mapper.js';
 export { RecursiveBinMapper } from './recursive-bin-mapper.js';
 export {
   resample,
+  stageResample,
   populateInitial,
+  stagePopulate,
   countRecycled,
   pickBasisStates,
   assignFinalBins,
@@ -45,5 +47,10 @@ export type {
   ResampleResult,
   ResampleTestOnly,
   PopulateInput,
+  PopulateResult,
+  Staged,
+  StagedBin,
+  StagedWalker,
+  SubgroupLabels,
 } from './resampler.js';
 export { codedError } from './errors.js';

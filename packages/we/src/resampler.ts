@@ -10,6 +10,14 @@
  * `smallest_allowed_weight` merged. A merge keeps one history, chosen in proportion to weight, and the
  * union of the merged walkers' weight-graph parents.
  *
+ * Subgroups (WESTPA's `we_driver.subgroup_function`): a bin's walkers may come in labelled groups. With fewer
+ * groups than the bin's target, each group is split and merged on its own (against the bin's ideal weight),
+ * then the count is adjusted across groups (splits from the lightest group up, merges alternating direction,
+ * as WESTPA's `_adjust_count`); with at least as many groups as the target, each group merges into one walker
+ * and the bin is brought down to its target. One group per bin (no function, or WESTPA's identity function) is
+ * the plain algorithm above, step for step. `stageResample` hands out the bins after recycling, so the caller
+ * can compute the labels (in the user's Python) before `finish` runs the rest.
+ *
  * Where WESTPA iterates a Python `set` (arbitrary order), this code uses a stable order (sorted by weight,
  * ties in creation order), so the same input and seed always give the same output. Endpoint types are
  * derived from the result: a parent continues when any child survives, is recycled when its child was
@@ -136,6 +144,36 @@ interface Walker {
   weight: number;
   parentId: number;
   wtg: number[];
+  /** Its subgroup's label within the bin (0 when the bin is one group). */
+  group?: number;
+  /** Its first pcoord point, for a subgroup function to see (filled by staging). */
+  start?: ArrayLike<number>;
+}
+
+/** A walker as a subgroup function sees it: the next iteration's segment before splitting and merging. */
+export interface StagedWalker {
+  readonly weight: number;
+  /** A segment of iteration n, or `-(istateId + 1)` (recycled, or iteration 1). */
+  readonly parentId: number;
+  readonly wtgParentIds: readonly number[];
+  /** Its first pcoord point (its parent's last, or its initial state's). */
+  readonly initPoint: ArrayLike<number>;
+}
+
+/** The non-empty bins after recycling, each with its walkers in a fixed order (the order labels refer to). */
+export interface StagedBin {
+  readonly bin: number;
+  readonly walkers: readonly StagedWalker[];
+}
+
+/** Subgroup labels: for a bin, one label per walker of its StagedBin, in that order. Bins left out are one group. */
+export type SubgroupLabels = ReadonlyMap<number, ArrayLike<number>>;
+
+/** A WE step stopped after recycling: `bins` for a subgroup function, `finish` for the rest. */
+export interface Staged<R> {
+  readonly bins: readonly StagedBin[];
+  /** Splits, merges and adjusts (per subgroup where labels are given). Call once. */
+  finish(labels?: SubgroupLabels): R;
 }
 
 const byWeight = (a: Walker, b: Walker): number => a.weight - b.weight;
@@ -217,7 +255,12 @@ export function pickBasisStates(n: number, probabilities: readonly number[], rng
 }
 
 /** Runs one WE step: recycle, split, merge, adjust, thresholds. Deterministic for a given rng state. */
-export function resample(input: ResampleInput): ResampleResult {
+export function resample(input: ResampleInput, labels?: SubgroupLabels): ResampleResult {
+  return stageResample(input).finish(labels);
+}
+
+/** One WE step up to recycling (bins assigned, recycled walkers moved); `finish` resamples. */
+export function stageResample(input: ResampleInput): Staged<ResampleResult> {
   const { mapper, segments, params } = input;
   const ndim = mapper.ndim;
   checkTargetCounts(mapper, input.targetCounts);
@@ -230,7 +273,7 @@ export function resample(input: ResampleInput): ResampleResult {
   for (let i = 0; i < segments.nSegs; i++) {
     const w = segments.weights[i] as number;
     if (!(w > 0) || !Number.isFinite(w)) throw new ConsistencyError(`segment ${i} has weight ${w}; weights must be positive`);
-    (bins[finalBins[i] as number] as Walker[]).push({ weight: w, parentId: i, wtg: [i] });
+    (bins[finalBins[i] as number] as Walker[]).push({ weight: w, parentId: i, wtg: [i], start: pointOf(segments.finalPoints, i, ndim) });
   }
 
   // Recycling: WESTPA walks target states in order and takes initial states in the order given.
@@ -262,6 +305,7 @@ export function resample(input: ResampleInput): ResampleResult {
         initialStateId: istate.id,
       });
       walker.parentId = parentIdForIstate(istate.id); // wtg parents stay: the weight came from `prev`
+      walker.start = istate.pcoord;
       const ib = stateBin(mapper, istate.pcoord, `initial state ${istate.id}`);
       if (tbins.has(ib)) throw new ConsistencyError(`initial state ${istate.id} lies in the bin of target state ${tbins.get(ib)?.id}`);
       (bins[ib] as Walker[]).push(walker);
@@ -269,22 +313,48 @@ export function resample(input: ResampleInput): ResampleResult {
     bins[ibin] = [];
   }
 
-  biasedSurvivorForTests = input.testOnly?.mergeSurvivor;
-  let next: NextSegment[];
-  try {
-    next = resampleBins(bins, counts, params, input.rng);
-  } finally {
-    biasedSurvivorForTests = undefined;
-  }
-  const endpointTypes = new Uint8Array(segments.nSegs).fill(Endpoint.MERGED);
-  const used = new Set<number>();
-  for (const s of next) {
-    if (s.parentId >= 0) endpointTypes[s.parentId] = Endpoint.CONTINUES;
-    else used.add(istateIdOfParent(s.parentId));
-  }
-  for (const p of recycledParents) endpointTypes[p] = Endpoint.RECYCLED;
-  for (const id of used) if (!istateById.has(id)) throw new ConsistencyError(`walker refers to unknown initial state ${id}`);
-  return { next, endpointTypes, finalBins, recycled, usedIstateIds: [...used].sort((a, b) => a - b), binWeights: weightsPerBin(next, mapper.nbins), adaptiveBins };
+  return staged(bins, (labels) => {
+    biasedSurvivorForTests = input.testOnly?.mergeSurvivor;
+    let next: NextSegment[];
+    try {
+      next = resampleBins(bins, counts, params, input.rng, labels);
+    } finally {
+      biasedSurvivorForTests = undefined;
+    }
+    const endpointTypes = new Uint8Array(segments.nSegs).fill(Endpoint.MERGED);
+    const used = new Set<number>();
+    for (const s of next) {
+      if (s.parentId >= 0) endpointTypes[s.parentId] = Endpoint.CONTINUES;
+      else used.add(istateIdOfParent(s.parentId));
+    }
+    for (const p of recycledParents) endpointTypes[p] = Endpoint.RECYCLED;
+    for (const id of used) if (!istateById.has(id)) throw new ConsistencyError(`walker refers to unknown initial state ${id}`);
+    return { next, endpointTypes, finalBins, recycled, usedIstateIds: [...used].sort((a, b) => a - b), binWeights: weightsPerBin(next, mapper.nbins), adaptiveBins };
+  });
+}
+
+/** The staged bins and their continuation; `finish` runs once. */
+function staged<R>(bins: Walker[][], rest: (labels: SubgroupLabels | undefined) => R): Staged<R> {
+  const view: StagedBin[] = [];
+  bins.forEach((b, bin) => {
+    if (b.length > 0) view.push({ bin, walkers: b.map((w) => ({ weight: w.weight, parentId: w.parentId, wtgParentIds: w.wtg, initPoint: w.start ?? [] })) });
+  });
+  let done = false;
+  return {
+    bins: view,
+    finish(labels) {
+      if (done) throw new Error('a staged WE step finishes once');
+      done = true;
+      if (labels) {
+        for (const [ibin, l] of labels) {
+          const b = bins[ibin];
+          if (!b || l.length !== b.length) throw new ConsistencyError(`subgroup labels for bin ${ibin}: ${l.length} given for ${b?.length ?? 0} walkers`);
+          b.forEach((w, k) => (w.group = l[k] as number));
+        }
+      }
+      return rest(labels);
+    },
+  };
 }
 
 export interface PopulateInput {
@@ -296,8 +366,20 @@ export interface PopulateInput {
   readonly initialStates: readonly (InitialStateRef & { readonly weight: number })[];
 }
 
+export interface PopulateResult {
+  readonly next: NextSegment[];
+  readonly usedIstateIds: number[];
+  readonly binWeights: Float64Array;
+  readonly adaptiveBins: AdaptiveBinsRecord[];
+}
+
 /** Builds iteration 1 from initial states (WESTPA's `populate_initial`): bin, split and merge to the targets. */
-export function populateInitial(input: PopulateInput): { next: NextSegment[]; usedIstateIds: number[]; binWeights: Float64Array; adaptiveBins: AdaptiveBinsRecord[] } {
+export function populateInitial(input: PopulateInput, labels?: SubgroupLabels): PopulateResult {
+  return stagePopulate(input).finish(labels);
+}
+
+/** `populateInitial` up to binning the initial states; `finish` resamples. */
+export function stagePopulate(input: PopulateInput): Staged<PopulateResult> {
   const { mapper, initialStates } = input;
   checkTargetCounts(mapper, input.targetCounts);
   let total = 0;
@@ -330,15 +412,17 @@ export function populateInitial(input: PopulateInput): { next: NextSegment[]; us
   initialStates.forEach((s, i) => {
     const ib = startBins ? (startBins[i] as number) : stateBin(mapper, s.pcoord, `initial state ${s.id}`);
     const pid = parentIdForIstate(s.id);
-    (bins[ib] as Walker[]).push({ weight: s.weight * scale, parentId: pid, wtg: [pid] });
+    (bins[ib] as Walker[]).push({ weight: s.weight * scale, parentId: pid, wtg: [pid], start: s.pcoord });
   });
-  const next = resampleBins(bins, Array.from(input.targetCounts), input.params, input.rng);
-  const used = new Set<number>();
-  for (const s of next) if (s.parentId < 0) used.add(istateIdOfParent(s.parentId));
-  return { next, usedIstateIds: [...used].sort((a, b) => a - b), binWeights: weightsPerBin(next, mapper.nbins), adaptiveBins };
+  return staged(bins, (labels) => {
+    const next = resampleBins(bins, Array.from(input.targetCounts), input.params, input.rng, labels);
+    const used = new Set<number>();
+    for (const s of next) if (s.parentId < 0) used.add(istateIdOfParent(s.parentId));
+    return { next, usedIstateIds: [...used].sort((a, b) => a - b), binWeights: weightsPerBin(next, mapper.nbins), adaptiveBins };
+  });
 }
 
-function resampleBins(bins: Walker[][], counts: number[], params: WeParams, rng: Rng): NextSegment[] {
+function resampleBins(bins: Walker[][], counts: number[], params: WeParams, rng: Rng, labels?: SubgroupLabels): NextSegment[] {
   let scratch = new Float64Array(256);
   let totalBefore = 0;
   for (const bin of bins) for (const w of bin) totalBefore += w.weight;
@@ -354,21 +438,25 @@ function resampleBins(bins: Walker[][], counts: number[], params: WeParams, rng:
     for (let i = 0; i < bin.length; i++) scratch[i] = (bin[i] as Walker).weight;
     const ideal = numpySum(scratch, 0, bin.length) / target; // WESTPA: the sorted weights' numpy sum
 
-    if (target === 1) {
-      // WESTPA: with as many subgroups (one) as the target, the subgroup merges into one walker.
-      if (bin.length > 1) bin = [mergeWalkers(bin, rng)];
+    let groups = labels?.has(ibin) ? subgroupsOf(bin) : [bin];
+    const nGroups = groups.length;
+    if (nGroups >= target) {
+      // WESTPA: with at least as many subgroups as the target, each subgroup merges into one walker …
+      bin = groups.map((g) => (g.length > 1 ? mergeWalkers(g, rng) : (g[0] as Walker)));
+      // … and the bin, as one group, is merged down to the target (two lightest at a time).
+      if (nGroups > target) bin = adjustCount(bin, target, rng);
+      groups = nGroups === target ? bin.map((w) => [w]) : [bin];
     } else {
-      bin = splitByWeight(bin, ideal, params.weightSplitThreshold);
-      bin = mergeByWeight(bin, ideal * params.weightMergeCutoff, rng);
-      if (params.adjustCounts) bin = adjustCount(bin, target, rng);
+      groups = groups.map((g) => mergeByWeight(splitByWeight(g, ideal, params.weightSplitThreshold), ideal * params.weightMergeCutoff, rng));
+      if (params.adjustCounts) adjustGroups(groups, target, rng);
     }
-    if ((params.adjustCounts || target === 1) && bin.length !== target) {
+    bin = groups.flat();
+    if ((params.adjustCounts || nGroups >= target) && bin.length !== target) {
       throw new ConsistencyError(`bin ${ibin} ends with ${bin.length} walkers instead of its target ${target}`);
     }
     // Thresholds come last and may leave a bin off its target, as in WESTPA (which then logs a warning).
     if (params.thresholds) {
-      bin = splitByThreshold(bin, params.largestAllowedWeight);
-      bin = mergeByThreshold(bin, params.smallestAllowedWeight, rng);
+      bin = groups.flatMap((g) => mergeByThreshold(splitByThreshold(g, params.largestAllowedWeight), params.smallestAllowedWeight, rng));
     }
     for (const w of bin) {
       if (!(w.weight > 0)) throw new ConsistencyError(`bin ${ibin}: a walker has weight ${w.weight} after resampling`);
@@ -381,6 +469,47 @@ function resampleBins(bins: Walker[][], counts: number[], params: WeParams, rng:
     throw new ConsistencyError(`resampling changed the total weight from ${totalBefore} to ${totalAfter}`);
   }
   return next;
+}
+
+/** A bin (sorted by weight) as its subgroups, each sorted by weight, in ascending label order. */
+function subgroupsOf(bin: readonly Walker[]): Walker[][] {
+  const byLabel = new Map<number, Walker[]>();
+  for (const w of bin) {
+    const label = w.group ?? 0;
+    let g = byLabel.get(label);
+    if (!g) byLabel.set(label, (g = []));
+    g.push(w);
+  }
+  return [...byLabel.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1]);
+}
+
+/**
+ * WESTPA's `_adjust_count` over fewer subgroups than the target, in place: groups ordered by their total
+ * weight (lightest first); while short, each group in turn splits its heaviest walker in two; while over,
+ * the order is reversed each round and each group with two or more merges its two lightest.
+ */
+function adjustGroups(groups: Walker[][], target: number, rng: Rng): void {
+  for (const g of groups) g.sort(byWeight);
+  let n = 0;
+  for (const g of groups) n += g.length;
+  const total = (g: readonly Walker[]): number => g.reduce((a, w) => a + w.weight, 0);
+  const order = groups.map((g, i) => ({ i, w: total(g) })).sort((a, b) => a.w - b.w).map((e) => e.i);
+  while (n < target) {
+    for (const gi of order) {
+      const g = groups[gi] as Walker[];
+      for (const half of splitWalker(g.pop() as Walker, 2)) insertSorted(g, half);
+      if (++n === target) break;
+    }
+  }
+  while (n > target) {
+    order.reverse();
+    for (const gi of order) {
+      const g = groups[gi] as Walker[];
+      if (g.length < 2) continue;
+      insertSorted(g, mergeWalkers(g.splice(0, 2), rng));
+      if (--n === target) break;
+    }
+  }
 }
 
 /** `ceil(w / ideal)` equal copies of every walker heavier than `threshold × ideal`. */

@@ -12,13 +12,13 @@ import {
   RectilinearBinMapper,
   RecursiveBinMapper,
   Rng,
-  WESTPA_WE_DEFAULTS,
   assignSegmentsTogether,
   numpySum32,
   resample,
   type BinMapper,
 } from '@westream/we';
 import { pythonModuleMissing, skipWithoutPeer } from '../../../test/support/peers.js';
+import { inputOf } from './we-case.js';
 
 const script = fileURLToPath(new URL('./westpa_reference.py', import.meta.url));
 const skip = skipWithoutPeer('PyPI westpa', pythonModuleMissing('westpa'));
@@ -187,15 +187,7 @@ describe.skipIf(skip)('MAB and binless vs WESTPA 2022.16 (PyPI westpa)', () => {
     let placed = 0;
     cases.forEach((c, k) => {
       const m = build(c.bins);
-      const r = resample({
-        mapper: m,
-        targetCounts: c.counts,
-        params: WESTPA_WE_DEFAULTS,
-        rng: Rng.derive(24n, k),
-        segments: { nSegs: c.weights.length, weights: c.weights, initPoints: c.inits.flat(), finalPoints: c.finals.flat() },
-        targetStates: c.tstates.map((p, id) => ({ id, pcoord: p })),
-        initialStates: c.istates,
-      });
+      const r = resample(inputOf(m, c, 24n, k));
       const bins: Record<string, number[]> = {};
       for (const s of r.next) (bins[s.bin] ??= []).push(s.weight);
       for (const b of Object.values(bins)) b.sort((x, y) => x - y);

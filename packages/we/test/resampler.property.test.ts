@@ -1,7 +1,7 @@
 /** Invariants of the WE step over random ensembles (fast-check), each checked on every generated case. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Endpoint, RectilinearBinMapper, Rng, WESTPA_WE_DEFAULTS, resample, type ResampleInput } from '@westream/we';
+import { Endpoint, RectilinearBinMapper, Rng, WESTPA_WE_DEFAULTS, resample, stageResample, type ResampleInput, type SubgroupLabels } from '@westream/we';
 
 interface Case {
   readonly nbins: number;
@@ -29,6 +29,11 @@ const caseArb: fc.Arbitrary<Case> = fc
   });
 
 function run(c: Case, params = WESTPA_WE_DEFAULTS) {
+  const input = inputOf(c, params);
+  return { input, result: resample(input) };
+}
+
+function inputOf(c: Case, params = WESTPA_WE_DEFAULTS): ResampleInput {
   const mapper = new RectilinearBinMapper([Array.from({ length: c.nbins + 1 }, (_, i) => i)]);
   // initial states sit in the bin after the target (or bin 0), one per walker, enough for any recycling
   const istateBin = c.target === null ? 0 : (c.target + 1) % c.nbins;
@@ -41,7 +46,7 @@ function run(c: Case, params = WESTPA_WE_DEFAULTS) {
     targetStates: c.target === null ? [] : [{ id: 0, pcoord: [c.target + 0.5] }],
     initialStates: c.weights.map((_, i) => ({ id: 100 + i, pcoord: [istateBin + 0.25] })),
   };
-  return { input, result: resample(input) };
+  return input;
 }
 
 describe('resampler invariants (property-based)', () => {
@@ -124,5 +129,63 @@ describe('resampler invariants (property-based)', () => {
       }),
       { numRuns: 100 },
     );
+  });
+
+  // Subgroups (WESTPA's subgroup_function): labels from the walker's weight-graph parent, so a group is a
+  // lineage that merges keep together (a merged walker's wtg parents all carry its group's label).
+  const labelled = (c: Case, nLabels: number, params = WESTPA_WE_DEFAULTS) => {
+    const st = stageResample(inputOf(c, params));
+    const labels = new Map<number, number[]>();
+    for (const b of st.bins) labels.set(b.bin, b.walkers.map((w) => (w.wtgParentIds[0] as number) % nLabels));
+    return { st, labels: labels as SubgroupLabels, labelOf: (wtg: readonly number[]) => (wtg[0] as number) % nLabels };
+  };
+
+  it('subgroups: one label for every walker gives the ungrouped result, bit for bit (WESTPA\'s identity function)', () => {
+    fc.assert(
+      fc.property(caseArb, (c) => {
+        const { st, labels } = labelled(c, 1);
+        expect(st.finish(labels)).toEqual(run(c).result);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('subgroups: weight kept, bins at target, merges never mix groups, and with fewer groups than the target every group survives', () => {
+    fc.assert(
+      fc.property(caseArb, fc.integer({ min: 2, max: 6 }), (c, nLabels) => {
+        const { st, labels, labelOf } = labelled(c, nLabels, { ...WESTPA_WE_DEFAULTS, thresholds: false });
+        const before = new Map(st.bins.map((b) => [b.bin, new Set(b.walkers.map((w) => labelOf(w.wtgParentIds)))]));
+        const r = st.finish(labels);
+        expect(Math.abs(r.next.reduce((a, s) => a + s.weight, 0) - 1)).toBeLessThanOrEqual(1e-12);
+        const after = new Map<number, Set<number>>();
+        const perBin = new Map<number, number>();
+        for (const s of r.next) {
+          perBin.set(s.bin, (perBin.get(s.bin) ?? 0) + 1);
+          const groups = new Set(s.wtgParentIds.map((p) => p % nLabels));
+          const bin = before.get(s.bin);
+          // one group per walker while the bin has fewer groups than walkers to keep
+          if (bin && bin.size < (c.counts[s.bin] as number)) expect(groups.size, `bin ${s.bin}`).toBe(1);
+          for (const g of groups) (after.get(s.bin) ?? after.set(s.bin, new Set()).get(s.bin))?.add(g);
+        }
+        for (const [bin, n] of perBin) expect(n, `bin ${bin}`).toBe(c.counts[bin]);
+        for (const [bin, groups] of before) {
+          if (groups.size < (c.counts[bin] as number) && bin !== c.target) expect(after.get(bin), `bin ${bin}`).toEqual(groups);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('negative control: grouping changes the result (the labels are not ignored)', () => {
+    let differ = 0;
+    fc.assert(
+      fc.property(caseArb, (c) => {
+        const { st, labels } = labelled(c, 3);
+        const a = st.finish(labels).next.map((s) => [s.bin, s.weight]);
+        if (JSON.stringify(a) !== JSON.stringify(run(c).result.next.map((s) => [s.bin, s.weight]))) differ++;
+      }),
+      { numRuns: 100, seed: 7 },
+    );
+    expect(differ).toBeGreaterThan(20);
   });
 });

@@ -6,8 +6,9 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { RectilinearBinMapper, RecursiveBinMapper, Rng, WESTPA_WE_DEFAULTS, numpySum, resample } from '@westream/we';
+import { RectilinearBinMapper, RecursiveBinMapper, Rng, numpySum, resample, stageResample } from '@westream/we';
 import { pythonModuleMissing, skipWithoutPeer } from '../../../test/support/peers.js';
+import { inputOf } from './we-case.js';
 
 const script = fileURLToPath(new URL('./westpa_reference.py', import.meta.url));
 const skip = skipWithoutPeer('PyPI westpa', pythonModuleMissing('westpa'));
@@ -81,15 +82,7 @@ describe.skipIf(skip)('WE core vs WESTPA (PyPI westpa)', () => {
     const reference = westpa<{ bins: Record<string, number[]>; flux: Record<string, number>; recycled: number[]; n_recycled: number }>(cases);
     const m = new RectilinearBinMapper(rect2d.boundaries);
     cases.forEach((c, k) => {
-      const r = resample({
-        mapper: m,
-        targetCounts: c.counts,
-        params: WESTPA_WE_DEFAULTS,
-        rng: Rng.derive(14n, k),
-        segments: { nSegs: c.weights.length, weights: c.weights, initPoints: c.inits.flat(), finalPoints: c.finals.flat() },
-        targetStates: c.tstates.map((p, id) => ({ id, pcoord: p })),
-        initialStates: c.istates,
-      });
+      const r = resample(inputOf(m, c, 14n, k));
       const bins: Record<string, number[]> = {};
       for (const s of r.next) (bins[s.bin] ??= []).push(s.weight);
       for (const b of Object.values(bins)) b.sort((x, y) => x - y);
@@ -110,5 +103,51 @@ describe.skipIf(skip)('WE core vs WESTPA (PyPI westpa)', () => {
       expect(Object.keys(flux)).toEqual(Object.keys(ref?.flux ?? {}));
       for (const [t, f] of Object.entries(flux)) expect(Math.abs(f - (ref?.flux[t] ?? NaN))).toBeLessThanOrEqual(r.recycled.length * Number.EPSILON * f);
     });
+  });
+
+  it('subgroups: per bin and per subgroup, the weights equal WESTPA\'s with the same subgroup function (150 random ensembles)', () => {
+    const rng = Rng.derive(15n);
+    const cases = Array.from({ length: 150 }, (_, k) => {
+      const n = 1 + Math.floor(rng.float64() * 200);
+      const raw = Array.from({ length: n }, () => rng.float64() ** (1 + (k % 3)) + 1e-9);
+      const total = raw.reduce((x, y) => x + y, 0);
+      const finals = Array.from({ length: n }, () => [Math.fround(rng.float64() * 4 - 0.5), Math.fround(rng.float64() * 4)]);
+      const nLabels = 1 + (k % 7);
+      return {
+        kind: 'we',
+        ndim: 2,
+        bins: rect2d,
+        // few walkers per bin and targets both above and below the number of groups
+        counts: Array.from({ length: 20 }, () => 1 + Math.floor(rng.float64() * 8)),
+        weights: raw.map((w) => w / total),
+        inits: finals.map(() => [0.7, 0.5]),
+        finals,
+        tstates: k % 3 === 0 ? [[2.5, 3.5]] : [],
+        istates: Array.from({ length: n }, (_, i) => ({ id: i, pcoord: [0.7, 0.5] })),
+        groups: Array.from({ length: n }, () => Math.floor(rng.float64() * nLabels)),
+      };
+    });
+    const reference = westpa<{ bins: Record<string, number[]> }>(cases);
+    const m = new RectilinearBinMapper(rect2d.boundaries);
+    let grouped = 0;
+    cases.forEach((c, k) => {
+      const st = stageResample(inputOf(m, c, 16n, k));
+      const labelOf = (wtg: readonly number[]) => c.groups[Math.min(...wtg)] as number;
+      const labels = new Map(st.bins.map((b) => [b.bin, b.walkers.map((w) => labelOf(w.wtgParentIds))]));
+      for (const b of st.bins) if (new Set(labels.get(b.bin)).size > 1) grouped++;
+      const r = st.finish(labels);
+      const bins: Record<string, number[]> = {};
+      for (const s of r.next) (bins[`${s.bin}/${labelOf(s.wtgParentIds)}`] ??= []).push(s.weight);
+      for (const b of Object.values(bins)) b.sort((x, y) => x - y);
+      const ref = reference[k]?.bins ?? {};
+      expect(Object.keys(bins).sort(), `case ${k}`).toEqual(Object.keys(ref).sort());
+      // WESTPA merges a whole subgroup as `list(a_set)` (hash order): equal to the rounding of that sum
+      for (const [key, weights] of Object.entries(bins)) {
+        const theirs = ref[key] ?? [];
+        expect(weights.length, `case ${k} bin/group ${key}`).toBe(theirs.length);
+        weights.forEach((w, i) => expect(Math.abs(w - (theirs[i] ?? NaN)), `case ${k} bin/group ${key}`).toBeLessThanOrEqual(c.weights.length * Number.EPSILON * w));
+      }
+    });
+    expect(grouped).toBeGreaterThan(300); // bins with two or more subgroups, not just the trivial case
   });
 });

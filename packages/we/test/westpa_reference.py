@@ -38,6 +38,16 @@ def run_we(case):
     system.bin_target_counts = np.array(case['counts'])
     driver = {'MABDriver': MABDriver, 'BinlessDriver': BinlessDriver}.get(case.get('driver'), WEDriver)(rc=westpa.rc, system=system)
     driver.rng = np.random.default_rng(case.get('seed', 0))
+    labels = case.get('groups')
+    if labels is not None:
+        # a subgroup function as users write one: group the bin's walkers by a label of their lineage
+        def by_label(we_driver, ibin, **kwargs):
+            groups = {}
+            for seg in we_driver.next_iter_binning[ibin]:
+                groups.setdefault(labels[min(seg.wtg_parent_ids)], set()).add(seg)
+            return list(groups.values())
+
+        driver.subgroup_function = by_label
     tstates = [TargetState(state_id=i, label=f't{i}', pcoord=np.array(p, dtype=np.float32)) for i, p in enumerate(case['tstates'])]
     istates = [
         InitialState(state_id=s['id'], basis_state_id=0, iter_created=1, istate_type=InitialState.ISTATE_TYPE_BASIS,
@@ -59,7 +69,13 @@ def run_we(case):
     bins = {}
     for ibin, b in enumerate(driver.next_iter_binning):
         if len(b):
-            bins[ibin] = sorted(seg.weight for seg in b)
+            if labels is None:
+                bins[ibin] = sorted(seg.weight for seg in b)
+            else:  # per bin, per label: "bin/label"
+                for seg in b:
+                    bins.setdefault(f'{ibin}/{labels[min(seg.wtg_parent_ids)]}', []).append(seg.weight)
+                for k in bins:
+                    bins[k].sort()
     flux = {}
     for e in driver.new_weights:
         flux[e.target_state_id] = flux.get(e.target_state_id, 0.0) + e.weight
