@@ -9,7 +9,7 @@ import type { ChildProgramYaml, DatasetYaml, WestYaml } from './schema.js';
 import { checkTemplate, environ, wallclock, type Path } from './compile-helpers.js';
 import { compileStreamTrajectory, type StreamTrajectory } from './compile-stream.js';
 import { loadPythonSystem, specFromWire } from './python-system.js';
-import { checkDrivers } from './python-drivers.js';
+import { checkDrivers, type SubgroupDriver } from './python-drivers.js';
 import { dirname } from 'node:path';
 import type { YamlSource } from './yaml-source.js';
 
@@ -68,6 +68,11 @@ export interface WestConfig {
     readonly saveTransitionMatrices: boolean;
   };
   readonly we: WeParams;
+  /**
+   * west.drivers.subgroup_function (+ subgroup_arguments): the user's Python function that splits each bin
+   * into subgroups, run in the sim-manager's helper; null: one group per bin (WESTPA's default).
+   */
+  readonly subgroup: SubgroupDriver | null;
   readonly data: {
     readonly westDataFile: string;
     readonly iterPrec: number;
@@ -275,7 +280,7 @@ export function compileConfig(raw: WestYaml, src: YamlSource, file: string, prob
   if (exe.subgroup_walkers) warn([...ePath, 'subgroup_walkers'], 'WESTPA\'s undocumented subgroup_walkers is not supported; ignored');
 
   // --- WESTPA sections westream does not run
-  checkDrivers(w.drivers, w.plugins, bins, err, warn);
+  const subgroup = checkDrivers(w.drivers, w.plugins, bins, err, warn);
 
   // --- westream
   const ws = w.westream ?? {};
@@ -305,6 +310,7 @@ export function compileConfig(raw: WestYaml, src: YamlSource, file: string, prob
       saveTransitionMatrices: prop.save_transition_matrices ?? false,
     },
     we: weParams,
+    subgroup,
     data: {
       westDataFile: data.west_data_file ?? 'west.h5',
       iterPrec: data.iter_prec ?? 8,

@@ -213,7 +213,7 @@ export const WestYamlSchema = Type.Object(
         }, { description: 'Where segments, basis states and initial states live: templates with {segment.n_iter} and the like (the executable propagator needs them).' })),
       }),
       executable: Opt(ExecutableSchema),
-      drivers: Opt(Type.Record(Type.String(), Type.Unknown(), { description: 'WESTPA driver classes (Python); westream uses its own and warns.' })),
+      drivers: Opt(Type.Record(Type.String(), Type.Unknown(), { description: "WESTPA's driver keys. subgroup_function (module.function, with subgroup_arguments as its keyword arguments) runs in your Python; WESTPA's own WE drivers and sim managers run as westream's twins; a custom we_driver, sim_manager or propagator class is an error." })),
       plugins: Opt(Type.Array(Type.Unknown(), { description: 'WESTPA plugins (Python classes); westream does not run them and warns.' })),
       analysis: Opt(Type.Unknown({ description: "w_ipa's analysis scheme; read by WESTPA's tools, not by westream." })),
       westream: Opt(WestreamSchema),

@@ -122,8 +122,8 @@ describe('value forms WESTPA accepts', () => {
     expect(text).toEqual([expect.stringMatching(/^31:west\.extra_thing: unknown key, ignored/)]);
   });
 
-  it('refuses plugins, custom WE drivers and subgroup functions, naming each and saying what westream does instead', () => {
-    const text = `${minimal}  plugins:\n    - plugin: westpa.westext.wess.WESSDriver\n      enabled: true\n  drivers:\n    we_driver: mymod.MyDriver\n    subgroup_function: mymod.group_by_parent\n`;
+  it('refuses plugins and custom WE drivers, naming each and saying what westream does instead', () => {
+    const text = `${minimal}  plugins:\n    - plugin: westpa.westext.wess.WESSDriver\n      enabled: true\n  drivers:\n    we_driver: mymod.MyDriver\n    subgroup_function: mymod.group_by_parent\n    subgroup_arguments: [1]\n`;
     let thrown: unknown;
     try {
       loadConfigText(text, 'west.yaml');
@@ -135,8 +135,15 @@ describe('value forms WESTPA accepts', () => {
     expect(lines).toEqual(expect.arrayContaining([
       expect.stringMatching(/^west\.plugins\.0: WESTPA plugin westpa\.westext\.wess\.WESSDriver hooks Python into the run loop .* remove west\.plugins/),
       expect.stringMatching(/^west\.drivers\.we_driver: 'mymod\.MyDriver' is a custom Python WE driver; .* remove west\.drivers\.we_driver .*or run this set-up with w_run/),
-      expect.stringMatching(/^west\.drivers\.subgroup_function: the subgroup function 'mymod\.group_by_parent' .* does not run subgroup functions yet/),
+      expect.stringMatching(/^west\.drivers\.subgroup_arguments: expected a mapping of keyword arguments for mymod\.group_by_parent, found/),
     ]));
+  });
+
+  it('takes a subgroup function and its keyword arguments; WESTPA\'s identity function by name is the default', () => {
+    const { config } = loadConfigText(`${minimal}  drivers:\n    subgroup_function: groups.by_history\n    subgroup_arguments:\n      hist_length: 5\n`, 'west.yaml');
+    expect(config.subgroup).toEqual({ function: 'groups.by_history', arguments: { hist_length: 5 } });
+    expect(loadConfigText(`${minimal}  drivers:\n    subgroup_function: westpa.core.we_driver._group_walkers_identity\n`, 'west.yaml').config.subgroup).toBeNull();
+    expect(loadConfigText(`${minimal}  drivers:\n    subgroup_function: default\n`, 'west.yaml').config.subgroup).toBeNull();
   });
 
   it('a key given twice: the last one wins, as in PyYAML, with a warning naming both lines', () => {

@@ -381,15 +381,91 @@ class Bridge:
         self._data_arrays(seg, r, out)
         return r, out
 
-    # --- subgroup function (west.we.subgroup_function / we_driver.subgroup_function)
+    # --- subgroup function (west.drivers.subgroup_function, with west.drivers.subgroup_arguments)
     def op_subgroup(self, h, arrays):
+        """Groups the walkers of each staged bin as WESTPA's WEDriver would: the user's function is called once
+        per non-empty bin as fn(we_driver, ibin, **subgroup_arguments), with we_driver.next_iter_binning holding
+        the next iteration's segments (after recycling), and returns a list of sets; the reply is each walker's
+        group index, in the order the walkers came."""
         import numpy as np
+        from westpa.core.segment import Segment
+        from westpa.core.we_driver import WEDriver
 
         name = h['function']
-        fn = self.subgroup if self.subgroup is not None and self.subgroup[0] == name else None
-        if fn is None:
-            self.subgroup = (name, self.get_object(h.get('key', 'subgroup_function'), name))
-        return {}, []
+        if self.subgroup is None or self.subgroup[0] != name:
+            fn = self.get_object('west.drivers.subgroup_function', name)
+            if self.system is None:
+                self.op_system({}, [])
+            try:
+                driver = WEDriver(rc=self.rc, system=self.system)
+            except Exception as e:
+                raise UserError('building the WE driver (west.we) for the subgroup function', e)
+            driver.bin_mapper = self.system.bin_mapper
+            driver.bin_target_counts = np.array(self.system.bin_target_counts)
+            driver.subgroup_function = fn
+            self.rc._we_driver = driver  # westpa.rc.get_we_driver() in the user's code finds this one
+            self.subgroup = (name, fn, driver)
+        _, fn, driver = self.subgroup
+        kwargs = dict(h.get('arguments') or {})
+        driver.subgroup_function_kwargs = kwargs
+        weights, parents, wtg_offsets, wtg_ids, points = arrays
+        n_iter = int(h['n_iter'])
+        binning = driver.bin_mapper.construct_bins()
+        driver.next_iter_binning = binning
+        segs = []
+        k = 0
+        for ibin, count in zip(h['bins'], h['counts']):
+            for _ in range(count):
+                pc = self.system.new_pcoord_array()
+                pc[0] = points[k]
+                seg = Segment(n_iter=n_iter, weight=float(weights[k]), parent_id=int(parents[k]),
+                              wtg_parent_ids=set(int(x) for x in wtg_ids[wtg_offsets[k]:wtg_offsets[k + 1]]),
+                              pcoord=pc, status=Segment.SEG_STATUS_PREPARED)
+                segs.append(seg)
+                binning[ibin].add(seg)
+                k += 1
+        dm = self._open_data_manager()
+        labels = np.empty(len(segs), dtype=np.int32)
+        try:
+            k = 0
+            for ibin, count in zip(h['bins'], h['counts']):
+                mine = segs[k:k + count]
+                where = f'subgroup function {name} for bin {ibin} of iteration {n_iter}'
+                try:
+                    groups = list(fn(driver, ibin, **kwargs))
+                except Exception as e:
+                    raise UserError(where, e)
+                index = {id(s): j for j, s in enumerate(mine)}
+                got = np.full(count, -1, dtype=np.int64)
+                for g, group in enumerate(groups):
+                    for seg in group:
+                        j = index.get(id(seg))
+                        if j is None:
+                            raise UserError(where, ValueError(f'group {g} holds {seg!r}, which is not a walker of bin {ibin}'))
+                        if got[j] >= 0:
+                            raise UserError(where, ValueError(f'walker {mine[j]!r} is in groups {int(got[j])} and {g}; each walker belongs to one group'))
+                        got[j] = g
+                missing = np.flatnonzero(got < 0)
+                if len(missing):
+                    raise UserError(where, ValueError(f'{len(missing)} of the bin\'s {count} walkers are in no group (first: {mine[int(missing[0])]!r}); every walker must be in one'))
+                labels[k:k + count] = got
+                k += count
+        finally:
+            if dm is not None:
+                dm.close_backing()
+        return {}, [labels]
+
+    def _open_data_manager(self):
+        """westpa.rc.get_data_manager() on the last committed west.h5, read-only, for a function that reads history
+        (e.g. grouping by ancestry); opened per call, since each commit renames a new file into place."""
+        try:
+            dm = self.rc.get_data_manager()
+            if dm.we_h5file is None and os.path.exists(dm.we_h5filename):
+                dm.open_backing(mode='r')
+                return dm
+        except Exception:
+            pass  # a function that needs it fails with its own error
+        return None
 
 
 def describe_mapper(mapper, out_arrays, top=True):

@@ -3,12 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { mapperFromSpec, type WestConfig } from '@westream/config';
 import type { SegmentRunner } from '@westream/propagator';
 import { WestH5 } from '@westream/store';
-import { assignPoints, BinAssignmentError, ConsistencyError, populateInitial, RandomStream, Rng, targetBins, type BasisStateRecord, type BinMapper, type TargetStateRecord } from '@westream/we';
+import { assignPoints, BinAssignmentError, ConsistencyError, RandomStream, stagePopulate, Rng, targetBins, type BasisStateRecord, type BinMapper, type TargetStateRecord } from '@westream/we';
 import { normalizeBasisStates, type BasisStateSpec, type TargetStateSpec } from './state-specs.js';
 import { simPaths } from './sim-paths.js';
 import { makeIstates, prepared } from './we-step.js';
 import { ResultsJournal } from './results-journal.js';
-import { AssignedBins, PythonAssigner, stack } from './python-assigner.js';
+import { AssignedBins, SimManagerPython, stack } from './python-helper.js';
 
 export interface InitOptions {
   readonly config: WestConfig;
@@ -57,32 +57,40 @@ export async function initRun(o: InitOptions): Promise<InitSummary> {
     // WESTPA's MABSimManager logs this as an error too: a target's bin would move with the walkers.
     throw new ConsistencyError(`${config.system.bins.type} cannot be the outer bin mapper when there are target states; nest it in a RecursiveBinMapper whose fixed bins hold the targets (as WESTPA's MAB tutorials do)`);
   }
-  const python = await PythonAssigner.forConfig(config, o.simRoot);
-  if (python) {
-    // A Python mapper: the target and initial states' points in one batched call.
-    try {
+  const python = await SimManagerPython.forConfig(config, o.simRoot);
+  try {
+    if (python?.assign) {
+      // A Python mapper: the target and initial states' points in one batched call.
       const pts = [...tstates.map((t) => t.pcoord), ...istates0.map((s) => s.pcoord)];
       mapper = new AssignedBins(config, null, null).add(pts, await python.assign(stack(pts, config.system.pcoordNdim), pts.length));
-    } finally {
-      python.close();
     }
+  } catch (e) {
+    python?.close();
+    throw e;
   }
-  tstates.forEach((t, id) => binOf(mapper, t.pcoord, `target state ${id} '${t.label}'`));
-  const tbins = targetBins(mapper, tstates.map((t, id) => ({ id, pcoord: t.pcoord })));
+  let pop;
+  try {
+    tstates.forEach((t, id) => binOf(mapper, t.pcoord, `target state ${id} '${t.label}'`));
+    const tbins = targetBins(mapper, tstates.map((t, id) => ({ id, pcoord: t.pcoord })));
+    istates0.forEach((s, i) => {
+      const from = `basis state ${s.basisStateId} '${bstates[s.basisStateId]?.label}'`;
+      const bin = binOf(mapper, s.pcoord, config.propagation.genIstates ? `initial state ${i} (generated from ${from})` : from);
+      if (tbins.has(bin)) throw new ConsistencyError(`initial state ${i} (from basis state '${bstates[s.basisStateId]?.label}') lies in the bin of a target state; move the basis state or the target`);
+    });
+    const total = bstates.reduce((a, b) => a + b.probability, 0);
+    const staged = stagePopulate({
+      mapper,
+      targetCounts: config.system.binTargetCounts,
+      params: config.we,
+      rng: Rng.derive(seed, RandomStream.POPULATE),
+      initialStates: istates0.map((s, id) => ({ id, pcoord: s.pcoord, weight: (bstates[s.basisStateId] as BasisStateRecord).probability / total / o.segsPerState })),
+    });
+    // WESTPA's populate_initial runs the subgroup function too (iteration 1's walkers, all from initial states)
+    pop = staged.finish(python?.subgroups ? await python.subgroups(1, staged.bins) : undefined);
+  } finally {
+    python?.close();
+  }
   const istates = istates0;
-  istates.forEach((s, i) => {
-    const from = `basis state ${s.basisStateId} '${bstates[s.basisStateId]?.label}'`;
-    const bin = binOf(mapper, s.pcoord, config.propagation.genIstates ? `initial state ${i} (generated from ${from})` : from);
-    if (tbins.has(bin)) throw new ConsistencyError(`initial state ${i} (from basis state '${bstates[s.basisStateId]?.label}') lies in the bin of a target state; move the basis state or the target`);
-  });
-  const total = bstates.reduce((a, b) => a + b.probability, 0);
-  const pop = populateInitial({
-    mapper,
-    targetCounts: config.system.binTargetCounts,
-    params: config.we,
-    rng: Rng.derive(seed, RandomStream.POPULATE),
-    initialStates: istates.map((s, id) => ({ id, pcoord: s.pcoord, weight: (bstates[s.basisStateId] as BasisStateRecord).probability / total / o.segsPerState })),
-  });
   const ndim = config.system.pcoordNdim;
   const init = new Float64Array(pop.next.length * ndim);
   pop.next.forEach((s, i) => init.set((istates[-s.parentId - 1] as { pcoord: readonly number[] }).pcoord, i * ndim));

@@ -13,7 +13,7 @@ import { ResultsJournal, segmentKey } from './results-journal.js';
 import { simPaths } from './sim-paths.js';
 import { weStep } from './we-step.js';
 import { logAdaptiveBins } from './adaptive-bin-log.js';
-import { PythonAssigner } from './python-assigner.js';
+import { SimManagerPython } from './python-helper.js';
 
 export interface RunOptions {
   readonly config: WestConfig;
@@ -71,8 +71,9 @@ export async function runSimulation(o: RunOptions): Promise<RunSummary> {
   }
   const journal = new ResultsJournal(paths.stateDir);
   const mapper = mapperFromSpec(config.system.bins);
-  // A Python mapper: one helper for the run, started before the first segment so a broken set-up fails fast.
-  const python = await PythonAssigner.forConfig(config, o.simRoot, (t) => reporter.warn(`python (bin mapper): ${t.trimEnd()}`));
+  // A Python mapper or subgroup function: one helper for the run, started before the first segment so a broken
+  // set-up fails fast.
+  const python = await SimManagerPython.forConfig(config, o.simRoot, (t) => reporter.warn(`python (sim-manager): ${t.trimEnd()}`));
   try {
     return await loop();
   } finally {
@@ -162,7 +163,7 @@ export async function runSimulation(o: RunOptions): Promise<RunSummary> {
       pcoord,
       ...(config.propagation.genIstates ? { genIstate: (i, b) => o.runner.genIstate(i, b, signal) } : {}),
       ...(o.testOnly ? { testOnly: o.testOnly } : {}),
-      ...(python ? { python: { config, assign: python.assign } } : {}),
+      ...(python ? { python: { config, assign: python.assign, subgroups: python.subgroups } } : {}),
     });
     const iterWalltime = (performance.now() - iterStart) / 1000;
     const outcome: IterationOutcome = {

@@ -4,7 +4,7 @@
  */
 import type { IterationSummary, PreparedIteration } from '@westream/store';
 import type { WestConfig } from '@westream/config';
-import { AssignedBins, stack, type Assign } from './python-assigner.js';
+import { AssignedBins, stack, type Assign, type Subgroups } from './python-helper.js';
 import {
   basisStateOf,
   countRecycled,
@@ -13,7 +13,7 @@ import {
   numpySum,
   pickBasisStates,
   RandomStream,
-  resample,
+  stageResample,
   Rng,
   type BasisState,
   type BinMapper,
@@ -41,8 +41,11 @@ export interface WeStepInput {
   readonly genIstate?: (istate: InitialState, bstate: BasisState) => Promise<Float64Array>;
   /** TEST ONLY: resampler faults for negative controls (see ResampleTestOnly). */
   readonly testOnly?: ResampleTestOnly;
-  /** A Python mapper: every point assigned through the bridge, one batched call per assignment. */
-  readonly python?: { readonly config: WestConfig; readonly assign: Assign };
+  /**
+   * The run's Python pieces: a Python mapper (`assign`: every point through the bridge, one batched call per
+   * assignment) and a subgroup function (`subgroups`: every bin's walkers grouped in one call).
+   */
+  readonly python?: { readonly config: WestConfig; readonly assign?: Assign | undefined; readonly subgroups?: Subgroups | undefined };
 }
 
 export interface WeStepOutput {
@@ -68,24 +71,25 @@ export async function weStep(x: WeStepInput): Promise<WeStepOutput> {
   const targetStates = x.states.tstates.map((t, id) => ({ id, pcoord: t.pcoord }));
   let mapper = x.mapper;
   let assigned: AssignedBins | undefined;
-  if (x.python) {
+  const assign = x.python?.assign;
+  if (x.python && assign) {
     // One call for the final points and the target states together.
     const tPts = targetStates.map((t) => t.pcoord);
     const all = new Float64Array((nSegs + tPts.length) * ndim);
     all.set(finalPoints);
     all.set(stack(tPts, ndim), nSegs * ndim);
-    const bins = await x.python.assign(all, nSegs + tPts.length);
+    const bins = await assign(all, nSegs + tPts.length);
     assigned = new AssignedBins(x.python.config, finalPoints, bins.subarray(0, nSegs)).add(tPts, bins.subarray(nSegs));
     mapper = assigned;
   }
   const nRecycle = countRecycled(mapper, segments, targetStates);
   const newIstates = await makeIstates(x, nRecycle, x.nIter, x.nIter + 1);
-  if (x.python && assigned && newIstates.length > 0) {
+  if (assign && assigned && newIstates.length > 0) {
     const pts = newIstates.map((s) => s.pcoord);
-    assigned.add(pts, await x.python.assign(stack(pts, ndim), pts.length));
+    assigned.add(pts, await assign(stack(pts, ndim), pts.length));
   }
   const firstId = x.states.istates.length;
-  const r = resample({
+  const staged = stageResample({
     mapper,
     targetCounts: x.targetCounts,
     params: x.params,
@@ -95,6 +99,8 @@ export async function weStep(x: WeStepInput): Promise<WeStepOutput> {
     initialStates: newIstates.map((s, k) => ({ id: firstId + k, pcoord: s.pcoord })),
     ...(x.testOnly ? { testOnly: x.testOnly } : {}),
   });
+  const subgroups = x.python?.subgroups;
+  const r = staged.finish(subgroups ? await subgroups(x.nIter + 1, staged.bins) : undefined);
   const allIstates = [...x.states.istates, ...newIstates];
   const initPcoords = new Float64Array(r.next.length * ndim);
   r.next.forEach((s, i) => {
