@@ -6,7 +6,9 @@ import { loadConfig } from '@westream/config';
 import { removeStaleReturnDirs, SegmentRunner } from '@westream/propagator';
 import { makeReporter, parseApiAddress, RunMonitor, runSimulation, simPaths, type RunningApi, type RunSummary } from '@westream/sim-manager';
 import { WestH5 } from '@westream/store';
-import { BullmqWorkManager, LocalWorkManager, type WorkManager } from '@westream/work-manager';
+import type { BullmqWorkManager, WorkManager } from '@westream/work-manager';
+// The local work manager alone: BullMQ and ioredis (a fifth of a local run's start-up) load only for a BullMQ run.
+import { LocalWorkManager } from '@westream/work-manager/local';
 import { writeApiTokenFile } from './api-token-file.js';
 import { givenApiToken } from './api-token-source.js';
 import { UsageError } from './exit-codes.js';
@@ -74,7 +76,7 @@ export async function commandRun(a: RunArgs): Promise<RunSummary> {
   let bull: BullmqWorkManager | undefined;
   if (wmName === 'bullmq') {
     try {
-      workManager = bull = await BullmqWorkManager.connect({ redisUrl, runId, simRoot, config: resolve(config.file), seed: store.meta.seed });
+      workManager = bull = await (await import('@westream/work-manager')).BullmqWorkManager.connect({ redisUrl, runId, simRoot, config: resolve(config.file), seed: store.meta.seed });
     } catch (e) {
       runner.close();
       registry.close();
