@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { netnsMissing, makeNodes, type Nodes } from './support/netns.js';
+import { netnsMissing, makeNodes, type Nodes } from '../bench/lib/netns.mjs';
 import { commandMissing, pythonModuleMissing, skipWithoutPeer } from './support/peers.js';
 import { reapStarted, start, survivors, waitForLine, type Started } from './support/processes.js';
 import { completedJobIds, startRedis, type PrivateRedis } from './support/redis.js';

@@ -100,6 +100,19 @@ describe.skipIf(noPeers)('Python system + Python propagator (ODLD style), local 
     }
   });
 
+  it('a MABBinMapper in the user\'s system runs as westream\'s native MAB: the adaptive bins follow the walkers, every occupied bin at its target', () => {
+    const dir = initOdld(odldBody({ driver: 'odld_like.MabSystem', iterations: 3 }));
+    const r = westream(dir, ['run', '--config', 'west.cfg']);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const h = facts(dir);
+    expectContinuity(h, 7);
+    // MAB places its bins between the extreme walkers, so the walkers keep spreading out, 4 to a bin
+    const spread = (xs: number[]): number => Math.max(...xs) - Math.min(...xs);
+    expect(h.iters[2]!.nSegs % 4).toBe(0);
+    expect(h.iters[2]!.nSegs).toBeGreaterThan(4);
+    expect(spread(h.iters[2]!.first)).toBeGreaterThan(0.5);
+  });
+
   it('an exception in the user\'s propagate halts with their traceback and the iteration; iteration 1 stays recorded', () => {
     const dir = initOdld(odldBody({ propagator: 'odld_like.FailingPropagator', iterations: 3 }) + '  westream:\n    max_segment_retries: 1\n');
     const r = westream(dir, ['run', '--config', 'west.cfg']);

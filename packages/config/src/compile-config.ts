@@ -146,7 +146,13 @@ export function compileConfig(raw: WestYaml, src: YamlSource, file: string, prob
       pcoordLen = sys.pcoordLen;
       if (sys.pcoordDtype === 'float32' || sys.pcoordDtype === 'float64') pcoordDtype = sys.pcoordDtype;
       else err([...sysPath, 'driver'], `'${driver}' sets pcoord_dtype ${sys.pcoordDtype}; westream records float32 or float64 pcoords: set numpy.float32 or numpy.float64`);
-      bins = specFromWire(sys.mapper, pcoordNdim);
+      const mapperProblems: SpecProblem[] = [];
+      bins = specFromWire(sys.mapper, pcoordNdim, mapperProblems);
+      for (const p of mapperProblems) {
+        const where = `the ${p.path.join('.')} of '${driver}'`;
+        if (p.severity === 'warning') warn([...sysPath, 'driver'], `${where}: ${p.message}`);
+        else err([...sysPath, 'driver'], `${where}: ${p.message}`);
+      }
       nbins = sys.nbins;
       binTargetCounts = sys.binTargetCounts;
       if (binTargetCounts.length !== nbins) err([...sysPath, 'driver'], `'${driver}' gives ${binTargetCounts.length} bin_target_counts for ${nbins} bins; give one per bin`);

@@ -6,7 +6,8 @@
  */
 import { statSync } from 'node:fs';
 import { BridgeError, chooseInterpreter, describeSystemSync, type MapperWire, type PythonSystem } from '@westream/python-bridge';
-import type { BinMapperSpec } from './bin-mapper-spec.js';
+import { compileAdaptive } from './adaptive-mapper-spec.js';
+import type { BinMapperSpec, SpecProblem } from './bin-mapper-spec.js';
 
 const cache = new Map<string, PythonSystem>();
 
@@ -45,11 +46,18 @@ export function loadPythonSystem(r: PythonSystemRequest): PythonSystem | { error
   }
 }
 
-/** The system's mapper as westream's spec: natively where westream has the mapper, else assigned in Python. */
-export function specFromWire(m: MapperWire, ndim: number): BinMapperSpec {
+/**
+ * The system's mapper as westream's spec: natively where westream has the mapper (Rectilinear, Recursive, and
+ * WESTPA's MAB and binless mappers, checked as the same keys in system_options.bins would be), else assigned in
+ * Python. A problem names the mapper's place in the system (`bins`, `bins.mappers[0]` …).
+ */
+export function specFromWire(m: MapperWire, ndim: number, problems: SpecProblem[] = [], path: (string | number)[] = ['bins']): BinMapperSpec {
   if (m.type === 'RectilinearBinMapper') return { type: m.type, boundaries: m.boundaries };
-  if (m.type === 'RecursiveBinMapper') return { type: m.type, base: specFromWire(m.base, ndim), mappers: m.mappers.map((c) => ({ mapper: specFromWire(c.mapper, ndim), at: c.at })) };
-  // Hook for issue 18: once packages/we has MABBinMapper / BinlessMapper, the helper's describe_mapper sends
-  // them by name and they translate here, so the run loop never calls Python for them.
-  return { type: 'python', class: m.class, nbins: m.nbins, ndim };
+  if (m.type === 'RecursiveBinMapper') {
+    return { type: m.type, base: specFromWire(m.base, ndim, problems, [...path, 'base']), mappers: m.mappers.map((c, i) => ({ mapper: specFromWire(c.mapper, ndim, problems, [...path, 'mappers', i]), at: c.at })) };
+  }
+  if (m.type === 'python') return { type: 'python', class: m.class, nbins: m.nbins, ndim };
+  const spec = compileAdaptive(m.type, { ...m.options }, path, problems);
+  // On a problem the caller reports it; the placeholder keeps the shape (the config is refused anyway).
+  return spec ?? { type: 'python', class: m.type, nbins: 0, ndim };
 }

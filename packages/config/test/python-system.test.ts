@@ -55,6 +55,21 @@ describe.skipIf(noWestpa)('west.system.driver: the user\'s Python system', () =>
     expect(config.system.bins).toEqual({ type: 'python', class: 'westpa.core.binning.assign.FuncBinMapper', nbins: 8, ndim: 1 });
   });
 
+  it('WESTPA\'s MABBinMapper from the system (nested in fixed bins) translates to westream\'s native MAB, same bin count', () => {
+    const { cfg } = pythonSimRoot(odldBody({ driver: 'odld_like.MabSystem' }));
+    const { config } = loadConfig(cfg);
+    const bins = config.system.bins;
+    expect(bins.type).toBe('RecursiveBinMapper');
+    if (bins.type !== 'RecursiveBinMapper') return;
+    expect(bins.mappers[0]?.mapper).toMatchObject({ type: 'MABBinMapper', nbins: [6], direction: [-1], skip: [0], bottleneck: true, pca: false });
+    expect(mapperFromSpec(bins).nbins).toBe(config.system.nbins); // WESTPA's own count, from the helper
+  });
+
+  it('a BinlessMapper with the user\'s own grouping function is refused, naming it and the system (westream groups only as WESTPA\'s identity does)', () => {
+    const { cfg } = pythonSimRoot(odldBody({ driver: 'odld_like.CustomBinlessSystem' }));
+    expect(errorsOf(cfg)).toEqual([expect.stringMatching(/^west\.system\.driver: the bins\.group_function of 'odld_like\.CustomBinlessSystem': .*odld_like\.my_grouping/)]);
+  });
+
   it('driver: westpa.WESTSystem is WESTPA 2\'s WESTSystem: system_options alone, no Python started', () => {
     const body = `  system:
     driver: westpa.WESTSystem

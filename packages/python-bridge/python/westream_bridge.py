@@ -484,6 +484,8 @@ def describe_mapper(mapper, out_arrays, top=True):
     if cls is RecursiveBinMapper and (mapper.start_index == 0 or not top):
         mark = len(out_arrays)
         base = describe_mapper(mapper.base_mapper, out_arrays, False)
+        if not top and not mapper._recursion_targets and base['type'] != 'python':
+            return base  # WESTPA wraps each child of add_mapper in a RecursiveBinMapper: a plain child is its base
         children = []
         ok = base['type'] == 'RectilinearBinMapper'
         for ibin, child in mapper._recursion_targets.items():
@@ -502,7 +504,20 @@ def describe_mapper(mapper, out_arrays, top=True):
         if ok:
             return {'type': 'RecursiveBinMapper', 'base': base, 'mappers': children}
         del out_arrays[mark:]
-    # MABBinMapper / BinlessMapper: westream's native ones translate here once they land (issue 18).
+    # WESTPA's adaptive mappers, as the keyword arguments they were built with: westream runs its native twins
+    # (their assign needs the WE driver's weights and initial/final flags, which a plain assign call lacks).
+    from westpa.core.binning import BinlessMapper, MABBinMapper
+
+    if cls is MABBinMapper:
+        k = mapper.kwargs
+        return {'type': 'MABBinMapper', 'nbins': [int(x) for x in k['nbins_per_dim']], 'direction': [int(x) for x in k['direction']],
+                'skip': [int(x) for x in k['skip']], 'bottleneck': bool(k['bottleneck']), 'pca': bool(k['pca']),
+                'mab_log': bool(k['mab_log']), 'bin_log': bool(k['bin_log']), 'bin_log_path': str(k['bin_log_path'])}
+    if cls is BinlessMapper:
+        k = mapper.kwargs
+        gf = k['group_function']
+        name = gf if isinstance(gf, str) else f"{getattr(gf, '__module__', '?')}.{getattr(gf, '__qualname__', repr(gf))}"
+        return {'type': 'BinlessMapper', 'ngroups': int(k['n_groups']), 'ndims': int(k['n_dims']), 'group_function': name}
     return {'type': 'python', 'class': f'{cls.__module__}.{cls.__qualname__}', 'nbins': int(mapper.nbins)}
 
 

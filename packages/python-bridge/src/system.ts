@@ -12,7 +12,9 @@ import { PROTOCOL, type PythonBridge } from './python-bridge.js';
 export type MapperWire =
   | { readonly type: 'RectilinearBinMapper'; readonly boundaries: number[][] }
   | { readonly type: 'RecursiveBinMapper'; readonly base: MapperWire; readonly mappers: { readonly mapper: MapperWire; readonly at: number[] }[] }
-  | { readonly type: 'python'; readonly class: string; readonly nbins: number };
+  | { readonly type: 'python'; readonly class: string; readonly nbins: number }
+  /** WESTPA's MABBinMapper or BinlessMapper, with the keyword arguments it was built with (checked by the config). */
+  | { readonly type: 'MABBinMapper' | 'BinlessMapper'; readonly options: Readonly<Record<string, unknown>> };
 
 export interface PythonSystem {
   readonly pcoordNdim: number;
@@ -27,12 +29,14 @@ export interface PythonSystem {
 type RawMapper =
   | { type: 'RectilinearBinMapper'; boundaries: number[] }
   | { type: 'RecursiveBinMapper'; base: RawMapper; mappers: { mapper: RawMapper; at: number[] }[] }
-  | { type: 'python'; class: string; nbins: number };
+  | { type: 'python'; class: string; nbins: number }
+  | { type: 'MABBinMapper' | 'BinlessMapper' };
 
 function resolveMapper(m: RawMapper, arrays: readonly WireArray[]): MapperWire {
   if (m.type === 'RectilinearBinMapper') return { type: m.type, boundaries: m.boundaries.map((i) => Array.from(arrays[i]?.data as Float64Array)) };
   if (m.type === 'RecursiveBinMapper') return { type: m.type, base: resolveMapper(m.base, arrays), mappers: m.mappers.map((c) => ({ mapper: resolveMapper(c.mapper, arrays), at: c.at })) };
-  return { type: 'python', class: m.class, nbins: m.nbins };
+  if (m.type === 'python') return { type: 'python', class: m.class, nbins: m.nbins };
+  return { type: m.type, options: m };
 }
 
 function fromReply(f: Frame): PythonSystem {

@@ -2,24 +2,18 @@
  * Several "nodes" on one machine: network namespaces joined by veth pairs to a bridge in the root namespace,
  * each with its own loopback. A process started inside one (`ip netns exec`) sees only that node's 127.0.0.1,
  * just as on a cluster node. Names and the 10.231.<k>.0/24 subnet are this test run's own; everything is torn
- * down afterwards.
+ * down afterwards. Shared by the multi-node tests (test/bullmq-nodes.test.ts) and the scale bench; types in
+ * netns.d.mts.
  */
 import { spawnSync } from 'node:child_process';
 
-export interface Nodes {
-  readonly names: readonly string[];
-  /** The bridge's address: where Redis listens for the nodes. */
-  readonly hostAddress: string;
-  teardown(): void;
-}
-
-function ip(...args: string[]): void {
+function ip(...args) {
   const r = spawnSync('ip', args, { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`ip ${args.join(' ')}: ${(r.stderr || r.error?.message || '').trim()}`);
 }
 
 /** Undefined when namespaces can be made here; else why not (not root, no iproute2). */
-export function netnsMissing(): string | undefined {
+export function netnsMissing() {
   const probe = `wsprobe${process.pid}`;
   const r = spawnSync('ip', ['netns', 'add', probe], { encoding: 'utf8' });
   if (r.status !== 0) return `cannot create network namespaces (${(r.stderr || r.error?.message || '').trim()}); the multi-node tests need root and iproute2`;
@@ -27,12 +21,12 @@ export function netnsMissing(): string | undefined {
   return undefined;
 }
 
-export function makeNodes(count: number): Nodes {
+export function makeNodes(count) {
   const tag = (process.pid % 200) + 20; // one subnet and one set of names per test process
   const bridge = `wsbr${tag}`;
   const names = Array.from({ length: count }, (_, i) => `wsnode${tag}n${i}`);
   const hostAddress = `10.231.${tag}.1`;
-  const teardown = (): void => {
+  const teardown = () => {
     for (const n of names) spawnSync('ip', ['netns', 'del', n]);
     spawnSync('ip', ['link', 'del', bridge]);
   };
