@@ -5,7 +5,8 @@
 // Redis. Reports per iteration: wall time, the barrier (last job of n ends → first job of n+1 starts, from the
 // workers' own clocks), the sim-manager's RSS and Redis's used_memory; and every execution, so a segment run
 // twice or never is counted. Not part of `npm run bench` (it takes a while):
-// `npm run bench:scale [-- SEGS ITERS NODES]`, then see bench/SCALE.md.
+// `npm run bench:scale [-- SEGS ITERS NODES]`, then see bench/SCALE.md (SCALE_PROF=DIR: a CPU profile of the
+// sim-manager in DIR).
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,7 +46,7 @@ try {
   const init = spawnSync(process.execPath, [westream, 'init', '--config', 'west.cfg', '--bstate', 'start,1,start', '--segs-per-state', String(SEGS)], { cwd: dir, encoding: 'utf8' });
   if (init.status !== 0) throw new Error(`init: ${init.stderr}`);
   const t0 = performance.now();
-  const run = spawn(process.execPath, [westream, 'run', '--config', 'west.cfg', '--work-manager', 'bullmq', '--redis', url], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
+  const run = spawn(process.execPath, [...(process.env.SCALE_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.SCALE_PROF] : []), westream, 'run', '--config', 'west.cfg', '--work-manager', 'bullmq', '--redis', url], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
   const rows = [];
   let buf = '';
   run.stdout.on('data', (b) => {

@@ -171,6 +171,9 @@ export class BullmqWorkManager implements WorkManager {
       // Every Redis round trip races the stop: with Redis down, a command waits for it forever (as it must, to
       // ride out a restart), but a stop must not.
       await untilAborted(this.redis.set(this.epochKey, '1', 'EX', EPOCH_TTL_S).catch(() => undefined), signal);
+      // The event stream must hold an iteration's events until they are read: BullMQ trims it to 10,000, and
+      // a trim past what was read makes every open job be read back (at 100,000 segments: 66 s, not 15).
+      await untilAborted(this.redis.hset(this.queue.toKey('meta'), 'opts.maxLenEvents', String(eventsToKeep(pending.size))).catch(() => undefined), signal);
       await untilAborted(this.enqueue([...pending.entries()]), signal);
       while (results.size < pending.size && !signal.aborted) {
         await untilAborted(new Promise<void>((resolve) => {
@@ -239,17 +242,20 @@ export class BullmqWorkManager implements WorkManager {
   }
 
   /**
-   * Adds the jobs in one call. An id Redis already holds is not added again (BullMQ ignores the duplicate and
+   * Adds the jobs in batches of ENQUEUE_BATCH: one transaction for 100,000 jobs would let no worker start
+   * before the last was added. An id Redis already holds is not added again (BullMQ ignores the duplicate and
    * says so with a `duplicated` event, which `check` answers).
    */
   private async enqueue(entries: [string, SegmentTask][]): Promise<void> {
-    await this.queue.addBulk(
-      entries.map(([jobId, task]) => ({
-        name: 'segment',
-        data: { runId: this.o.runId, simRoot: this.o.simRoot, config: this.o.config, seed: this.o.seed.toString(), task } satisfies SegmentJob,
-        opts: { jobId, attempts: 1, removeOnComplete: false, removeOnFail: false },
-      })),
-    );
+    for (let i = 0; i < entries.length; i += ENQUEUE_BATCH) {
+      await this.queue.addBulk(
+        entries.slice(i, i + ENQUEUE_BATCH).map(([jobId, task]) => ({
+          name: 'segment',
+          data: { runId: this.o.runId, simRoot: this.o.simRoot, config: this.o.config, seed: this.o.seed.toString(), task } satisfies SegmentJob,
+          opts: { jobId, attempts: 1, removeOnComplete: false, removeOnFail: false },
+        })),
+      );
+    }
   }
 
   /**
@@ -399,4 +405,15 @@ export async function pingRedis(url: string): Promise<void> {
 
 function failed(t: SegmentTask, reason: string): SegmentResult {
   return { nIter: t.nIter, segId: t.segId, attempt: t.attempt, status: 'failed', pcoord: [], auxdata: {}, cputime: 0, walltime: 0, reason: `segment ${t.segId} of iteration ${t.nIter}: ${reason}`, log: null, node: '' };
+}
+
+/** Jobs per enqueue transaction: workers start on the first batch while the rest are added. */
+const ENQUEUE_BATCH = 2_000;
+
+/**
+ * How many events the queue's stream keeps (BullMQ's `opts.maxLenEvents`) while `n` segments are open: each job
+ * adds about four (waiting, active, completed, removed), and BullMQ's own 10,000 is the least.
+ */
+export function eventsToKeep(n: number): number {
+  return Math.max(10_000, 5 * n);
 }

@@ -38,7 +38,8 @@ export class QueueObserver {
     // Fails a command after a few retries: a status page must answer even while Redis is away.
     const redis = new Redis({ ...connection, maxRetriesPerRequest: 2 });
     redis.on('error', () => undefined);
-    const queue = new Queue(SEGMENT_QUEUE, { connection, prefix: QUEUE_PREFIX });
+    // It only reads: it must not reset the queue's settings (the event stream's length) to BullMQ's defaults.
+    const queue = new Queue(SEGMENT_QUEUE, { connection, prefix: QUEUE_PREFIX, skipMetasUpdate: true });
     queue.on('error', () => undefined);
     return new QueueObserver(redis, queue);
   }
