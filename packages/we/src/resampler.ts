@@ -146,7 +146,7 @@ interface Walker {
   wtg: number[];
   /** Its subgroup's label within the bin (0 when the bin is one group). */
   group?: number;
-  /** Its first pcoord point, for a subgroup function to see (filled by staging). */
+  /** Its first pcoord point when it starts from an initial state (else its parent's last, read when asked). */
   start?: ArrayLike<number>;
 }
 
@@ -273,7 +273,7 @@ export function stageResample(input: ResampleInput): Staged<ResampleResult> {
   for (let i = 0; i < segments.nSegs; i++) {
     const w = segments.weights[i] as number;
     if (!(w > 0) || !Number.isFinite(w)) throw new ConsistencyError(`segment ${i} has weight ${w}; weights must be positive`);
-    (bins[finalBins[i] as number] as Walker[]).push({ weight: w, parentId: i, wtg: [i], start: pointOf(segments.finalPoints, i, ndim) });
+    (bins[finalBins[i] as number] as Walker[]).push({ weight: w, parentId: i, wtg: [i] });
   }
 
   // Recycling: WESTPA walks target states in order and takes initial states in the order given.
@@ -313,7 +313,8 @@ export function stageResample(input: ResampleInput): Staged<ResampleResult> {
     bins[ibin] = [];
   }
 
-  return staged(bins, (labels) => {
+  const startOf = (w: Walker): ArrayLike<number> => w.start ?? pointOf(segments.finalPoints, w.parentId, ndim);
+  return staged(bins, startOf, (labels) => {
     biasedSurvivorForTests = input.testOnly?.mergeSurvivor;
     let next: NextSegment[];
     try {
@@ -333,15 +334,20 @@ export function stageResample(input: ResampleInput): Staged<ResampleResult> {
   });
 }
 
-/** The staged bins and their continuation; `finish` runs once. */
-function staged<R>(bins: Walker[][], rest: (labels: SubgroupLabels | undefined) => R): Staged<R> {
-  const view: StagedBin[] = [];
-  bins.forEach((b, bin) => {
-    if (b.length > 0) view.push({ bin, walkers: b.map((w) => ({ weight: w.weight, parentId: w.parentId, wtgParentIds: w.wtg, initPoint: w.start ?? [] })) });
-  });
+/** The staged bins (built only when asked: a run without subgroups never needs them) and their continuation. */
+function staged<R>(bins: Walker[][], startOf: (w: Walker) => ArrayLike<number>, rest: (labels: SubgroupLabels | undefined) => R): Staged<R> {
+  let view: StagedBin[] | undefined;
   let done = false;
   return {
-    bins: view,
+    get bins(): readonly StagedBin[] {
+      if (!view) {
+        view = [];
+        bins.forEach((b, bin) => {
+          if (b.length > 0) view?.push({ bin, walkers: b.map((w) => ({ weight: w.weight, parentId: w.parentId, wtgParentIds: w.wtg, initPoint: startOf(w) })) });
+        });
+      }
+      return view;
+    },
     finish(labels) {
       if (done) throw new Error('a staged WE step finishes once');
       done = true;
@@ -414,7 +420,7 @@ export function stagePopulate(input: PopulateInput): Staged<PopulateResult> {
     const pid = parentIdForIstate(s.id);
     (bins[ib] as Walker[]).push({ weight: s.weight * scale, parentId: pid, wtg: [pid], start: s.pcoord });
   });
-  return staged(bins, (labels) => {
+  return staged(bins, (w) => w.start ?? [], (labels) => {
     const next = resampleBins(bins, Array.from(input.targetCounts), input.params, input.rng, labels);
     const used = new Set<number>();
     for (const s of next) if (s.parentId < 0) used.add(istateIdOfParent(s.parentId));
@@ -450,13 +456,14 @@ function resampleBins(bins: Walker[][], counts: number[], params: WeParams, rng:
       groups = groups.map((g) => mergeByWeight(splitByWeight(g, ideal, params.weightSplitThreshold), ideal * params.weightMergeCutoff, rng));
       if (params.adjustCounts) adjustGroups(groups, target, rng);
     }
-    bin = groups.flat();
+    bin = groups.length === 1 ? (groups[0] as Walker[]) : groups.flat();
     if ((params.adjustCounts || nGroups >= target) && bin.length !== target) {
       throw new ConsistencyError(`bin ${ibin} ends with ${bin.length} walkers instead of its target ${target}`);
     }
     // Thresholds come last and may leave a bin off its target, as in WESTPA (which then logs a warning).
     if (params.thresholds) {
-      bin = groups.flatMap((g) => mergeByThreshold(splitByThreshold(g, params.largestAllowedWeight), params.smallestAllowedWeight, rng));
+      const thresholded = (g: Walker[]): Walker[] => mergeByThreshold(splitByThreshold(g, params.largestAllowedWeight), params.smallestAllowedWeight, rng);
+      bin = groups.length === 1 ? thresholded(bin) : groups.flatMap(thresholded);
     }
     for (const w of bin) {
       if (!(w.weight > 0)) throw new ConsistencyError(`bin ${ibin}: a walker has weight ${w.weight} after resampling`);
