@@ -91,7 +91,7 @@ export async function commandRun(a: RunArgs): Promise<RunSummary> {
       ...apiAddress,
       token,
       monitor: reporter,
-      configFile: resolve(config.file),
+      config: { ...config, file: resolve(config.file) },
       simRoot,
       westH5: paths.westH5,
       runId,

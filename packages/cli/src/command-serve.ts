@@ -42,7 +42,7 @@ export async function commandServe(a: ServeArgs, out: NodeJS.WritableStream): Pr
     ...address,
     token: randomBytes(18).toString('base64url'), // nobody needs it: a record cannot be changed
     monitor,
-    configFile: resolve(config.file),
+    config: { ...config, file: resolve(config.file) },
     simRoot,
     westH5: paths.westH5,
     runId: runIdOf(config.westream.runId, simRoot),

@@ -1,12 +1,16 @@
 /** What the sim-manager's main thread and the API's thread say to each other. */
+import type { WestConfig } from '@westream/config';
 import type { ControlRequest, RunEvent } from '../live/run-view.js';
 
 export interface ApiThreadData {
   readonly host: string;
   readonly port: number;
   readonly token: string;
-  /** The config file; the thread loads it itself. */
-  readonly configFile: string;
+  /**
+   * The run's compiled config, cloned into the thread: loading the file again there would start the user's
+   * Python system a second time (0.4 s of a core at every start-up).
+   */
+  readonly config: WestConfig;
   readonly simRoot: string;
   readonly westH5: string;
   readonly runId: string;

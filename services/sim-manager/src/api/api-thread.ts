@@ -5,7 +5,6 @@
  */
 import { hostname } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadConfig } from '@westream/config';
 import { QueueObserver } from '@westream/work-manager';
 import { RunView, type ControlRequest } from '../live/run-view.js';
 import { listenApi } from './api-app.js';
@@ -35,7 +34,7 @@ port.on('message', (m: ToApi) => {
   } else if (m.type === 'close') void close();
 });
 
-const { config } = loadConfig(data.configFile);
+const { config } = data;
 const observer = data.redisUrl ? QueueObserver.connect(data.redisUrl) : undefined;
 /** The workers /workers lists: the registry (BullMQ), this machine (local), or none (westream serve: no run). */
 const thisMachine = (): Promise<WorkerView[]> =>
