@@ -20,7 +20,7 @@
  * 5. The real executable propagator with the toy engine (processes, files): the demo's settings, fewer
  *    iterations, a looser bar (stated there).
  *
- * Each case is one entry in a mapper table: adding a mapper (MAB, binless) is one line in RATE_MAPPERS and
+ * Each case is one entry in a mapper table (Rectilinear, Recursive, MAB, binless): adding a mapper is one line in RATE_MAPPERS and
  * one in EQUILIBRIUM_MAPPERS.
  */
 import { spawnSync } from 'node:child_process';
@@ -81,6 +81,13 @@ const RATE_MAPPERS: Record<string, Bins> = {
     type: 'RecursiveBinMapper',
     base: { type: 'RectilinearBinMapper', boundaries: [[-INF, 1.0, INF]] },
     mappers: [{ type: 'MABBinMapper', nbins: [12], bottleneck: true, at: [0] }],
+  },
+  // Binless as westream runs it natively (WESTPA's identity grouping: the region is one group), nested where
+  // WESTPA users put it: the fine grid of the rectilinear case, with the left well's bin a binless region.
+  BinlessMapper: {
+    type: 'RecursiveBinMapper',
+    base: { type: 'RectilinearBinMapper', boundaries: [[-INF, -1.2, -1.0, -0.8, -0.6, -0.4, -0.2, 0, 0.2, 0.4, 0.6, 0.8, 1.0, INF]] },
+    mappers: [{ type: 'BinlessMapper', ngroups: 2, ndims: 1, group_function: 'westpa.core.binning.binless._binless_group_walkers_identity', at: [-1.5] }],
   },
 };
 
@@ -151,6 +158,12 @@ const EQUILIBRIUM_MAPPERS: Record<string, Bins> = {
   },
   // No targets here, so MAB may be the outer mapper: its bins follow the walkers' spread from iteration to iteration.
   MABBinMapper: { type: 'MABBinMapper', nbins: [10], bottleneck: true },
+  // A binless region (one group: WESTPA's identity grouping) for the far left flank, the rectilinear grid elsewhere.
+  BinlessMapper: {
+    type: 'RecursiveBinMapper',
+    base: { type: 'RectilinearBinMapper', boundaries: [[-INF, -1.6, -1.2, -0.8, -0.4, 0, 0.4, 0.8, 1.2, 1.6, INF]] },
+    mappers: [{ type: 'BinlessMapper', ngroups: 2, ndims: 1, group_function: 'westpa.core.binning.binless._binless_group_walkers_identity', at: [-2] }],
+  },
 };
 
 function equilibriumCase(bins: Bins, seed: number, biased = false): WeCase {
