@@ -414,6 +414,6 @@ const ENQUEUE_BATCH = 2_000;
  * How many events the queue's stream keeps (BullMQ's `opts.maxLenEvents`) while `n` segments are open: each job
  * adds about four (waiting, active, completed, removed), and BullMQ's own 10,000 is the least.
  */
-export function eventsToKeep(n: number): number {
+function eventsToKeep(n: number): number {
   return Math.max(10_000, 5 * n);
 }
