@@ -5,12 +5,11 @@
  */
 import { chmodSync, cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { commandMissing, pythonModuleMissing, skipWithoutPeer } from './support/peers.js';
-import { reapStarted, start, waitForLine } from './support/processes.js';
 import { pythonSimRoot } from './support/python-setups.js';
-import { startRedis, type PrivateRedis } from './support/redis.js';
-import { childEnv, python, REPO, WESTREAM, westream, westreamRun } from './support/sim-dir.js';
+import { redisForSuite, startWorkerDaemons } from './support/redis.js';
+import { python, REPO, westream, westreamRun } from './support/sim-dir.js';
 
 const noPeers = skipWithoutPeer('python westpa + h5py', pythonModuleMissing('westpa') ?? pythonModuleMissing('h5py'));
 const noRedis = noPeers || skipWithoutPeer('redis-server (Debian)', commandMissing('redis-server', 'apt-get install redis-server'));
@@ -113,20 +112,12 @@ describe.skipIf(noPeers)('Python system + executable propagator + Python loaders
 });
 
 describe.skipIf(noRedis)('Python loaders through BullMQ worker daemons', () => {
-  let redis: PrivateRedis;
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
-  afterEach(reapStarted);
+  const redis = redisForSuite();
 
   it('the daemons call the loaders; west.h5 holds the same auxdata layout', async () => {
-    const ws = ['ld-a', 'ld-b'].map((id) => start(process.execPath, [WESTREAM, 'worker', '--redis', redis.url, '--node-id', id, '--slots', '1', '--state-dir', join(redis.dir, `state-${id}`)], { env: childEnv() }));
-    for (const w of ws) await waitForLine(w, 'stdout', /ready: 1 slot/);
+    await startWorkerDaemons(redis(), ['ld-a', 'ld-b']);
     const dir = simRoot();
-    const r = await westreamRun(dir, ['run', '--config', 'west.cfg', '--work-manager', 'bullmq', '--redis', redis.url]);
+    const r = await westreamRun(dir, ['run', '--config', 'west.cfg', '--work-manager', 'bullmq', '--redis', redis().url]);
     expect(r.code, r.stderr + r.stdout).toBe(0);
     expectLoaded(dir);
   }, 300_000);

@@ -5,7 +5,9 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, keep, start, waitForLine, type Started } from './processes.js';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { freePort, keep, reapStarted, start, waitForLine, type Started } from './processes.js';
+import { childEnv, WESTREAM } from './sim-dir.js';
 
 export interface PrivateRedis {
   readonly url: string;
@@ -54,4 +56,30 @@ export async function completedJobIds(url: string, streamKey: string): Promise<s
   } finally {
     c.disconnect();
   }
+}
+
+/**
+ * A private Redis for the enclosing describe block (started before its tests, stopped after), and the worker
+ * daemons its tests start reaped after each test. Returns a getter: the server exists only once beforeAll ran.
+ */
+export function redisForSuite(): () => PrivateRedis {
+  let redis: PrivateRedis | undefined;
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+  afterEach(reapStarted);
+  return () => {
+    if (!redis) throw new Error('redisForSuite: the server is not started (use it inside a test)');
+    return redis;
+  };
+}
+
+/** `westream worker` daemons on `redis`, one slot each, each with its own state directory; resolves once all are ready. */
+export async function startWorkerDaemons(redis: PrivateRedis, ids: readonly string[]): Promise<Started[]> {
+  const ws = ids.map((id) => start(process.execPath, [WESTREAM, 'worker', '--redis', redis.url, '--node-id', id, '--slots', '1', '--state-dir', join(redis.dir, `state-${id}`)], { env: childEnv() }));
+  for (const w of ws) await waitForLine(w, 'stdout', /ready: 1 slot/);
+  return ws;
 }

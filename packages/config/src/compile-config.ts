@@ -228,7 +228,7 @@ export function compileConfig(raw: WestYaml, src: YamlSource, file: string, prob
   if (data.data_refs === undefined && pythonPropagator === null) err([...dPath, 'data_refs'], 'missing; the executable propagator needs data_refs.segment, basis_state and initial_state (templates for their directories)');
   const refs = data.data_refs ?? { segment: '$WEST_SIM_ROOT/traj_segs/{segment.n_iter:06d}/{segment.seg_id:06d}', basis_state: '$WEST_SIM_ROOT/bstates/{basis_state.auxref}', initial_state: '$WEST_SIM_ROOT/istates/{initial_state.iter_created}/{initial_state.state_id}' };
   if (refs.iteration) {
-    warn([...dPath, 'data_refs', 'iteration'], "WESTPA's HDF5 framework (per-iteration trajectory files) is not implemented yet: westream does not restore parent restart files from it and does not set its WEST_*_RETURN variables; segments get their parents' files from data_refs.segment only");
+    warn([...dPath, 'data_refs', 'iteration'], "WESTPA's HDF5 framework: each segment's restart (WEST_RESTART_RETURN) and log (WEST_LOG_RETURN) are stored in the per-iteration file and a child's parent restart is extracted into its directory, but trajectories (WEST_TRAJECTORY_RETURN) are not stored yet: what a segment puts there is discarded");
   }
   for (const [key, text] of Object.entries(refs)) {
     if (typeof text === 'string') checkTemplate(text, [...dPath, 'data_refs', key], err);

@@ -62,9 +62,9 @@ describe('WESTPA tutorial west.cfg (basic_nacl_gmx) loads unchanged', () => {
     expect(config.executable.genIstate?.executable).toBe('$WEST_SIM_ROOT/westpa_scripts/gen_istate.sh');
     expect(config.westream.workManager).toBe('local');
     expect(config.westream.api).toEqual({ host: '127.0.0.1', port: 8080, allowedHosts: [] });
-    // Its warnings: scaleoffset (lossy in WESTPA) is not applied; the HDF5 framework's iteration files are not yet.
+    // Its warnings: scaleoffset (lossy in WESTPA) is not applied; the HDF5 framework does not store trajectories yet.
     expect(warnings.map((w) => `${w.path}`).sort()).toEqual(['west.data.data_refs.iteration', 'west.data.datasets.0.scaleoffset']);
-    expect(warnings.find((w) => w.path === 'west.data.data_refs.iteration')?.message).toMatch(/not implemented yet: westream does not restore parent restart files from it and does not set its WEST_\*_RETURN variables/);
+    expect(warnings.find((w) => w.path === 'west.data.data_refs.iteration')?.message).toMatch(/trajectories \(WEST_TRAJECTORY_RETURN\) are not stored yet/);
   });
 });
 

@@ -16,6 +16,7 @@ import { randomEnv } from './random-values.js';
 import { AUX_MAX_BYTES, checkPcoordShape, pcoordLimits, readTable, ReturnFileError, type NumericTable } from './return-file.js';
 import { Launcher } from './launcher.js';
 import { makeReturnsDir } from './returns-dir.js';
+import { IterationDataError, makeHdf5Returns, packLog, packRestart, removeHdf5Returns, restoreRestart } from './iteration-returns.js';
 import { runChild, type ChildOutcome } from './run-child.js';
 import { discoverPort, drainStream, runBuiltins, StreamFailure } from './stream-task.js';
 import { ImdConnectError, ImdProtocolError, ImdTimeoutError } from '@westream/imd';
@@ -152,8 +153,18 @@ export class SegmentRunner {
     vars.WEST_CURRENT_SEG_DATA_REF = segDir;
 
     const returns = this.takeReturns(true);
+    // WESTPA's HDF5 framework (data_refs.iteration): the parent's restart files first, then fresh returns.
+    const h5 = config.data.dataRefs.iteration !== null ? makeHdf5Returns(this.returnsDir as string, `seg-${task.nIter}-${task.segId}-${task.attempt}`) : null;
     try {
-      const segVars = { ...vars, ...returns.vars };
+      if (h5 && task.parentRestart) {
+        try {
+          await restoreRestart(Buffer.from(task.parentRestart, 'base64'), segDir, this.returnsDir as string, name);
+        } catch (e) {
+          if (e instanceof IterationDataError) return fail(e.message, stdout);
+          throw e;
+        }
+      }
+      const segVars = { ...vars, ...returns.vars, ...h5?.vars };
       const stream = config.executable.streamTrajectory;
       const { out, failure } = stream
         ? await this.runStreamed(stream, { segDir, vars: segVars, task, stdout, stderr, signal, onStarted, pcoordFile: returns.pcoord })
@@ -185,14 +196,25 @@ export class SegmentRunner {
             throw e;
           }
         }
+        let iterationData: SegmentResult['iterationData'];
+        if (h5) {
+          // Loud where WESTPA only warns: a restart that cannot be stored would leave every child without its parent.
+          const restart = await packRestart(h5, name);
+          const log = await packLog(h5, name);
+          iterationData = { restart: Buffer.from(restart).toString('base64'), log: log && Buffer.from(log).toString('base64') };
+        }
         if (this.o.markCompleted) markComplete(segDir);
-        return { nIter: task.nIter, segId: task.segId, attempt: task.attempt, status: 'complete', pcoord: Array.from(pcoord), auxdata, ...times, reason: null, log: stdout, node: this.node, ...(here.staged ? { stagedDir: here.staged } : {}) };
+        return {
+          nIter: task.nIter, segId: task.segId, attempt: task.attempt, status: 'complete', pcoord: Array.from(pcoord), auxdata, ...times, reason: null, log: stdout, node: this.node,
+          ...(here.staged ? { stagedDir: here.staged } : {}), ...(iterationData ? { iterationData } : {}),
+        };
       } catch (e) {
-        if (e instanceof ReturnFileError) return fail(e.message, stdout, times);
+        if (e instanceof ReturnFileError || e instanceof IterationDataError) return fail(e.message, stdout, times);
         throw e;
       }
     } finally {
       this.releaseReturns(returns);
+      if (h5) removeHdf5Returns(h5);
     }
   }
 

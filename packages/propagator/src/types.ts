@@ -14,6 +14,11 @@ export interface SegmentTask {
   readonly attempt: number;
   /** pcoord[0]: the parent's last point, or the initial state's pcoord (a Python propagator starts from it). */
   readonly initPcoord?: number[];
+  /**
+   * WESTPA's HDF5 framework (data_refs.iteration): the parent's restart bytes (gzip tar + tail byte, base64),
+   * read by the sim-manager from the parent's iteration file and extracted into this segment's directory.
+   */
+  readonly parentRestart?: string;
 }
 
 export interface AuxArray {
@@ -40,6 +45,8 @@ export interface SegmentResult {
    * sim-manager moves it to `final` if it accepts this result, and deletes it otherwise (segment-dir.ts).
    */
   readonly stagedDir?: StagedDir;
+  /** WESTPA's HDF5 framework: this segment's restart and log bytes (base64) for the iteration file. */
+  readonly iterationData?: { readonly restart: string; readonly log: string | null };
 }
 
 export interface StagedDir {

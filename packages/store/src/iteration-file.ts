@@ -17,6 +17,7 @@
  * to the file as it does to its own. The whole file is written at once, under a temporary name, verified and
  * renamed (`writeVerified`): one writer (the sim-manager), once per iteration, crash-safe as west.h5 is.
  */
+import { existsSync } from 'node:fs';
 import { h5 } from './h5.js';
 import { writeVerified } from './verified-write.js';
 
@@ -146,6 +147,29 @@ export async function readIterationBytes(path: string, kind: 'restart' | 'log', 
     const v = ds.value;
     if (!(v instanceof Uint8Array)) throw new IterationFileError(`${path}: ${kind}/${nIter}_${segId}/data is not the uint8 bytes westream writes (a file WESTPA wrote holds a string there; westream reads only its own)`);
     return new Uint8Array(v);
+  } finally {
+    f.close();
+  }
+}
+
+/** All restart (or log) bytes of one iteration's segments in a file westream wrote, by seg_id; empty when absent. */
+export async function readIterationFileBytes(path: string, kind: 'restart' | 'log', nIter: number): Promise<Map<number, Uint8Array>> {
+  const out = new Map<number, Uint8Array>();
+  if (!existsSync(path)) return out;
+  const lib = await h5();
+  const f = new lib.File(path, 'r');
+  try {
+    const g = f.get(kind);
+    if (!(g instanceof lib.Group)) return out;
+    for (const name of g.keys()) {
+      const m = /^(-?\d+)_(\d+)$/.exec(name);
+      if (!m || Number(m[1]) !== nIter) continue;
+      const v = f.get(`${kind}/${name}/data`);
+      const bytes = v instanceof lib.Dataset ? v.value : null;
+      if (!(bytes instanceof Uint8Array)) throw new IterationFileError(`${path}: ${kind}/${name}/data is not the uint8 bytes westream writes (a file WESTPA wrote holds a string there; westream reads only its own)`);
+      out.set(Number(m[2]), new Uint8Array(bytes));
+    }
+    return out;
   } finally {
     f.close();
   }

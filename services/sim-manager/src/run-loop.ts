@@ -3,9 +3,11 @@
  * iteration until max_total_iterations, the wall-clock limit, or a stop. Completed segments are journaled as
  * they finish; each iteration is committed to west.h5 atomically, so a crash at any instant resumes cleanly.
  */
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { mapperFromSpec, type WestConfig } from '@westream/config';
-import type { SegmentResult, SegmentRunner, SegmentTask } from '@westream/propagator';
-import { WestH5, type IterationOutcome, type IterationRecord, type StateSet } from '@westream/store';
+import { DataRefs, type SegmentResult, type SegmentRunner, type SegmentTask } from '@westream/propagator';
+import { readIterationFileBytes, WESTREAM_VERSION, WestH5, writeIterationFile, type IterationOutcome, type IterationRecord, type StateSet } from '@westream/store';
 import { basisStateOf, codedError, initialStateOf, istateIdOfParent, SegStatus, type ResampleTestOnly } from '@westream/we';
 import type { WorkManager } from '@westream/work-manager';
 import type { Reporter } from './reporter.js';
@@ -70,6 +72,9 @@ export async function runSimulation(o: RunOptions): Promise<RunSummary> {
     );
   }
   const journal = new ResultsJournal(paths.stateDir);
+  const iterationTemplate = config.data.dataRefs.iteration;
+  const refs = new DataRefs(config.data.dataRefs, { ...process.env, WEST_SIM_ROOT: o.simRoot });
+  const iterationFile = iterationTemplate === null ? null : (n: number): string => resolve(o.simRoot, refs.render(iterationTemplate, { n_iter: n }));
   const mapper = mapperFromSpec(config.system.bins);
   // A Python mapper or subgroup function: one helper for the run, started before the first segment so a broken
   // set-up fails fast.
@@ -113,8 +118,10 @@ export async function runSimulation(o: RunOptions): Promise<RunSummary> {
       if (w) reporter.warn(w);
     }
     let failures: SegmentResult[] = [];
+    // WESTPA's HDF5 framework: each child gets its parent's restart bytes from the last iteration's file.
+    const parentRestarts = iterationFile && n > 1 && pending.length > 0 ? await readIterationFileBytes(iterationFile(n - 1), 'restart', n - 1) : null;
     for (let attempt = 0; pending.length > 0 && attempt <= config.westream.maxSegmentRetries; attempt++) {
-      const tasks = pending.map((id) => taskFor(rec, id, n, attempt, states, { len: meta.pcoordLen, ndim: meta.pcoordNdim }));
+      const tasks = pending.map((id) => withParentRestart(taskFor(rec, id, n, attempt, states, { len: meta.pcoordLen, ndim: meta.pcoordNdim }), parentRestarts));
       const out = await o.workManager.propagate(
         tasks,
         (r) => {
@@ -177,6 +184,8 @@ export async function runSimulation(o: RunOptions): Promise<RunSummary> {
       iterCputime: finished.reduce((a, r) => a + r.cputime, 0),
       iterWalltime,
     };
+    // Written before west.h5 commits the iteration: a crash between the two re-writes the same file on resume.
+    if (iterationFile) await writeIterationData(iterationFile(n), n, finished);
     await store.commit({ outcome, newIstates: step.newIstates, next: step.next });
     logAdaptiveBins(config, paths.simRoot, n, step.next.adaptiveBins, (m) => reporter.info(m));
     states.istates.push(...step.newIstates);
@@ -197,6 +206,23 @@ export async function runSimulation(o: RunOptions): Promise<RunSummary> {
     });
   }
   }
+}
+
+function withParentRestart(task: SegmentTask, restarts: Map<number, Uint8Array> | null): SegmentTask {
+  const bytes = task.parentId >= 0 ? restarts?.get(task.parentId) : undefined;
+  return bytes ? { ...task, parentRestart: Buffer.from(bytes).toString('base64') } : task;
+}
+
+/** The iteration's file of WESTPA's HDF5 framework: each segment's restart and log (trajectories: not yet). */
+async function writeIterationData(path: string, nIter: number, finished: readonly SegmentResult[]): Promise<void> {
+  const bytes = (b64: string | null | undefined): Uint8Array | undefined => (b64 ? new Uint8Array(Buffer.from(b64, 'base64')) : undefined);
+  const segments = finished.map((r) => {
+    const restart = bytes(r.iterationData?.restart);
+    const log = bytes(r.iterationData?.log);
+    return { nIter, segId: r.segId, ...(restart ? { restart } : {}), ...(log ? { log } : {}) };
+  });
+  mkdirSync(dirname(path), { recursive: true });
+  await writeIterationFile(path, { nIter, atoms: 0, topology: null, programVersion: WESTREAM_VERSION, segments });
 }
 
 function keyOf(rec: IterationRecord, segId: number): string {

@@ -1,0 +1,143 @@
+/**
+ * WESTPA's HDF5 framework (`data_refs.iteration`) with the executable propagator, as WESTPA's NaCl tutorial
+ * uses it: runseg.sh puts its restart files, renamed `parent.*`, in WEST_RESTART_RETURN and its log in
+ * WEST_LOG_RETURN; the child finds `parent.*` in its own directory, extracted from the parent's iteration
+ * file before it starts (the script never looks in its parent's directory, and `set -e` fails it if the file
+ * is missing). WESTPA's own readers open the iteration files: `read_restart` + `restart_writer` give back
+ * each segment's files, whose values are the pcoords west.h5 holds. Locally and through BullMQ daemons.
+ */
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { commandMissing, pythonModuleMissing, skipWithoutPeer } from './support/peers.js';
+import { redisForSuite, startWorkerDaemons } from './support/redis.js';
+import { python, REPO, script, westream, westreamRun } from './support/sim-dir.js';
+
+const noPeers = skipWithoutPeer('python westpa + h5py', pythonModuleMissing('westpa') ?? pythonModuleMissing('h5py'));
+const noRedis = noPeers || skipWithoutPeer('redis-server (Debian)', commandMissing('redis-server', 'apt-get install redis-server'));
+
+const ITERS = 3;
+
+const RUNSEG = `set -euo pipefail
+cd "$WEST_CURRENT_SEG_DATA_REF"
+if [ "$WEST_CURRENT_SEG_INITPOINT_TYPE" = SEG_INITPOINT_CONTINUES ]; then
+  x0=$(cat parent.last)            # extracted from the parent's restart, not read from WEST_PARENT_DATA_REF
+  cat parent.history > history
+else
+  x0=$(cat "$WEST_PARENT_DATA_REF")
+  : > history
+fi
+awk -v x="$x0" -v s="$WEST_RAND32" 'BEGIN { srand(s); printf "%.6f\\n", x; for (i = 1; i < 5; i++) { x += (rand() - 0.45) * 0.4; printf "%.6f\\n", x } }' > pcoord.txt
+cp pcoord.txt "$WEST_PCOORD_RETURN"
+echo "$WEST_CURRENT_ITER:$WEST_CURRENT_SEG_ID" >> history
+tail -n 1 pcoord.txt > "$WEST_RESTART_RETURN/parent.last"
+cp history "$WEST_RESTART_RETURN/parent.history"
+echo "engine log of segment $WEST_CURRENT_SEG_ID, iteration $WEST_CURRENT_ITER" > "$WEST_LOG_RETURN"
+cp pcoord.txt "$WEST_TRAJECTORY_RETURN/"`;
+
+function simRoot(): string {
+  const root = mkdtempSync(join(tmpdir(), 'westream-h5framework-'));
+  cpSync(join(REPO, 'test/fixtures/randomwalk'), root, { recursive: true });
+  const yaml = readFileSync(join(root, 'west.yaml'), 'utf8')
+    .replace('max_total_iterations: 12', `max_total_iterations: ${ITERS}`)
+    .replace('    data_refs:\n', '    data_refs:\n      iteration: $WEST_SIM_ROOT/traj_segs/iter_{n_iter:06d}.h5\n');
+  writeFileSync(join(root, 'west.cfg'), yaml);
+  rmSync(join(root, 'west.yaml'));
+  script(root, 'runseg.sh', RUNSEG);
+  const init = westream(root, ['init', '--config', 'west.cfg', '--bstate', 'origin,1.0,origin', '--segs-per-state', '4']);
+  expect(init.code, init.stderr + init.stdout).toBe(0);
+  return root;
+}
+
+interface Iteration {
+  parents: number[];
+  last: number[];
+  restarts: Record<string, string>[];
+  logs: string[];
+}
+
+/** Per iteration: parents and last pcoords from west.h5, and each segment's restart and log as WESTPA reads them. */
+const READ = `
+import io, json, os, sys, tarfile, tempfile, h5py
+from westpa.core.h5io import WESTIterationFile
+from westpa.core.segment import Segment
+from westpa.core.propagators.loaders import restart_writer
+root, iters = sys.argv[1], int(sys.argv[2])
+out = []
+with h5py.File(os.path.join(root, 'west.h5'), 'r') as w:
+    for n in range(1, iters + 1):
+        g = w['iterations/iter_%08d' % n]
+        it = {'parents': g['seg_index']['parent_id'].tolist(), 'last': g['pcoord'][:, -1, 0].astype(float).tolist(), 'restarts': [], 'logs': []}
+        path = os.path.join(root, 'traj_segs', 'iter_%06d.h5' % n)
+        with WESTIterationFile(path, 'r') as f:
+            for seg_id in range(len(it['parents'])):
+                seg = Segment(n_iter=n, seg_id=seg_id)
+                f.read_restart(seg)
+                d = tempfile.mkdtemp()
+                restart_writer(d, seg)
+                it['restarts'].append({name: open(os.path.join(d, name)).read() for name in sorted(os.listdir(d))})
+        with h5py.File(path, 'r') as f:
+            for seg_id in range(len(it['parents'])):
+                raw = bytes(f['log/%d_%d/data' % (n, seg_id)][...])
+                with tarfile.open(fileobj=io.BytesIO(raw[:-1]), mode='r:gz') as t:
+                    it['logs'].append(t.extractfile('seg.log').read().decode())
+        out.append(it)
+print(json.dumps(out))
+`;
+
+function expectFramework(root: string): void {
+  const its = JSON.parse(python(READ, [root, String(ITERS)])) as Iteration[];
+  expect(its).toHaveLength(ITERS);
+  its.forEach((it, k) => {
+    const n = k + 1;
+    it.restarts.forEach((files, s) => {
+      expect(Object.keys(files)).toEqual(['parent.history', 'parent.last']);
+      expect(Number(files['parent.last'])).toBeCloseTo(it.last[s] as number, 5);
+      // The lineage, carried only through restart files: one line per ancestor, this segment last.
+      const history = (files['parent.history'] as string).trim().split('\n');
+      expect(history).toHaveLength(n);
+      expect(history.at(-1)).toBe(`${n}:${s}`);
+      if (n > 1) {
+        const parent = it.parents[s] as number;
+        expect(history.at(-2)).toBe(`${n - 1}:${parent}`);
+        expect(history.slice(0, -1).join('\n')).toBe(((its[k - 1] as Iteration).restarts[parent]?.['parent.history'] as string).trim());
+      }
+      expect(it.logs[s]).toBe(`engine log of segment ${s}, iteration ${n}\n`);
+    });
+  });
+}
+
+describe.skipIf(noPeers)("WESTPA's HDF5 framework, local work manager", () => {
+  it("restores each child's parent restart from the iteration file, stores restarts and logs WESTPA's readers read", () => {
+    const root = simRoot();
+    const r = westream(root, ['run', '--config', 'west.cfg']);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(r.stderr + r.stdout).toMatch(/trajectories \(WEST_TRAJECTORY_RETURN\) are not stored yet/);
+    expectFramework(root);
+  }, 300_000);
+
+  it('a child whose parent left no restart fails, naming itself, and the committed iterations stay', () => {
+    const root = simRoot();
+    // Iteration 2's segment 1 writes no restart files: its children in iteration 3 find no parent.last.
+    script(root, 'runseg.sh', RUNSEG.replace('tail -n 1 pcoord.txt > "$WEST_RESTART_RETURN/parent.last"', 'if [ "$WEST_CURRENT_ITER:$WEST_CURRENT_SEG_ID" != 2:1 ]; then tail -n 1 pcoord.txt > "$WEST_RESTART_RETURN/parent.last"; fi'));
+    const r = westream(root, ['run', '--config', 'west.cfg']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/segment \d+ of iteration 3( \(attempt \d+\))?: .*exited with status 1/);
+    expect(r.stderr).toMatch(/parent\.last: No such file/);
+    const done = python("import h5py,sys; print(h5py.File(sys.argv[1],'r').attrs['west_current_iteration'])", [join(root, 'west.h5')]).trim();
+    expect(Number(done)).toBe(3);
+  }, 300_000);
+});
+
+describe.skipIf(noRedis)("WESTPA's HDF5 framework through BullMQ worker daemons", () => {
+  const redis = redisForSuite();
+
+  it('the daemons restore and return the restart bytes; the sim-manager writes the same files', async () => {
+    await startWorkerDaemons(redis(), ['h5-a', 'h5-b']);
+    const root = simRoot();
+    const r = await westreamRun(root, ['run', '--config', 'west.cfg', '--work-manager', 'bullmq', '--redis', redis().url]);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expectFramework(root);
+  }, 300_000);
+});
