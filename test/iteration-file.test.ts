@@ -104,7 +104,8 @@ describe.skipIf(skip)('the per-iteration file through WESTPA’s readers', () =>
     };
     expect(got['0']?.xyz).toEqual(Array.from(seg0.coordinates));
     expect(got['1']?.xyz).toEqual(Array.from(seg1.coordinates));
-    expect(got['1']?.time).toEqual([20, 21]);
+    // Rebased as WESTPA's write_segment does: duration 1 ps × (n_iter − 1) = 2.
+    expect(got['1']?.time).toEqual([2, 3]);
     expect(got['0']?.lengths).toEqual(new Array(9).fill(3));
     expect(got['0']?.atoms).toEqual(['Na', 'Cl']);
     expect(got.mdtraj_frames).toBe(5);

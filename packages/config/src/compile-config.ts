@@ -78,6 +78,11 @@ export interface WestConfig {
     readonly iterPrec: number;
     readonly datasets: Dataset[];
     readonly dataRefs: { readonly segment: string; readonly basisState: string; readonly initialState: string; readonly iteration: string | null };
+    /**
+     * With data_refs.iteration (WESTPA's HDF5 framework): the loader of the 'trajectory' dataset, one of
+     * WESTPA's trajectory_loaders names or the user's module.function; null without the framework.
+     */
+    readonly trajectoryLoader: string | null;
   };
   readonly executable: {
     readonly environ: Readonly<Record<string, string>>;
@@ -227,14 +232,22 @@ export function compileConfig(raw: WestYaml, src: YamlSource, file: string, prob
   // A Python propagator needs no data_refs (WESTPA reads them only in the executable propagator).
   if (data.data_refs === undefined && pythonPropagator === null) err([...dPath, 'data_refs'], 'missing; the executable propagator needs data_refs.segment, basis_state and initial_state (templates for their directories)');
   const refs = data.data_refs ?? { segment: '$WEST_SIM_ROOT/traj_segs/{segment.n_iter:06d}/{segment.seg_id:06d}', basis_state: '$WEST_SIM_ROOT/bstates/{basis_state.auxref}', initial_state: '$WEST_SIM_ROOT/istates/{initial_state.iter_created}/{initial_state.state_id}' };
-  if (refs.iteration) {
-    warn([...dPath, 'data_refs', 'iteration'], "WESTPA's HDF5 framework: each segment's restart (WEST_RESTART_RETURN) and log (WEST_LOG_RETURN) are stored in the per-iteration file and a child's parent restart is extracted into its directory, but trajectories (WEST_TRAJECTORY_RETURN) are not stored yet: what a segment puts there is discarded");
+  if (refs.iteration && pythonPropagator !== null) {
+    warn([...dPath, 'data_refs', 'iteration'], "WESTPA's HDF5 framework stores what the executable propagator's WEST_TRAJECTORY_RETURN, WEST_RESTART_RETURN and WEST_LOG_RETURN hold; a Python propagator fills none of them, so no iteration files are written");
   }
   for (const [key, text] of Object.entries(refs)) {
     if (typeof text === 'string') checkTemplate(text, [...dPath, 'data_refs', key], err);
   }
   const exe = w.executable ?? {};
-  const datasets = pickDatasets(data.datasets ?? [], exe.datasets ?? []);
+  const picked = pickDatasets(data.datasets ?? [], exe.datasets ?? []);
+  // With the HDF5 framework, trajectory, restart and log are its own datasets (WESTPA: store_h5), not auxdata.
+  const framework = Boolean(data.data_refs?.iteration);
+  const trajectoryDs = framework ? picked.find((d) => d.name === 'trajectory') : undefined;
+  const trajectoryLoader = framework ? (trajectoryDs?.loader ?? 'mdtraj_trajectory_loader') : null;
+  const datasets = framework ? picked.filter((d) => !HDF5_FRAMEWORK_DATASETS.has(d.name)) : picked;
+  if (trajectoryLoader !== null && !/^[A-Za-z_][\w.]*$/.test(trajectoryLoader)) {
+    err([...dPath, 'datasets', picked.indexOf(trajectoryDs as Dataset), 'loader'], `expected one of WESTPA's trajectory loaders (mdtraj_trajectory_loader, mdanalysis_trajectory_loader, netcdf_trajectory_loader) or your Python function as module.function, found '${trajectoryLoader}'`);
+  }
   for (const [i, ds] of datasets.entries()) {
     if (ds.name === 'pcoord' && ds.dir) err([...dPath, 'datasets', i, 'dir'], 'the pcoord dataset cannot be a directory');
     // Lossy storage would make west.h5 differ from the values the run resampled with (and a resumed run from
@@ -322,6 +335,7 @@ export function compileConfig(raw: WestYaml, src: YamlSource, file: string, prob
       iterPrec: data.iter_prec ?? 8,
       datasets,
       dataRefs: { segment: refs.segment, basisState: refs.basis_state, initialState: refs.initial_state, iteration: refs.iteration ?? null },
+      trajectoryLoader,
     },
     executable: {
       environ: environ(exe.environ),
@@ -359,6 +373,8 @@ export function isPythonLoader(loader: string | null): boolean {
  * The datasets a segment returns: west.executable.datasets where given, else west.data.datasets — WESTPA's
  * rule (executable.py: one list or the other, never merged).
  */
+const HDF5_FRAMEWORK_DATASETS = new Set(['trajectory', 'restart', 'log']);
+
 function pickDatasets(dataSets: readonly DatasetYaml[], exeSets: readonly DatasetYaml[]): Dataset[] {
   const byName = new Map<string, DatasetYaml>();
   for (const d of exeSets.length > 0 ? exeSets : dataSets) byName.set(d.name, d);

@@ -62,9 +62,9 @@ describe('WESTPA tutorial west.cfg (basic_nacl_gmx) loads unchanged', () => {
     expect(config.executable.genIstate?.executable).toBe('$WEST_SIM_ROOT/westpa_scripts/gen_istate.sh');
     expect(config.westream.workManager).toBe('local');
     expect(config.westream.api).toEqual({ host: '127.0.0.1', port: 8080, allowedHosts: [] });
-    // Its warnings: scaleoffset (lossy in WESTPA) is not applied; the HDF5 framework does not store trajectories yet.
-    expect(warnings.map((w) => `${w.path}`).sort()).toEqual(['west.data.data_refs.iteration', 'west.data.datasets.0.scaleoffset']);
-    expect(warnings.find((w) => w.path === 'west.data.data_refs.iteration')?.message).toMatch(/trajectories \(WEST_TRAJECTORY_RETURN\) are not stored yet/);
+    // Its one warning: scaleoffset (lossy in WESTPA) is not applied. data_refs.iteration turns on the HDF5 framework.
+    expect(warnings.map((w) => `${w.path}`).sort()).toEqual(['west.data.datasets.0.scaleoffset']);
+    expect(config.data.trajectoryLoader).toBe('mdtraj_trajectory_loader');
   });
 });
 
@@ -144,6 +144,20 @@ describe('value forms WESTPA accepts', () => {
     expect(config.subgroup).toEqual({ function: 'groups.by_history', arguments: { hist_length: 5 } });
     expect(loadConfigText(`${minimal}  drivers:\n    subgroup_function: westpa.core.we_driver._group_walkers_identity\n`, 'west.yaml').config.subgroup).toBeNull();
     expect(loadConfigText(`${minimal}  drivers:\n    subgroup_function: default\n`, 'west.yaml').config.subgroup).toBeNull();
+  });
+
+  it("data_refs.iteration: WESTPA's HDF5 framework, its trajectory loader taken from the 'trajectory' dataset", () => {
+    const framework = (datasets: string): string =>
+      minimal.replace('    data_refs:\n', `${datasets}    data_refs:\n      iteration: $WEST_SIM_ROOT/traj_segs/iter_{n_iter:06d}.h5\n`);
+    const plain = loadConfigText(framework(''), 'west.yaml').config;
+    expect(plain.data.dataRefs.iteration).toBe('$WEST_SIM_ROOT/traj_segs/iter_{n_iter:06d}.h5');
+    expect(plain.data.trajectoryLoader).toBe('mdtraj_trajectory_loader');
+    const mda = loadConfigText(framework('    datasets:\n      - name: trajectory\n        loader: mdanalysis_trajectory_loader\n      - name: restart\n      - name: energy\n'), 'west.yaml').config;
+    expect(mda.data.trajectoryLoader).toBe('mdanalysis_trajectory_loader');
+    // trajectory, restart and log are the framework's, not auxdata
+    expect(mda.data.datasets.map((d) => d.name).sort()).toEqual(['energy', 'pcoord']);
+    expect(loadConfigText(minimal, 'west.yaml').config.data.trajectoryLoader).toBeNull();
+    expect(() => loadConfigText(framework('    datasets:\n      - name: trajectory\n        loader: "my loader()"\n'), 'west.yaml')).toThrow(/west\.data\.datasets\.0\.loader: expected one of WESTPA's trajectory loaders/);
   });
 
   it('a key given twice: the last one wins, as in PyYAML, with a warning naming both lines', () => {

@@ -22,4 +22,5 @@ export { parseTable, checkPcoordShape, ReturnFileError } from './return-file.js'
 export { randomEnv } from './random-values.js';
 export { DataRefs } from './data-refs.js';
 export type { SegmentTask, SegmentResult, StagedDir, AuxArray } from './types.js';
+export { unwireTrajectory, type WireTrajectory } from './wire-trajectory.js';
 export { adoptSegmentDir, discardSegmentDir, COMPLETE_MARKER } from './segment-dir.js';

@@ -18,6 +18,7 @@ import { execFile } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { codedError } from '@westream/we';
 
 const run = promisify(execFile);
 const TAIL = 0x01; // WESTPA's "tail protection" byte
@@ -48,7 +49,7 @@ export function removeHdf5Returns(r: Hdf5Returns): void {
 }
 
 /** A restart or log that could not be packed or restored; the message names the segment and says what tar said. */
-export class IterationDataError extends Error {}
+export class IterationDataError extends codedError('IterationDataError', 'PROPAGATOR_ERR_ITERATION_DATA') {}
 
 async function tar(args: string[], what: string): Promise<Buffer> {
   try {

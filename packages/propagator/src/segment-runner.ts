@@ -3,7 +3,7 @@
  * directory is deleted, recreated and made the cwd; the child gets the WEST_* environment; its return files are
  * read and checked. Both work managers call this same class — in-process (local) or in a worker daemon (BullMQ).
  */
-import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -21,6 +21,7 @@ import { runChild, type ChildOutcome } from './run-child.js';
 import { discoverPort, drainStream, runBuiltins, StreamFailure } from './stream-task.js';
 import { ImdConnectError, ImdProtocolError, ImdTimeoutError } from '@westream/imd';
 import type { AuxArray, SegmentResult, SegmentTask, StagedDir } from './types.js';
+import { wireTrajectory, type WireTrajectory } from './wire-trajectory.js';
 import { codedError, IstateType, RandomStream, segmentTemplateFields, type BasisState, type InitialState } from '@westream/we';
 import { markComplete, prepareSegmentDir } from './segment-dir.js';
 import { PythonPropagation } from './python-propagation.js';
@@ -201,7 +202,18 @@ export class SegmentRunner {
           // Loud where WESTPA only warns: a restart that cannot be stored would leave every child without its parent.
           const restart = await packRestart(h5, name);
           const log = await packLog(h5, name);
-          iterationData = { restart: Buffer.from(restart).toString('base64'), log: log && Buffer.from(log).toString('base64') };
+          // An empty WEST_TRAJECTORY_RETURN returned nothing; files there that the loader cannot read fail the segment.
+          let trajectory: WireTrajectory | null = null;
+          if (readdirSync(h5.trajectoryDir).some((f) => !f.startsWith('.'))) {
+            this.loaders ??= new PythonLoaders(config, this.o.simRoot);
+            try {
+              trajectory = wireTrajectory(await this.loaders.loadTrajectory(task, h5.trajectoryDir, config.data.trajectoryLoader ?? 'mdtraj_trajectory_loader'));
+            } catch (e) {
+              if (e instanceof BridgeError) return fail(e.message, stdout, times);
+              throw e;
+            }
+          }
+          iterationData = { restart: Buffer.from(restart).toString('base64'), log: log && Buffer.from(log).toString('base64'), trajectory };
         }
         if (this.o.markCompleted) markComplete(segDir);
         return {

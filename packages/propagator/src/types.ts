@@ -1,5 +1,6 @@
 /** What a work manager hands a runner and gets back. Plain JSON, so the same objects travel as BullMQ jobs. */
 import type { BasisState, InitialState } from '@westream/we';
+import type { WireTrajectory } from './wire-trajectory.js';
 
 export interface SegmentTask {
   readonly nIter: number;
@@ -45,8 +46,8 @@ export interface SegmentResult {
    * sim-manager moves it to `final` if it accepts this result, and deletes it otherwise (segment-dir.ts).
    */
   readonly stagedDir?: StagedDir;
-  /** WESTPA's HDF5 framework: this segment's restart and log bytes (base64) for the iteration file. */
-  readonly iterationData?: { readonly restart: string; readonly log: string | null };
+  /** WESTPA's HDF5 framework: this segment's restart, log and trajectory for the iteration file. */
+  readonly iterationData?: { readonly restart: string; readonly log: string | null; readonly trajectory: WireTrajectory | null };
 }
 
 export interface StagedDir {

@@ -381,6 +381,55 @@ class Bridge:
         self._data_arrays(seg, r, out)
         return r, out
 
+    # --- the HDF5 framework's trajectory: WESTPA's own trajectory loader on WEST_TRAJECTORY_RETURN
+    def op_load_trajectory(self, h, arrays):
+        """Loads the segment's trajectory directory as WESTPA does (the loader named by the 'trajectory' dataset,
+        default mdtraj's) and replies with the frames as float32 arrays (nm, ps, degrees) and the topology as
+        mdtraj's HDF5 topology JSON. WESTPA's loaders only log a warning when they cannot read the files (its
+        issue #373); here that warning, or the loader's exception, fails the segment."""
+        import logging
+        import numpy as np
+        from mdtraj.formats import HDF5TrajectoryFile
+        from westpa.core.propagators.loaders import trajectory_loaders
+        from westpa.core.segment import Segment
+
+        s = h['segment']
+        where = f"the trajectory of segment {s['seg_id']} of iteration {s['n_iter']} ({h['dir']})"
+        name = h['loader']
+        fn = self.loaders.get(('trajectory', name))
+        if fn is None:
+            fn = trajectory_loaders.get(name) or self.get_object('datasets[trajectory].loader', name)
+            self.loaders[('trajectory', name)] = fn
+        seg = Segment(n_iter=s['n_iter'], seg_id=s['seg_id'], weight=s['weight'], parent_id=s['parent_id'])
+        seg.data = {}
+        warnings = []
+
+        class Catch(logging.Handler):
+            def emit(self, record):
+                if record.levelno >= logging.WARNING:
+                    warnings.append(record.getMessage())
+
+        catch = Catch()
+        logging.getLogger('westpa').addHandler(catch)
+        try:
+            fn('trajectory', h['dir'], seg, False)
+        except Exception as e:
+            raise UserError(f'loader {name} for {where}', e)
+        finally:
+            logging.getLogger('westpa').removeHandler(catch)
+        t = seg.data.get('iterh5/trajectory')
+        if t is None:
+            raise UserError(f'loader {name} for {where}', ValueError('; '.join(warnings) or 'the loader stored no trajectory'))
+        top = json.dumps(HDF5TrajectoryFile.convert_topology_to_dict(t.topology))
+        out = [np.ascontiguousarray(t.xyz, dtype=np.float32)]
+        r = {'topology': top, 'atoms': int(t.n_atoms), 'frames': int(t.n_frames), 'time': t.time is not None, 'cell': t.unitcell_lengths is not None}
+        if r['time']:
+            out.append(np.ascontiguousarray(t.time, dtype=np.float32))
+        if r['cell']:
+            out.append(np.ascontiguousarray(t.unitcell_lengths, dtype=np.float32))
+            out.append(np.ascontiguousarray(t.unitcell_angles, dtype=np.float32))
+        return r, out
+
     # --- subgroup function (west.drivers.subgroup_function, with west.drivers.subgroup_arguments)
     def op_subgroup(self, h, arrays):
         """Groups the walkers of each staged bin as WESTPA's WEDriver would: the user's function is called once

@@ -5,7 +5,8 @@
  *
  *   /pointer       int64 (frames, 2): each frame's (n_iter, seg_id); readers select a segment's frames by it
  *   /coordinates   float32 (frames, atoms, 3), `units` = nanometers
- *   /time          float32 (frames,), `units` = picoseconds (when the segments have times)
+ *   /time          float32 (frames,), `units` = picoseconds (when the segments have times), rebased as WESTPA's
+ *                  write_segment does: a segment's first frame at (its duration) × (n_iter − 1)
  *   /cell_lengths  float32 (frames, 3) nm and /cell_angles (frames, 3) degrees, both or neither
  *   /topology      the mdtraj topology as JSON, one fixed-length ASCII string (a variable-length one reads as
  *                  PyTables' UnImplemented and breaks read_as_traj)
@@ -18,6 +19,7 @@
  * renamed (`writeVerified`): one writer (the sim-manager), once per iteration, crash-safe as west.h5 is.
  */
 import { existsSync } from 'node:fs';
+import { codedError } from '@westream/we';
 import { h5 } from './h5.js';
 import { writeVerified } from './verified-write.js';
 
@@ -50,10 +52,8 @@ export interface IterationFileContents {
   readonly programVersion: string;
 }
 
-/** A segment whose data does not fit the file, named. */
-export class IterationFileError extends Error {
-  readonly code = 'WEST_ERR_ITERATION_FILE';
-}
+/** Segments whose data does not fit one iteration file (the segment named), or a file westream cannot read. */
+export class IterationFileError extends codedError('IterationFileError', 'STORE_ERR_ITERATION_FILE') {}
 
 const FRAME_CHUNK = 64;
 // h5wasm's dtypes are struct codes: '<q' is int64, '<f' float32, '<B' uint8 ('<i8' would be int32: the
@@ -98,7 +98,12 @@ export async function writeIterationFile(path: string, c: IterationFileContents)
           pointer[2 * (at + i) + 1] = BigInt(s.segId);
         }
         coords.set(t.coordinates, at * c.atoms * 3);
-        if (time && t.time) time.set(t.time, at);
+        if (time && t.time) {
+          // WESTPA's write_segment: a segment's times start at (its duration) × (n_iter − 1).
+          const t0 = t.time[0] as number;
+          const base = s.nIter === 0 ? 0 : ((t.time[n - 1] as number) - t0) * (s.nIter - 1);
+          for (let i = 0; i < n; i++) time[at + i] = (t.time[i] as number) - t0 + base;
+        }
         if (lengths && angles && t.cell) {
           lengths.set(t.cell.lengths, 3 * at);
           angles.set(t.cell.angles, 3 * at);

@@ -50,6 +50,11 @@ export interface IterationOutcome {
   readonly auxdata: Readonly<Record<string, { readonly segShape: readonly number[]; readonly data: Float64Array }>>;
   readonly iterCputime: number;
   readonly iterWalltime: number;
+  /**
+   * WESTPA's HDF5 framework: the iteration file, relative to west.h5's directory, linked as
+   * `iterations/iter_N/trajectories` (an HDF5 external link to its root, as WESTPA's data manager makes it).
+   */
+  readonly trajectories?: string;
 }
 
 /** An iteration as read back. */

@@ -128,6 +128,9 @@ function verify(tmp: string, expected: string, unchanged: VerifiedWrite['unchang
 }
 
 /** A hash of every attribute and dataset (name, type, shape, values) under the root, but the unchanged ones. */
+/** The only external links westream writes: the HDF5 framework's per-iteration files. */
+const EXTERNAL_LINK = /^iterations\/[^/]+\/trajectories$/;
+
 function digest(f: H5File, unchanged: VerifiedWrite['unchanged'] = () => false, mod: H5Module): string {
   const h = createHash('sha256');
   const walk = (g: H5Group, prefix: string): void => {
@@ -135,6 +138,12 @@ function digest(f: H5File, unchanged: VerifiedWrite['unchanged'] = () => false, 
     for (const name of g.keys()) {
       const path = prefix ? `${prefix}/${name}` : name;
       if (unchanged(path)) continue;
+      if (EXTERNAL_LINK.test(path)) {
+        // An external link (WESTPA's iterations/iter_N/trajectories): its target, not the file it leads to,
+        // which HDF5 would open and walk as if it were a group of this file.
+        h.update(`\0${path}\0->${JSON.stringify(g.get_external_link(`/${path}`) ?? null)}`);
+        continue;
+      }
       const x = g.get(name);
       h.update(`\0${path}\0`);
       if (isGroup(x)) walk(x, path);

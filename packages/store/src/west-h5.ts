@@ -529,6 +529,7 @@ function completeIteration(f: H5File, o: IterationOutcome, meta: RunMeta): void 
   rows.walltime.set(o.walltime);
   si.write_slice([[0, rows.n]], segIndexColumns(rows));
   dataset(g, 'pcoord').write_slice([[0, rows.n], [], []], o.pcoord);
+  if (o.trajectories !== undefined && !g.keys().includes('trajectories')) g.create_external_link(o.trajectories, '/', 'trajectories');
   const names = Object.keys(o.auxdata);
   if (names.length > 0) {
     const aux = g.keys().includes('auxdata') ? group(g, 'auxdata') : g.create_group('auxdata');

@@ -4,10 +4,10 @@
  * they finish; each iteration is committed to west.h5 atomically, so a crash at any instant resumes cleanly.
  */
 import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, relative, resolve } from 'node:path';
 import { mapperFromSpec, type WestConfig } from '@westream/config';
-import { DataRefs, type SegmentResult, type SegmentRunner, type SegmentTask } from '@westream/propagator';
-import { readIterationFileBytes, WESTREAM_VERSION, WestH5, writeIterationFile, type IterationOutcome, type IterationRecord, type StateSet } from '@westream/store';
+import { DataRefs, unwireTrajectory, type SegmentResult, type SegmentRunner, type SegmentTask } from '@westream/propagator';
+import { IterationFileError, readIterationFileBytes, WESTREAM_VERSION, WestH5, writeIterationFile, type IterationOutcome, type IterationRecord, type StateSet } from '@westream/store';
 import { basisStateOf, codedError, initialStateOf, istateIdOfParent, SegStatus, type ResampleTestOnly } from '@westream/we';
 import type { WorkManager } from '@westream/work-manager';
 import type { Reporter } from './reporter.js';
@@ -74,7 +74,7 @@ export async function runSimulation(o: RunOptions): Promise<RunSummary> {
   const journal = new ResultsJournal(paths.stateDir);
   const iterationTemplate = config.data.dataRefs.iteration;
   const refs = new DataRefs(config.data.dataRefs, { ...process.env, WEST_SIM_ROOT: o.simRoot });
-  const iterationFile = iterationTemplate === null ? null : (n: number): string => resolve(o.simRoot, refs.render(iterationTemplate, { n_iter: n }));
+  const iterationFile = iterationTemplate === null || config.propagation.propagator === 'python' ? null : (n: number): string => resolve(o.simRoot, refs.render(iterationTemplate, { n_iter: n }));
   const mapper = mapperFromSpec(config.system.bins);
   // A Python mapper or subgroup function: one helper for the run, started before the first segment so a broken
   // set-up fails fast.
@@ -183,6 +183,7 @@ export async function runSimulation(o: RunOptions): Promise<RunSummary> {
       auxdata: auxdataOf(finished),
       iterCputime: finished.reduce((a, r) => a + r.cputime, 0),
       iterWalltime,
+      ...(iterationFile ? { trajectories: relative(dirname(paths.westH5), iterationFile(n)) } : {}),
     };
     // Written before west.h5 commits the iteration: a crash between the two re-writes the same file on resume.
     if (iterationFile) await writeIterationData(iterationFile(n), n, finished);
@@ -213,16 +214,26 @@ function withParentRestart(task: SegmentTask, restarts: Map<number, Uint8Array> 
   return bytes ? { ...task, parentRestart: Buffer.from(bytes).toString('base64') } : task;
 }
 
-/** The iteration's file of WESTPA's HDF5 framework: each segment's restart and log (trajectories: not yet). */
+/** The iteration's file of WESTPA's HDF5 framework: each segment's trajectory, restart and log. */
 async function writeIterationData(path: string, nIter: number, finished: readonly SegmentResult[]): Promise<void> {
   const bytes = (b64: string | null | undefined): Uint8Array | undefined => (b64 ? new Uint8Array(Buffer.from(b64, 'base64')) : undefined);
+  let topology: { text: string; atoms: number; segId: number } | null = null;
   const segments = finished.map((r) => {
     const restart = bytes(r.iterationData?.restart);
     const log = bytes(r.iterationData?.log);
-    return { nIter, segId: r.segId, ...(restart ? { restart } : {}), ...(log ? { log } : {}) };
+    const wire = r.iterationData?.trajectory;
+    const trajectory = wire ? unwireTrajectory(wire) : undefined;
+    if (trajectory) {
+      topology ??= { text: trajectory.topology, atoms: trajectory.atoms, segId: r.segId };
+      if (trajectory.atoms !== topology.atoms) {
+        throw new IterationFileError(`${path}: segment ${r.segId} of iteration ${nIter} returned ${trajectory.atoms} atoms, segment ${topology.segId} ${topology.atoms}; one iteration file holds one system`);
+      }
+    }
+    return { nIter, segId: r.segId, ...(trajectory ? { trajectory } : {}), ...(restart ? { restart } : {}), ...(log ? { log } : {}) };
   });
   mkdirSync(dirname(path), { recursive: true });
-  await writeIterationFile(path, { nIter, atoms: 0, topology: null, programVersion: WESTREAM_VERSION, segments });
+  const top = topology as { text: string; atoms: number } | null;
+  await writeIterationFile(path, { nIter, atoms: top?.atoms ?? 0, topology: top?.text ?? null, programVersion: WESTREAM_VERSION, segments });
 }
 
 function keyOf(rec: IterationRecord, segId: number): string {
