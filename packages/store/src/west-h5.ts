@@ -171,7 +171,8 @@ export class WestH5 {
 
   /** Applies one iteration's changes atomically. */
   async commit(c: CommitChanges): Promise<void> {
-    await this.update([c.outcome?.nIter, c.next?.nIter].filter((n): n is number => n !== undefined), (f) => {
+    const touched = [c.outcome?.nIter, c.next?.nIter].filter((n): n is number => n !== undefined);
+    await this.update(touched, !!c.newIstates?.length, (f) => {
       if (c.outcome) completeIteration(f, c.outcome, this.meta);
       if (c.newIstates?.length) appendIstates(f, c.newIstates, this.meta);
       if (c.next) {
@@ -187,7 +188,7 @@ export class WestH5 {
    * pcoords and times, the failed ones as FAILED. `pcoord` rows of segments not complete are left alone.
    */
   async recordHalt(nIter: number, h: { status: Uint8Array; pcoord: Float64Array; cputime: Float64Array; walltime: Float64Array }): Promise<void> {
-    await this.update([nIter], (f) => {
+    await this.update([nIter], false, (f) => {
       const g = group(f, `iterations/${iterGroupName(nIter, this.meta.iterPrec)}`);
       const si = dataset(g, 'seg_index');
       const rows = readSegIndex(si);
@@ -250,10 +251,12 @@ export class WestH5 {
   }
 
   /**
-   * Changes a copy of the file and swaps it in once verified. Only the iterations in `touched` (and everything
-   * outside /iterations) are compared when verifying: the others are as they were copied.
+   * Changes a copy of the file and swaps it in once verified. Only the iterations in `touched`, the state sets
+   * when `statesTouched` (new initial states), and the rest outside /iterations (summary, bin topologies,
+   * attributes) are compared when verifying: the others are as they were copied. The state sets are a tenth of
+   * a commit's time to compare (compound types cost ~1 ms each to describe in h5wasm), and most commits leave them.
    */
-  private async update(touched: readonly number[], fn: (f: H5File) => void): Promise<void> {
+  private async update(touched: readonly number[], statesTouched: boolean, fn: (f: H5File) => void): Promise<void> {
     const size = statSync(this.path).size;
     const growth = this.growth ?? size / Math.max(this.current, 1);
     const names = new Set(touched.map((n) => `iterations/${iterGroupName(n, this.meta.iterPrec)}`));
@@ -263,9 +266,10 @@ export class WestH5 {
       headroom: Math.max(2 * growth, MIN_HEADROOM),
       then: RESUME,
       // Untouched iterations are as copied; an iteration's ibstates and tstates are hard links to /ibstates/0
-      // and /tstates/0, compared there.
+      // and /tstates/0, compared there when they changed.
       unchanged: (p) => {
         const parts = p.split('/');
+        if (!statesTouched && parts.length === 1 && (p === 'ibstates' || p === 'tstates')) return true;
         return parts[0] === 'iterations' && ((parts.length === 2 && !names.has(p)) || (parts.length === 3 && (parts[2] === 'ibstates' || parts[2] === 'tstates')));
       },
       write: fn,
