@@ -1,21 +1,32 @@
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 // Tests import packages from their sources; processes the tests spawn run the built dist/ (npm test builds first).
 const pkg = (name: string): string => fileURLToPath(new URL(`./packages/${name}/src/index.ts`, import.meta.url));
 const svc = (name: string): string => fileURLToPath(new URL(`./services/${name}/src/index.ts`, import.meta.url));
 
+// e2e files run one at a time, after the others (see `projects`).
+const SERIAL = ['test/bullmq.test.ts', 'test/bullmq-workers.test.ts', 'test/crash-recovery.test.ts', 'test/imd-interop.test.ts', 'test/run-guards.test.ts'];
+
 export default defineConfig({
   resolve: { alias: { '@westream/we': pkg('we'), '@westream/config': pkg('config'), '@westream/python-bridge': pkg('python-bridge'), '@westream/toy-md': pkg('toy-md'), '@westream/imd': pkg('imd'), '@westream/propagator': pkg('propagator'), '@westream/store': pkg('store'), '@westream/work-manager/defaults': fileURLToPath(new URL('./packages/work-manager/src/defaults.ts', import.meta.url)), '@westream/work-manager/local': fileURLToPath(new URL('./packages/work-manager/src/local-work-manager.ts', import.meta.url)), '@westream/work-manager': pkg('work-manager'), '@westream/testing': pkg('testing'), '@westream/sim-manager/api': fileURLToPath(new URL('./services/sim-manager/src/api/api-server.ts', import.meta.url)), '@westream/sim-manager': svc('sim-manager') } },
   test: {
-    // Two projects: 'unit' is each package on its own (seconds; `npm run test:unit`), 'e2e' the parts together as
-    // a user runs them (real processes, Redis, engines, peers). `vitest run` runs both.
+    // Three projects, run one group after the other. 'unit' is each package on its own (seconds; `npm run
+    // test:unit`). 'e2e' is the parts together as a user runs them (real processes, Redis, engines, peers); its
+    // files mostly wait on child processes, so four run side by side on this 2-core machine (vitest's default
+    // is cores - 1 = one at a time). 'e2e-serial' (`npm run test:e2e` runs both) holds the files whose
+    // assertions are about time or that share a machine-wide resource, one at a time, alone: kill trials
+    // placed by wall-clock fractions and lock renewals of a few seconds (bullmq, bullmq-workers,
+    // crash-recovery), LAMMPS's IMD pause bound (imd-interop), and return-file directories in /dev/shm that
+    // every other run's start-up sweeps (run-guards). Vitest runs projects of different maxWorkers in
+    // different groups (sequence.groupOrder).
     projects: [
-      { extends: true, test: { name: 'unit', include: ['packages/*/test/**/*.test.ts', 'services/*/test/**/*.test.ts'] } },
-      { extends: true, test: { name: 'e2e', include: ['test/**/*.test.ts'] } },
+      { extends: true, test: { name: 'unit', include: ['packages/*/test/**/*.test.ts', 'services/*/test/**/*.test.ts'], maxWorkers: 2, sequence: { groupOrder: 0 } } },
+      { extends: true, test: { name: 'e2e', include: ['test/**/*.test.ts'], exclude: [...SERIAL, ...configDefaults.exclude], maxWorkers: 4, sequence: { groupOrder: 1 } } },
+      { extends: true, test: { name: 'e2e-serial', include: SERIAL, maxWorkers: 1, sequence: { groupOrder: 2 } } },
     ],
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    testTimeout: 120_000,
+    hookTimeout: 180_000,
     reporters: ['default'],
   },
 });

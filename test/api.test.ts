@@ -44,7 +44,7 @@ describe.skipIf(skip)('REST API of a live run', () => {
     expect(westream(dir, ['init', '--bstates-from', 'bstates.txt', '--tstates-from', 'tstates.txt', '--segs-per-state', '2']).code).toBe(0);
     run = await runWithApi(dir, [], { WESTREAM_API_TOKEN: TOKEN });
     base = run.base;
-  }, 60_000);
+  }, 180_000);
 
   it('binds loopback by default (the run was given only a port), and parses --api forms', () => {
     expect(base).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);

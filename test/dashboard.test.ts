@@ -31,7 +31,7 @@ describe.skipIf(skip)('dashboard in headless Chromium', () => {
     base = (await runWithApi(dir, [])).base;
     // Root in a container: Chromium's sandbox needs user namespaces it may not have.
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
-  }, 60_000);
+  }, 180_000);
 
   it('loads offline, follows the event stream, and draws non-empty plots', async () => {
     const page = await (browser as Browser).newPage({ viewport: { width: 1280, height: 1100 } });

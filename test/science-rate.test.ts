@@ -29,7 +29,7 @@ beforeAll(() => {
   const bf = firstPassages(RATE_DYNAMICS, { x0: -1, inTarget: (x) => x >= 1, events: 2000, seed: 20261202n });
   bruteForce = rateFromPassages(bf.times);
   console.log(`brute force (${bf.times.length} passages, ${bf.mdTime.toFixed(0)} time units of MD): k = ${show(bruteForce)}`);
-});
+}, 300_000);
 
 describe.each(Object.entries(RATE_MAPPERS))('WE rate with %s', (name, bins) => {
   let we: Estimate;

@@ -16,9 +16,9 @@ const SECRET = 'tok-3b1e-must-not-leak';
 const REDIS_PASSWORD = 'redis-pw-9c2d';
 
 /** The demo, its runseg.sh and a pre_iteration hook printing their whole environment first (SEG_DEBUG's `env | sort`). */
-function debugSimDir(): string {
+function debugSimDir(iterations = 3): string {
   const dir = demoSimDir((y) =>
-    y.replace('max_total_iterations: 40', 'max_total_iterations: 3').replace(
+    y.replace('max_total_iterations: 40', `max_total_iterations: ${iterations}`).replace(
       '    get_pcoord:\n',
       '    pre_iteration:\n      executable: $WEST_SIM_ROOT/westpa_scripts/pre.sh\n      stdout: $WEST_SIM_ROOT/seg_logs/pre-{n_iter}.log\n      stderr: stdout\n    get_pcoord:\n',
     ),
@@ -68,7 +68,8 @@ describe('issue14-3 the API token never leaks to children or the command line', 
   }, 120_000);
 
   it('issue14-3 --api-token-file: the token from a file guards the changes', async () => {
-    const dir = debugSimDir();
+    // Enough iterations that the stop lands before the run ends by itself, however loaded the machine.
+    const dir = debugSimDir(40);
     const file = join(dir, 'my-token');
     writeFileSync(file, `${SECRET}\n`, { mode: 0o600 });
     const run = await runWithApi(dir, ['--api-token-file', file]);

@@ -48,7 +48,7 @@ export function start(cmd: string, args: readonly string[], o: SpawnOptions = {}
 }
 
 /** Waits until `re` matches the process's stdout or stderr; returns the match. Fails on exit or timeout. */
-export async function waitForLine(s: Started, stream: 'stdout' | 'stderr', re: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray> {
+export async function waitForLine(s: Started, stream: 'stdout' | 'stderr', re: RegExp, timeoutMs = 60_000): Promise<RegExpMatchArray> {
   const end = Date.now() + timeoutMs;
   let exited = false;
   void s.exited.then(() => (exited = true));
@@ -61,14 +61,27 @@ export async function waitForLine(s: Started, stream: 'stdout' | 'stderr', re: R
   }
 }
 
-/** A TCP port that was free a moment ago (for engines that cannot bind port 0, like LAMMPS). */
+/**
+ * A TCP port that was free a moment ago (for engines that cannot bind port 0, like LAMMPS, and for Redis
+ * restarted on its own port). Drawn at random below Linux's ephemeral range (32768-60999) and checked by
+ * binding it: a port the OS handed out for port 0 would be the one another test file's port-0 bind or outgoing
+ * connection is most likely to take next, since test files run side by side.
+ */
 export async function freePort(): Promise<number> {
   const { createServer } = await import('node:net');
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
+  for (let attempt = 0; ; attempt++) {
+    const port = 10_000 + Math.floor(Math.random() * 22_000);
+    const srv = createServer();
+    const ok = await new Promise<boolean>((r) => {
+      srv.once('error', () => r(false));
+      srv.listen(port, '127.0.0.1', () => r(true));
+    });
+    if (ok) {
+      await new Promise<void>((r) => srv.close(() => r()));
+      return port;
+    }
+    if (attempt >= 50) throw new Error('no free TCP port in 10000-31999 after 50 tries');
+  }
 }
 
 /** Processes that carry a token of this sim root's process registry (children westream started). */

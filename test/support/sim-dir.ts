@@ -156,7 +156,8 @@ export async function runWithApi(cwd: string, args: string[], extra: Record<stri
   child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
   child.stderr?.on('data', (b: Buffer) => (out += b.toString()));
   const closed = new Promise<number | null>((r) => child.once('close', (c) => r(c)));
-  const end = Date.now() + 30_000;
+  // Generous: test files run side by side on 2 cores, and Node + h5wasm start-up under load took over 30 s.
+  const end = Date.now() + 120_000;
   for (;;) {
     const m = /REST API on (http:\/\/\S+) /.exec(out);
     if (m) return { base: m[1] as string, out: () => out, closed };
