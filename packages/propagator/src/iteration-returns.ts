@@ -13,6 +13,10 @@
  *
  * tar is the system's GNU tar, given its arguments as an array (no shell; no task field reaches an argument
  * except as a path westream made). GNU tar refuses members that climb out with `..` and strips leading `/`.
+ *
+ * The packed bytes depend only on the files' names and contents (members sorted by name, owner 0, mtime 0,
+ * gzip's header time 0 as it is for a pipe), so the same seed gives the same iteration file, run after run and
+ * on any node. Restored files take the time of their extraction (`--touch`), as freshly written ones would.
  */
 import { execFile } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,6 +27,7 @@ import { codedError } from '@westream/we';
 const run = promisify(execFile);
 const TAIL = 0x01; // WESTPA's "tail protection" byte
 const MAX_BYTES = 1 << 30;
+const REPRODUCIBLE = ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '--mtime=@0'];
 
 export interface Hdf5Returns {
   readonly vars: Record<string, string>;
@@ -70,7 +75,7 @@ function withTail(b: Buffer): Uint8Array {
 
 /** WESTPA's restart_loader: the restart directory as a gzip tar of `.`, plus the tail byte. */
 export async function packRestart(r: Hdf5Returns, what: string): Promise<Uint8Array> {
-  return withTail(await tar(['-czf', '-', '-C', r.restartDir, '.'], `${what}: WEST_RESTART_RETURN ${r.restartDir}`));
+  return withTail(await tar([...REPRODUCIBLE, '-czf', '-', '-C', r.restartDir, '.'], `${what}: WEST_RESTART_RETURN ${r.restartDir}`));
 }
 
 /** WESTPA's seglog_loader: the log file as `seg.log` in a gzip tar, plus the tail byte; null when none was written. */
@@ -79,7 +84,7 @@ export async function packLog(r: Hdf5Returns, what: string): Promise<Uint8Array 
   const tmp = mkdtempSync(`${r.logFile}-`);
   try {
     copyFileSync(r.logFile, join(tmp, 'seg.log'));
-    return withTail(await tar(['-czf', '-', '-C', tmp, 'seg.log'], `${what}: WEST_LOG_RETURN ${r.logFile}`));
+    return withTail(await tar([...REPRODUCIBLE, '-czf', '-', '-C', tmp, 'seg.log'], `${what}: WEST_LOG_RETURN ${r.logFile}`));
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
@@ -91,7 +96,7 @@ export async function restoreRestart(bytes: Uint8Array, segDir: string, scratch:
   const file = join(scratch, `restore-${process.pid}-${Date.now()}.tar.gz`);
   writeFileSync(file, bytes.subarray(0, bytes.length - 1));
   try {
-    await tar(['-xzf', file, '-C', segDir, '--no-same-owner'], `${what}: the parent's restart files`);
+    await tar(['-xzf', file, '-C', segDir, '--no-same-owner', '--touch'], `${what}: the parent's restart files`);
   } finally {
     rmSync(file, { force: true });
   }
