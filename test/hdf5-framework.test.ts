@@ -152,6 +152,90 @@ describe.skipIf(noPeers)("WESTPA's HDF5 framework, local work manager", () => {
   }, 300_000);
 });
 
+// Iteration 0: the basis states' get_pcoord returns restart files too (WESTPA's get_pcoord sets up the
+// returns for them), init stores them in iter_000000.h5, and every walker that starts from a basis state — in
+// iteration 1 and recycled later — finds them in its directory. This runseg.sh reads `parent.*` only from its
+// own directory whatever its initpoint, so `set -e` fails any segment that was not given them.
+const BASIS_GET_PCOORD = `set -euo pipefail
+cat "$WEST_STRUCT_DATA_REF" > "$WEST_PCOORD_RETURN"
+cat "$WEST_STRUCT_DATA_REF" > "$WEST_RESTART_RETURN/parent.last"
+echo "basis $WEST_BSTATE_ID" > "$WEST_RESTART_RETURN/parent.history"
+echo "get_pcoord log of basis state $WEST_BSTATE_ID" > "$WEST_LOG_RETURN"`;
+const BASIS_RUNSEG = `set -euo pipefail
+cd "$WEST_CURRENT_SEG_DATA_REF"
+x0=$(cat parent.last)
+cat parent.history > history
+awk -v x="$x0" -v s="$WEST_RAND32" 'BEGIN { srand(s); printf "%.6f\\n", x; for (i = 1; i < 5; i++) { x += (rand() - 0.45) * 0.4; printf "%.6f\\n", x } }' > pcoord.txt
+cp pcoord.txt "$WEST_PCOORD_RETURN"
+echo "$WEST_CURRENT_ITER:$WEST_CURRENT_SEG_ID" >> history
+tail -n 1 pcoord.txt > "$WEST_RESTART_RETURN/parent.last"
+cp history "$WEST_RESTART_RETURN/parent.history"`;
+const BASIS_ITERS = 4;
+const BASIS_READ = `
+import json, os, sys, tempfile, h5py
+from westpa.core.h5io import WESTIterationFile
+from westpa.core.segment import Segment
+from westpa.core.propagators.loaders import restart_writer
+import io, tarfile
+root, iters = sys.argv[1], int(sys.argv[2])
+def restart(n, seg_id):
+    with WESTIterationFile(os.path.join(root, 'traj_segs', 'iter_%06d.h5' % n), 'r') as f:
+        seg = Segment(n_iter=n, seg_id=seg_id)
+        f.read_restart(seg)
+        d = tempfile.mkdtemp()
+        restart_writer(d, seg)
+        return {name: open(os.path.join(d, name)).read() for name in sorted(os.listdir(d))}
+with h5py.File(os.path.join(root, 'traj_segs', 'iter_000000.h5'), 'r') as f:
+    raw = bytes(f['log/0_0/data'][...])
+    with tarfile.open(fileobj=io.BytesIO(raw[:-1]), mode='r:gz') as t:
+        log0 = t.extractfile('seg.log').read().decode()
+out = {'basis': restart(0, 0), 'log': log0, 'iterations': []}
+with h5py.File(os.path.join(root, 'west.h5'), 'r') as w:
+    for n in range(1, iters + 1):
+        parents = w['iterations/iter_%08d' % n]['seg_index']['parent_id'].tolist()
+        out['iterations'].append({'parents': parents, 'history': [restart(n, s)['parent.history'] for s in range(len(parents))]})
+print(json.dumps(out))
+`;
+
+describe.skipIf(noPeers)("WESTPA's HDF5 framework: the basis states' restarts (iter_000000.h5)", () => {
+  it('init stores each basis state\'s restart and log; walkers from a basis state, in iteration 1 and recycled, start from its files', () => {
+    const root = mkdtempSync(join(tmpdir(), 'westream-h5framework-basis-'));
+    cpSync(join(REPO, 'test/fixtures/randomwalk'), root, { recursive: true });
+    const yaml = readFileSync(join(root, 'west.yaml'), 'utf8')
+      .replace('max_total_iterations: 12', `max_total_iterations: ${BASIS_ITERS}`)
+      .replace("boundaries: [['-inf', -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0, 'inf']]", "boundaries: [['-inf', -0.2, -0.1, 0.0, 0.1, 0.2, 'inf']]")
+      .replace('    data_refs:\n', '    data_refs:\n      iteration: $WEST_SIM_ROOT/traj_segs/iter_{n_iter:06d}.h5\n');
+    writeFileSync(join(root, 'west.cfg'), yaml);
+    rmSync(join(root, 'west.yaml'));
+    script(root, 'get_pcoord.sh', BASIS_GET_PCOORD);
+    script(root, 'runseg.sh', BASIS_RUNSEG);
+    const init = westream(root, ['init', '--config', 'west.cfg', '--bstate', 'origin,1.0,origin', '--tstate', 'far,0.25', '--segs-per-state', '4']);
+    expect(init.code, init.stderr + init.stdout).toBe(0);
+    const r = westream(root, ['run', '--config', 'west.cfg']);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const read = JSON.parse(python(BASIS_READ, [root, String(BASIS_ITERS)])) as { basis: Record<string, string>; log: string; iterations: { parents: number[]; history: string[] }[] };
+    expect(read.basis).toEqual({ 'parent.history': 'basis 0\n', 'parent.last': '0.0\n' });
+    expect(read.log).toBe('get_pcoord log of basis state 0\n');
+    let recycled = 0;
+    read.iterations.forEach((it, k) => {
+      const n = k + 1;
+      it.parents.forEach((parent, s) => {
+        const history = (it.history[s] as string).trim().split('\n');
+        if (parent < 0) {
+          // From the basis state: its files, then this segment.
+          expect(history, `iteration ${n} segment ${s}`).toEqual(['basis 0', `${n}:${s}`]);
+          if (n > 1) recycled++;
+        } else {
+          expect(history[0]).toBe('basis 0');
+          expect(history.at(-1)).toBe(`${n}:${s}`);
+        }
+      });
+    });
+    // The set-up must recycle (the target is 0.2 above the start) or the test proves nothing about recycled walkers.
+    expect(recycled).toBeGreaterThan(0);
+  }, 300_000);
+});
+
 describe.skipIf(noPeers)("WESTPA's HDF5 framework: a trajectory the loader cannot read", () => {
   it("fails that segment with the loader's own message (WESTPA only warns: its issue #373); the iterations before stay", () => {
     const root = simRoot();

@@ -341,7 +341,21 @@ export class SegmentRunner {
 
   /** get_pcoord for a basis state (or for an initial state, when `istate` is given): one pcoord point. */
   async getPcoord(bstate: BasisState, istate?: InitialState, signal?: AbortSignal): Promise<Float64Array> {
-    if (this.python) return this.python.getPcoord(bstate, istate);
+    return (await this.statePcoord(bstate, istate, signal, false)).pcoord;
+  }
+
+  /**
+   * get_pcoord for a basis state, with WESTPA's HDF5 framework when `data_refs.iteration` is set (its
+   * `get_pcoord` sets up the restart, log and trajectory returns for basis states too): the pcoord and the
+   * restart and log bytes it packed, for iter_000000.h5. Iteration 1's walkers (and recycled ones) start from
+   * their basis state's restart files, as WESTPA's prepare_segment_restarts gives them.
+   */
+  async basisStateData(bstate: BasisState, signal?: AbortSignal): Promise<{ pcoord: Float64Array; restart: Uint8Array | null; log: Uint8Array | null }> {
+    return this.statePcoord(bstate, undefined, signal, this.o.config.data.dataRefs.iteration !== null);
+  }
+
+  private async statePcoord(bstate: BasisState, istate: InitialState | undefined, signal: AbortSignal | undefined, framework: boolean): Promise<{ pcoord: Float64Array; restart: Uint8Array | null; log: Uint8Array | null }> {
+    if (this.python) return { pcoord: await this.python.getPcoord(bstate, istate), restart: null, log: null };
     const prog = this.o.config.executable.getPcoord;
     const what = istate ? `initial state ${istate.id}` : `basis state ${bstate.id} ('${bstate.label}')`;
     if (!prog) throw new PropagationError(`${what}: no executable.get_pcoord is configured, so its progress coordinate cannot be computed`);
@@ -350,19 +364,29 @@ export class SegmentRunner {
     const values = istate ? { basis_state: basisFields(bstate), initial_state: initialFields(istate) } : { basis_state: basisFields(bstate) };
     const { stdout, stderr } = this.outputs(prog, values);
     const returns = this.takeReturns(false);
+    const h5 = framework ? makeHdf5Returns(this.returnsDir as string, `bstate-${bstate.id}`) : null;
     try {
-      const out = await this.run(prog, prog.cwd ?? this.o.simRoot, { ...vars, ...returns.vars }, RandomStream.GET_PCOORD, istate ? [1, istate.id] : [0, bstate.id], stdout, stderr, signal, null);
+      const out = await this.run(prog, prog.cwd ?? this.o.simRoot, { ...vars, ...returns.vars, ...h5?.vars }, RandomStream.GET_PCOORD, istate ? [1, istate.id] : [0, bstate.id], stdout, stderr, signal, null);
       const bad = describeExit(out, this.exePath(prog), null);
       if (bad) throw new PropagationError(`get_pcoord for ${what}: ${bad}${logTail(stdout)}`);
+      let pcoord: Float64Array;
       try {
         const ndim = this.o.config.system.pcoordNdim;
-        return checkPcoordShape(readTable(returns.pcoord, `WEST_PCOORD_RETURN ${returns.pcoord}`, pcoordLimits(1, ndim)), 1, ndim, `get_pcoord for ${what}: WEST_PCOORD_RETURN`);
+        pcoord = checkPcoordShape(readTable(returns.pcoord, `WEST_PCOORD_RETURN ${returns.pcoord}`, pcoordLimits(1, ndim)), 1, ndim, `get_pcoord for ${what}: WEST_PCOORD_RETURN`);
       } catch (e) {
         if (e instanceof ReturnFileError) throw new PropagationError(`get_pcoord for ${what}: ${e.message}${logTail(stdout)}`);
         throw e;
       }
+      if (!h5) return { pcoord, restart: null, log: null };
+      try {
+        return { pcoord, restart: await packRestart(h5, `get_pcoord for ${what}`), log: await packLog(h5, `get_pcoord for ${what}`) };
+      } catch (e) {
+        if (e instanceof IterationDataError) throw new PropagationError(e.message);
+        throw e;
+      }
     } finally {
       this.releaseReturns(returns);
+      if (h5) removeHdf5Returns(h5);
     }
   }
 

@@ -1,10 +1,13 @@
 /** `westream init` (w_init): basis and target states, their pcoords, iteration 1, a fresh west.h5. */
 import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { mapperFromSpec, type WestConfig } from '@westream/config';
 import type { SegmentRunner } from '@westream/propagator';
-import { WestH5 } from '@westream/store';
+import { WESTREAM_VERSION, WestH5, writeIterationFile, type IterationFileSegment } from '@westream/store';
 import { assignPoints, BinAssignmentError, ConsistencyError, RandomStream, stagePopulate, Rng, targetBins, type BasisStateRecord, type BinMapper, type PopulateResult, type TargetStateRecord } from '@westream/we';
 import { normalizeBasisStates, type BasisStateSpec, type TargetStateSpec } from './state-specs.js';
+import { iterationFileOf } from './iteration-files.js';
 import { simPaths } from './sim-paths.js';
 import { makeIstates, prepared } from './we-step.js';
 import { ResultsJournal } from './results-journal.js';
@@ -13,7 +16,8 @@ import { AssignedBins, SimManagerPython, stack } from './python-helper.js';
 export interface InitOptions {
   readonly config: WestConfig;
   readonly simRoot: string;
-  readonly runner: Pick<SegmentRunner, 'getPcoord' | 'genIstate'>;
+  /** `basisStateData`, when the runner has it, gives the basis states' restart and log for iter_000000.h5. */
+  readonly runner: Pick<SegmentRunner, 'getPcoord' | 'genIstate'> & Partial<Pick<SegmentRunner, 'basisStateData'>>;
   readonly bstates: readonly BasisStateSpec[];
   readonly tstates: readonly TargetStateSpec[];
   readonly segsPerState: number;
@@ -44,9 +48,17 @@ export async function initRun(o: InitOptions): Promise<InitSummary> {
   const normalized = normalizeBasisStates(o.bstates);
   const warnings = normalized.warning ? [normalized.warning] : [];
   const bstates: BasisStateRecord[] = [];
+  // WESTPA's HDF5 framework: the basis states' restart and log returns go to iteration 0's file.
+  const iterationFile = o.runner.basisStateData ? iterationFileOf(config, o.simRoot) : null;
+  const basisData: IterationFileSegment[] = [];
   for (const [id, b] of normalized.states.entries()) {
-    const pcoord = await o.runner.getPcoord({ id, ...b });
-    bstates.push({ ...b, pcoord: Array.from(pcoord) });
+    if (iterationFile && o.runner.basisStateData) {
+      const d = await o.runner.basisStateData({ id, ...b });
+      bstates.push({ ...b, pcoord: Array.from(d.pcoord) });
+      basisData.push({ nIter: 0, segId: id, ...(d.restart ? { restart: d.restart } : {}), ...(d.log ? { log: d.log } : {}) });
+    } else {
+      bstates.push({ ...b, pcoord: Array.from(await o.runner.getPcoord({ id, ...b })) });
+    }
   }
   const tstates: TargetStateRecord[] = o.tstates.map((t) => ({ label: t.label, pcoord: t.pcoord }));
   const picks0 = bstates.flatMap((_, b) => Array.from({ length: o.segsPerState }, () => b));
@@ -96,6 +108,12 @@ export async function initRun(o: InitOptions): Promise<InitSummary> {
     first,
     o.force,
   );
+  // After west.h5 (init's commit point): a refused init (west.h5 exists, no --force) leaves the old file alone.
+  if (iterationFile) {
+    const path = iterationFile(0);
+    mkdirSync(dirname(path), { recursive: true });
+    await writeIterationFile(path, { nIter: 0, atoms: 0, topology: null, programVersion: WESTREAM_VERSION, segments: basisData });
+  }
   new ResultsJournal(paths.stateDir).prune(-1); // results of a replaced run must never be reused
   return { westH5: paths.westH5, seed, nSegs: pop.next.length, bstates, warnings };
 }

@@ -4,14 +4,15 @@
  * they finish; each iteration is committed to west.h5 atomically, so a crash at any instant resumes cleanly.
  */
 import { mkdirSync } from 'node:fs';
-import { dirname, relative, resolve } from 'node:path';
+import { dirname, relative } from 'node:path';
 import { mapperFromSpec, type WestConfig } from '@westream/config';
-import { DataRefs, unwireTrajectory, type SegmentResult, type SegmentRunner, type SegmentTask } from '@westream/propagator';
+import { unwireTrajectory, type SegmentResult, type SegmentRunner, type SegmentTask } from '@westream/propagator';
 import { IterationFileError, readIterationFileBytes, WESTREAM_VERSION, WestH5, writeIterationFile, type IterationOutcome, type IterationRecord, type StateSet } from '@westream/store';
-import { basisStateOf, codedError, initialStateOf, istateIdOfParent, SegStatus, type ResampleTestOnly } from '@westream/we';
+import { basisStateOf, codedError, initialStateOf, istateIdOfParent, IstateType, SegStatus, type ResampleTestOnly } from '@westream/we';
 import type { WorkManager } from '@westream/work-manager';
 import type { Reporter } from './reporter.js';
 import { ResultsJournal, segmentKey } from './results-journal.js';
+import { iterationFileOf } from './iteration-files.js';
 import { simPaths } from './sim-paths.js';
 import { weStep } from './we-step.js';
 import { logAdaptiveBins } from './adaptive-bin-log.js';
@@ -72,9 +73,9 @@ export async function runSimulation(o: RunOptions): Promise<RunSummary> {
     );
   }
   const journal = new ResultsJournal(paths.stateDir);
-  const iterationTemplate = config.data.dataRefs.iteration;
-  const refs = new DataRefs(config.data.dataRefs, { ...process.env, WEST_SIM_ROOT: o.simRoot });
-  const iterationFile = iterationTemplate === null || config.propagation.propagator === 'python' ? null : (n: number): string => resolve(o.simRoot, refs.render(iterationTemplate, { n_iter: n }));
+  const iterationFile = iterationFileOf(config, o.simRoot);
+  // The basis states' restarts (iter_000000.h5, written by init), for walkers that start from a basis state.
+  const basisRestarts = iterationFile ? await readIterationFileBytes(iterationFile(0), 'restart', 0) : null;
   const mapper = mapperFromSpec(config.system.bins);
   // A Python mapper or subgroup function: one helper for the run, started before the first segment so a broken
   // set-up fails fast.
@@ -120,8 +121,9 @@ export async function runSimulation(o: RunOptions): Promise<RunSummary> {
     let failures: SegmentResult[] = [];
     // WESTPA's HDF5 framework: each child gets its parent's restart bytes from the last iteration's file.
     const parentRestarts = iterationFile && n > 1 && pending.length > 0 ? await readIterationFileBytes(iterationFile(n - 1), 'restart', n - 1) : null;
+    const restartOf = (task: SegmentTask): Uint8Array | undefined => (task.parentId >= 0 ? parentRestarts?.get(task.parentId) : basisRestartOf(task, basisRestarts));
     for (let attempt = 0; pending.length > 0 && attempt <= config.westream.maxSegmentRetries; attempt++) {
-      const tasks = pending.map((id) => withParentRestart(taskFor(rec, id, n, attempt, states, { len: meta.pcoordLen, ndim: meta.pcoordNdim }), parentRestarts));
+      const tasks = pending.map((id) => withParentRestart(taskFor(rec, id, n, attempt, states, { len: meta.pcoordLen, ndim: meta.pcoordNdim }), restartOf));
       const out = await o.workManager.propagate(
         tasks,
         (r) => {
@@ -209,9 +211,19 @@ export async function runSimulation(o: RunOptions): Promise<RunSummary> {
   }
 }
 
-function withParentRestart(task: SegmentTask, restarts: Map<number, Uint8Array> | null): SegmentTask {
-  const bytes = task.parentId >= 0 ? restarts?.get(task.parentId) : undefined;
+function withParentRestart(task: SegmentTask, restartOf: (task: SegmentTask) => Uint8Array | undefined): SegmentTask {
+  const bytes = restartOf(task);
   return bytes ? { ...task, parentRestart: Buffer.from(bytes).toString('base64') } : task;
+}
+
+/**
+ * A walker that starts from an initial state (iteration 1, or recycled) gets its basis state's restart files, as
+ * WESTPA's prepare_segment_restarts gives them from iter_000000.h5, generated initial states included; a start
+ * state has none (WESTPA skips it too).
+ */
+function basisRestartOf(task: SegmentTask, basisRestarts: Map<number, Uint8Array> | null): Uint8Array | undefined {
+  if (!task.istate || task.istate.type === IstateType.START) return undefined;
+  return basisRestarts?.get(task.istate.basisStateId);
 }
 
 /** The iteration's file of WESTPA's HDF5 framework: each segment's trajectory, restart and log. */
