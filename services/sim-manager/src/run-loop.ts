@@ -75,7 +75,7 @@ export async function runSimulation(o: RunOptions): Promise<RunSummary> {
   const journal = new ResultsJournal(paths.stateDir);
   const iterationFile = iterationFileOf(config, o.simRoot);
   // The basis states' restarts (iter_000000.h5, written by init), for walkers that start from a basis state.
-  const basisRestarts = iterationFile ? await readIterationFileBytes(iterationFile(0), 'restart', 0) : null;
+  const basisRestarts = iterationFile ? await restartsOf(iterationFile(0), 0) : null;
   const mapper = mapperFromSpec(config.system.bins);
   // A Python mapper or subgroup function: one helper for the run, started before the first segment so a broken
   // set-up fails fast.
@@ -120,8 +120,8 @@ export async function runSimulation(o: RunOptions): Promise<RunSummary> {
     }
     let failures: SegmentResult[] = [];
     // WESTPA's HDF5 framework: each child gets its parent's restart bytes from the last iteration's file.
-    const parentRestarts = iterationFile && n > 1 && pending.length > 0 ? await readIterationFileBytes(iterationFile(n - 1), 'restart', n - 1) : null;
-    const restartOf = (task: SegmentTask): Uint8Array | undefined => (task.parentId >= 0 ? parentRestarts?.get(task.parentId) : basisRestartOf(task, basisRestarts));
+    const parentRestarts = iterationFile && n > 1 && pending.length > 0 ? await restartsOf(iterationFile(n - 1), n - 1) : null;
+    const restartOf = (task: SegmentTask): string | undefined => (task.parentId >= 0 ? parentRestarts?.get(task.parentId) : basisRestartOf(task, basisRestarts));
     for (let attempt = 0; pending.length > 0 && attempt <= config.westream.maxSegmentRetries; attempt++) {
       const tasks = pending.map((id) => withParentRestart(taskFor(rec, id, n, attempt, states, { len: meta.pcoordLen, ndim: meta.pcoordNdim }), restartOf));
       const out = await o.workManager.propagate(
@@ -211,9 +211,18 @@ export async function runSimulation(o: RunOptions): Promise<RunSummary> {
   }
 }
 
-function withParentRestart(task: SegmentTask, restartOf: (task: SegmentTask) => Uint8Array | undefined): SegmentTask {
-  const bytes = restartOf(task);
-  return bytes ? { ...task, parentRestart: Buffer.from(bytes).toString('base64') } : task;
+function withParentRestart(task: SegmentTask, restartOf: (task: SegmentTask) => string | undefined): SegmentTask {
+  const parentRestart = restartOf(task);
+  return parentRestart ? { ...task, parentRestart } : task;
+}
+
+/**
+ * An iteration file's restarts by seg_id, base64 as tasks carry them: encoded once per file, not once per child
+ * and attempt (a parent's restart goes to each of its children; a basis state's to every walker from it).
+ */
+async function restartsOf(path: string, nIter: number): Promise<Map<number, string>> {
+  const bytes = await readIterationFileBytes(path, 'restart', nIter);
+  return new Map([...bytes].map(([segId, b]) => [segId, Buffer.from(b).toString('base64')]));
 }
 
 /**
@@ -221,7 +230,7 @@ function withParentRestart(task: SegmentTask, restartOf: (task: SegmentTask) => 
  * WESTPA's prepare_segment_restarts gives them from iter_000000.h5, generated initial states included; a start
  * state has none (WESTPA skips it too).
  */
-function basisRestartOf(task: SegmentTask, basisRestarts: Map<number, Uint8Array> | null): Uint8Array | undefined {
+function basisRestartOf(task: SegmentTask, basisRestarts: Map<number, string> | null): string | undefined {
   if (!task.istate || task.istate.type === IstateType.START) return undefined;
   return basisRestarts?.get(task.istate.basisStateId);
 }
