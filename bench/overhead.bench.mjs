@@ -119,6 +119,24 @@ async function bullmq(segs = SEGS, iters = ITERS) {
   }
 }
 
+/**
+ * BullMQ's own CPU floor for the same number of jobs: a bare Queue + Worker (concurrency 2, no-op processor) +
+ * QueueEvents (bench/bullmq/floor.mjs) in one process, plus its redis-server's CPU. Any work manager built on
+ * BullMQ pays this per segment on top of the spawn floor; the rest of the CPU overhead is westream's own.
+ */
+async function bullmqFloor() {
+  const redis = await privateRedis();
+  const dir = mkdtempSync(join(tmpdir(), 'westream-overhead-bullmq-'));
+  try {
+    const r0 = await cpuSeconds(redis.client);
+    const r = await timed(process.execPath, [join(repo, 'bench/bullmq/floor.mjs'), redis.url, String(TOTAL)], { cwd: dir });
+    return { seconds: r.seconds, cpu: r.cpu + (await cpuSeconds(redis.client)) - r0, process: r.cpu };
+  } finally {
+    await redis.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function wRun(wm) {
   const dir = fixture(SEGS, ITERS);
   const env = { ...process.env, WEST_SIM_ROOT: dir };
@@ -144,10 +162,11 @@ export async function run() {
     const f = await floor();
     const l = await local();
     const b = redisOk ? await bullmq() : null;
+    const q = redisOk ? await bullmqFloor() : null;
     const f2 = await floor(); // the floor before and after: the machine drifts
     const p = haveWestpa ? await wRun('processes') : null;
     const z = haveWestpa ? await wRun('zmq') : null;
-    rounds.push({ f: { seconds: (f.seconds + f2.seconds) / 2, cpu: (f.cpu + f2.cpu) / 2 }, l, b, p, z });
+    rounds.push({ f: { seconds: (f.seconds + f2.seconds) / 2, cpu: (f.cpu + f2.cpu) / 2 }, l, b, q, p, z });
     // As it goes: a run on a loaded machine can take long, and what was measured should not wait for the rest.
     process.stderr.write(`overhead: round ${i + 1}: ${JSON.stringify(rounds.at(-1))}\n`);
   }
@@ -170,11 +189,12 @@ function rowsOf(rounds, l10, b10) {
   const bc = pick('b', cpuOver);
   const zc = pick('z', cpuOver);
   const lc = pick('l', cpuOver);
+  const qc = rounds.every((r) => r.q) ? median(rounds.map((r) => ms(r.q.cpu))) : null;
   const fl = median(rounds.map((r) => ms(r.f.seconds)));
   const flc = median(rounds.map((r) => ms(r.f.cpu)));
   const r0 = rounds[Math.floor(rounds.length / 2)];
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-  const note = `${ROUNDS} round(s); machine shared and loaded (load average ${load} at the end): absolute figures are noisy, the ratios are from the same run`;
+  const note = `${ROUNDS} round(s), load average ${load} at the end (absolute figures swing with the machine's load; the ratios are from the same minutes)`;
   const s = (x) => (x == null ? '–' : x.toFixed(2));
   return [
     {
@@ -193,7 +213,7 @@ function rowsOf(rounds, l10, b10) {
       name: 'CPU overhead above the floor\'s CPU per segment, BullMQ, 2 worker daemons × 1 slot (sim-manager + daemons + launchers + redis-server)',
       value: bc, unit: 'ms', goal: '≤ 2 ms', peer: 'w_run, ZeroMQ work manager, 2 workers (w_run and its workers)', peerValue: zc,
       ratio: bc != null && zc != null ? zc / bc : null, ratioLabel: 'zmq / westream',
-      detail: r0.b ? `per segment: sim-manager ${s(ms(r0.b.parts.simManager))} ms, daemons ${s(ms(r0.b.parts.workers))} ms, redis ${s(ms(r0.b.parts.redis))} ms; floor CPU ${s(flc)} ms. ${note}.` : 'redis-server not installed.',
+      detail: r0.b ? `per segment: sim-manager ${s(ms(r0.b.parts.simManager))} ms, daemons ${s(ms(r0.b.parts.workers))} ms, redis ${s(ms(r0.b.parts.redis))} ms; floor CPU ${s(flc)} ms. BullMQ's own CPU floor (bare Queue + Worker + QueueEvents, ${TOTAL} no-op jobs, its redis-server included) ${s(qc)} ms per job: of the CPU overhead, that much any BullMQ work manager pays, ${bc != null && qc != null ? s(bc - qc) : '–'} ms is westream's own. ${note}.` : 'redis-server not installed.',
     },
     {
       name: 'Iteration barrier (last stamp of n → first stamp of n+1), 1,000 segments per iteration, local work manager',
