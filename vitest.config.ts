@@ -9,7 +9,23 @@ const svc = (name: string): string => fileURLToPath(new URL(`./services/${name}/
 const SERIAL = ['test/bullmq.test.ts', 'test/bullmq-workers.test.ts', 'test/crash-recovery.test.ts', 'test/imd-interop.test.ts', 'test/run-guards.test.ts'];
 
 export default defineConfig({
-  resolve: { alias: { '@westream/we': pkg('we'), '@westream/config': pkg('config'), '@westream/python-bridge': pkg('python-bridge'), '@westream/toy-md': pkg('toy-md'), '@westream/imd': pkg('imd'), '@westream/propagator': pkg('propagator'), '@westream/store': pkg('store'), '@westream/work-manager/defaults': fileURLToPath(new URL('./packages/work-manager/src/defaults.ts', import.meta.url)), '@westream/work-manager/local': fileURLToPath(new URL('./packages/work-manager/src/local-work-manager.ts', import.meta.url)), '@westream/work-manager': pkg('work-manager'), '@westream/testing': pkg('testing'), '@westream/sim-manager/api': fileURLToPath(new URL('./services/sim-manager/src/api/api-server.ts', import.meta.url)), '@westream/sim-manager': svc('sim-manager') } },
+  resolve: {
+    alias: {
+      '@westream/we': pkg('we'),
+      '@westream/config': pkg('config'),
+      '@westream/python-bridge': pkg('python-bridge'),
+      '@westream/toy-md': pkg('toy-md'),
+      '@westream/imd': pkg('imd'),
+      '@westream/propagator': pkg('propagator'),
+      '@westream/store': pkg('store'),
+      '@westream/work-manager/defaults': fileURLToPath(new URL('./packages/work-manager/src/defaults.ts', import.meta.url)),
+      '@westream/work-manager/local': fileURLToPath(new URL('./packages/work-manager/src/local-work-manager.ts', import.meta.url)),
+      '@westream/work-manager': pkg('work-manager'),
+      '@westream/testing': pkg('testing'),
+      '@westream/sim-manager/api': fileURLToPath(new URL('./services/sim-manager/src/api/api-server.ts', import.meta.url)),
+      '@westream/sim-manager': svc('sim-manager'),
+    },
+  },
   test: {
     // Three projects, run one group after the other. 'unit' is each package on its own (seconds; `npm run
     // test:unit`). 'e2e' is the parts together as a user runs them (real processes, Redis, engines, peers); its
@@ -21,8 +37,14 @@ export default defineConfig({
     // every other run's start-up sweeps (run-guards). Vitest runs projects of different maxWorkers in
     // different groups (sequence.groupOrder).
     projects: [
-      { extends: true, test: { name: 'unit', include: ['packages/*/test/**/*.test.ts', 'services/*/test/**/*.test.ts'], maxWorkers: 2, sequence: { groupOrder: 0 } } },
-      { extends: true, test: { name: 'e2e', include: ['test/**/*.test.ts'], exclude: [...SERIAL, ...configDefaults.exclude], maxWorkers: 4, sequence: { groupOrder: 1 } } },
+      {
+        extends: true,
+        test: { name: 'unit', include: ['packages/*/test/**/*.test.ts', 'services/*/test/**/*.test.ts'], maxWorkers: 2, sequence: { groupOrder: 0 } },
+      },
+      {
+        extends: true,
+        test: { name: 'e2e', include: ['test/**/*.test.ts'], exclude: [...SERIAL, ...configDefaults.exclude], maxWorkers: 4, sequence: { groupOrder: 1 } },
+      },
       { extends: true, test: { name: 'e2e-serial', include: SERIAL, maxWorkers: 1, sequence: { groupOrder: 2 } } },
     ],
     testTimeout: 120_000,

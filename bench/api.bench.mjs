@@ -29,8 +29,14 @@ export async function run() {
   const dir = mkdtempSync(join(tmpdir(), 'westream-bench-api-'));
   cpSync(join(repo, 'bench/fixtures/noop'), dir, { recursive: true });
   const cfg = join(dir, 'west.cfg');
-  writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('bin_target_counts: 1000', 'bin_target_counts: 200').replace('max_total_iterations: 3', 'max_total_iterations: 100000'));
-  const init = spawnSync(process.execPath, [westream, 'init', '--config', 'west.cfg', '--bstate', 'start,1,start', '--segs-per-state', '200'], { cwd: dir, encoding: 'utf8' });
+  writeFileSync(
+    cfg,
+    readFileSync(cfg, 'utf8').replace('bin_target_counts: 1000', 'bin_target_counts: 200').replace('max_total_iterations: 3', 'max_total_iterations: 100000'),
+  );
+  const init = spawnSync(process.execPath, [westream, 'init', '--config', 'west.cfg', '--bstate', 'start,1,start', '--segs-per-state', '200'], {
+    cwd: dir,
+    encoding: 'utf8',
+  });
   if (init.status !== 0) throw new Error(`init: ${init.stderr}`);
   const child = spawn(process.execPath, [westream, 'run', '--config', 'west.cfg', '--api', '127.0.0.1:0'], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
   const iters = []; // [time (ms, this process's clock), walltime (s)]

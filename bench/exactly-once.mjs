@@ -18,7 +18,9 @@ for (const n of [2, 4]) {
       const s = stampCounts(dir);
       const ok = s.distinct === 3000 && s.executions === 3000;
       if (!ok) bad++;
-      console.log(`${n} daemons, run ${i + 1}: ${s.executions} executions of ${s.distinct} segments (${s.repeated.length} more than once) in ${run.seconds.toFixed(1)} s${ok ? '' : '  <-- NOT exactly once'}`);
+      console.log(
+        `${n} daemons, run ${i + 1}: ${s.executions} executions of ${s.distinct} segments (${s.repeated.length} more than once) in ${run.seconds.toFixed(1)} s${ok ? '' : '  <-- NOT exactly once'}`,
+      );
     } finally {
       daemons.kill();
       await redis.stop();

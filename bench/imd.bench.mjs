@@ -68,14 +68,21 @@ async function rawRead(frames) {
   let t0 = 0;
   let cpu0 = 0;
   await new Promise((resolve) => {
-    const s = connect({ port, host: '127.0.0.1', onread: { buffer: buf, callback: (n) => {
-      if (t0 === 0) {
-        t0 = performance.now();
-        cpu0 = cpuMs();
-        s.write(Buffer.from('0000000300000000', 'hex')); // GO
-      }
-      total += n;
-    } } });
+    const s = connect({
+      port,
+      host: '127.0.0.1',
+      onread: {
+        buffer: buf,
+        callback: (n) => {
+          if (t0 === 0) {
+            t0 = performance.now();
+            cpu0 = cpuMs();
+            s.write(Buffer.from('0000000300000000', 'hex')); // GO
+          }
+          total += n;
+        },
+      },
+    });
     s.once('end', resolve);
   });
   const seconds = (performance.now() - t0) / 1000;
@@ -143,7 +150,7 @@ export async function run() {
       value: mbps('released'),
       unit: 'MB/s',
       goal: '≥ 0.95× the floor (same run)',
-      peer: 'floor: the same server\'s bytes read raw into one frame-sized buffer, unparsed',
+      peer: "floor: the same server's bytes read raw into one frame-sized buffer, unparsed",
       peerValue: mbps('floor'),
       ratio: within('released', 'floor'),
       ratioLabel: 'westream / floor (median of per-round ratios)',
@@ -180,7 +187,9 @@ export async function run() {
       peerValue: hasPeer ? mbps('imdclient') : null,
       ratio: hasPeer ? within('released', 'imdclient') : null,
       ratioLabel: 'westream / imdclient (median of per-round ratios)',
-      detail: hasPeer ? `per-round ratios ${perRound('released', 'imdclient')}; imdclient MB/s ${list('imdclient')}; CPU ms per frame imdclient ${cpuList('imdclient')} (floor CPU / imdclient CPU ${cpuWithin('imdclient', 'floor').toFixed(2)}).` : 'imdclient not installed (npm run test:deps).',
+      detail: hasPeer
+        ? `per-round ratios ${perRound('released', 'imdclient')}; imdclient MB/s ${list('imdclient')}; CPU ms per frame imdclient ${cpuList('imdclient')} (floor CPU / imdclient CPU ${cpuWithin('imdclient', 'floor').toFixed(2)}).`
+        : 'imdclient not installed (npm run test:deps).',
     },
     {
       name: 'IMD v3 latency, server write → iterator yields, 100,000-atom frames every 20 ms',

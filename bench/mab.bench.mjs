@@ -7,7 +7,13 @@ import { fileURLToPath } from 'node:url';
 import { MABBinMapper, RectilinearBinMapper, RecursiveBinMapper, Rng, WESTPA_WE_DEFAULTS, resample } from '../packages/we/dist/index.js';
 
 const N = 100_000;
-const base = { type: 'RectilinearBinMapper', boundaries: [[-Infinity, 0, 40, Infinity], [-Infinity, Infinity]] };
+const base = {
+  type: 'RectilinearBinMapper',
+  boundaries: [
+    [-Infinity, 0, 40, Infinity],
+    [-Infinity, Infinity],
+  ],
+};
 const mab = { type: 'MABBinMapper', nbins: [40, 25], direction: [0, 0], skip: [0, 0], bottleneck: true };
 const spec = { type: 'RecursiveBinMapper', base, mappers: [{ mapper: mab, at: [20, 0] }] };
 const mapper = new RecursiveBinMapper(new RectilinearBinMapper(base.boundaries));
@@ -38,8 +44,13 @@ export async function run() {
   const once = (k) => {
     const t0 = process.hrtime.bigint();
     const r = resample({
-      mapper, targetCounts: counts, params: WESTPA_WE_DEFAULTS, rng: Rng.derive(2n, k),
-      segments: { nSegs: N, weights, initPoints: inits, finalPoints: finals }, targetStates, initialStates,
+      mapper,
+      targetCounts: counts,
+      params: WESTPA_WE_DEFAULTS,
+      rng: Rng.derive(2n, k),
+      segments: { nSegs: N, weights, initPoints: inits, finalPoints: finals },
+      targetStates,
+      initialStates,
     });
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     return { ms, nNext: r.next.length, nRecycled: r.recycled.length, bins: r.binWeights };
@@ -51,7 +62,18 @@ export async function run() {
   // WESTPA: the same walkers through its MABDriver, assign + construct_next timed inside Python (once: it is slow)
   const script = fileURLToPath(new URL('../packages/we/test/westpa_reference.py', import.meta.url));
   const pairs = (a) => Array.from({ length: N }, (_, i) => [a[2 * i], a[2 * i + 1]]);
-  const c = { kind: 'we', driver: 'MABDriver', ndim: 2, bins: spec, counts, weights, inits: pairs(inits), finals: pairs(finals), tstates: [[45, 10]], istates: initialStates };
+  const c = {
+    kind: 'we',
+    driver: 'MABDriver',
+    ndim: 2,
+    bins: spec,
+    counts,
+    weights,
+    inits: pairs(inits),
+    finals: pairs(finals),
+    tstates: [[45, 10]],
+    istates: initialStates,
+  };
   let westpa = null;
   let sameBins = null;
   const json = JSON.stringify([c], (_k, v) => (v === Infinity ? 'inf' : v === -Infinity ? '-inf' : v));
@@ -62,16 +84,23 @@ export async function run() {
     // the same walkers in the same bins (per-bin weight totals to rounding; histories are random)
     const theirs = Object.entries(ref.bins).map(([b, ws]) => [Number(b), ws.reduce((x, y) => x + y, 0)]);
     const ourBins = runs[0].bins;
-    sameBins = theirs.length === [...ourBins].filter((w) => w > 0).length && theirs.every(([b, w]) => Math.abs(ourBins[b] - w) <= 1e-12 * Math.max(w, 1e-300) + 1e-300);
+    sameBins =
+      theirs.length === [...ourBins].filter((w) => w > 0).length && theirs.every(([b, w]) => Math.abs(ourBins[b] - w) <= 1e-12 * Math.max(w, 1e-300) + 1e-300);
   } else console.error(`WESTPA not measured: ${r.stderr.trim().split('\n').pop()}`);
 
-  return [{
-    name: 'MAB (2-D, 40 × 25, nested) assignment + resampling of 100,000 walkers, incl. recycling',
-    value: ours, unit: 'ms', goal: 'reported',
-    peer: 'WESTPA 2022.16 MABDriver (assign + construct_next)', peerValue: westpa,
-    ratio: westpa === null ? null : westpa / ours, ratioLabel: 'WESTPA / westream',
-    detail: `median of ${runs.length} runs after 2 warm-ups (westream), 1 run (WESTPA); ${runs[0].nNext} walkers out, ${runs[0].nRecycled} recycled; per-bin weights equal to WESTPA's: ${sameBins}`,
-  }];
+  return [
+    {
+      name: 'MAB (2-D, 40 × 25, nested) assignment + resampling of 100,000 walkers, incl. recycling',
+      value: ours,
+      unit: 'ms',
+      goal: 'reported',
+      peer: 'WESTPA 2022.16 MABDriver (assign + construct_next)',
+      peerValue: westpa,
+      ratio: westpa === null ? null : westpa / ours,
+      ratioLabel: 'WESTPA / westream',
+      detail: `median of ${runs.length} runs after 2 warm-ups (westream), 1 run (WESTPA); ${runs[0].nNext} walkers out, ${runs[0].nRecycled} recycled; per-bin weights equal to WESTPA's: ${sameBins}`,
+    },
+  ];
 }
 
 function median(xs) {

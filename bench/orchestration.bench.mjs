@@ -41,8 +41,16 @@ function floor() {
 
 function westreamRun() {
   const dir = simDir();
-  must(spawnSync(process.execPath, [westream, 'init', '--config', 'west.cfg', '--bstate', 'start,1,start', '--segs-per-state', '1000'], { cwd: dir, encoding: 'utf8' }), 'westream init');
-  const s = timed(() => must(spawnSync(process.execPath, [westream, 'run', '--config', 'west.cfg', '--api', 'off'], { cwd: dir, encoding: 'utf8' }), 'westream run'));
+  must(
+    spawnSync(process.execPath, [westream, 'init', '--config', 'west.cfg', '--bstate', 'start,1,start', '--segs-per-state', '1000'], {
+      cwd: dir,
+      encoding: 'utf8',
+    }),
+    'westream init',
+  );
+  const s = timed(() =>
+    must(spawnSync(process.execPath, [westream, 'run', '--config', 'west.cfg', '--api', 'off'], { cwd: dir, encoding: 'utf8' }), 'westream run'),
+  );
   rmSync(dir, { recursive: true, force: true });
   return s;
 }
@@ -52,16 +60,36 @@ async function bullmqRun() {
   if (spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).status !== 0) return null;
   const port = await freePort();
   const state = mkdtempSync(join(tmpdir(), 'westream-bench-redis-'));
-  const redis = await startUntil('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', state], /Ready to accept connections/);
+  const redis = await startUntil(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', state],
+    /Ready to accept connections/,
+  );
   const url = `redis://127.0.0.1:${port}`;
   const workers = [];
   try {
-    for (const id of ['bench-a', 'bench-b']) workers.push(await startUntil(process.execPath, [westream, 'worker', '--redis', url, '--node-id', id, '--slots', '1', '--state-dir', join(state, id)], /ready: 1 slot/));
+    for (const id of ['bench-a', 'bench-b'])
+      workers.push(
+        await startUntil(
+          process.execPath,
+          [westream, 'worker', '--redis', url, '--node-id', id, '--slots', '1', '--state-dir', join(state, id)],
+          /ready: 1 slot/,
+        ),
+      );
     const dir = simDir();
-    must(spawnSync(process.execPath, [westream, 'init', '--config', 'west.cfg', '--bstate', 'start,1,start', '--segs-per-state', '1000'], { cwd: dir, encoding: 'utf8' }), 'westream init');
+    must(
+      spawnSync(process.execPath, [westream, 'init', '--config', 'west.cfg', '--bstate', 'start,1,start', '--segs-per-state', '1000'], {
+        cwd: dir,
+        encoding: 'utf8',
+      }),
+      'westream init',
+    );
     // Not spawnSync: this process must keep reading the workers' output, or their pipes fill and block them.
     const t0 = performance.now();
-    const run = spawn(process.execPath, [westream, 'run', '--config', 'west.cfg', '--work-manager', 'bullmq', '--redis', url, '--api', 'off'], { cwd: dir, stdio: 'ignore' });
+    const run = spawn(process.execPath, [westream, 'run', '--config', 'west.cfg', '--work-manager', 'bullmq', '--redis', url, '--api', 'off'], {
+      cwd: dir,
+      stdio: 'ignore',
+    });
     const code = await new Promise((r) => run.once('exit', r));
     if (code !== 0) throw new Error(`westream run (bullmq) failed (${code})`);
     const s = (performance.now() - t0) / 1000;
@@ -78,8 +106,24 @@ function wRun() {
   if (spawnSync('python3', ['-c', 'import westpa'], { encoding: 'utf8' }).status !== 0) return null;
   const dir = simDir();
   const env = { ...process.env, WEST_SIM_ROOT: dir };
-  must(spawnSync('python3', ['-m', 'westpa.cli.core.w_init', '-r', 'west.cfg', '--bstate', 'start,1,start', '--segs-per-state', '1000'], { cwd: dir, env, encoding: 'utf8' }), 'w_init');
-  const s = timed(() => must(spawnSync('python3', ['-m', 'westpa.cli.core.w_run', '-r', 'west.cfg', '--work-manager', 'processes', '--n-workers', '2'], { cwd: dir, env, encoding: 'utf8' }), 'w_run'));
+  must(
+    spawnSync('python3', ['-m', 'westpa.cli.core.w_init', '-r', 'west.cfg', '--bstate', 'start,1,start', '--segs-per-state', '1000'], {
+      cwd: dir,
+      env,
+      encoding: 'utf8',
+    }),
+    'w_init',
+  );
+  const s = timed(() =>
+    must(
+      spawnSync('python3', ['-m', 'westpa.cli.core.w_run', '-r', 'west.cfg', '--work-manager', 'processes', '--n-workers', '2'], {
+        cwd: dir,
+        env,
+        encoding: 'utf8',
+      }),
+      'w_run',
+    ),
+  );
   rmSync(dir, { recursive: true, force: true });
   return s;
 }
@@ -133,7 +177,10 @@ export async function run() {
       peerValue: per(f),
       ratio: b === null ? null : b / f,
       ratioLabel: 'bullmq / floor',
-      detail: b === null ? 'redis-server not installed: npm run test:deps installs it.' : `bullmq run ${b.toFixed(1)} s for ${SEGS} segments; vs local ${(b / w).toFixed(2)}×; w_run / bullmq = ${p === null ? '–' : (p / b).toFixed(2)}×.`,
+      detail:
+        b === null
+          ? 'redis-server not installed: npm run test:deps installs it.'
+          : `bullmq run ${b.toFixed(1)} s for ${SEGS} segments; vs local ${(b / w).toFixed(2)}×; w_run / bullmq = ${p === null ? '–' : (p / b).toFixed(2)}×.`,
     },
   ];
 }

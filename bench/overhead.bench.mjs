@@ -26,7 +26,12 @@ function fixture(segs, iters) {
   const dir = mkdtempSync(join(tmpdir(), 'westream-overhead-'));
   cpSync(join(repo, 'bench/fixtures/noop'), dir, { recursive: true });
   const cfg = join(dir, 'west.cfg');
-  writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('bin_target_counts: 1000', `bin_target_counts: ${segs}`).replace('max_total_iterations: 3', `max_total_iterations: ${iters}`));
+  writeFileSync(
+    cfg,
+    readFileSync(cfg, 'utf8')
+      .replace('bin_target_counts: 1000', `bin_target_counts: ${segs}`)
+      .replace('max_total_iterations: 3', `max_total_iterations: ${iters}`),
+  );
   appendFileSync(join(dir, 'runseg.sh'), 'echo "${WEST_CURRENT_ITER:-0} $EPOCHREALTIME" >> "$WEST_SIM_ROOT/stamps"\n');
   return dir;
 }
@@ -34,7 +39,11 @@ function fixture(segs, iters) {
 /** Runs a command to its end under /usr/bin/time: wall seconds and CPU seconds (user + sys, waited-for children included). */
 async function timed(cmd, args, o) {
   const out = join(o.cwd, '.time');
-  const child = spawn('/usr/bin/time', ['-o', out, '-f', '%U %S', cmd, ...args], { cwd: o.cwd, env: o.env ?? process.env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('/usr/bin/time', ['-o', out, '-f', '%U %S', cmd, ...args], {
+    cwd: o.cwd,
+    env: o.env ?? process.env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let err = '';
   child.stderr.on('data', (b) => (err += b));
   const t0 = performance.now();
@@ -69,7 +78,8 @@ function treeCpu(pid) {
       const st = readFileSync(`/proc/${p}/stat`, 'utf8');
       const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
       total += (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / CLK;
-      for (const t of readdirSync(`/proc/${p}/task`)) for (const c of readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').trim().split(' ').filter(Boolean)) visit(Number(c));
+      for (const t of readdirSync(`/proc/${p}/task`))
+        for (const c of readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').trim().split(' ').filter(Boolean)) visit(Number(c));
     } catch {
       /* gone */
     }
@@ -90,7 +100,10 @@ async function floor() {
 async function local(segs = SEGS, iters = ITERS) {
   const dir = fixture(segs, iters);
   try {
-    const init = spawnSync(process.execPath, [westream, 'init', '--config', 'west.cfg', '--bstate', 'start,1,start', '--segs-per-state', String(segs)], { cwd: dir, encoding: 'utf8' });
+    const init = spawnSync(process.execPath, [westream, 'init', '--config', 'west.cfg', '--bstate', 'start,1,start', '--segs-per-state', String(segs)], {
+      cwd: dir,
+      encoding: 'utf8',
+    });
     if (init.status !== 0) throw new Error(`westream init: ${init.stderr}`);
     const r = await timed(process.execPath, [westream, 'run', '--config', 'west.cfg', '--api', 'off'], { cwd: dir });
     return { ...r, barrier: barrier(dir) };
@@ -104,11 +117,16 @@ async function bullmq(segs = SEGS, iters = ITERS) {
   const daemons = await workerDaemons(redis.url, 2, redis.dir, 'overhead');
   const dir = fixture(segs, iters);
   try {
-    const init = spawnSync(process.execPath, [westream, 'init', '--config', 'west.cfg', '--bstate', 'start,1,start', '--segs-per-state', String(segs)], { cwd: dir, encoding: 'utf8' });
+    const init = spawnSync(process.execPath, [westream, 'init', '--config', 'west.cfg', '--bstate', 'start,1,start', '--segs-per-state', String(segs)], {
+      cwd: dir,
+      encoding: 'utf8',
+    });
     if (init.status !== 0) throw new Error(`westream init: ${init.stderr}`);
     const w0 = daemons.procs.reduce((a, p) => a + treeCpu(p.pid), 0);
     const r0 = await cpuSeconds(redis.client);
-    const r = await timed(process.execPath, [westream, 'run', '--config', 'west.cfg', '--work-manager', 'bullmq', '--redis', redis.url, '--api', 'off'], { cwd: dir });
+    const r = await timed(process.execPath, [westream, 'run', '--config', 'west.cfg', '--work-manager', 'bullmq', '--redis', redis.url, '--api', 'off'], {
+      cwd: dir,
+    });
     const workers = daemons.procs.reduce((a, p) => a + treeCpu(p.pid), 0) - w0;
     const redisCpu = (await cpuSeconds(redis.client)) - r0;
     return { seconds: r.seconds, cpu: r.cpu + workers + redisCpu, parts: { simManager: r.cpu, workers, redis: redisCpu }, barrier: barrier(dir) };
@@ -141,7 +159,11 @@ async function wRun(wm) {
   const dir = fixture(SEGS, ITERS);
   const env = { ...process.env, WEST_SIM_ROOT: dir };
   try {
-    const init = spawnSync('python3', ['-m', 'westpa.cli.core.w_init', '-r', 'west.cfg', '--bstate', 'start,1,start', '--segs-per-state', String(SEGS)], { cwd: dir, env, encoding: 'utf8' });
+    const init = spawnSync('python3', ['-m', 'westpa.cli.core.w_init', '-r', 'west.cfg', '--bstate', 'start,1,start', '--segs-per-state', String(SEGS)], {
+      cwd: dir,
+      env,
+      encoding: 'utf8',
+    });
     if (init.status !== 0) throw new Error(`w_init: ${init.stderr}`);
     const r = await timed('python3', ['-m', 'westpa.cli.core.w_run', '-r', 'west.cfg', '--work-manager', wm, '--n-workers', '2'], { cwd: dir, env });
     return { ...r, barrier: barrier(dir) };
@@ -199,35 +221,68 @@ function rowsOf(rounds, l10, b10) {
   return [
     {
       name: 'Overhead above the spawn floor per segment, local work manager, 3 × 1,000 no-op segments, 2 slots',
-      value: lo, unit: 'ms', goal: '≤ 0.2 ms', peer: 'WESTPA 2022.16 w_run, processes work manager, 2 workers: its overhead above the same floor', peerValue: po,
-      ratio: lo != null && po != null ? po / lo : null, ratioLabel: 'w_run / westream',
+      value: lo,
+      unit: 'ms',
+      goal: '≤ 0.2 ms',
+      peer: 'WESTPA 2022.16 w_run, processes work manager, 2 workers: its overhead above the same floor',
+      peerValue: po,
+      ratio: lo != null && po != null ? po / lo : null,
+      ratioLabel: 'w_run / westream',
       detail: `floor ${s(fl)} ms/segment (${s(flc)} ms CPU); westream local ${s(ms(r0.l.seconds))} ms/segment, CPU overhead ${s(lc)} ms; w_run ${s(r0.p && ms(r0.p.seconds))} ms/segment. ${note}.`,
     },
     {
       name: 'Overhead above the spawn floor per segment, BullMQ, 2 worker daemons × 1 slot, 3 × 1,000 no-op segments',
-      value: bo, unit: 'ms', goal: '≤ 1 ms and ≤ ⅒ of zmq\'s', peer: 'WESTPA 2022.16 w_run, ZeroMQ work manager, 2 workers: its overhead above the same floor', peerValue: zo,
-      ratio: bo != null && zo != null ? zo / bo : null, ratioLabel: 'zmq / westream',
+      value: bo,
+      unit: 'ms',
+      goal: "≤ 1 ms and ≤ ⅒ of zmq's",
+      peer: 'WESTPA 2022.16 w_run, ZeroMQ work manager, 2 workers: its overhead above the same floor',
+      peerValue: zo,
+      ratio: bo != null && zo != null ? zo / bo : null,
+      ratioLabel: 'zmq / westream',
       detail: `westream BullMQ ${s(r0.b && ms(r0.b.seconds))} ms/segment, zmq ${s(r0.z && ms(r0.z.seconds))} ms/segment, floor ${s(fl)}. ${note}.`,
     },
     {
-      name: 'CPU overhead above the floor\'s CPU per segment, BullMQ, 2 worker daemons × 1 slot (sim-manager + daemons + launchers + redis-server)',
-      value: bc, unit: 'ms', goal: '≤ 2 ms', peer: 'w_run, ZeroMQ work manager, 2 workers (w_run and its workers)', peerValue: zc,
-      ratio: bc != null && zc != null ? zc / bc : null, ratioLabel: 'zmq / westream',
-      detail: r0.b ? `per segment: sim-manager ${s(ms(r0.b.parts.simManager))} ms, daemons ${s(ms(r0.b.parts.workers))} ms, redis ${s(ms(r0.b.parts.redis))} ms; floor CPU ${s(flc)} ms. BullMQ's own CPU floor (bare Queue + Worker + QueueEvents, ${TOTAL} no-op jobs, its redis-server included) ${s(qc)} ms per job: of the CPU overhead, that much any BullMQ work manager pays, ${bc != null && qc != null ? s(bc - qc) : '–'} ms is westream's own. ${note}.` : 'redis-server not installed.',
+      name: "CPU overhead above the floor's CPU per segment, BullMQ, 2 worker daemons × 1 slot (sim-manager + daemons + launchers + redis-server)",
+      value: bc,
+      unit: 'ms',
+      goal: '≤ 2 ms',
+      peer: 'w_run, ZeroMQ work manager, 2 workers (w_run and its workers)',
+      peerValue: zc,
+      ratio: bc != null && zc != null ? zc / bc : null,
+      ratioLabel: 'zmq / westream',
+      detail: r0.b
+        ? `per segment: sim-manager ${s(ms(r0.b.parts.simManager))} ms, daemons ${s(ms(r0.b.parts.workers))} ms, redis ${s(ms(r0.b.parts.redis))} ms; floor CPU ${s(flc)} ms. BullMQ's own CPU floor (bare Queue + Worker + QueueEvents, ${TOTAL} no-op jobs, its redis-server included) ${s(qc)} ms per job: of the CPU overhead, that much any BullMQ work manager pays, ${bc != null && qc != null ? s(bc - qc) : '–'} ms is westream's own. ${note}.`
+        : 'redis-server not installed.',
     },
     {
       name: 'Iteration barrier (last stamp of n → first stamp of n+1), 1,000 segments per iteration, local work manager',
-      value: median(rounds.map((r) => r.l.barrier)), unit: 's', goal: '≤ 0.1 s', peer: 'w_run, processes work manager', peerValue: pick('p', (x) => x.barrier),
-      ratio: rounds.every((r) => r.p) ? median(rounds.map((r) => r.p.barrier)) / median(rounds.map((r) => r.l.barrier)) : null, ratioLabel: 'w_run / westream',
+      value: median(rounds.map((r) => r.l.barrier)),
+      unit: 's',
+      goal: '≤ 0.1 s',
+      peer: 'w_run, processes work manager',
+      peerValue: pick('p', (x) => x.barrier),
+      ratio: rounds.every((r) => r.p) ? median(rounds.map((r) => r.p.barrier)) / median(rounds.map((r) => r.l.barrier)) : null,
+      ratioLabel: 'w_run / westream',
       detail: `BullMQ ${s(pick('b', (x) => x.barrier))} s; zmq ${s(pick('z', (x) => x.barrier))} s. ${note}.`,
     },
-    ...(l10 ? [{
-      name: 'Iteration barrier, 10,000 segments per iteration (2 iterations), local work manager',
-      value: l10.barrier, unit: 's', goal: '≤ 0.5 s', peer: 'the same through BullMQ, 2 worker daemons × 1 slot', peerValue: b10?.barrier ?? null,
-      ratio: b10 ? b10.barrier / l10.barrier : null, ratioLabel: 'bullmq / local',
-      detail: `run ${l10.seconds.toFixed(1)} s local, ${b10 ? b10.seconds.toFixed(1) : '–'} s BullMQ, for 20,000 segments; w_run not re-run at this size (the issue measured 362 s). ${note}.`,
-    }] : []),
+    ...(l10
+      ? [
+          {
+            name: 'Iteration barrier, 10,000 segments per iteration (2 iterations), local work manager',
+            value: l10.barrier,
+            unit: 's',
+            goal: '≤ 0.5 s',
+            peer: 'the same through BullMQ, 2 worker daemons × 1 slot',
+            peerValue: b10?.barrier ?? null,
+            ratio: b10 ? b10.barrier / l10.barrier : null,
+            ratioLabel: 'bullmq / local',
+            detail: `run ${l10.seconds.toFixed(1)} s local, ${b10 ? b10.seconds.toFixed(1) : '–'} s BullMQ, for 20,000 segments; w_run not re-run at this size (the issue measured 362 s). ${note}.`,
+          },
+        ]
+      : []),
   ];
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) for (const r of await run()) console.log(`${r.name}: ${r.value?.toFixed(3)} ${r.unit} | peer ${r.peerValue?.toFixed(3)} | ${r.ratioLabel} ${r.ratio?.toFixed(2)}\n  ${r.detail}`);
+if (import.meta.url === `file://${process.argv[1]}`)
+  for (const r of await run())
+    console.log(`${r.name}: ${r.value?.toFixed(3)} ${r.unit} | peer ${r.peerValue?.toFixed(3)} | ${r.ratioLabel} ${r.ratio?.toFixed(2)}\n  ${r.detail}`);

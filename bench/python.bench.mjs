@@ -107,9 +107,14 @@ async function assignment() {
   const floorRatio = median(floors.map((t) => t.total / t.westpa));
   const floorMs = median(floors.map((t) => t.total));
   return {
-    name: 'Bin assignment of 100,000 walkers through the Python bridge (FuncBinMapper of the user\'s system)',
-    value: ours, unit: 'ms', goal: '≤ 1.5× WESTPA\'s own assign', peer: 'WESTPA 2022.16 FuncBinMapper.assign of the same points, timed inside the same call', peerValue: westpa,
-    ratio, ratioLabel: `bridge round trip / WESTPA assign (floor: a bare two-pipe round trip of the same bytes and assign, ${floorRatio.toFixed(2)}×)`,
+    name: "Bin assignment of 100,000 walkers through the Python bridge (FuncBinMapper of the user's system)",
+    value: ours,
+    unit: 'ms',
+    goal: "≤ 1.5× WESTPA's own assign",
+    peer: 'WESTPA 2022.16 FuncBinMapper.assign of the same points, timed inside the same call',
+    peerValue: westpa,
+    ratio,
+    ratioLabel: `bridge round trip / WESTPA assign (floor: a bare two-pipe round trip of the same bytes and assign, ${floorRatio.toFixed(2)}×)`,
     detail: `median of 15 calls after 3 warm-ups: 400 kB of float32 points out, 200 kB of uint16 bins back (WESTPA's index dtype); per call, WESTPA's assign ${westpa.toFixed(2)} ms of a ${ours.toFixed(2)} ms round trip (the ratio is the median of the per-call ratios). Floor, interleaved in the same run: a bare Python child reading the same bytes from a pipe, running the same assign and writing the bins back (no framing, no JSON): ${floorMs.toFixed(2)} ms, ${floorRatio.toFixed(2)}× its assign; the bridge's round trip is ${(ours / floorMs).toFixed(2)}× that floor`,
   };
 }
@@ -139,7 +144,8 @@ function timed(cmd, args, cwd, env) {
 
 /** The iterations' own wall time, start-up excluded: westream's JSON log lines, w_run's 'Iteration wallclock'. */
 const westreamIters = (out) => [...out.matchAll(/"walltime":([\d.]+),"nRecycled"/g)].reduce((a, m) => a + Number(m[1]), 0);
-const wrunIters = (out) => [...out.matchAll(/Iteration wallclock: (\d+):(\d+):([\d.]+)/g)].reduce((a, m) => a + 3600 * Number(m[1]) + 60 * Number(m[2]) + Number(m[3]), 0);
+const wrunIters = (out) =>
+  [...out.matchAll(/Iteration wallclock: (\d+):(\d+):([\d.]+)/g)].reduce((a, m) => a + 3600 * Number(m[1]) + 60 * Number(m[2]) + Number(m[3]), 0);
 
 function propagation() {
   const block = 100;
@@ -165,12 +171,24 @@ function propagation() {
   return [
     {
       name: 'ODLD-style Python propagator, 3 × 1,000 segments, block_size 100, 2 slots: time per segment, whole run',
-      value: per(ws), unit: 'ms', goal: 'faster than w_run', peer, peerValue: per(wr), ratio: wr / ws, ratioLabel: 'w_run / westream',
+      value: per(ws),
+      unit: 'ms',
+      goal: 'faster than w_run',
+      peer,
+      peerValue: per(wr),
+      ratio: wr / ws,
+      ratioLabel: 'w_run / westream',
       detail: `best of 2 alternating rounds, init excluded, each run's whole wall time (start-up included: westream loads the system in Python once for the config and starts one helper per slot): westream ${list('ws')} s; w_run ${list('wr')} s`,
     },
     {
       name: 'same, iterations only (start-up excluded): time per segment',
-      value: per(wsIter), unit: 'ms', goal: 'faster than w_run', peer, peerValue: per(wrIter), ratio: wrIter / wsIter, ratioLabel: 'w_run / westream',
+      value: per(wsIter),
+      unit: 'ms',
+      goal: 'faster than w_run',
+      peer,
+      peerValue: per(wrIter),
+      ratio: wrIter / wsIter,
+      ratioLabel: 'w_run / westream',
       detail: `best of 2 rounds, sum of the 3 iterations' own wall times (westream's 'iteration finished' walltime; w_run's 'Iteration wallclock'): westream ${list('wsIter')} s; w_run ${list('wrIter')} s`,
     },
   ];

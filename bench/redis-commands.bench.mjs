@@ -7,7 +7,18 @@
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { commandCount, cpuSeconds, haveRedis, noopSimRoot, privateRedis, repo, resetStats, stampCounts, westreamBullmqRun, workerDaemons } from './lib/bullmq-run.mjs';
+import {
+  commandCount,
+  cpuSeconds,
+  haveRedis,
+  noopSimRoot,
+  privateRedis,
+  repo,
+  resetStats,
+  stampCounts,
+  westreamBullmqRun,
+  workerDaemons,
+} from './lib/bullmq-run.mjs';
 
 const SEGS = 3000;
 
@@ -18,7 +29,7 @@ async function floor() {
     const r = spawnSync(process.execPath, [join(repo, 'bench/bullmq/floor.mjs'), redis.url, String(SEGS)], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`floor: ${r.stderr}`);
     const { total, by } = await commandCount(redis.client);
-    return { perJob: total / SEGS, by, cpuMs: ((await cpuSeconds(redis.client)) - cpu0) * 1000 / SEGS, seconds: Number(r.stdout.trim()) };
+    return { perJob: total / SEGS, by, cpuMs: (((await cpuSeconds(redis.client)) - cpu0) * 1000) / SEGS, seconds: Number(r.stdout.trim()) };
   } finally {
     await redis.stop();
   }
@@ -32,7 +43,7 @@ async function westreamSide() {
     const cpu0 = await resetStats(redis.client);
     const run = await westreamBullmqRun(dir, redis.url);
     const { total, by } = await commandCount(redis.client);
-    return { perSeg: total / SEGS, by, cpuMs: ((await cpuSeconds(redis.client)) - cpu0) * 1000 / SEGS, seconds: run.seconds, stamps: stampCounts(dir) };
+    return { perSeg: total / SEGS, by, cpuMs: (((await cpuSeconds(redis.client)) - cpu0) * 1000) / SEGS, seconds: run.seconds, stamps: stampCounts(dir) };
   } finally {
     daemons.kill();
     await redis.stop();
@@ -40,10 +51,28 @@ async function westreamSide() {
   }
 }
 
-const top = (by, k = 6) => Object.entries(by).sort((a, b) => b[1] - a[1]).slice(0, k).map(([c, n]) => `${c} ${(n / SEGS).toFixed(1)}`).join(', ');
+const top = (by, k = 6) =>
+  Object.entries(by)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, k)
+    .map(([c, n]) => `${c} ${(n / SEGS).toFixed(1)}`)
+    .join(', ');
 
 export async function run() {
-  if (!haveRedis()) return [{ name: 'Redis commands per segment, BullMQ work manager', value: null, unit: 'commands', goal: '≤ 1.5× BullMQ floor', peer: 'bare BullMQ', peerValue: null, ratio: null, ratioLabel: 'westream / floor', detail: 'redis-server not installed: npm run test:deps installs it.' }];
+  if (!haveRedis())
+    return [
+      {
+        name: 'Redis commands per segment, BullMQ work manager',
+        value: null,
+        unit: 'commands',
+        goal: '≤ 1.5× BullMQ floor',
+        peer: 'bare BullMQ',
+        peerValue: null,
+        ratio: null,
+        ratioLabel: 'westream / floor',
+        detail: 'redis-server not installed: npm run test:deps installs it.',
+      },
+    ];
   const f = await floor();
   const w = await westreamSide();
   return [
@@ -61,4 +90,5 @@ export async function run() {
   ];
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) for (const r of await run()) console.log(`${r.name}: ${r.value?.toFixed(1)} vs ${r.peerValue?.toFixed(1)} (${r.ratio?.toFixed(2)}×)\n  ${r.detail}`);
+if (import.meta.url === `file://${process.argv[1]}`)
+  for (const r of await run()) console.log(`${r.name}: ${r.value?.toFixed(1)} vs ${r.peerValue?.toFixed(1)} (${r.ratio?.toFixed(2)}×)\n  ${r.detail}`);

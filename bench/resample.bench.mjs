@@ -31,8 +31,13 @@ export async function run() {
   const once = (k) => {
     const t0 = process.hrtime.bigint();
     const r = resample({
-      mapper, targetCounts: counts, params: WESTPA_WE_DEFAULTS, rng: Rng.derive(2n, k),
-      segments: { nSegs: N, weights, initPoints: inits, finalPoints: finals }, targetStates, initialStates,
+      mapper,
+      targetCounts: counts,
+      params: WESTPA_WE_DEFAULTS,
+      rng: Rng.derive(2n, k),
+      segments: { nSegs: N, weights, initPoints: inits, finalPoints: finals },
+      targetStates,
+      initialStates,
     });
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     return { ms, nNext: r.next.length, nRecycled: r.recycled.length };
@@ -45,9 +50,15 @@ export async function run() {
   const script = fileURLToPath(new URL('../packages/we/test/westpa_reference.py', import.meta.url));
   const finalsList = Array.from({ length: N }, (_, i) => [finals[2 * i], finals[2 * i + 1]]);
   const c = {
-    kind: 'we', ndim: 2, bins: { type: 'RectilinearBinMapper', boundaries }, counts,
-    weights, inits: finalsList.map(() => [0.5, 0.5]), finals: finalsList,
-    tstates: [[39.5, 24.5]], istates: initialStates,
+    kind: 'we',
+    ndim: 2,
+    bins: { type: 'RectilinearBinMapper', boundaries },
+    counts,
+    weights,
+    inits: finalsList.map(() => [0.5, 0.5]),
+    finals: finalsList,
+    tstates: [[39.5, 24.5]],
+    istates: initialStates,
   };
   let westpa = null;
   const repeats = 3;
@@ -55,13 +66,19 @@ export async function run() {
   if (r.status === 0) westpa = median(JSON.parse(r.stdout).map((x) => x.seconds * 1000));
   else console.error(`WESTPA not measured: ${r.stderr.trim().split('\n').pop()}`);
 
-  return [{
-    name: 'Resample 100,000 walkers, 1,000 bins (2-D), incl. assignment + recycling',
-    value: ours, unit: 'ms', goal: '≤ 100 ms',
-    peer: 'WESTPA 2022.16 WEDriver (assign + construct_next)', peerValue: westpa,
-    ratio: westpa === null ? null : westpa / ours, ratioLabel: 'WESTPA / westream',
-    detail: `median of ${runs.length} runs after 3 warm-ups (westream), ${repeats} runs (WESTPA); ${runs[0].nNext} walkers out, ${runs[0].nRecycled} recycled`,
-  }];
+  return [
+    {
+      name: 'Resample 100,000 walkers, 1,000 bins (2-D), incl. assignment + recycling',
+      value: ours,
+      unit: 'ms',
+      goal: '≤ 100 ms',
+      peer: 'WESTPA 2022.16 WEDriver (assign + construct_next)',
+      peerValue: westpa,
+      ratio: westpa === null ? null : westpa / ours,
+      ratioLabel: 'WESTPA / westream',
+      detail: `median of ${runs.length} runs after 3 warm-ups (westream), ${repeats} runs (WESTPA); ${runs[0].nNext} walkers out, ${runs[0].nRecycled} recycled`,
+    },
+  ];
 }
 
 function median(xs) {

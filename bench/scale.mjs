@@ -24,18 +24,43 @@ const NODES = Number(process.argv[4] ?? 16);
 const dir = mkdtempSync(join(tmpdir(), 'westream-scale-'));
 cpSync(join(repo, 'bench/fixtures/noop'), dir, { recursive: true });
 const cfg = join(dir, 'west.cfg');
-writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('bin_target_counts: 1000', `bin_target_counts: ${SEGS}`).replace('max_total_iterations: 3', `max_total_iterations: ${ITERS}`));
+writeFileSync(
+  cfg,
+  readFileSync(cfg, 'utf8')
+    .replace('bin_target_counts: 1000', `bin_target_counts: ${SEGS}`)
+    .replace('max_total_iterations: 3', `max_total_iterations: ${ITERS}`),
+);
 const port = await freePort();
 const whyNoNetns = netnsMissing();
 if (whyNoNetns) process.stderr.write(`scale: ${whyNoNetns}; the workers run on the host's loopback instead\n`);
 const nodes = whyNoNetns ? null : makeNodes(NODES);
 const bind = nodes ? `127.0.0.1 ${nodes.hostAddress}` : '127.0.0.1';
-const redis = await startUntil('redis-server', ['--port', String(port), '--bind', ...bind.split(' '), '--protected-mode', 'no', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction', '--dir', dir], /Ready to accept connections/);
+const redis = await startUntil(
+  'redis-server',
+  [
+    '--port',
+    String(port),
+    '--bind',
+    ...bind.split(' '),
+    '--protected-mode',
+    'no',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--maxmemory-policy',
+    'noeviction',
+    '--dir',
+    dir,
+  ],
+  /Ready to accept connections/,
+);
 const url = `redis://127.0.0.1:${port}`;
 const nodeUrl = nodes ? `redis://${nodes.hostAddress}:${port}` : url;
 const workers = [];
 const outs = [];
-const redisMemory = () => Number(/used_memory:(\d+)/.exec(spawnSync('redis-cli', ['-p', String(port), 'info', 'memory'], { encoding: 'utf8' }).stdout)?.[1] ?? NaN) / 2 ** 20;
+const redisMemory = () =>
+  Number(/used_memory:(\d+)/.exec(spawnSync('redis-cli', ['-p', String(port), 'info', 'memory'], { encoding: 'utf8' }).stdout)?.[1] ?? NaN) / 2 ** 20;
 try {
   for (let i = 0; i < NODES; i++) {
     const out = join(dir, `worker-${i}.json`);
@@ -43,10 +68,27 @@ try {
     const args = [join(repo, 'bench/scale/simulated-worker.mjs'), nodeUrl, '64', out];
     workers.push(await startUntil(nodes ? 'ip' : process.execPath, nodes ? ['netns', 'exec', nodes.names[i], process.execPath, ...args] : args, /ready/));
   }
-  const init = spawnSync(process.execPath, [westream, 'init', '--config', 'west.cfg', '--bstate', 'start,1,start', '--segs-per-state', String(SEGS)], { cwd: dir, encoding: 'utf8' });
+  const init = spawnSync(process.execPath, [westream, 'init', '--config', 'west.cfg', '--bstate', 'start,1,start', '--segs-per-state', String(SEGS)], {
+    cwd: dir,
+    encoding: 'utf8',
+  });
   if (init.status !== 0) throw new Error(`init: ${init.stderr}`);
   const t0 = performance.now();
-  const run = spawn(process.execPath, [...(process.env.SCALE_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.SCALE_PROF] : []), westream, 'run', '--config', 'west.cfg', '--work-manager', 'bullmq', '--redis', url], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
+  const run = spawn(
+    process.execPath,
+    [
+      ...(process.env.SCALE_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.SCALE_PROF] : []),
+      westream,
+      'run',
+      '--config',
+      'west.cfg',
+      '--work-manager',
+      'bullmq',
+      '--redis',
+      url,
+    ],
+    { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   const rows = [];
   let buf = '';
   run.stdout.on('data', (b) => {
@@ -58,7 +100,10 @@ try {
       if (!line.includes('"iteration finished"')) continue;
       const r = JSON.parse(line);
       rows.push({ n: r.nIter, segs: r.nSegs, walltime: r.walltime, rss: r.rssMB, redisMB: redisMemory() });
-      if (r.nIter % 10 === 0 || r.nIter === 1 || ITERS <= 30) process.stderr.write(`scale: iteration ${r.nIter}: ${r.nSegs} segments, ${r.walltime.toFixed(2)} s, RSS ${r.rssMB} MiB, Redis ${rows.at(-1).redisMB.toFixed(0)} MiB\n`);
+      if (r.nIter % 10 === 0 || r.nIter === 1 || ITERS <= 30)
+        process.stderr.write(
+          `scale: iteration ${r.nIter}: ${r.nSegs} segments, ${r.walltime.toFixed(2)} s, RSS ${r.rssMB} MiB, Redis ${rows.at(-1).redisMB.toFixed(0)} MiB\n`,
+        );
     }
   });
   const code = await new Promise((r) => run.once('close', r));
@@ -108,7 +153,9 @@ try {
     missing,
     nodes: nodes ? NODES : 0,
   };
-  const where = nodes ? `${NODES} simulated workers, each in its own network namespace (reaching Redis over veth at ${nodes.hostAddress})` : `${NODES} simulated workers on the host's loopback`;
+  const where = nodes
+    ? `${NODES} simulated workers, each in its own network namespace (reaching Redis over veth at ${nodes.hostAddress})`
+    : `${NODES} simulated workers on the host's loopback`;
   const md = [
     '# Scale benchmark',
     '',
@@ -123,7 +170,12 @@ try {
     '',
     '| iteration | segments | wall time (s) | barrier before it (s) | RSS (MiB) | Redis (MiB) |',
     '| --- | --- | --- | --- | --- | --- |',
-    ...rows.filter((r) => rows.length <= 30 || r.n === 1 || r.n % 10 === 0).map((r) => `| ${r.n} | ${r.segs} | ${r.walltime.toFixed(2)} | ${r.barrier === undefined ? '–' : r.barrier.toFixed(2)} | ${r.rss} | ${r.redisMB.toFixed(0)} |`),
+    ...rows
+      .filter((r) => rows.length <= 30 || r.n === 1 || r.n % 10 === 0)
+      .map(
+        (r) =>
+          `| ${r.n} | ${r.segs} | ${r.walltime.toFixed(2)} | ${r.barrier === undefined ? '–' : r.barrier.toFixed(2)} | ${r.rss} | ${r.redisMB.toFixed(0)} |`,
+      ),
     '',
   ].join('\n');
   writeFileSync(new URL('SCALE.md', import.meta.url), md);

@@ -36,9 +36,18 @@ function simRoot(mode, { walkers, iterations, solvent, steps, stride }) {
   const dir = mkdtempSync(join(tmpdir(), `westream-bench-stream-${mode}-`));
   cpSync(join(repo, 'config/examples/toy-stream'), dir, { recursive: true });
   cpSync(join(repo, 'westpa-scripts/toy-stream'), join(dir, 'westpa_scripts'), { recursive: true });
-  let md = readFileSync(join(dir, 'md.in'), 'utf8').replace(/^steps .*$/m, `steps = ${steps}`).replace(/^stride .*$/m, `stride = ${stride}`).replace(/^solvent .*$/m, `solvent = ${solvent}`);
+  let md = readFileSync(join(dir, 'md.in'), 'utf8')
+    .replace(/^steps .*$/m, `steps = ${steps}`)
+    .replace(/^stride .*$/m, `stride = ${stride}`)
+    .replace(/^solvent .*$/m, `solvent = ${solvent}`);
   writeFileSync(join(dir, 'md.in'), md);
-  must(spawnSync(process.execPath, [TOY_MD, 'init', '--input', 'md.in', '--pcoord', '0.5', '--out', 'bstates/close.rst', '--seed', '1'], { cwd: dir, encoding: 'utf8' }), 'toy init');
+  must(
+    spawnSync(process.execPath, [TOY_MD, 'init', '--input', 'md.in', '--pcoord', '0.5', '--out', 'bstates/close.rst', '--seed', '1'], {
+      cwd: dir,
+      encoding: 'utf8',
+    }),
+    'toy init',
+  );
   let cfg = readFileSync(join(dir, 'west.yaml'), 'utf8')
     .replace('max_total_iterations: 4', `max_total_iterations: ${iterations}`)
     .replace("[0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 'inf']", "[0.0, 'inf']")
@@ -48,9 +57,10 @@ function simRoot(mode, { walkers, iterations, solvent, steps, stride }) {
     .replace('  westream:\n', '  westream:\n    slots: 2\n');
   if (mode !== 'stream') {
     cfg = cfg.replace(/    stream_trajectory:\n(      .*\n)+/, '');
-    const run = mode === 'plain'
-      ? '"$TOY_MD" run --input "$WEST_SIM_ROOT/md.in" --restart parent.rst --out-restart seg.rst --out-pcoord "$WEST_PCOORD_RETURN"'
-      : '"$TOY_MD" run --input "$WEST_SIM_ROOT/md.in" --restart parent.rst --out-restart seg.rst --out-xyz traj.xyz\n"$TOY_MD" xyz-pcoord --input "$WEST_SIM_ROOT/md.in" --xyz traj.xyz --atoms 0,1 > "$WEST_PCOORD_RETURN"';
+    const run =
+      mode === 'plain'
+        ? '"$TOY_MD" run --input "$WEST_SIM_ROOT/md.in" --restart parent.rst --out-restart seg.rst --out-pcoord "$WEST_PCOORD_RETURN"'
+        : '"$TOY_MD" run --input "$WEST_SIM_ROOT/md.in" --restart parent.rst --out-restart seg.rst --out-xyz traj.xyz\n"$TOY_MD" xyz-pcoord --input "$WEST_SIM_ROOT/md.in" --xyz traj.xyz --atoms 0,1 > "$WEST_PCOORD_RETURN"';
     const p = join(dir, 'westpa_scripts/runseg.sh');
     writeFileSync(p, readFileSync(p, 'utf8').replace(/args=\(.*\n.*\n.*exec "\$TOY_MD" run "\$\{args\[@\]\}"\n/s, `${run}\n`));
   }
@@ -60,7 +70,14 @@ function simRoot(mode, { walkers, iterations, solvent, steps, stride }) {
 
 function runWe(dir) {
   const env = { ...process.env, TOY_MD };
-  must(spawnSync(process.execPath, [westream, 'init', '--config', 'west.yaml', '--bstates-from', 'bstates.txt', '--segs-per-state', '64'], { cwd: dir, env, encoding: 'utf8' }), 'westream init');
+  must(
+    spawnSync(process.execPath, [westream, 'init', '--config', 'west.yaml', '--bstates-from', 'bstates.txt', '--segs-per-state', '64'], {
+      cwd: dir,
+      env,
+      encoding: 'utf8',
+    }),
+    'westream init',
+  );
   const t0 = performance.now();
   must(spawnSync(process.execPath, [westream, 'run', '--config', 'west.yaml'], { cwd: dir, env, encoding: 'utf8' }), 'westream run');
   const seconds = (performance.now() - t0) / 1000;
@@ -68,7 +85,16 @@ function runWe(dir) {
   return { seconds, segments, bytes: bytesUnder(join(dir, 'traj_segs')) };
 }
 
-const pcoords = (dir) => spawnSync('python3', ['-c', "import h5py,sys,json;f=h5py.File(sys.argv[1]);print(json.dumps([f['iterations'][k]['pcoord'][:].round(4).tolist() for k in f['iterations']]))", join(dir, 'west.h5')], { encoding: 'utf8' }).stdout;
+const pcoords = (dir) =>
+  spawnSync(
+    'python3',
+    [
+      '-c',
+      "import h5py,sys,json;f=h5py.File(sys.argv[1]);print(json.dumps([f['iterations'][k]['pcoord'][:].round(4).tolist() for k in f['iterations']]))",
+      join(dir, 'west.h5'),
+    ],
+    { encoding: 'utf8' },
+  ).stdout;
 
 export async function run() {
   const small = { walkers: 8, iterations: 3, solvent: 10, steps: 200, stride: 20 };

@@ -34,7 +34,16 @@ export async function run() {
     const weTimes = [];
     let censored = 0;
     for (const seed of SEEDS) {
-      const r = await runWe({ bins: { type: 'RectilinearBinMapper', boundaries: [EDGES] }, binTargetCounts: PER_BIN, pcoordLen: 2, ...dyn, bstates: [{ label: 'left', probability: 1, x: -1 }], tstates: [{ label: 'right', x: 1 }], iterations: ITERS[h], seed });
+      const r = await runWe({
+        bins: { type: 'RectilinearBinMapper', boundaries: [EDGES] },
+        binTargetCounts: PER_BIN,
+        pcoordLen: 2,
+        ...dyn,
+        bstates: [{ label: 'left', probability: 1, x: -1 }],
+        tstates: [{ label: 'right', x: 1 }],
+        iterations: ITERS[h],
+        seed,
+      });
       const fl = await fluxSeries(r.westH5, tau);
       const { WestH5 } = await import('@westream/store');
       const store = await WestH5.open(r.westH5, { readOnly: true });
@@ -64,7 +73,7 @@ export async function run() {
       peerValue: bfNeeded,
       ratio: bfNeeded / we.mean,
       ratioLabel: 'brute force / WE',
-      detail: `${h} kT: reference k = ${ref.mean.toExponential(3)} ± ${(100 * ref.se / ref.mean).toFixed(1)} % (${bf.times.length} passages, CV ${cv.toFixed(2)}); WE (${EDGES.length - 1} bins × ${PER_BIN}, τ = ${tau}) per seed ${weTimes.map((t) => t.toFixed(0)).join(', ')} time units (± ${we.se.toFixed(0)})${censored ? `; ${censored} seed(s) not within 20 % by iteration ${ITERS[h]} (counted at the run's full MD time: a lower bound)` : ''}; brute force ${bfNeeded.toFixed(0)} time units.`,
+      detail: `${h} kT: reference k = ${ref.mean.toExponential(3)} ± ${((100 * ref.se) / ref.mean).toFixed(1)} % (${bf.times.length} passages, CV ${cv.toFixed(2)}); WE (${EDGES.length - 1} bins × ${PER_BIN}, τ = ${tau}) per seed ${weTimes.map((t) => t.toFixed(0)).join(', ')} time units (± ${we.se.toFixed(0)})${censored ? `; ${censored} seed(s) not within 20 % by iteration ${ITERS[h]} (counted at the run's full MD time: a lower bound)` : ''}; brute force ${bfNeeded.toFixed(0)} time units.`,
     });
     process.stderr.write(`  ${rows[rows.length - 1].detail}\n`);
   }

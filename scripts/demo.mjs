@@ -14,7 +14,8 @@ const westream = join(repo, 'packages/cli/bin/westream.js');
 const toyMd = join(repo, 'packages/toy-md/bin/westream-toy-md.js');
 const dir = process.env.WESTREAM_DEMO_DIR ? resolve(process.env.WESTREAM_DEMO_DIR) : mkdtempSync(join(tmpdir(), 'westream-demo-'));
 mkdirSync(dir, { recursive: true });
-for (const f of ['west.yaml', 'md.in', 'bstates.txt', 'tstates.txt', 'bstates']) cpSync(join(repo, 'config/examples/toy', f), join(dir, f), { recursive: true });
+for (const f of ['west.yaml', 'md.in', 'bstates.txt', 'tstates.txt', 'bstates'])
+  cpSync(join(repo, 'config/examples/toy', f), join(dir, f), { recursive: true });
 cpSync(join(repo, 'westpa-scripts/toy'), join(dir, 'westpa_scripts'), { recursive: true });
 
 const env = { ...process.env, TOY_MD: toyMd };
@@ -53,7 +54,26 @@ const weMd = segments * tau;
 // Brute force with the same engine: one walker from the same basis state, recycled at x >= 1, the target
 // tested every τ as WE tests it; independent passages, so the error of 1/MFPT is (sd/√n)/MFPT².
 const events = 400;
-const bf = spawnSync(process.execPath, [toyMd, 'mfpt', '--input', 'md.in', '--restart', 'bstates/left.rst', '--target', '1.0', '--events', String(events), '--check-every', String(num('steps')), '--seed', '5'], { cwd: dir, encoding: 'utf8' });
+const bf = spawnSync(
+  process.execPath,
+  [
+    toyMd,
+    'mfpt',
+    '--input',
+    'md.in',
+    '--restart',
+    'bstates/left.rst',
+    '--target',
+    '1.0',
+    '--events',
+    String(events),
+    '--check-every',
+    String(num('steps')),
+    '--seed',
+    '5',
+  ],
+  { cwd: dir, encoding: 'utf8' },
+);
 if (bf.status !== 0) {
   process.stderr.write(`demo: brute force failed: ${bf.stderr}\n`);
   process.exit(1);
@@ -71,7 +91,7 @@ if (est && est !== 0) {
   const rel = seWe / kWe;
   // Brute force's relative error after n passages is (sd/mean)/√n; for WE's relative error it needs
   // n = (sd/mean / rel)² passages, each of MFPT on average.
-  const nNeeded = ((sd / mfpt) / rel) ** 2;
+  const nNeeded = (sd / mfpt / rel) ** 2;
   const bfMd = nNeeded * mfpt;
   const z = (kWe - kBf) / Math.hypot(seWe, seBf);
   lines.push(
@@ -87,4 +107,6 @@ if (est && est !== 0) {
 }
 writeFileSync(join(dir, 'summary.txt'), lines.join('\n') + '\n');
 console.log(`\n${lines.join('\n')}\n`);
-console.log(`done in ${seconds.toFixed(0)} s\n  record:   ${join(dir, 'west.h5')}  (h5py, w_pdist, ... read it)\n  logs:     ${join(dir, 'run.log.jsonl')} (JSON lines), ${join(dir, 'seg_logs/')}\n  summary:  ${join(dir, 'summary.txt')}\n  status:   cd ${dir} && npx --prefix ${repo} westream status`);
+console.log(
+  `done in ${seconds.toFixed(0)} s\n  record:   ${join(dir, 'west.h5')}  (h5py, w_pdist, ... read it)\n  logs:     ${join(dir, 'run.log.jsonl')} (JSON lines), ${join(dir, 'seg_logs/')}\n  summary:  ${join(dir, 'summary.txt')}\n  status:   cd ${dir} && npx --prefix ${repo} westream status`,
+);

@@ -83,7 +83,9 @@ async function pythonModule(cwd: string, args: string[], env: NodeJS.ProcessEnv)
 const dump = (dir: string): Record<string, string> =>
   JSON.parse(python(`exec(open(${JSON.stringify(join(REPO, 'test/fixtures/dump_west_h5.py'))}).read())`, [join(dir, 'west.h5')])) as Record<string, string>;
 /** `westream_adaptive_bins` of every iteration group, parsed. */
-const recorded = (dir: string): Record<string, { type: string; firstBin: number; nbins: number; boundaries?: number[][]; minima?: number[]; maxima?: number[]; groupSizes?: number[] }[]> =>
+const recorded = (
+  dir: string,
+): Record<string, { type: string; firstBin: number; nbins: number; boundaries?: number[][]; minima?: number[]; maxima?: number[]; groupSizes?: number[] }[]> =>
   JSON.parse(
     python(
       "import h5py,json,sys\nf=h5py.File(sys.argv[1],'r')\nprint(json.dumps({k: json.loads(g.attrs['westream_adaptive_bins']) for k,g in f['iterations'].items() if 'westream_adaptive_bins' in g.attrs}))",
@@ -132,7 +134,10 @@ describe.skipIf(skip)('MAB and binless end to end (toy double well, real CLI)', 
           for (const d of ['traj_segs', 'seg_logs', 'istates']) mkdirSync(join(dir, d));
           const env = childEnv({ WEST_SIM_ROOT: dir });
           const steps = [];
-          for (const args of [['westpa.cli.core.w_init', '-r', 'west.yaml', ...INIT.slice(1)], ['westpa.cli.core.w_run', '-r', 'west.yaml']]) {
+          for (const args of [
+            ['westpa.cli.core.w_init', '-r', 'west.yaml', ...INIT.slice(1)],
+            ['westpa.cli.core.w_run', '-r', 'west.yaml'],
+          ]) {
             const r = await pythonModule(dir, args, env);
             steps.push({ args, ...r });
             if (r.code !== 0) break;
@@ -182,13 +187,19 @@ describe.skipIf(skip)('MAB and binless end to end (toy double well, real CLI)', 
   it('GET /iterations/:n serves the adaptive bins; they span exactly the walkers of the MAB region', async () => {
     const labels = new Set<string>();
     for (let n = 2; n <= ITERS; n++) {
-      const it = (await (await fetch(`${base}/iterations/${n}`)).json()) as { adaptiveBins: { type: string; firstBin: number; boundaries: number[][]; minima: number[]; maxima: number[] }[] | null; bins: { bin: number; label: string; count: number }[] };
+      const it = (await (await fetch(`${base}/iterations/${n}`)).json()) as {
+        adaptiveBins: { type: string; firstBin: number; boundaries: number[][]; minima: number[]; maxima: number[] }[] | null;
+        bins: { bin: number; label: string; count: number }[];
+      };
       expect(it.adaptiveBins).not.toBeNull();
       const [rec] = it.adaptiveBins ?? [];
       expect(rec).toMatchObject({ type: 'MABBinMapper', firstBin: 2 });
       // made by the WE step at the end of iteration n-1: from its final points inside [-1, 1)
       const prev = (await (await fetch(`${base}/iterations/${n - 1}/segments?limit=1000`)).json()) as { segments: { finalPcoord: number[] }[] };
-      const inRegion = prev.segments.map((s) => s.finalPcoord[0] as number).filter((x) => x >= -1 && x < 1).map(Math.fround);
+      const inRegion = prev.segments
+        .map((s) => s.finalPcoord[0] as number)
+        .filter((x) => x >= -1 && x < 1)
+        .map(Math.fround);
       expect(rec?.minima).toEqual([Math.min(...inRegion)]);
       expect(rec?.maxima).toEqual([Math.max(...inRegion)]);
       expect(rec?.boundaries[0]?.[0]).toBe(Math.min(...inRegion));
@@ -214,37 +225,46 @@ describe.skipIf(skip)('MAB and binless end to end (toy double well, real CLI)', 
     expect([...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => a[k] !== b[k])).toEqual([]);
   }, 300_000);
 
-  it.skipIf(noWestpa)('binbounds.log in WESTPA\'s layout: w_run on the same config writes entries that binLogEntry renders byte for byte from their numbers', async () => {
-    const { dir, steps } = await westpa;
-    expect(steps.map((s) => s.args[0])).toEqual(['westpa.cli.core.w_init', 'westpa.cli.core.w_run']);
-    for (const s of steps) expect(s.code, `${s.args[0]}: ${s.out}`).toBe(0);
-    const theirs = readFileSync(join(dir, 'binbounds.log'), 'utf8').split(/(?=^Iteration: )/m);
-    expect(theirs).toHaveLength(ITERS);
-    const nums = (t: string | undefined): number[] => (t ?? '').trim().split(/[\s,]+/).filter(Boolean).map(Number);
-    for (const entry of theirs) {
-      const n = Number(/^Iteration: (\d+)/.exec(entry)?.[1]);
-      const bn = (which: string): number[] | null => {
-        const m = new RegExp(`Dimension 0 ${which} bottleneck walker at: \\[(?:array\\(\\[([^\\]]*)\\], dtype=float32\\)|None)\\]`).exec(entry);
-        return m?.[1] === undefined ? null : nums(m[1]);
-      };
-      const [filled, max] = nums(/Number of bottleneck bins filled: (\d+) \/ (\d+)/.exec(entry)?.slice(1).join(' '));
-      const rec = {
-        type: 'MABBinMapper' as const,
-        firstBin: 2,
-        nbins: 12,
-        nPoints: 0,
-        boundaries: [nums(/MAB linear bin boundaries: \[([^\]]*)\]/.exec(entry)?.[1])],
-        minima: [Number(/Lagging pcoord in each dimension: \[np\.float32\(([^)]*)\)\]/.exec(entry)?.[1])],
-        maxima: [Number(/Leading pcoord in each dimension: \[np\.float32\(([^)]*)\)\]/.exec(entry)?.[1])],
-        bottlenecksForward: [bn('forward')],
-        bottlenecksReverse: [bn('backward')],
-        nBottleneckFilled: filled as number,
-        maxBottleneck: max as number,
-      };
-      expect(rec.boundaries[0]).toHaveLength(9);
-      expect(binLogEntry(n, rec, { bottleneck: true, direction: [0], skip: [0] })).toBe(entry);
-    }
-  }, 600_000);
+  it.skipIf(noWestpa)(
+    "binbounds.log in WESTPA's layout: w_run on the same config writes entries that binLogEntry renders byte for byte from their numbers",
+    async () => {
+      const { dir, steps } = await westpa;
+      expect(steps.map((s) => s.args[0])).toEqual(['westpa.cli.core.w_init', 'westpa.cli.core.w_run']);
+      for (const s of steps) expect(s.code, `${s.args[0]}: ${s.out}`).toBe(0);
+      const theirs = readFileSync(join(dir, 'binbounds.log'), 'utf8').split(/(?=^Iteration: )/m);
+      expect(theirs).toHaveLength(ITERS);
+      const nums = (t: string | undefined): number[] =>
+        (t ?? '')
+          .trim()
+          .split(/[\s,]+/)
+          .filter(Boolean)
+          .map(Number);
+      for (const entry of theirs) {
+        const n = Number(/^Iteration: (\d+)/.exec(entry)?.[1]);
+        const bn = (which: string): number[] | null => {
+          const m = new RegExp(`Dimension 0 ${which} bottleneck walker at: \\[(?:array\\(\\[([^\\]]*)\\], dtype=float32\\)|None)\\]`).exec(entry);
+          return m?.[1] === undefined ? null : nums(m[1]);
+        };
+        const [filled, max] = nums(/Number of bottleneck bins filled: (\d+) \/ (\d+)/.exec(entry)?.slice(1).join(' '));
+        const rec = {
+          type: 'MABBinMapper' as const,
+          firstBin: 2,
+          nbins: 12,
+          nPoints: 0,
+          boundaries: [nums(/MAB linear bin boundaries: \[([^\]]*)\]/.exec(entry)?.[1])],
+          minima: [Number(/Lagging pcoord in each dimension: \[np\.float32\(([^)]*)\)\]/.exec(entry)?.[1])],
+          maxima: [Number(/Leading pcoord in each dimension: \[np\.float32\(([^)]*)\)\]/.exec(entry)?.[1])],
+          bottlenecksForward: [bn('forward')],
+          bottlenecksReverse: [bn('backward')],
+          nBottleneckFilled: filled as number,
+          maxBottleneck: max as number,
+        };
+        expect(rec.boundaries[0]).toHaveLength(9);
+        expect(binLogEntry(n, rec, { bottleneck: true, direction: [0], skip: [0] })).toBe(entry);
+      }
+    },
+    600_000,
+  );
 
   it('a MAB as the outer mapper with a target state: init refuses, saying to nest it', async () => {
     const r = await outer;

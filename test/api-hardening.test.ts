@@ -32,7 +32,14 @@ function http(base: string, path: string, o: { method?: string; host?: string; t
   const url = new URL(path, base);
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: url.hostname, port: url.port, path: url.pathname + url.search, method: o.method ?? 'GET', headers: { ...(o.host ? { host: o.host } : {}), ...(o.token ? { authorization: `Bearer ${o.token}` } : {}) }, timeout: o.timeoutMs ?? 10_000 },
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname + url.search,
+        method: o.method ?? 'GET',
+        headers: { ...(o.host ? { host: o.host } : {}), ...(o.token ? { authorization: `Bearer ${o.token}` } : {}) },
+        timeout: o.timeoutMs ?? 10_000,
+      },
       (res) => {
         let text = '';
         res.on('data', (b: Buffer) => (text += b.toString()));
@@ -67,12 +74,21 @@ describe.skipIf(skip)('a live run attacked through its API (issue 14 items 5, 11
   let finishedBeforeListen: number;
   beforeAll(async () => {
     // Unslowed: the first iterations finish while the API thread is still loading fastify.
-    dir = demoSimDir((y) => y.replace('max_total_iterations: 40', 'max_total_iterations: 200').replace('    seed: 20261121', '    seed: 20261121\n    api:\n      allowed_hosts: [westream.test]'));
+    dir = demoSimDir((y) =>
+      y
+        .replace('max_total_iterations: 40', 'max_total_iterations: 200')
+        .replace('    seed: 20261121', '    seed: 20261121\n    api:\n      allowed_hosts: [westream.test]'),
+    );
     expect(westream(dir, INIT).code).toBe(0);
     run = await runWithApi(dir, [], { WESTREAM_API_TOKEN: TOKEN });
     base = run.base;
     port = new URL(base).port;
-    finishedBeforeListen = (run.out().split('REST API on')[0]?.match(/"iteration finished"/g) ?? []).length;
+    finishedBeforeListen = (
+      run
+        .out()
+        .split('REST API on')[0]
+        ?.match(/"iteration finished"/g) ?? []
+    ).length;
     expect((await http(base, '/run/pause', { method: 'POST', token: TOKEN })).status).toBe(200);
     await until('the run pauses', async () => (await http(base, '/status')).json.state === 'paused', { ms: 60_000, context: run.out });
   }, 120_000);
@@ -143,7 +159,9 @@ describe.skipIf(skip)('a live run attacked through its API (issue 14 items 5, 11
   });
 
   it('item 11: query parameters with a default are not required in /openapi.json, and are optional for real', async () => {
-    const spec = (await http(base, '/openapi.json')).json as { paths: Record<string, { get?: { parameters?: { in: string; name: string; required?: boolean; schema: { default?: unknown } }[] } }> };
+    const spec = (await http(base, '/openapi.json')).json as {
+      paths: Record<string, { get?: { parameters?: { in: string; name: string; required?: boolean; schema: { default?: unknown } }[] } }>;
+    };
     const query = (path: string) => (spec.paths[path]?.get?.parameters ?? []).filter((p) => p.in === 'query');
     const withDefaults = [...query('/iterations/{n}/segments'), ...query('/evolution')];
     expect(withDefaults.map((p) => p.name).sort()).toEqual(['bins', 'dim', 'from', 'limit', 'offset']);
@@ -176,7 +194,9 @@ describe.skipIf(skip)('the API token file .westream/api-token (issue 14 item 4)'
     symlinkSync(target, join(dir, '.westream/api-token'));
     const r = westream(dir, ['run', '--api', '0']);
     expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr).toContain(`${join(dir, '.westream/api-token')} is a symbolic link (to ${target}); westream writes the API token only to a file of its own`);
+    expect(r.stderr).toContain(
+      `${join(dir, '.westream/api-token')} is a symbolic link (to ${target}); westream writes the API token only to a file of its own`,
+    );
     expect(r.stderr).toContain('Remove the link, then run again.');
     expect(r.stderr).not.toMatch(/internal error|^\s+at /m);
     expect(readFileSync(target, 'utf8')).toBe('do not overwrite\n');
@@ -198,7 +218,10 @@ describe.skipIf(skip)('the API token file .westream/api-token (issue 14 item 4)'
     const token = readFileSync(file, 'utf8').trim();
     expect(token).not.toBe('old-token');
     expect(token.length).toBeGreaterThan(16);
-    await until('iteration 1 has logs', async () => ((await http(run.base, '/status')).json as { lastIteration: unknown }).lastIteration !== null, { ms: 60_000, context: run.out });
+    await until('iteration 1 has logs', async () => ((await http(run.base, '/status')).json as { lastIteration: unknown }).lastIteration !== null, {
+      ms: 60_000,
+      context: run.out,
+    });
     const log = join(dir, 'seg_logs/000001-000000.log');
     rmSync(log);
     linkSync(file, log);

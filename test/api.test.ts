@@ -30,8 +30,16 @@ const get = async (path: string): Promise<{ status: number; body: unknown; text:
   }
   return { status: r.status, body, text };
 };
-const post = (path: string, token?: string): Promise<Response> => fetch(base + path, { method: 'POST', headers: token ? { authorization: `Bearer ${token}` } : {} });
-type Status = { state: string; requested: string | null; currentIteration: number; segments: { total: number; complete: number }; workers: { node: string; alive: boolean }[]; runId: string };
+const post = (path: string, token?: string): Promise<Response> =>
+  fetch(base + path, { method: 'POST', headers: token ? { authorization: `Bearer ${token}` } : {} });
+type Status = {
+  state: string;
+  requested: string | null;
+  currentIteration: number;
+  segments: { total: number; complete: number };
+  workers: { node: string; alive: boolean }[];
+  runId: string;
+};
 const status = async (): Promise<Status> => (await get('/status')).body as Status;
 const until = (what: string, ok: () => Promise<boolean>): Promise<void> => waitUntil(what, ok, { context: () => run.out() });
 
@@ -39,7 +47,13 @@ describe.skipIf(skip)('REST API of a live run', () => {
   beforeAll(async () => {
     dir = demoSimDir((y) => y.replace('max_total_iterations: 40', 'max_total_iterations: 30'));
     const p = join(dir, 'westpa_scripts/runseg.sh');
-    writeFileSync(p, readFileSync(p, 'utf8').replace('set -euo pipefail\n', 'set -euo pipefail\necho "segment $WEST_CURRENT_SEG_ID of iteration $WEST_CURRENT_ITER starts"\nsleep 0.15\n'));
+    writeFileSync(
+      p,
+      readFileSync(p, 'utf8').replace(
+        'set -euo pipefail\n',
+        'set -euo pipefail\necho "segment $WEST_CURRENT_SEG_ID of iteration $WEST_CURRENT_ITER starts"\nsleep 0.15\n',
+      ),
+    );
     chmodSync(p, 0o755);
     expect(westream(dir, ['init', '--bstates-from', 'bstates.txt', '--tstates-from', 'tstates.txt', '--segs-per-state', '2']).code).toBe(0);
     run = await runWithApi(dir, [], { WESTREAM_API_TOKEN: TOKEN });
@@ -93,7 +107,10 @@ describe.skipIf(skip)('REST API of a live run', () => {
     for (const r of rows) expect(r.norm).toBeCloseTo(1, 9);
     const it2 = (await get('/iterations/2')).body as { bins: { count: number; weight: number }[]; flux: { recycledWeight: number } };
     expect(it2.bins.reduce((a, b) => a + b.weight, 0)).toBeCloseTo(1, 9);
-    const page = (await get('/iterations/2/segments?offset=1&limit=2')).body as { total: number; segments: { id: number; weight: number; status: string; finalPcoord: number[] }[] };
+    const page = (await get('/iterations/2/segments?offset=1&limit=2')).body as {
+      total: number;
+      segments: { id: number; weight: number; status: string; finalPcoord: number[] }[];
+    };
     expect(page.segments.map((s) => s.id)).toEqual([1, 2]);
     expect(page.segments.every((s) => s.status === 'complete' && s.finalPcoord.length === 1)).toBe(true);
     const seg = (await get('/iterations/2/segments/1')).body as { pcoord: number[][]; parents: number[]; links: { log: string } };
@@ -120,7 +137,12 @@ describe.skipIf(skip)('REST API of a live run', () => {
       expect(r.status, path).toBe(code);
       expect((r.body as { message: string }).message, path).toMatch(msg);
     }
-    for (const path of [`/iterations/1/segments/${'9'.repeat(1500)}`, `/iterations/${'1'.repeat(1500)}`, `/iterations/1/segments?limit=${'9'.repeat(1500)}`, '/iterations/1/segments/0/log?tail=1e9']) {
+    for (const path of [
+      `/iterations/1/segments/${'9'.repeat(1500)}`,
+      `/iterations/${'1'.repeat(1500)}`,
+      `/iterations/1/segments?limit=${'9'.repeat(1500)}`,
+      '/iterations/1/segments/0/log?tail=1e9',
+    ]) {
       const r = await get(path);
       expect(r.status, path.slice(0, 60)).toBe(400);
       expect((r.body as { message: string }).message).toMatch(/^bad request: /);

@@ -35,7 +35,12 @@ function stampingSimRoot(): string {
   const dir = mkdtempSync(join(tmpdir(), 'westream-once-'));
   cpSync(join(REPO, 'bench/fixtures/noop'), dir, { recursive: true });
   const cfg = join(dir, 'west.cfg');
-  writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('bin_target_counts: 1000', `bin_target_counts: ${SEGS}`).replace('max_total_iterations: 3', `max_total_iterations: ${ITERS}`));
+  writeFileSync(
+    cfg,
+    readFileSync(cfg, 'utf8')
+      .replace('bin_target_counts: 1000', `bin_target_counts: ${SEGS}`)
+      .replace('max_total_iterations: 3', `max_total_iterations: ${ITERS}`),
+  );
   appendFileSync(join(dir, 'runseg.sh'), 'echo "$WEST_CURRENT_ITER $WEST_CURRENT_SEG_ID" >> "$WEST_SIM_ROOT/stamps"\n');
   const init = westream(dir, ['init', '--config', 'west.cfg', '--bstate', 'start,1,start', '--segs-per-state', String(SEGS)]);
   expect(init.code, init.stderr).toBe(0);
@@ -50,7 +55,13 @@ function executions(dir: string): Map<string, number> {
 }
 
 async function daemons(n: number, tag: string): Promise<Started[]> {
-  const ws = Array.from({ length: n }, (_, i) => start(process.execPath, [WESTREAM, 'worker', '--redis', redis.url, '--node-id', `${tag}-${i}`, '--slots', '1', '--state-dir', join(redis.dir, `state-${tag}-${i}`)], { env: childEnv() }));
+  const ws = Array.from({ length: n }, (_, i) =>
+    start(
+      process.execPath,
+      [WESTREAM, 'worker', '--redis', redis.url, '--node-id', `${tag}-${i}`, '--slots', '1', '--state-dir', join(redis.dir, `state-${tag}-${i}`)],
+      { env: childEnv() },
+    ),
+  );
   for (const w of ws) await waitForLine(w, 'stdout', /ready: 1 slot/);
   return ws;
 }
@@ -76,7 +87,10 @@ describe.skipIf(skip)('bullmq: a segment handed out again after its result was a
     const dir = mkdtempSync(join(tmpdir(), 'westream-race-'));
     cpSync(join(REPO, 'bench/fixtures/noop'), dir, { recursive: true });
     // Each execution leaves a token of its own in its directory and a stamp; segment 1 keeps the run open.
-    appendFileSync(join(dir, 'runseg.sh'), 'echo "$$-$RANDOM" > token\necho "$WEST_CURRENT_SEG_ID $PWD" >> "$WEST_SIM_ROOT/stamps"\n[ "$WEST_CURRENT_SEG_ID" = 1 ] && sleep 6\nexit 0\n');
+    appendFileSync(
+      join(dir, 'runseg.sh'),
+      'echo "$$-$RANDOM" > token\necho "$WEST_CURRENT_SEG_ID $PWD" >> "$WEST_SIM_ROOT/stamps"\n[ "$WEST_CURRENT_SEG_ID" = 1 ] && sleep 6\nexit 0\n',
+    );
     const runId = 'race';
     const o = { redisUrl: redis.url, runId, simRoot: dir, config: join(dir, 'west.cfg'), seed: 1n };
     const wm = await BullmqWorkManager.connect(o);
@@ -129,5 +143,8 @@ describe.skipIf(skip)('bullmq: a segment handed out again after its result was a
 function executionsOf(dir: string, segId: number): string[] {
   const file = join(dir, 'stamps');
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter((l) => l.startsWith(`${segId} `)).map((l) => l.slice(l.indexOf(' ') + 1));
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith(`${segId} `))
+    .map((l) => l.slice(l.indexOf(' ') + 1));
 }

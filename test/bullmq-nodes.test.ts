@@ -32,15 +32,36 @@ afterAll(async () => {
 
 const config = (y: string): string => y.replace('max_total_iterations: 4', 'max_total_iterations: 2').replace('bin_target_counts: 2', 'bin_target_counts: 3');
 
-describe.skipIf(skip)('bullmq across three network-namespace nodes, streaming on each node\'s loopback', () => {
-  it('every node runs segments, every stream task reaches its own engine, and west.h5 equals the local run\'s pcoords', async () => {
+describe.skipIf(skip)("bullmq across three network-namespace nodes, streaming on each node's loopback", () => {
+  it("every node runs segments, every stream task reaches its own engine, and west.h5 equals the local run's pcoords", async () => {
     const local = streamSimDir(config);
     expect(westream(local, ['init', '--config', 'west.yaml', '--bstates-from', 'bstates.txt', '--segs-per-state', '3']).code).toBe(0);
     const lr = westream(local, ['run', '--config', 'west.yaml']);
     expect(lr.code, lr.stderr).toBe(0);
 
     const workers: Started[] = nodes.names.map((ns, i) =>
-      start('ip', ['netns', 'exec', ns, process.execPath, WESTREAM, 'worker', '--redis', redis.url, '--node-id', `node${i}`, '--slots', '1', '--state-dir', join(redis.dir, `state-${i}`), '--lock-duration', '5'], { env: childEnv() }),
+      start(
+        'ip',
+        [
+          'netns',
+          'exec',
+          ns,
+          process.execPath,
+          WESTREAM,
+          'worker',
+          '--redis',
+          redis.url,
+          '--node-id',
+          `node${i}`,
+          '--slots',
+          '1',
+          '--state-dir',
+          join(redis.dir, `state-${i}`),
+          '--lock-duration',
+          '5',
+        ],
+        { env: childEnv() },
+      ),
     );
     for (const w of workers) await waitForLine(w, 'stdout', /ready: 1 slot/);
     const dir = streamSimDir(config);
@@ -70,10 +91,18 @@ describe.skipIf(skip)('bullmq across three network-namespace nodes, streaming on
     // Each segment's stream task was a job on the queue of the node that ran the segment, and only there: every
     // stream job on a node's queue is of a segment that node started, and every segment it completed has one.
     for (const [i] of workers.entries()) {
-      const streamed = new Set((await completedJobIds(redis.url, `westream:node:node${i}:events`)).map((id) => /-i(\d+)-s(\d+)-stream-/.exec(id)).map((m) => `${m?.[1]}-${m?.[2]}`));
+      const streamed = new Set(
+        (await completedJobIds(redis.url, `westream:node:node${i}:events`)).map((id) => /-i(\d+)-s(\d+)-stream-/.exec(id)).map((m) => `${m?.[1]}-${m?.[2]}`),
+      );
       const completedHere = [...ranBy].filter(([, node]) => node === i).map(([seg]) => seg);
-      expect(completedHere.filter((seg) => !streamed.has(seg)), `segments node${i} completed without a stream job on its queue`).toEqual([]);
-      expect([...streamed].filter((seg) => !startedOn[i]?.has(seg)), `stream jobs on node${i}'s queue for segments it never started`).toEqual([]);
+      expect(
+        completedHere.filter((seg) => !streamed.has(seg)),
+        `segments node${i} completed without a stream job on its queue`,
+      ).toEqual([]);
+      expect(
+        [...streamed].filter((seg) => !startedOn[i]?.has(seg)),
+        `stream jobs on node${i}'s queue for segments it never started`,
+      ).toEqual([]);
       expect(streamed.size).toBeGreaterThan(0);
     }
     expect(survivors(dir)).toEqual([]);

@@ -14,7 +14,9 @@ import { reapStarted, start, survivors, waitForLine, type Started } from './supp
 import { startRedis, type PrivateRedis } from './support/redis.js';
 import { childEnv, demoSimDir, REPO, runWithApi, streamSimDir, WESTREAM, westream, westreamAsync, westreamRun } from './support/sim-dir.js';
 
-const skip = skipWithoutPeer('redis-server (Debian)', commandMissing('redis-server', 'apt-get install redis-server')) || skipWithoutPeer('h5py (PyPI)', pythonModuleMissing('h5py'));
+const skip =
+  skipWithoutPeer('redis-server (Debian)', commandMissing('redis-server', 'apt-get install redis-server')) ||
+  skipWithoutPeer('h5py (PyPI)', pythonModuleMissing('h5py'));
 
 let redis: PrivateRedis;
 beforeAll(async () => {
@@ -26,7 +28,25 @@ afterAll(async () => {
 afterEach(reapStarted);
 
 function worker(url: string, nodeId: string, args: string[] = [], env: Record<string, string> = {}): Started {
-  return start(process.execPath, [WESTREAM, 'worker', '--redis', url, '--node-id', nodeId, '--state-dir', join(redis.dir, `state-${nodeId}`), '--lock-duration', '2', '--heartbeat', '1', ...args], { env: childEnv(env) });
+  return start(
+    process.execPath,
+    [
+      WESTREAM,
+      'worker',
+      '--redis',
+      url,
+      '--node-id',
+      nodeId,
+      '--state-dir',
+      join(redis.dir, `state-${nodeId}`),
+      '--lock-duration',
+      '2',
+      '--heartbeat',
+      '1',
+      ...args,
+    ],
+    { env: childEnv(env) },
+  );
 }
 
 /** `westream run --work-manager bullmq` in the background. */
@@ -58,7 +78,10 @@ describe.skipIf(skip)('worker daemons: registry and node queues', () => {
     try {
       await new Promise((r) => setTimeout(r, 3500)); // the heartbeat's TTL is 3 × 1 s
       const reg = await wm.workers();
-      expect(reg.map((w) => [w.node, w.alive])).toEqual([['node-x', false], ['node-y', true]]);
+      expect(reg.map((w) => [w.node, w.alive])).toEqual([
+        ['node-x', false],
+        ['node-y', true],
+      ]);
       const yInfo = reg.find((w) => w.node === 'node-y');
       expect(yInfo).toMatchObject({ slots: 1, pid: y.child.pid, draining: false, lockDurationMs: 2000 });
       expect(Date.now() - Date.parse(yInfo?.at ?? '')).toBeLessThan(3000);
@@ -94,7 +117,10 @@ describe.skipIf(skip)('worker daemons: segments that finish in milliseconds', ()
     const dir = mkdtempSync(join(tmpdir(), 'westream-fast-'));
     cpSync(join(REPO, 'bench/fixtures/noop'), dir, { recursive: true });
     const cfg = join(dir, 'west.cfg');
-    writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('bin_target_counts: 1000', 'bin_target_counts: 300').replace('max_total_iterations: 3', 'max_total_iterations: 2'));
+    writeFileSync(
+      cfg,
+      readFileSync(cfg, 'utf8').replace('bin_target_counts: 1000', 'bin_target_counts: 300').replace('max_total_iterations: 3', 'max_total_iterations: 2'),
+    );
     expect(westream(dir, ['init', '--config', 'west.cfg', '--bstate', 'start,1,start', '--segs-per-state', '300']).code).toBe(0);
     const r = await westreamRun(dir, ['run', '--config', 'west.cfg', '--work-manager', 'bullmq', '--redis', redis.url]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
@@ -103,7 +129,7 @@ describe.skipIf(skip)('worker daemons: segments that finish in milliseconds', ()
 });
 
 describe.skipIf(skip)('worker daemons: one GPU per slot', () => {
-  it('--gpus 7,3: every segment sees its slot\'s device in CUDA_VISIBLE_DEVICES, never one another segment holds', async () => {
+  it("--gpus 7,3: every segment sees its slot's device in CUDA_VISIBLE_DEVICES, never one another segment holds", async () => {
     const w = worker(redis.url, 'node-gpu', ['--gpus', '7,3']);
     await waitForLine(w, 'stdout', /ready: 2 slot\(s\) on GPU\(s\) 7,3/);
     const dir = demoSimDir((y) => y.replace('max_total_iterations: 40', 'max_total_iterations: 2'));
@@ -118,10 +144,19 @@ describe.skipIf(skip)('worker daemons: one GPU per slot', () => {
       ),
     );
     chmodSync(p, 0o755);
-    expect(westream(dir, ['init', '--config', 'west.yaml', '--bstates-from', 'bstates.txt', '--tstates-from', 'tstates.txt', '--segs-per-state', '4']).code).toBe(0);
+    expect(
+      westream(dir, ['init', '--config', 'west.yaml', '--bstates-from', 'bstates.txt', '--tstates-from', 'tstates.txt', '--segs-per-state', '4']).code,
+    ).toBe(0);
     const r = await westreamRun(dir, ['run', '--config', 'west.yaml', '--work-manager', 'bullmq', '--redis', redis.url]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    const seen = readdirSync(join(dir, 'seg_logs')).filter((f) => /^\d{6}-\d{6}\.log$/.test(f)).map((f) => /gpu=(\S*) index=(\S*)/.exec(readFileSync(join(dir, 'seg_logs', f), 'utf8'))?.slice(1).join(' '));
+    const seen = readdirSync(join(dir, 'seg_logs'))
+      .filter((f) => /^\d{6}-\d{6}\.log$/.test(f))
+      .map((f) =>
+        /gpu=(\S*) index=(\S*)/
+          .exec(readFileSync(join(dir, 'seg_logs', f), 'utf8'))
+          ?.slice(1)
+          .join(' '),
+      );
     expect(seen.length).toBeGreaterThanOrEqual(8);
     expect(new Set(seen)).toEqual(new Set(['7 0', '3 1']));
     expect(existsSync(join(dir, 'gpu-clashes'))).toBe(false);
@@ -149,7 +184,9 @@ describe.skipIf(skip)('stopping a run while Redis is down', () => {
     const dir = demoSimDir((y) => y.replace('max_total_iterations: 40', 'max_total_iterations: 3'));
     const p = join(dir, 'westpa_scripts/runseg.sh');
     writeFileSync(p, readFileSync(p, 'utf8').replace('set -euo pipefail\n', 'set -euo pipefail\nsleep "${SEG_SLEEP:-0}"\n'));
-    expect(westream(dir, ['init', '--config', 'west.yaml', '--bstates-from', 'bstates.txt', '--tstates-from', 'tstates.txt', '--segs-per-state', '2']).code).toBe(0);
+    expect(
+      westream(dir, ['init', '--config', 'west.yaml', '--bstates-from', 'bstates.txt', '--tstates-from', 'tstates.txt', '--segs-per-state', '2']).code,
+    ).toBe(0);
     const run = backgroundRun(dir, own.url);
     await waitForLine(w, 'stdout', /: started/, 30_000);
     await own.stop();
@@ -188,8 +225,12 @@ describe.skipIf(skip)('the REST API in BullMQ mode', () => {
     const dir = demoSimDir((y) => y.replace('max_total_iterations: 40', 'max_total_iterations: 6'));
     const p = join(dir, 'westpa_scripts/runseg.sh');
     writeFileSync(p, readFileSync(p, 'utf8').replace('set -euo pipefail\n', 'set -euo pipefail\nsleep "${SEG_SLEEP:-0}"\n'));
-    expect(westream(dir, ['init', '--config', 'west.yaml', '--bstates-from', 'bstates.txt', '--tstates-from', 'tstates.txt', '--segs-per-state', '2']).code).toBe(0);
-    const { base, closed } = await runWithApi(dir, ['--config', 'west.yaml', '--work-manager', 'bullmq', '--redis', redis.url], { WESTREAM_API_TOKEN: 'tok-123' });
+    expect(
+      westream(dir, ['init', '--config', 'west.yaml', '--bstates-from', 'bstates.txt', '--tstates-from', 'tstates.txt', '--segs-per-state', '2']).code,
+    ).toBe(0);
+    const { base, closed } = await runWithApi(dir, ['--config', 'west.yaml', '--work-manager', 'bullmq', '--redis', redis.url], {
+      WESTREAM_API_TOKEN: 'tok-123',
+    });
     const workers = (await (await fetch(`${base}/workers`)).json()) as { node: string; alive: boolean; slots: number }[];
     expect(workers).toEqual(expect.arrayContaining([expect.objectContaining({ node: 'node-api', alive: true, slots: 1 })]));
     // A node joining shows on the event stream (the registry is polled every 5 s).

@@ -12,7 +12,9 @@ import { reapStarted, start, survivors, survivorsAfter, waitForLine, type Starte
 import { startRedis, type PrivateRedis } from './support/redis.js';
 import { childEnv, demoSimDir, python, REPO, WESTREAM, westream, westreamAsync, westreamRun } from './support/sim-dir.js';
 
-const skip = skipWithoutPeer('redis-server (Debian)', commandMissing('redis-server', 'apt-get install redis-server')) || skipWithoutPeer('h5py (PyPI)', pythonModuleMissing('h5py'));
+const skip =
+  skipWithoutPeer('redis-server (Debian)', commandMissing('redis-server', 'apt-get install redis-server')) ||
+  skipWithoutPeer('h5py (PyPI)', pythonModuleMissing('h5py'));
 const ITERS = 4;
 const fewIterations = (y: string): string => y.replace('max_total_iterations: 40', `max_total_iterations: ${ITERS}`);
 
@@ -26,8 +28,10 @@ afterAll(async () => {
 afterEach(reapStarted);
 
 /** west.h5 as digests of every dataset and attribute except timings (test/fixtures/dump_west_h5.py). */
-const digest = (dir: string): Record<string, string> => JSON.parse(python(readFileSync(join(REPO, 'test/fixtures/dump_west_h5.py'), 'utf8'), [join(dir, 'west.h5')])) as Record<string, string>;
-const differing = (a: Record<string, string>, b: Record<string, string>): string[] => [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => a[k] !== b[k]);
+const digest = (dir: string): Record<string, string> =>
+  JSON.parse(python(readFileSync(join(REPO, 'test/fixtures/dump_west_h5.py'), 'utf8'), [join(dir, 'west.h5')])) as Record<string, string>;
+const differing = (a: Record<string, string>, b: Record<string, string>): string[] =>
+  [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => a[k] !== b[k]);
 
 /** A demo sim root, initialised; `slow` makes every segment sleep first (so a test can kill something mid-segment). */
 function simRoot(edit: (y: string) => string = fewIterations): string {
@@ -41,7 +45,24 @@ function simRoot(edit: (y: string) => string = fewIterations): string {
 }
 
 function worker(nodeId: string, env: Record<string, string> = {}, lockSeconds = 2, r: PrivateRedis = redis): Started {
-  return start(process.execPath, [WESTREAM, 'worker', '--redis', r.url, '--node-id', nodeId, '--slots', '1', '--state-dir', join(r.dir, `state-${nodeId}`), '--lock-duration', String(lockSeconds)], { env: childEnv(env) });
+  return start(
+    process.execPath,
+    [
+      WESTREAM,
+      'worker',
+      '--redis',
+      r.url,
+      '--node-id',
+      nodeId,
+      '--slots',
+      '1',
+      '--state-dir',
+      join(r.dir, `state-${nodeId}`),
+      '--lock-duration',
+      String(lockSeconds),
+    ],
+    { env: childEnv(env) },
+  );
 }
 
 async function workers(env: Record<string, string> = {}, r: PrivateRedis = redis): Promise<Started[]> {
@@ -75,7 +96,7 @@ describe.skipIf(skip)('bullmq work manager: same seed, same west.h5', () => {
     reference = digest(dir);
   });
 
-  it('two worker daemons run every segment; west.h5 equals the local work manager\'s', async () => {
+  it("two worker daemons run every segment; west.h5 equals the local work manager's", async () => {
     const ws = await workers();
     const dir = simRoot();
     const r = await westreamRun(dir, [...bullmq, '--redis', redis.url]);
@@ -116,9 +137,11 @@ describe.skipIf(skip)('bullmq work manager: same seed, same west.h5', () => {
       }
     };
     try {
-      await Promise.all(lanes.map(async (r, lane) => {
-        for (let t = lane; t < pauses.length; t += lanes.length) await trial(t, r);
-      }));
+      await Promise.all(
+        lanes.map(async (r, lane) => {
+          for (let t = lane; t < pauses.length; t += lanes.length) await trial(t, r);
+        }),
+      );
     } finally {
       await lanes[1]?.stop();
     }
@@ -141,7 +164,24 @@ describe.skipIf(skip)('bullmq work manager: same seed, same west.h5', () => {
     const own = await startRedis({ aof: true });
     try {
       const wsOwn = ['node-a', 'node-b'].map((id) =>
-        start(process.execPath, [WESTREAM, 'worker', '--redis', own.url, '--node-id', `${id}-aof`, '--slots', '1', '--state-dir', join(own.dir, `state-${id}`), '--lock-duration', '2'], { env: childEnv({ SEG_SLEEP: '0.1' }) }),
+        start(
+          process.execPath,
+          [
+            WESTREAM,
+            'worker',
+            '--redis',
+            own.url,
+            '--node-id',
+            `${id}-aof`,
+            '--slots',
+            '1',
+            '--state-dir',
+            join(own.dir, `state-${id}`),
+            '--lock-duration',
+            '2',
+          ],
+          { env: childEnv({ SEG_SLEEP: '0.1' }) },
+        ),
       );
       for (const w of wsOwn) await waitForLine(w, 'stdout', /ready: 1 slot/);
       const dir = simRoot();
@@ -179,7 +219,13 @@ describe.skipIf(skip)('bullmq work manager: failures', () => {
     await workers();
     const dir = simRoot((y) => fewIterations(y).replace('  westream:\n', '  westream:\n    max_segment_retries: 1\n'));
     const p = join(dir, 'westpa_scripts/runseg.sh');
-    writeFileSync(p, readFileSync(p, 'utf8').replace('set -euo pipefail\n', 'set -euo pipefail\nif [ "$WEST_CURRENT_ITER" = 2 ] && [ "$WEST_CURRENT_SEG_ID" = 1 ]; then echo "poison: this segment always fails"; exit 7; fi\n'));
+    writeFileSync(
+      p,
+      readFileSync(p, 'utf8').replace(
+        'set -euo pipefail\n',
+        'set -euo pipefail\nif [ "$WEST_CURRENT_ITER" = 2 ] && [ "$WEST_CURRENT_SEG_ID" = 1 ]; then echo "poison: this segment always fails"; exit 7; fi\n',
+      ),
+    );
     const r = await westreamRun(dir, [...bullmq, '--redis', redis.url]);
     expect(r.code, r.stdout + r.stderr).toBe(3);
     expect(r.stderr).toMatch(/segment 1 of iteration 2 \(attempt 2\): .*runseg\.sh exited with status 7/);
@@ -211,7 +257,7 @@ describe.skipIf(skip)('bullmq work manager: failures', () => {
     a.child.kill('SIGTERM');
     expect(await a.exited).toBe(130);
     expect(Date.now() - t0).toBeLessThan(10_000);
-    expect(survivors(dir), 'the killed segment\'s processes').toEqual([]);
+    expect(survivors(dir), "the killed segment's processes").toEqual([]);
     const b = worker('node-b');
     await waitForLine(b, 'stdout', /ready: 1 slot/);
     expect(await new Promise((r) => run.once('close', r))).toBe(0);
@@ -226,4 +272,3 @@ describe.skipIf(skip)('bullmq work manager: failures', () => {
     expect(r.stderr).not.toContain('    at ');
   });
 });
-

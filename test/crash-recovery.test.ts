@@ -68,32 +68,30 @@ describe.skipIf(skip)(`crash recovery: kill -9 at ${TRIALS} random instants`, ()
     expect(westream(dir, ['truncate', '-n', '99']).stderr).toContain('N must be between 2 and the current iteration (13)');
   }, 120_000);
 
-  it(
-    'every killed run, restarted, ends with the west.h5 of the undisturbed run and leaves no orphan',
-    async () => {
-      const rng = Rng.derive(20261121n, 7);
-      const outcomes: string[] = [];
-      let killedMidway = 0;
-      for (let trial = 0; trial < TRIALS; trial++) {
-        const dir = copyOf(template);
-        const delay = 50 + rng.float64() * runSeconds * 1000 * 0.9;
-        const child = westreamAsync(dir, ['run']);
-        const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
-        const timer = setTimeout(() => child.kill('SIGKILL'), delay);
-        const code = await exited;
-        clearTimeout(timer);
-        if (code === null) killedMidway++;
-        const resumed = westream(dir, ['run']);
-        expect(resumed.code, `trial ${trial}: ${resumed.stderr}`).toBe(0);
-        const d = diff(dump(dir), reference);
-        outcomes.push(`trial ${trial}: killed after ${delay.toFixed(0)} ms${code === null ? '' : ' (had already finished)'}; differing: ${d.join(', ') || 'none'}`);
-        expect(d, outcomes.join('\n')).toEqual([]);
-        expect(survivors(dir), `trial ${trial}: processes of the killed run survived the restart`).toEqual([]);
-        expect(existsSync(join(dir, '.west.h5.westream-tmp'))).toBe(false);
-      }
-      // Most instants must land inside the run, or the trials test nothing.
-      expect(killedMidway).toBeGreaterThanOrEqual(TRIALS * 0.75);
-    },
-    600_000,
-  );
+  it('every killed run, restarted, ends with the west.h5 of the undisturbed run and leaves no orphan', async () => {
+    const rng = Rng.derive(20261121n, 7);
+    const outcomes: string[] = [];
+    let killedMidway = 0;
+    for (let trial = 0; trial < TRIALS; trial++) {
+      const dir = copyOf(template);
+      const delay = 50 + rng.float64() * runSeconds * 1000 * 0.9;
+      const child = westreamAsync(dir, ['run']);
+      const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+      const timer = setTimeout(() => child.kill('SIGKILL'), delay);
+      const code = await exited;
+      clearTimeout(timer);
+      if (code === null) killedMidway++;
+      const resumed = westream(dir, ['run']);
+      expect(resumed.code, `trial ${trial}: ${resumed.stderr}`).toBe(0);
+      const d = diff(dump(dir), reference);
+      outcomes.push(
+        `trial ${trial}: killed after ${delay.toFixed(0)} ms${code === null ? '' : ' (had already finished)'}; differing: ${d.join(', ') || 'none'}`,
+      );
+      expect(d, outcomes.join('\n')).toEqual([]);
+      expect(survivors(dir), `trial ${trial}: processes of the killed run survived the restart`).toEqual([]);
+      expect(existsSync(join(dir, '.west.h5.westream-tmp'))).toBe(false);
+    }
+    // Most instants must land inside the run, or the trials test nothing.
+    expect(killedMidway).toBeGreaterThanOrEqual(TRIALS * 0.75);
+  }, 600_000);
 });

@@ -12,7 +12,8 @@ import { commandMissing, pythonModuleMissing, skipWithoutPeer } from './support/
 import { reapStarted } from './support/processes.js';
 import { demoSimDir, runWithApi, westream } from './support/sim-dir.js';
 
-const skip = skipWithoutPeer('chromium (Debian)', commandMissing('chromium', 'apt-get install chromium')) || skipWithoutPeer('h5py (PyPI)', pythonModuleMissing('h5py'));
+const skip =
+  skipWithoutPeer('chromium (Debian)', commandMissing('chromium', 'apt-get install chromium')) || skipWithoutPeer('h5py (PyPI)', pythonModuleMissing('h5py'));
 
 let browser: Browser | undefined;
 let base = '';

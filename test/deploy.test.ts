@@ -42,7 +42,9 @@ describe('docker-compose.yml and Dockerfile', () => {
   });
 
   it("the compose file's quick start, each `docker compose run --rm sim-manager ARGS` run as `westream ARGS`, makes and initializes the sim root", () => {
-    const header = readFileSync(join(REPO, 'docker-compose.yml'), 'utf8').split('\n').filter((l) => l.startsWith('#'));
+    const header = readFileSync(join(REPO, 'docker-compose.yml'), 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('#'));
     const runs = header.map((l) => /docker compose run --rm sim-manager ([^#]+)/.exec(l)?.[1]?.trim()).filter((a): a is string => a !== undefined);
     expect(runs.map((a) => a.split(' ')[0])).toEqual(['example', 'init']);
     const host = mkdtempSync(join(tmpdir(), 'westream-compose-'));
@@ -73,7 +75,7 @@ describe('docker-compose.yml and Dockerfile', () => {
     expect(dockerfile).toMatch(/^WORKDIR \/sim$/m);
   });
 
-  it("Redis runs with config/redis.conf (AOF every second, noeviction), which exists", () => {
+  it('Redis runs with config/redis.conf (AOF every second, noeviction), which exists', () => {
     const r = compose.services.redis as Service;
     const mount = (r.volumes ?? []).find((v) => v.includes('redis.conf')) as string;
     const [host, inContainer] = mount.split(':');
@@ -90,7 +92,8 @@ describe('docker-compose.yml and Dockerfile', () => {
     const bin = (JSON.parse(readFileSync(join(REPO, 'packages/cli/package.json'), 'utf8')) as { bin: Record<string, string> }).bin;
     expect(Object.keys(bin)).toContain('westream');
     expect(dockerfile).toMatch(/^ENV PATH=\/opt\/westream\/node_modules\/\.bin:\$PATH$/m);
-    for (const m of dockerfile.matchAll(/^COPY (.+) \S+$/gm)) for (const src of (m[1] as string).split(/\s+/)) expect(existsSync(join(REPO, src)), src).toBe(true);
+    for (const m of dockerfile.matchAll(/^COPY (.+) \S+$/gm))
+      for (const src of (m[1] as string).split(/\s+/)) expect(existsSync(join(REPO, src)), src).toBe(true);
     // The build runs the repository's own scripts.
     const scripts = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
     expect(scripts.build).toBeDefined();
@@ -100,11 +103,21 @@ describe('docker-compose.yml and Dockerfile', () => {
   // The Compose file's own validator, without an engine: the docker compose plugin where it exists, else
   // Debian's docker-compose (1.29, which reads the Compose spec too; the test deps install it).
   const composeCli: [string, ...string[]] | null =
-    spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' }).status === 0 ? ['docker', 'compose'] : spawnSync('docker-compose', ['version'], { encoding: 'utf8' }).status === 0 ? ['docker-compose'] : null;
-  const skipCompose = skipWithoutPeer('docker compose / docker-compose (Debian)', composeCli ? undefined : 'neither the docker compose plugin nor docker-compose is installed (apt-get install docker-compose)');
+    spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' }).status === 0
+      ? ['docker', 'compose']
+      : spawnSync('docker-compose', ['version'], { encoding: 'utf8' }).status === 0
+        ? ['docker-compose']
+        : null;
+  const skipCompose = skipWithoutPeer(
+    'docker compose / docker-compose (Debian)',
+    composeCli ? undefined : 'neither the docker compose plugin nor docker-compose is installed (apt-get install docker-compose)',
+  );
   it.skipIf(skipCompose)('docker compose config accepts the file', () => {
     const [cmd, ...pre] = composeCli as [string, ...string[]];
-    const r = spawnSync(cmd, [...pre, '-f', join(REPO, 'docker-compose.yml'), 'config', '--quiet'], { encoding: 'utf8', env: { ...process.env, WESTREAM_API_TOKEN: 'x' } });
+    const r = spawnSync(cmd, [...pre, '-f', join(REPO, 'docker-compose.yml'), 'config', '--quiet'], {
+      encoding: 'utf8',
+      env: { ...process.env, WESTREAM_API_TOKEN: 'x' },
+    });
     expect(r.status, r.stderr).toBe(0);
   });
 });

@@ -14,14 +14,17 @@ import { python, REPO, westream } from './support/sim-dir.js';
 import { mountTmpfs, tmpfsMissing, type Tmpfs } from './support/tmpfs.js';
 
 const skip = skipWithoutPeer('h5py (PyPI)', pythonModuleMissing('h5py')) || skipWithoutPeer('a tmpfs to fill (root)', tmpfsMissing());
-const dump = (file: string): Record<string, string> => JSON.parse(python(`exec(open(${JSON.stringify(join(REPO, 'test/fixtures/dump_west_h5.py'))}).read())`, [file])) as Record<string, string>;
-const diff = (a: Record<string, string>, b: Record<string, string>): string[] => [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => a[k] !== b[k]);
+const dump = (file: string): Record<string, string> =>
+  JSON.parse(python(`exec(open(${JSON.stringify(join(REPO, 'test/fixtures/dump_west_h5.py'))}).read())`, [file])) as Record<string, string>;
+const diff = (a: Record<string, string>, b: Record<string, string>): string[] =>
+  [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => a[k] !== b[k]);
 const INIT = ['init', '--bstate', 'origin,1.0,origin', '--tstate', 'far,2.0', '--segs-per-state', '4'];
 
 function simRoot(dataFile?: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'westream-diskfull-'));
   cpSync(join(REPO, 'test/fixtures/randomwalk'), dir, { recursive: true });
-  if (dataFile) writeFileSync(join(dir, 'west.yaml'), readFileSync(join(dir, 'west.yaml'), 'utf8').replace('west_data_file: west.h5', `west_data_file: ${dataFile}`));
+  if (dataFile)
+    writeFileSync(join(dir, 'west.yaml'), readFileSync(join(dir, 'west.yaml'), 'utf8').replace('west_data_file: west.h5', `west_data_file: ${dataFile}`));
   return dir;
 }
 
@@ -41,7 +44,9 @@ describe.skipIf(skip)('disk full under westream run (issue 14 items 1, 2)', () =
 
   const expectDiskFull = (r: { code: number | null; stderr: string }, h5: string): void => {
     expect(r.code, r.stderr).toBe(4);
-    expect(r.stderr).toMatch(new RegExp(`^westream: disk full: free \\d+ bytes \\([\\d.]+ [KM]iB\\) at ${fs.dir}, then \`westream run\` resumes; ${h5} is unchanged$`, 'm'));
+    expect(r.stderr).toMatch(
+      new RegExp(`^westream: disk full: free \\d+ bytes \\([\\d.]+ [KM]iB\\) at ${fs.dir}, then \`westream run\` resumes; ${h5} is unchanged$`, 'm'),
+    );
     expect(r.stderr).not.toContain('internal error');
     expect(r.stderr).not.toMatch(/^\s+at /m); // no stack trace
     expect(readdirSync(fs.dir)).toEqual(['west.h5']); // no temporary copy left

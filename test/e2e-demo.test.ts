@@ -55,19 +55,30 @@ describe.skipIf(skip)('the demo, end to end', () => {
     expect(run.code, run.stderr + run.stdout).toBe(0);
     runOut = run.stdout;
     // python3 -m, not the console script: a fresh pip install may not have refreshed pyenv's shims yet.
-    const pd = spawnSync('python3', ['-m', 'westpa.cli.tools.w_pdist', '-r', 'west.yaml', '-W', 'west.h5', '-b', '25', '-o', 'pdist.h5'], { cwd: dir, encoding: 'utf8' });
+    const pd = spawnSync('python3', ['-m', 'westpa.cli.tools.w_pdist', '-r', 'west.yaml', '-W', 'west.h5', '-b', '25', '-o', 'pdist.h5'], {
+      cwd: dir,
+      encoding: 'utf8',
+    });
     expect(pd.status, pd.stderr).toBe(0);
-    data = JSON.parse(python(`exec(open(${JSON.stringify(join(REPO, 'test/fixtures/inspect_west_h5.py'))}).read())`, [join(dir, 'west.h5'), join(dir, 'pdist.h5')])) as Inspect;
+    data = JSON.parse(
+      python(`exec(open(${JSON.stringify(join(REPO, 'test/fixtures/inspect_west_h5.py'))}).read())`, [join(dir, 'west.h5'), join(dir, 'pdist.h5')]),
+    ) as Inspect;
   }, 300_000);
 
   it('prints the table (--log-format pretty) and appends the JSON lines to --log-file', () => {
     // One row per iteration: iteration, segments, wall time, recycled walkers, recycled weight, running flux.
     const rows = runOut.split('\n').filter((l) => /^\s+\d+\s+\d+\s+[\d.]+s\s+\d+\s+\S+\s+\S/.test(l));
-    expect(rows.map((r) => Number(r.trim().split(/\s+/)[0])), runOut).toEqual(Array.from({ length: ITERS }, (_, i) => i + 1));
+    expect(
+      rows.map((r) => Number(r.trim().split(/\s+/)[0])),
+      runOut,
+    ).toEqual(Array.from({ length: ITERS }, (_, i) => i + 1));
     // From the 8th iteration on, the running flux has an error bar (or is 0 before any flux).
     expect(rows[ITERS - 1], runOut).toMatch(/(\d\.\d+e-\d+ ± \d\.\de-\d+ \(\d+ %\)|\s0)$/);
     expect(runOut).not.toMatch(/^\{/m); // no JSON on the terminal
-    const lines = readFileSync(join(dir, 'run.log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { msg: string; level: number });
+    const lines = readFileSync(join(dir, 'run.log.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { msg: string; level: number });
     expect(lines.filter((l) => l.msg === 'iteration finished')).toHaveLength(ITERS);
   });
 
@@ -77,7 +88,17 @@ describe.skipIf(skip)('the demo, end to end', () => {
     expect(data.attrs.west_current_iteration).toBe(ITERS + 1);
     expect(data.attrs.westream_seed).toBe('20261121');
     expect(data.summary_rows).toBe(ITERS + 1);
-    expect(data.summary_dtype.map(([n]) => n)).toEqual(['n_particles', 'norm', 'min_bin_prob', 'max_bin_prob', 'min_seg_prob', 'max_seg_prob', 'cputime', 'walltime', 'binhash']);
+    expect(data.summary_dtype.map(([n]) => n)).toEqual([
+      'n_particles',
+      'norm',
+      'min_bin_prob',
+      'max_bin_prob',
+      'min_seg_prob',
+      'max_seg_prob',
+      'cputime',
+      'walltime',
+      'binhash',
+    ]);
     const last = data.iterations[ITERS];
     expect(last?.status).toEqual([1]); // PREPARED
     expect(last?.endpoints).toEqual([0]);
@@ -125,7 +146,10 @@ describe.skipIf(skip)('the demo, end to end', () => {
         const b = edges.filter((e) => x >= f32(e)).length;
         counts.set(b, (counts.get(b) ?? 0) + 1);
       }
-      expect([...counts.values()].every((c) => c === 6), `iteration ${it.n}: ${JSON.stringify([...counts])}`).toBe(true);
+      expect(
+        [...counts.values()].every((c) => c === 6),
+        `iteration ${it.n}: ${JSON.stringify([...counts])}`,
+      ).toBe(true);
       expect(it.bin_target_counts?.length).toBe(edges.length + 1);
       expect(it.continuity).toBe(true);
     }

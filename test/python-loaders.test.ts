@@ -93,19 +93,24 @@ function expectLoaded(dir: string): void {
 }
 
 describe.skipIf(noPeers)('Python system + executable propagator + Python loaders, local work manager', () => {
-  it('records what the user\'s loaders put in segment.data as auxdata/', () => {
+  it("records what the user's loaders put in segment.data as auxdata/", () => {
     const dir = simRoot();
     const r = westream(dir, ['run', '--config', 'west.cfg']);
     expect(r.code, r.stderr + r.stdout).toBe(0);
     expectLoaded(dir);
   }, 300_000);
 
-  it('an exception in a loader fails the segment with the user\'s traceback and the segment named; nothing recorded is lost', () => {
+  it("an exception in a loader fails the segment with the user's traceback and the segment named; nothing recorded is lost", () => {
     const dir = simRoot();
-    writeFileSync(join(dir, 'loaders.py'), `${readFileSync(join(dir, 'loaders.py'), 'utf8')}\n_real = seg_summary\ndef seg_summary(fieldname, filename, segment, single_point):\n    if segment.n_iter == 2 and segment.seg_id == 1:\n        raise KeyError('no such field on purpose')\n    _real(fieldname, filename, segment, single_point)\n`);
+    writeFileSync(
+      join(dir, 'loaders.py'),
+      `${readFileSync(join(dir, 'loaders.py'), 'utf8')}\n_real = seg_summary\ndef seg_summary(fieldname, filename, segment, single_point):\n    if segment.n_iter == 2 and segment.seg_id == 1:\n        raise KeyError('no such field on purpose')\n    _real(fieldname, filename, segment, single_point)\n`,
+    );
     const r = westream(dir, ['run', '--config', 'west.cfg']);
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/segment 1 of iteration 2( \(attempt \d+\))?: loader loaders\.seg_summary for dataset 'summary' of segment 1 of iteration 2: KeyError: 'no such field on purpose'/);
+    expect(r.stderr).toMatch(
+      /segment 1 of iteration 2( \(attempt \d+\))?: loader loaders\.seg_summary for dataset 'summary' of segment 1 of iteration 2: KeyError: 'no such field on purpose'/,
+    );
     expect(r.stderr).toMatch(/loaders\.py", line \d+, in seg_summary/);
     expect(auxOf(dir, 1).summary.length).toBe(4);
   }, 300_000);

@@ -18,7 +18,16 @@ const noRedis = noPeers || skipWithoutPeer('redis-server (Debian)', commandMissi
 /** Facts of west.h5, read with h5py (WESTPA's own reader of it). */
 interface H5Facts {
   nIters: number;
-  iters: { n: number; nSegs: number; status: number[]; parents: number[]; weightSum: number; first: number[]; last: number[]; aux: Record<string, number[][]> }[];
+  iters: {
+    n: number;
+    nSegs: number;
+    status: number[];
+    parents: number[];
+    weightSum: number;
+    first: number[];
+    last: number[];
+    aux: Record<string, number[][]>;
+  }[];
 }
 const facts = (dir: string): H5Facts =>
   JSON.parse(
@@ -41,7 +50,10 @@ print(json.dumps(out))`,
 /** WESTPA's invariant: a segment starts where its parent ended (or at its initial state's pcoord). */
 function expectContinuity(h: H5Facts, start: number): void {
   for (const it of h.iters) {
-    expect(it.status.every((s) => s === 2), `iteration ${it.n} all COMPLETE`).toBe(true);
+    expect(
+      it.status.every((s) => s === 2),
+      `iteration ${it.n} all COMPLETE`,
+    ).toBe(true);
     expect(it.weightSum).toBeCloseTo(1, 12);
     const prev = h.iters[it.n - 2];
     it.parents.forEach((p, i) => expect(it.first[i]).toBe(p >= 0 ? prev?.last[p] : start));
@@ -59,7 +71,7 @@ function initOdld(body: string, extraEnv: Record<string, string> = {}): string {
 vi.setConfig({ testTimeout: 300_000 });
 
 describe.skipIf(noPeers)('Python system + Python propagator (ODLD style), local work manager', () => {
-  it('runs the user\'s propagator in blocks; each segment starts at its parent\'s last point; west.h5 as WESTPA writes it', () => {
+  it("runs the user's propagator in blocks; each segment starts at its parent's last point; west.h5 as WESTPA writes it", () => {
     const dir = initOdld(odldBody({ iterations: 4, blockSize: 5 }) + '  westream:\n    slots: 2\n');
     const r = westream(dir, ['run', '--config', 'west.cfg']);
     expect(r.code, r.stderr + r.stdout).toBe(0);
@@ -92,7 +104,10 @@ describe.skipIf(noPeers)('Python system + Python propagator (ODLD style), local 
       const stripe = (x: number): number => Math.floor(Math.fround(x) / 0.75) % 8;
       const counts = new Map<number, number>();
       for (const x of it.first) counts.set(stripe(x), (counts.get(stripe(x)) ?? 0) + 1);
-      expect([...counts.values()].every((c) => c === 4), `iteration ${n}: ${JSON.stringify([...counts])}`).toBe(true);
+      expect(
+        [...counts.values()].every((c) => c === 4),
+        `iteration ${n}: ${JSON.stringify([...counts])}`,
+      ).toBe(true);
       // negative control: by WESTPA's rectilinear bins of 1.0 the same walkers are not 4 per bin
       const rect = new Map<number, number>();
       for (const x of it.first) rect.set(Math.floor(x), (rect.get(Math.floor(x)) ?? 0) + 1);
@@ -100,7 +115,7 @@ describe.skipIf(noPeers)('Python system + Python propagator (ODLD style), local 
     }
   });
 
-  it('a MABBinMapper in the user\'s system runs as westream\'s native MAB: the adaptive bins follow the walkers, every occupied bin at its target', () => {
+  it("a MABBinMapper in the user's system runs as westream's native MAB: the adaptive bins follow the walkers, every occupied bin at its target", () => {
     const dir = initOdld(odldBody({ driver: 'odld_like.MabSystem', iterations: 3 }));
     const r = westream(dir, ['run', '--config', 'west.cfg']);
     expect(r.code, r.stderr + r.stdout).toBe(0);
@@ -113,7 +128,7 @@ describe.skipIf(noPeers)('Python system + Python propagator (ODLD style), local 
     expect(spread(h.iters[2]!.first)).toBeGreaterThan(0.5);
   });
 
-  it('an exception in the user\'s propagate halts with their traceback and the iteration; iteration 1 stays recorded', () => {
+  it("an exception in the user's propagate halts with their traceback and the iteration; iteration 1 stays recorded", () => {
     const dir = initOdld(odldBody({ propagator: 'odld_like.FailingPropagator', iterations: 3 }) + '  westream:\n    max_segment_retries: 1\n');
     const r = westream(dir, ['run', '--config', 'west.cfg']);
     expect(r.code).toBe(3);
@@ -124,7 +139,7 @@ describe.skipIf(noPeers)('Python system + Python propagator (ODLD style), local 
     expect(h.iters[0]!.status.every((s) => s === 2)).toBe(true);
   });
 
-  it('an import error in the propagator\'s module is exit 2 naming west.propagation.propagator', () => {
+  it("an import error in the propagator's module is exit 2 naming west.propagation.propagator", () => {
     const dir = initOdld(odldBody());
     const cfg = join(dir, 'west.cfg');
     writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('propagator: odld_like.DoubleWellPropagator', 'propagator: broken_import.Propagator'));
@@ -153,9 +168,13 @@ describe.skipIf(noRedis)('Python propagator through BullMQ worker daemons', () =
   afterEach(reapStarted);
 
   const worker = (nodeId: string, slots: number): Started =>
-    start(process.execPath, [WESTREAM, 'worker', '--redis', redis.url, '--node-id', nodeId, '--slots', String(slots), '--state-dir', join(redis.dir, `state-${nodeId}`)], { env: childEnv() });
+    start(
+      process.execPath,
+      [WESTREAM, 'worker', '--redis', redis.url, '--node-id', nodeId, '--slots', String(slots), '--state-dir', join(redis.dir, `state-${nodeId}`)],
+      { env: childEnv() },
+    );
 
-  it('two daemons run the user\'s propagator (one helper per slot); the same continuity; a FuncBinMapper on the sim-manager', async () => {
+  it("two daemons run the user's propagator (one helper per slot); the same continuity; a FuncBinMapper on the sim-manager", async () => {
     const ws = [worker('py-a', 2), worker('py-b', 1)];
     for (const w of ws) await waitForLine(w, 'stdout', /ready: \d slot/);
     const dir = initOdld(odldBody({ driver: 'odld_like.FuncSystem', iterations: 3, propagator: 'odld_like.DataPropagator' }));
@@ -170,7 +189,7 @@ describe.skipIf(noRedis)('Python propagator through BullMQ worker daemons', () =
     for (const l of logs) expect(() => readFileSync(l), l).not.toThrow();
   });
 
-  it('an exception in the user\'s propagate on a daemon halts the run with their traceback; iteration 1 stays recorded', async () => {
+  it("an exception in the user's propagate on a daemon halts the run with their traceback; iteration 1 stays recorded", async () => {
     const w = worker('py-c', 1);
     await waitForLine(w, 'stdout', /ready: 1 slot/);
     const dir = initOdld(odldBody({ propagator: 'odld_like.FailingPropagator', iterations: 3 }) + '  westream:\n    max_segment_retries: 0\n');

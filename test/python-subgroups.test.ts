@@ -75,7 +75,7 @@ print(json.dumps(out))`,
   ) as Lineages;
 }
 
-describe.skipIf(noPeers)('subgroup functions in the user\'s Python (west.drivers.subgroup_function)', () => {
+describe.skipIf(noPeers)("subgroup functions in the user's Python (west.drivers.subgroup_function)", () => {
   it('grouping by lineage keeps every lineage of a bin below its target count and one walker per lineage above it; one group per bin loses lineages (negative control)', () => {
     const grouped = runWith('groups.by_lineage');
     expect(grouped.code, grouped.out).toBe(0);
@@ -96,7 +96,7 @@ describe.skipIf(noPeers)('subgroup functions in the user\'s Python (west.drivers
     expect(i.parents).toEqual(p.parents);
   });
 
-  it('an exception in the subgroup function shows the user\'s traceback, the bin and the iteration; a function that drops walkers is named', () => {
+  it("an exception in the subgroup function shows the user's traceback, the bin and the iteration; a function that drops walkers is named", () => {
     const broken = runWith('groups.broken', 2);
     expect(broken.code).not.toBe(0);
     expect(broken.out).toMatch(/subgroup function groups\.broken for bin 9 of iteration 1: ValueError: no grouping for bin 9/);

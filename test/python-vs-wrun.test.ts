@@ -10,10 +10,15 @@ import { commandMissing, pythonModuleMissing, skipWithoutPeer } from './support/
 import { odldBody, pythonSimRoot } from './support/python-setups.js';
 import { python, westream } from './support/sim-dir.js';
 
-const skip = skipWithoutPeer('python westpa + h5py', pythonModuleMissing('westpa') ?? pythonModuleMissing('h5py')) || skipWithoutPeer('w_run (PyPI westpa)', commandMissing('w_run', 'pip install westpa'));
+const skip =
+  skipWithoutPeer('python westpa + h5py', pythonModuleMissing('westpa') ?? pythonModuleMissing('h5py')) ||
+  skipWithoutPeer('w_run (PyPI westpa)', commandMissing('w_run', 'pip install westpa'));
 
 const body = (propagator = 'odld_like.DoubleWellPropagator'): string =>
-  odldBody({ iterations: 20, propagator }).replace('    driver: odld_like.DoubleWellSystem\n', '    driver: odld_like.DoubleWellSystem\n    system_options:\n      bin_target_counts: 16\n');
+  odldBody({ iterations: 20, propagator }).replace(
+    '    driver: odld_like.DoubleWellSystem\n',
+    '    driver: odld_like.DoubleWellSystem\n    system_options:\n      bin_target_counts: 16\n',
+  );
 
 /** Mean over iterations 10–20 of the weight whose final point lies past the barrier (x < 5). */
 const crossed = (h5: string): number =>
@@ -42,7 +47,10 @@ function viaWestream(propagator?: string): number {
 function viaWrun(): number {
   const { root } = pythonSimRoot(body());
   const env = { ...process.env, WEST_SIM_ROOT: root };
-  for (const args of [['w_init', '--bstate', 'start,1.0', '--segs-per-state', '8', '--work-manager', 'serial'], ['w_run', '--work-manager', 'serial']]) {
+  for (const args of [
+    ['w_init', '--bstate', 'start,1.0', '--segs-per-state', '8', '--work-manager', 'serial'],
+    ['w_run', '--work-manager', 'serial'],
+  ]) {
     const r = spawnSync(args[0] as string, args.slice(1), { cwd: root, env, encoding: 'utf8' });
     expect(r.status, `${args[0]}: ${r.stdout}\n${r.stderr}`).toBe(0);
   }

@@ -28,7 +28,11 @@ const bullmq: Manager = { name: 'bullmq', runArgs: () => ['--work-manager', 'bul
 beforeAll(async () => {
   if (skip || noRedis) return;
   redis = await startRedis();
-  const w = start(process.execPath, [WESTREAM, 'worker', '--redis', redis.url, '--node-id', 'failures-node', '--slots', '2', '--state-dir', join(redis.dir, 'state')], { env: childEnv() });
+  const w = start(
+    process.execPath,
+    [WESTREAM, 'worker', '--redis', redis.url, '--node-id', 'failures-node', '--slots', '2', '--state-dir', join(redis.dir, 'state')],
+    { env: childEnv() },
+  );
   await waitForLine(w, 'stdout', /ready: 2 slot/);
 }, 60_000);
 afterAll(async () => {
@@ -68,14 +72,16 @@ describe.skipIf(skip).each([local, ...(noRedis ? [] : [bullmq])])('a segment tha
     expect(halted.stderr).toContain(join(dir, 'seg_logs/000003-000002.log'));
     expect(halted.stderr).toContain('engine: cannot read topology.top');
     expect(halted.stderr).not.toMatch(/\n\s+at /); // no stack trace
-    const status = JSON.parse(westream(dir, ['status', '--json']).stdout) as { currentIteration: number; segments: { failed: number; complete: number; total: number } };
+    const status = JSON.parse(westream(dir, ['status', '--json']).stdout) as {
+      currentIteration: number;
+      segments: { failed: number; complete: number; total: number };
+    };
     expect(status.currentIteration).toBe(3);
     expect(status.segments.failed).toBe(1);
     expect(status.segments.complete).toBe(status.segments.total - 1);
-    const statuses = python(
-      "import h5py,sys; f=h5py.File(sys.argv[1]); print([int(x) for x in f['iterations/iter_00000003/seg_index']['status']])",
-      [join(dir, 'west.h5')],
-    );
+    const statuses = python("import h5py,sys; f=h5py.File(sys.argv[1]); print([int(x) for x in f['iterations/iter_00000003/seg_index']['status']])", [
+      join(dir, 'west.h5'),
+    ]);
     expect(statuses).toMatch(/^\[2, 2, 3, 2/);
 
     appendFileSync(join(dir, 'ran.txt'), '--- resumed\n');
@@ -125,7 +131,6 @@ describe.skipIf(skip).each([local, ...(noRedis ? [] : [bullmq])])('a segment tha
     const dump = (d: string): string => python(`exec(open(${JSON.stringify(join(REPO, 'test/fixtures/dump_west_h5.py'))}).read())`, [join(d, 'west.h5')]);
     expect(dump(dir)).toBe(dump(clean));
   }, 120_000);
-
 });
 
 describe.skipIf(skip)('bad input to init and run', () => {

@@ -41,7 +41,7 @@ describe('issue14-7 a setsid child ends with its segment; the next run says noth
 });
 
 describe('issue14-8 return-file directories of dead runs are removed', () => {
-  it('issue14-8 a run killed with -9 leaves its directory in /dev/shm; the next run removes it (and only dead owners\' ones)', async () => {
+  it("issue14-8 a run killed with -9 leaves its directory in /dev/shm; the next run removes it (and only dead owners' ones)", async () => {
     const dir = sim('sleep 0.5', 30);
     const run = westreamAsync(dir, ['run']);
     const pid = run.pid as number;
@@ -60,7 +60,10 @@ describe('issue14-8 return-file directories of dead runs are removed', () => {
     next.stdout?.on('data', (b: Buffer) => (out += b.toString()));
     next.stderr?.on('data', (b: Buffer) => (out += b.toString()));
     await until('the next run to remove the directory', () => !existsSync(join(returnsParent(), left as string)), { ms: 60_000, context: () => out });
-    await until('the next run to say so', () => /removed \d+ return-file directory\(ies\) of westream processes that died/.test(out), { ms: 30_000, context: () => out });
+    await until('the next run to say so', () => /removed \d+ return-file directory\(ies\) of westream processes that died/.test(out), {
+      ms: 30_000,
+      context: () => out,
+    });
     expect(out).toContain(left);
     next.kill('SIGINT');
     await new Promise((r) => next.once('close', r));
@@ -68,7 +71,7 @@ describe('issue14-8 return-file directories of dead runs are removed', () => {
 });
 
 describe('issue14-9 one live run per sim root', () => {
-  it('issue14-9 a second `westream run` on a live run\'s sim root is refused, naming its pid; the first goes on', async () => {
+  it("issue14-9 a second `westream run` on a live run's sim root is refused, naming its pid; the first goes on", async () => {
     const dir = sim('sleep 0.3', 3);
     const first = westreamAsync(dir, ['run']);
     let out = '';
@@ -82,7 +85,11 @@ describe('issue14-9 one live run per sim root', () => {
     // Nor may init --force or truncate rebuild or cut the west.h5 it is writing.
     const reinit = westream(dir, ['init', '--bstates-from', 'bstates.txt', '--tstates-from', 'tstates.txt', '--segs-per-state', '1', '--force']);
     expect(reinit.code, reinit.stderr).toBe(2);
-    expect(reinit.stderr).toMatch(new RegExp(`another westream run \\(pid ${first.pid}\\) is running in this sim root .*re-initialising would replace the west.h5 it is writing.*kill -INT ${first.pid}\\), then run init again`));
+    expect(reinit.stderr).toMatch(
+      new RegExp(
+        `another westream run \\(pid ${first.pid}\\) is running in this sim root .*re-initialising would replace the west.h5 it is writing.*kill -INT ${first.pid}\\), then run init again`,
+      ),
+    );
     const truncate = westream(dir, ['truncate', '-n', '2']);
     expect(truncate.code, truncate.stderr).toBe(2);
     expect(truncate.stderr).toMatch(new RegExp(`another westream run \\(pid ${first.pid}\\).*truncating would cut iterations`));
@@ -115,7 +122,11 @@ describe.skipIf(skipRedis)('issue14-9 one live worker per node state directory',
     await waitForLine(first, 'stdout', /ready: 1 slot/);
     const second = start(process.execPath, args, { env: childEnv() });
     expect(await second.exited).toBe(2);
-    expect(second.stderr).toMatch(new RegExp(`another westream worker \\(pid ${first.child.pid}\\) is running with the state directory ${stateDir} \\(node id nodeA\\): two daemons with one node id would kill each other's engines`));
+    expect(second.stderr).toMatch(
+      new RegExp(
+        `another westream worker \\(pid ${first.child.pid}\\) is running with the state directory ${stateDir} \\(node id nodeA\\): two daemons with one node id would kill each other's engines`,
+      ),
+    );
     expect(first.child.exitCode).toBeNull(); // untouched
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);

@@ -41,7 +41,22 @@ describe.skipIf(skip)('schemathesis against the live OpenAPI (issue 14)', () => 
   }, 60_000);
 
   it('--checks all over every operation but /events: no failure, and the run goes on', async () => {
-    const r = await schemathesis(['run', `${base}/openapi.json`, '--checks', 'all', '--exclude-path', '/events', '--max-examples', '30', '--seed', '20261202', '--workers', '1', '--request-timeout', '20']);
+    const r = await schemathesis([
+      'run',
+      `${base}/openapi.json`,
+      '--checks',
+      'all',
+      '--exclude-path',
+      '/events',
+      '--max-examples',
+      '30',
+      '--seed',
+      '20261202',
+      '--workers',
+      '1',
+      '--request-timeout',
+      '20',
+    ]);
     expect(r.out, r.out).toMatch(/Tested: 1\d/); // it reached the operations (13 at the time of writing)
     expect(r.code, r.out.slice(-6000)).toBe(0);
     expect(r.out).toMatch(/No issues found|0 failures|passed/i);

@@ -77,7 +77,9 @@ describe.skipIf(skipRedis)('the rate case through BullMQ worker daemons', () => 
     // one is too short for a rate of its own (30 iterations of 8 walkers per bin: the flux is still rising), so
     // it only shows one after iteration 20.
     expect(b.slice(20).some((f) => f > 0)).toBe(true);
-    console.log(`via BullMQ: ${viaRedis.propagator.segmentsRun} segments as jobs (node-a ${perNode.get('node-a')}, node-b ${perNode.get('node-b')}), fluxes equal to the local run's in all ${ITERS} iterations`);
+    console.log(
+      `via BullMQ: ${viaRedis.propagator.segmentsRun} segments as jobs (node-a ${perNode.get('node-a')}, node-b ${perNode.get('node-b')}), fluxes equal to the local run's in all ${ITERS} iterations`,
+    );
   }, 600_000);
 });
 
@@ -97,7 +99,26 @@ describe('the rate with the executable propagator and the toy engine (the demoâ€
     const md = readFileSync(join(dir, 'md.in'), 'utf8');
     const steps = Number(/^steps\s*=\s*(\d+)/m.exec(md)?.[1]);
     const tau = steps * Number(/^dt\s*=\s*([\d.]+)/m.exec(md)?.[1]);
-    const r = spawnSync(process.execPath, [TOY_MD, 'mfpt', '--input', 'md.in', '--restart', 'bstates/left.rst', '--target', '1.0', '--events', '1000', '--check-every', String(steps), '--seed', '99'], { cwd: dir, encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [
+        TOY_MD,
+        'mfpt',
+        '--input',
+        'md.in',
+        '--restart',
+        'bstates/left.rst',
+        '--target',
+        '1.0',
+        '--events',
+        '1000',
+        '--check-every',
+        String(steps),
+        '--seed',
+        '99',
+      ],
+      { cwd: dir, encoding: 'utf8' },
+    );
     expect(r.status, r.stderr).toBe(0);
     const bf = rateFromPassages((JSON.parse(r.stdout) as { times: number[] }).times);
     return fluxSeries(join(dir, 'west.h5'), 1).then((perIteration) => {

@@ -18,10 +18,12 @@ const REDIS_PASSWORD = 'redis-pw-9c2d';
 /** The demo, its runseg.sh and a pre_iteration hook printing their whole environment first (SEG_DEBUG's `env | sort`). */
 function debugSimDir(iterations = 3): string {
   const dir = demoSimDir((y) =>
-    y.replace('max_total_iterations: 40', `max_total_iterations: ${iterations}`).replace(
-      '    get_pcoord:\n',
-      '    pre_iteration:\n      executable: $WEST_SIM_ROOT/westpa_scripts/pre.sh\n      stdout: $WEST_SIM_ROOT/seg_logs/pre-{n_iter}.log\n      stderr: stdout\n    get_pcoord:\n',
-    ),
+    y
+      .replace('max_total_iterations: 40', `max_total_iterations: ${iterations}`)
+      .replace(
+        '    get_pcoord:\n',
+        '    pre_iteration:\n      executable: $WEST_SIM_ROOT/westpa_scripts/pre.sh\n      stdout: $WEST_SIM_ROOT/seg_logs/pre-{n_iter}.log\n      stderr: stdout\n    get_pcoord:\n',
+      ),
   );
   const p = join(dir, 'westpa_scripts/runseg.sh');
   writeFileSync(p, readFileSync(p, 'utf8').replace('set -euo pipefail\n', 'set -euo pipefail\nenv | sort\nsleep 0.3\n'));
@@ -44,13 +46,19 @@ describe('issue14-3 the API token never leaks to children or the command line', 
 
   it('issue14-3 env | sort in runseg.sh and a hook: the log served without the token holds no westream secret', async () => {
     const dir = debugSimDir();
-    const run = await runWithApi(dir, [], { WESTREAM_API_TOKEN: SECRET, WESTREAM_REDIS: `redis://:${REDIS_PASSWORD}@127.0.0.1:6379`, WESTREAM_DEPLOY_KEY: 'k-77' });
+    const run = await runWithApi(dir, [], {
+      WESTREAM_API_TOKEN: SECRET,
+      WESTREAM_REDIS: `redis://:${REDIS_PASSWORD}@127.0.0.1:6379`,
+      WESTREAM_DEPLOY_KEY: 'k-77',
+    });
     const log = async (): Promise<string> => {
       const r = await fetch(`${run.base}/iterations/1/segments/0/log?tail=1000`); // no Authorization header
       return r.status === 200 ? ((await r.json()) as { text: string }).text : '';
     };
     let text = '';
-    await until('segment 0 of iteration 1 to have written its environment', async () => /WEST_CURRENT_SEG_ID=0/.test((text = await log())), { context: run.out });
+    await until('segment 0 of iteration 1 to have written its environment', async () => /WEST_CURRENT_SEG_ID=0/.test((text = await log())), {
+      context: run.out,
+    });
     // Positive control: the environment is there (WESTPA's variables, the user's environ) ...
     expect(text).toMatch(/WEST_SIM_ROOT=/);
     expect(text).toMatch(/PROPAGATION_DEBUG=1/);

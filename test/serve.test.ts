@@ -29,7 +29,13 @@ describe('westream serve', () => {
   afterAll(() => reapStarted());
 
   it('shows the record as the run left it: state recorded, iteration 5 prepared, the last iteration as reported', async () => {
-    const s = (await (await fetch(`${base}/status`)).json()) as { state: string; currentIteration: number; segments: { total: number; complete: number }; workers: unknown[]; lastIteration: { nIter: number; recycledWeight: number; nRecycled: number } };
+    const s = (await (await fetch(`${base}/status`)).json()) as {
+      state: string;
+      currentIteration: number;
+      segments: { total: number; complete: number };
+      workers: unknown[];
+      lastIteration: { nIter: number; recycledWeight: number; nRecycled: number };
+    };
     expect(s.state).toBe('recorded');
     expect(s.currentIteration).toBe(5);
     expect(s.workers).toEqual([]);

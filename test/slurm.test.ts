@@ -50,9 +50,18 @@ describe.skipIf(skip)('SLURM: worker jobs and a sim-manager job', () => {
     chmodSync(p, 0o755);
     expect(westream(dir, ['init', '--bstates-from', 'bstates.txt', '--tstates-from', 'tstates.txt', '--segs-per-state', '3']).code).toBe(0);
 
-    const env = { ...childEnv({ SEG_SLEEP: '0.3' }), ...s.env, PATH: `${join(REPO, 'node_modules/.bin')}:${process.env.PATH ?? ''}`, WESTREAM_REDIS: (redis as PrivateRedis).url } as Record<string, string>;
+    const env = {
+      ...childEnv({ SEG_SLEEP: '0.3' }),
+      ...s.env,
+      PATH: `${join(REPO, 'node_modules/.bin')}:${process.env.PATH ?? ''}`,
+      WESTREAM_REDIS: (redis as PrivateRedis).url,
+    } as Record<string, string>;
     const sbatch = (script: string, out: string, extra: string[] = []): string => {
-      const r = s.run('sbatch', ['--parsable', '--chdir', dir, `--output=${join(s.dir, out)}`, '--export=ALL', ...extra, join(REPO, 'westpa-scripts/slurm', script)], env);
+      const r = s.run(
+        'sbatch',
+        ['--parsable', '--chdir', dir, `--output=${join(s.dir, out)}`, '--export=ALL', ...extra, join(REPO, 'westpa-scripts/slurm', script)],
+        env,
+      );
       expect(r.code, r.stderr).toBe(0);
       const id = r.stdout.trim().split(';')[0] as string;
       jobs.push(id);

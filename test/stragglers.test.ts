@@ -41,27 +41,47 @@ const skipChromium = skipWithoutPeer('chromium (Debian)', commandMissing('chromi
 
 describe('issue14-10 stragglers in a live run', () => {
   it('issue14-10 a hung segment is named in /status, status --url, a log line and the dashboard; it is not killed', async () => {
-    const dir = demoSimDir((y) => y.replace('max_total_iterations: 40', 'max_total_iterations: 1').replace('bin_target_counts: 3', 'bin_target_counts: 5').replace('    seed: 20261121', '    seed: 20261121\n    straggler_seconds: 3'));
+    const dir = demoSimDir((y) =>
+      y
+        .replace('max_total_iterations: 40', 'max_total_iterations: 1')
+        .replace('bin_target_counts: 3', 'bin_target_counts: 5')
+        .replace('    seed: 20261121', '    seed: 20261121\n    straggler_seconds: 3'),
+    );
     const p = join(dir, 'westpa_scripts/runseg.sh');
     // Segment 0 of iteration 1 hangs until the test releases it; the others take ~0.3 s.
-    const hang = 'if [ "$WEST_CURRENT_ITER" = 1 ] && [ "$WEST_CURRENT_SEG_ID" = 0 ]; then while [ ! -f "$WEST_SIM_ROOT/release" ]; do sleep 0.1; done; fi\nsleep 0.3\n';
+    const hang =
+      'if [ "$WEST_CURRENT_ITER" = 1 ] && [ "$WEST_CURRENT_SEG_ID" = 0 ]; then while [ ! -f "$WEST_SIM_ROOT/release" ]; do sleep 0.1; done; fi\nsleep 0.3\n';
     writeFileSync(p, readFileSync(p, 'utf8').replace('set -euo pipefail\n', `set -euo pipefail\n${hang}`));
     chmodSync(p, 0o755);
     expect(westream(dir, ['init', '--bstates-from', 'bstates.txt', '--tstates-from', 'tstates.txt', '--segs-per-state', '5']).code).toBe(0);
     const run = await runWithApi(dir, ['--slots', '2']);
-    type S = { stragglers: { nIter: number; segId: number; runningFor: number; medianWalltime: number; completed: number }[]; segments: { complete: number; running: number } };
+    type S = {
+      stragglers: { nIter: number; segId: number; runningFor: number; medianWalltime: number; completed: number }[];
+      segments: { complete: number; running: number };
+    };
     let s: S | undefined;
-    await until('segment 0 to be named a straggler in /status', async () => {
-      s = (await (await fetch(`${run.base}/status`)).json()) as S;
-      return s.stragglers.length > 0;
-    }, { ms: 90_000, context: run.out });
+    await until(
+      'segment 0 to be named a straggler in /status',
+      async () => {
+        s = (await (await fetch(`${run.base}/status`)).json()) as S;
+        return s.stragglers.length > 0;
+      },
+      { ms: 90_000, context: run.out },
+    );
     expect(s?.stragglers.map((g) => [g.nIter, g.segId])).toEqual([[1, 0]]);
     expect(s?.stragglers[0]?.medianWalltime).toBeGreaterThan(0);
     expect(s?.stragglers[0]?.runningFor).toBeGreaterThan(3);
     expect(s?.stragglers[0]?.completed).toBeGreaterThanOrEqual(3);
     // The others, finished, are not named (negative control within the run).
     expect(s?.segments.running).toBe(1);
-    await until('the log line', () => /straggler: segment 0 of iteration 1 has been running [\d.]+ s, over 5× the median [\d.]+ s of the \d+ completed segments of its iteration; no segment_timeout is set/.test(run.out()), { ms: 30_000, context: run.out });
+    await until(
+      'the log line',
+      () =>
+        /straggler: segment 0 of iteration 1 has been running [\d.]+ s, over 5× the median [\d.]+ s of the \d+ completed segments of its iteration; no segment_timeout is set/.test(
+          run.out(),
+        ),
+      { ms: 30_000, context: run.out },
+    );
     expect(run.out().match(/straggler: segment 0/g)?.length).toBe(1); // once, not every check
     const cli = westream(dir, ['status', '--url', run.base]);
     expect(cli.stdout).toMatch(/STRAGGLER\s+segment 0 of iteration 1: running \d+ s, median of \d+ completed [\d.]+ s/);

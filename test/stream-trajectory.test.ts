@@ -41,7 +41,7 @@ function expectStreamEqualsEngine(dir: string): number {
 }
 
 describe('stream_trajectory with the toy engine: pcoord from the stream only', () => {
-  it('port_discovery engine (port 0, read from the log) + builtin pcoord and guard: several iterations, equal to the engine\'s own pcoord', () => {
+  it("port_discovery engine (port 0, read from the log) + builtin pcoord and guard: several iterations, equal to the engine's own pcoord", () => {
     const dir = streamSimDir(iterations);
     const r = initAndRun(dir, withEngineCheck);
     expect(r.code, r.out).toBe(0);
@@ -70,10 +70,18 @@ describe('stream_trajectory with the toy engine: pcoord from the stream only', (
     await new Promise<void>((r) => squatter.listen(0, '127.0.0.1', r));
     const taken = (squatter.address() as { port: number }).port;
     try {
-      const dir = streamSimDir((y) => y.replace('max_total_iterations: 4', 'max_total_iterations: 1').replace('port_discovery: engine ', 'port_discovery: reserve'));
+      const dir = streamSimDir((y) =>
+        y.replace('max_total_iterations: 4', 'max_total_iterations: 1').replace('port_discovery: engine ', 'port_discovery: reserve'),
+      );
       // The first attempt of each segment is sent to the taken port: a real EADDRINUSE from the real engine.
       const p = join(dir, 'westpa_scripts/runseg.sh');
-      writeFileSync(p, readFileSync(p, 'utf8').replace('args=(', 'if [ ! -e "$WEST_SIM_ROOT/collided-$WEST_CURRENT_SEG_ID" ]; then touch "$WEST_SIM_ROOT/collided-$WEST_CURRENT_SEG_ID"; WEST_STREAM_PORT=$COLLIDE_PORT; fi\nargs=('));
+      writeFileSync(
+        p,
+        readFileSync(p, 'utf8').replace(
+          'args=(',
+          'if [ ! -e "$WEST_SIM_ROOT/collided-$WEST_CURRENT_SEG_ID" ]; then touch "$WEST_SIM_ROOT/collided-$WEST_CURRENT_SEG_ID"; WEST_STREAM_PORT=$COLLIDE_PORT; fi\nargs=(',
+        ),
+      );
       const t0 = Date.now();
       const r = initAndRun(dir, { COLLIDE_PORT: String(taken) });
       expect(r.code, r.out).toBe(0);
@@ -107,12 +115,17 @@ describe('stream_trajectory with the toy engine: pcoord from the stream only', (
 
   it.skipIf(noPy)('builtin record: an H5MD file per segment that MDAnalysis reads, equal to the frames the engine wrote', () => {
     const dir = streamSimDir((y) =>
-      y.replace('max_total_iterations: 4', 'max_total_iterations: 2').replace('builtin: [pcoord, guard]', 'builtin: [pcoord, record]').replace(/      guard: .*\n/, '      record: { fields: [position, velocity], atoms: [0, 1, 5], compression: 6 }\n'),
+      y
+        .replace('max_total_iterations: 4', 'max_total_iterations: 2')
+        .replace('builtin: [pcoord, guard]', 'builtin: [pcoord, record]')
+        .replace(/      guard: .*\n/, '      record: { fields: [position, velocity], atoms: [0, 1, 5], compression: 6 }\n'),
     );
     const r = initAndRun(dir, { TOY_ENGINE_TRAJ: '1' });
     expect(r.code, r.out).toBe(0);
     const segDir = join(dir, 'traj_segs/000002/000001');
-    const h5md = JSON.parse(python(`import json, sys, warnings
+    const h5md = JSON.parse(
+      python(
+        `import json, sys, warnings
 warnings.simplefilter('ignore')
 import MDAnalysis as mda
 import h5py
@@ -121,8 +134,14 @@ u.load_new(sys.argv[1], format='H5MD')
 f = h5py.File(sys.argv[1], 'r')
 print(json.dumps({'compression': f['particles/stream/position/value'].compression, 'frames': [
   {'step': int(ts.data['step']) if 'step' in ts.data else None, 'time': float(ts.time), 'box': ts.dimensions[:3].tolist(), 'x': ts.positions.ravel().tolist(), 'v': ts.velocities.ravel().tolist()}
-  for ts in u.trajectory]}))`, [join(segDir, 'seg.h5md')])) as { compression: string; frames: { time: number; box: number[]; x: number[]; v: number[] }[] };
-    const traj = readFileSync(join(segDir, 'traj.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { time: number; box: number[]; positions: number[]; velocities: number[] });
+  for ts in u.trajectory]}))`,
+        [join(segDir, 'seg.h5md')],
+      ),
+    ) as { compression: string; frames: { time: number; box: number[]; x: number[]; v: number[] }[] };
+    const traj = readFileSync(join(segDir, 'traj.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { time: number; box: number[]; positions: number[]; velocities: number[] });
     expect(h5md.compression).toBe('gzip');
     expect(h5md.frames).toHaveLength(traj.length);
     const pick = (a: number[]): number[] => [0, 1, 5].flatMap((i) => a.slice(3 * i, 3 * i + 3));
@@ -137,7 +156,12 @@ print(json.dumps({'compression': f['particles/stream/position/value'].compressio
   });
 
   it('8 segments at once on one machine: no port collision, each analysis reads its own engine', () => {
-    const dir = streamSimDir((y) => y.replace('max_total_iterations: 4', 'max_total_iterations: 1').replace('bin_target_counts: 2', 'bin_target_counts: 8').replace('  westream:\n', '  westream:\n    slots: 8\n'));
+    const dir = streamSimDir((y) =>
+      y
+        .replace('max_total_iterations: 4', 'max_total_iterations: 1')
+        .replace('bin_target_counts: 2', 'bin_target_counts: 8')
+        .replace('  westream:\n', '  westream:\n    slots: 8\n'),
+    );
     const init = westream(dir, ['init', '--config', 'west.yaml', '--bstates-from', 'bstates.txt', '--segs-per-state', '8'], withEngineCheck);
     expect(init.code, init.stderr).toBe(0);
     const run = westream(dir, ['run', '--config', 'west.yaml'], withEngineCheck);
@@ -160,7 +184,9 @@ print(json.dumps({'compression': f['particles/stream/position/value'].compressio
 describe('stream_trajectory failures: a clear reason on the segment, nothing left running', () => {
   /** Runs one iteration expected to halt; returns the reason printed and the segment's logs. */
   function halted(edit: (y: string) => string, runseg?: (text: string) => string): { out: string; dir: string } {
-    const dir = streamSimDir((y) => edit(y.replace('max_total_iterations: 4', 'max_total_iterations: 1').replace('  westream:\n', '  westream:\n    max_segment_retries: 0\n')));
+    const dir = streamSimDir((y) =>
+      edit(y.replace('max_total_iterations: 4', 'max_total_iterations: 1').replace('  westream:\n', '  westream:\n    max_segment_retries: 0\n')),
+    );
     if (runseg) {
       const p = join(dir, 'westpa_scripts/runseg.sh');
       writeFileSync(p, runseg(readFileSync(p, 'utf8')));
@@ -173,43 +199,82 @@ describe('stream_trajectory failures: a clear reason on the segment, nothing lef
 
   it('the port never appears: the engine is stopped; the reason quotes the pattern and the log', () => {
     const t0 = Date.now();
-    const { out } = halted((y) => y.replace('      timeout: 30\n', '      timeout: 30\n      port_timeout: 2\n'), (t) => t.replace('--imd-port "${WEST_STREAM_PORT:-0}" --imd-wait', '--set steps=100000000'));
-    expect(out).toMatch(/segment 0 of iteration 1: stream_trajectory: no line matching the port pattern \/IMD: Listening for IMD connection on port \(\\d\+\)\/ appeared in the propagator's log within 2 s/);
+    const { out } = halted(
+      (y) => y.replace('      timeout: 30\n', '      timeout: 30\n      port_timeout: 2\n'),
+      (t) => t.replace('--imd-port "${WEST_STREAM_PORT:-0}" --imd-wait', '--set steps=100000000'),
+    );
+    expect(out).toMatch(
+      /segment 0 of iteration 1: stream_trajectory: no line matching the port pattern \/IMD: Listening for IMD connection on port \(\\d\+\)\/ appeared in the propagator's log within 2 s/,
+    );
     expect(Date.now() - t0).toBeLessThan(30_000);
   });
 
   it('the analysis cannot connect (a port is printed, nobody listens): a clear error within the timeout, the engine stopped', () => {
     const t0 = Date.now();
-    const { out } = halted((y) => y.replace('      timeout: 30\n', '      timeout: 2\n'), (t) => t.replace('exec "$TOY_MD" run "${args[@]}"', 'echo "IMD: Listening for IMD connection on port 9."\nexec "$TOY_MD" run --input "$WEST_SIM_ROOT/md.in" --restart parent.rst --out-restart seg.rst --set steps=100000000'));
-    expect(out).toMatch(/segment 0 of iteration 1: stream_trajectory: IMD engine at 127\.0\.0\.1:9: nothing accepted a connection within 2000 ms \(last error ECONNREFUSED\)/);
+    const { out } = halted(
+      (y) => y.replace('      timeout: 30\n', '      timeout: 2\n'),
+      (t) =>
+        t.replace(
+          'exec "$TOY_MD" run "${args[@]}"',
+          'echo "IMD: Listening for IMD connection on port 9."\nexec "$TOY_MD" run --input "$WEST_SIM_ROOT/md.in" --restart parent.rst --out-restart seg.rst --set steps=100000000',
+        ),
+    );
+    expect(out).toMatch(
+      /segment 0 of iteration 1: stream_trajectory: IMD engine at 127\.0\.0\.1:9: nothing accepted a connection within 2000 ms \(last error ECONNREFUSED\)/,
+    );
     expect(Date.now() - t0).toBeLessThan(30_000);
   });
 
   it('the guard trips: the engine is killed at once and the reason names the atom and frames', () => {
-    const { out } = halted((y) => y.replace('max_displacement: 5.0', 'max_displacement: 0.001').replace('steps        = 200', 'steps = 200'), (t) => t.replace('--imd-wait', '--imd-wait --set steps=100000000'));
-    expect(out).toMatch(/stream_trajectory: guard: atom \d+ moved \d+\.\d+ between frame 0 \(step 0\) and frame 1 \(step 20\), more than max_displacement 0\.001/);
+    const { out } = halted(
+      (y) => y.replace('max_displacement: 5.0', 'max_displacement: 0.001').replace('steps        = 200', 'steps = 200'),
+      (t) => t.replace('--imd-wait', '--imd-wait --set steps=100000000'),
+    );
+    expect(out).toMatch(
+      /stream_trajectory: guard: atom \d+ moved \d+\.\d+ between frame 0 \(step 0\) and frame 1 \(step 20\), more than max_displacement 0\.001/,
+    );
   });
 
   it('the analysis program fails: the segment fails with its exit status and log', () => {
-    const { out } = halted((y) => y.replace(/      builtin: \[pcoord, guard\]\n/, '      executable: /bin/false\n').replace(/      pcoord: .*\n      guard: .*\n/, ''));
+    const { out } = halted((y) =>
+      y.replace(/      builtin: \[pcoord, guard\]\n/, '      executable: /bin/false\n').replace(/      pcoord: .*\n      guard: .*\n/, ''),
+    );
     expect(out).toMatch(/stream_trajectory: the analysis program: \/bin\/false exited with status 1/);
   });
 
-  it('the engine dies mid-stream: its own failure is the reason, the stream\'s end a consequence', () => {
+  it("the engine dies mid-stream: its own failure is the reason, the stream's end a consequence", () => {
     // The script reports the death half a second later (a runseg.sh cleaning up): the stream's end comes first.
-    const { out } = halted((y) => y, (t) => t.replace('exec "$TOY_MD" run "${args[@]}"', '"$TOY_MD" run "${args[@]}" --set steps=100000000 &\nsleep 1; kill -9 $!; wait $! || true; sleep 0.5; exit 42'));
+    const { out } = halted(
+      (y) => y,
+      (t) =>
+        t.replace(
+          'exec "$TOY_MD" run "${args[@]}"',
+          '"$TOY_MD" run "${args[@]}" --set steps=100000000 &\nsleep 1; kill -9 $!; wait $! || true; sleep 0.5; exit 42',
+        ),
+    );
     expect(out).toMatch(/runseg\.sh exited with status 42 \(and stream_trajectory: /);
   });
 
-  it('required: false lets a segment whose analysis failed complete with the engine\'s own pcoord', () => {
+  it("required: false lets a segment whose analysis failed complete with the engine's own pcoord", () => {
     const dir = streamSimDir((y) =>
-      y.replace('max_total_iterations: 4', 'max_total_iterations: 1').replace(/      builtin: \[pcoord, guard\]\n/, '      executable: /bin/false\n      required: false\n').replace(/      pcoord: .*\n      guard: .*\n/, ''),
+      y
+        .replace('max_total_iterations: 4', 'max_total_iterations: 1')
+        .replace(/      builtin: \[pcoord, guard\]\n/, '      executable: /bin/false\n      required: false\n')
+        .replace(/      pcoord: .*\n      guard: .*\n/, ''),
     );
     const p = join(dir, 'westpa_scripts/runseg.sh');
-    writeFileSync(p, readFileSync(p, 'utf8').replace('exec "$TOY_MD" run "${args[@]}"', '"$TOY_MD" run "${args[@]}" --out-pcoord pcoord.dat\ncp pcoord.dat "$WEST_PCOORD_RETURN"'));
+    writeFileSync(
+      p,
+      readFileSync(p, 'utf8').replace(
+        'exec "$TOY_MD" run "${args[@]}"',
+        '"$TOY_MD" run "${args[@]}" --out-pcoord pcoord.dat\ncp pcoord.dat "$WEST_PCOORD_RETURN"',
+      ),
+    );
     const r = initAndRun(dir);
     expect(r.code, r.out).toBe(0);
-    expect(readFileSync(join(dir, 'seg_logs/000001-000000_analysis.log'), 'utf8')).toMatch(/westream: stream_trajectory: the analysis program: \/bin\/false exited with status 1/);
+    expect(readFileSync(join(dir, 'seg_logs/000001-000000_analysis.log'), 'utf8')).toMatch(
+      /westream: stream_trajectory: the analysis program: \/bin\/false exited with status 1/,
+    );
     expect(existsSync(join(dir, 'traj_segs/000001/000000/pcoord.dat'))).toBe(true);
     expect(readdirSync(join(dir, 'seg_logs')).length).toBeGreaterThan(0);
   });

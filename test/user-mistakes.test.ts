@@ -43,7 +43,7 @@ describe('mistakes at the command line', () => {
 
   it('a basis state whose pcoord lies outside the bins names the state and the bins', () => {
     // The bins start at -0.5; the basis state sits in the left well at x = -1.
-    const dir = demoSimDir((y) => y.replace("['-inf', -1.1, -1.0, -0.9, -0.8, -0.7, -0.6, ", '[').replace("- [-0.5", '- [-0.5'));
+    const dir = demoSimDir((y) => y.replace("['-inf', -1.1, -1.0, -0.9, -0.8, -0.7, -0.6, ", '[').replace('- [-0.5', '- [-0.5'));
     expectUserError(westream(dir, init), /outside/i);
   });
 

@@ -14,7 +14,10 @@ import { pythonModuleMissing, skipWithoutPeer } from './support/peers.js';
 import { until } from './support/processes.js';
 import { python, REPO, runWithApi, westream } from './support/sim-dir.js';
 
-const skip = skipWithoutPeer('westpa + h5py + matplotlib (PyPI)', pythonModuleMissing('westpa') ?? pythonModuleMissing('h5py') ?? pythonModuleMissing('matplotlib'));
+const skip = skipWithoutPeer(
+  'westpa + h5py + matplotlib (PyPI)',
+  pythonModuleMissing('westpa') ?? pythonModuleMissing('h5py') ?? pythonModuleMissing('matplotlib'),
+);
 
 /** w_ipa's analysis scheme (west.analysis), with the states w_assign is given below. */
 const ANALYSIS_SCHEME = `  analysis:
@@ -51,10 +54,18 @@ describe.skipIf(skip)("WESTPA's tools on westream's west.h5", () => {
       const r = JSON.parse(line) as { nIter: number; recycledWeight: number };
       reported.set(r.nIter, r.recycledWeight);
     }
-    expect([...reported.values()].some((w) => w > 0), 'the run recycled something').toBe(true);
+    expect(
+      [...reported.values()].some((w) => w > 0),
+      'the run recycled something',
+    ).toBe(true);
 
     tool(dir, 'westpa.cli.tools.w_fluxanl', ['-r', 'west.yaml', '-W', 'west.h5', '-o', 'fluxanl.h5']);
-    const flux = JSON.parse(python("import h5py, json, sys; t = h5py.File(sys.argv[1])['target_flux/target_0']; print(json.dumps([[int(n), float(f), int(c)] for n, f, c in zip(t['n_iter'], t['flux'], t['count'])]))", [join(dir, 'fluxanl.h5')])) as [number, number, number][];
+    const flux = JSON.parse(
+      python(
+        "import h5py, json, sys; t = h5py.File(sys.argv[1])['target_flux/target_0']; print(json.dumps([[int(n), float(f), int(c)] for n, f, c in zip(t['n_iter'], t['flux'], t['count'])]))",
+        [join(dir, 'fluxanl.h5')],
+      ),
+    ) as [number, number, number][];
     let compared = 0;
     for (const [n, f, count] of flux) {
       if (count < 0) continue; // w_fluxanl's sentinel: no recycling record for that iteration
@@ -64,7 +75,19 @@ describe.skipIf(skip)("WESTPA's tools on westream's west.h5", () => {
     expect(compared).toBeGreaterThanOrEqual(2);
     expect(flux.some(([, f]) => f > 0)).toBe(true);
 
-    tool(dir, 'westpa.cli.tools.w_assign', ['-r', 'west.yaml', '-W', 'west.h5', '--bins-from-system', '--states', 'start:0.0', 'far:1.6', '-o', 'assign.h5', '--serial']);
+    tool(dir, 'westpa.cli.tools.w_assign', [
+      '-r',
+      'west.yaml',
+      '-W',
+      'west.h5',
+      '--bins-from-system',
+      '--states',
+      'start:0.0',
+      'far:1.6',
+      '-o',
+      'assign.h5',
+      '--serial',
+    ]);
     tool(dir, 'westpa.cli.tools.w_direct', ['-r', 'west.yaml', '--serial', 'all', '-W', 'west.h5', '-a', 'assign.h5', '-o', 'direct.h5']);
     const arrivals = Number(python("import h5py, sys; f = h5py.File(sys.argv[1]); print(f['avg_total_fluxes'][1]['expected'])", [join(dir, 'direct.h5')]));
     expect(arrivals, "w_direct's mean flux into 'far'").toBeGreaterThan(0);
@@ -74,13 +97,18 @@ describe.skipIf(skip)("WESTPA's tools on westream's west.h5", () => {
     appendFileSync(join(dir, 'west.yaml'), ANALYSIS_SCHEME);
     expect(westream(dir, ['check']).code).toBe(0);
     tool(dir, 'westpa.cli.tools.w_ipa', ['-r', 'west.yaml', '--analysis-only', '--serial']);
-    const ipa = JSON.parse(python(`import h5py, json, sys, numpy as np
+    const ipa = JSON.parse(
+      python(
+        `import h5py, json, sys, numpy as np
 d = sys.argv[1]
 a, ia = h5py.File(d + '/assign.h5'), h5py.File(d + '/ANALYSIS/RW/assign.h5')
 w, iw = h5py.File(d + '/direct.h5'), h5py.File(d + '/ANALYSIS/RW/direct.h5')
 print(json.dumps({'assign': bool(np.array_equal(a['assignments'][:], ia['assignments'][:])),
                   'fluxes': bool(np.array_equal(w['total_fluxes'][:], iw['total_fluxes'][:])),
-                  'rate': float(iw['avg_rates'][0, 1]['expected'])}))`, [dir])) as { assign: boolean; fluxes: boolean; rate: number };
+                  'rate': float(iw['avg_rates'][0, 1]['expected'])}))`,
+        [dir],
+      ),
+    ) as { assign: boolean; fluxes: boolean; rate: number };
     expect(ipa).toMatchObject({ assign: true, fluxes: true });
     expect(ipa.rate, "w_ipa's rate start -> far").toBeGreaterThan(0);
     tool(dir, 'westpa.cli.tools.w_pdist', ['-r', 'west.yaml', '-W', 'west.h5', '-o', 'pdist.h5', '-b', '20']);
@@ -96,22 +124,39 @@ print(json.dumps({'assign': bool(np.array_equal(a['assignments'][:], ia['assignm
     const token = 'pdist-token';
     const run = await runWithApi(dir, [], { WESTREAM_API_TOKEN: token });
     const post = (path: string): Promise<Response> => fetch(run.base + path, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
-    const status = async (): Promise<{ state: string; currentIteration: number }> => (await (await fetch(`${run.base}/status`)).json()) as { state: string; currentIteration: number };
+    const status = async (): Promise<{ state: string; currentIteration: number }> =>
+      (await (await fetch(`${run.base}/status`)).json()) as { state: string; currentIteration: number };
     await until('iteration 6', async () => (await status()).currentIteration >= 6, { context: run.out });
     expect((await post('/run/pause')).status).toBe(200);
     await until('paused', async () => (await status()).state === 'paused', { context: run.out });
     // Paused between iterations: west.h5 is committed and nothing writes it until resumed.
     const evo = (await (await fetch(`${run.base}/evolution?bins=30`)).json()) as { edges: number[]; iterations: { nIter: number; hist: number[] }[] };
     expect(evo.iterations.length).toBeGreaterThanOrEqual(5);
-    tool(dir, 'westpa.cli.tools.w_pdist', ['-r', 'west.yaml', '-W', 'west.h5', '-o', 'pdist.h5', '--last-iter', String(evo.iterations.length), '-b', JSON.stringify([evo.edges])]);
+    tool(dir, 'westpa.cli.tools.w_pdist', [
+      '-r',
+      'west.yaml',
+      '-W',
+      'west.h5',
+      '-o',
+      'pdist.h5',
+      '--last-iter',
+      String(evo.iterations.length),
+      '-b',
+      JSON.stringify([evo.edges]),
+    ]);
     expect((await post('/run/stop')).status).toBe(200);
     expect(await run.closed).toBe(130);
     // w_pdist stores a density over its bins; times the bin width it is the probability per bin, which is what
     // /evolution reports (as a fraction of all weight, so the two agree where no point falls outside the edges).
-    const pdist = JSON.parse(python(`import h5py, json, sys, numpy as np
+    const pdist = JSON.parse(
+      python(
+        `import h5py, json, sys, numpy as np
 f = h5py.File(sys.argv[1])
 h, b = f['histograms'][:], f['binbounds_0'][:]
-print(json.dumps({'prob': (h * np.diff(b)).tolist(), 'edges': b.tolist()}))`, [join(dir, 'pdist.h5')])) as { prob: number[][]; edges: number[] };
+print(json.dumps({'prob': (h * np.diff(b)).tolist(), 'edges': b.tolist()}))`,
+        [join(dir, 'pdist.h5')],
+      ),
+    ) as { prob: number[][]; edges: number[] };
     pdist.edges.forEach((e, i) => expect(e).toBeCloseTo(evo.edges[i] as number, 12));
     let compared = 0;
     evo.iterations.forEach((it, i) => {
@@ -123,4 +168,3 @@ print(json.dumps({'prob': (h * np.diff(b)).tolist(), 'edges': b.tolist()}))`, [j
     expect(compared).toBeGreaterThanOrEqual(3);
   }, 120_000);
 });
-

@@ -2,7 +2,14 @@
 // process (as the sim-manager's API is). Prints its URL.
 import http from 'node:http';
 
-const body = JSON.stringify({ runId: 'run-0123456789', state: 'running', requested: null, currentIteration: 42, segments: { total: 200, pending: 20, running: 2, complete: 178, failed: 0 }, workers: [{ node: 'n', alive: true, slots: 2 }] });
+const body = JSON.stringify({
+  runId: 'run-0123456789',
+  state: 'running',
+  requested: null,
+  currentIteration: 42,
+  segments: { total: 200, pending: 20, running: 2, complete: 178, failed: 0 },
+  workers: [{ node: 'n', alive: true, slots: 2 }],
+});
 const srv = http.createServer((_q, s) => {
   s.setHeader('content-type', 'application/json');
   s.end(body);

@@ -37,7 +37,9 @@ if (process.argv[2] === 'worker') {
   const results = workers.map((w) => new Promise((r) => w.once('message', r)));
   await queue.addBulk(Array.from({ length: JOBS }, (_, i) => ({ name: 'job', data: { i }, opts: { jobId: `j${i}`, removeOnComplete: true } })));
   const per = (await Promise.all(results)).map((m) => m.msPerJob);
-  console.log(`bare BullMQ Worker, CPU per job in its process: ${per.map((x) => x.toFixed(3)).join(' ms, ')} ms (2 workers, concurrency 1, ${MEASURED} jobs each)`);
+  console.log(
+    `bare BullMQ Worker, CPU per job in its process: ${per.map((x) => x.toFixed(3)).join(' ms, ')} ms (2 workers, concurrency 1, ${MEASURED} jobs each)`,
+  );
   workers.forEach((w) => w.kill());
   await queue.close();
   await redis.stop();

@@ -7,19 +7,30 @@ import { energiesBody, floatsBody, handshake, header, ImdType, sessionInfo, time
 
 const [frames, atoms, pace] = process.argv.slice(2).map(Number);
 const le = true;
-const xs = (k) => floatsBody(Float32Array.from({ length: 3 * atoms }, (_, i) => k + i * 1e-3), le);
+const xs = (k) =>
+  floatsBody(
+    Float32Array.from({ length: 3 * atoms }, (_, i) => k + i * 1e-3),
+    le,
+  );
 const energies = { step: 0, temperature: 300, total: -1, potential: -2, vdw: 0, coulomb: 0, bonds: 0, angles: 0, dihedrals: 0, impropers: 0 };
 const rest = Buffer.concat([
-  header(ImdType.ENERGIES, 1), energiesBody(energies, le),
-  header(ImdType.BOX, 1), floatsBody([50, 0, 0, 0, 50, 0, 0, 0, 50], le),
-  header(ImdType.FCOORDS, atoms), xs(1),
-  header(ImdType.VELOCITIES, atoms), xs(2),
-  header(ImdType.FORCES, atoms), xs(3),
+  header(ImdType.ENERGIES, 1),
+  energiesBody(energies, le),
+  header(ImdType.BOX, 1),
+  floatsBody([50, 0, 0, 0, 50, 0, 0, 0, 50], le),
+  header(ImdType.FCOORDS, atoms),
+  xs(1),
+  header(ImdType.VELOCITIES, atoms),
+  xs(2),
+  header(ImdType.FORCES, atoms),
+  xs(3),
 ]);
 const now = () => performance.timeOrigin + performance.now();
 
 const server = createServer({ noDelay: true }, (s) => {
-  s.write(Buffer.concat([handshake(3, le), sessionInfo({ time: true, energies: true, box: true, positions: true, wrapped: false, velocities: true, forces: true })]));
+  s.write(
+    Buffer.concat([handshake(3, le), sessionInfo({ time: true, energies: true, box: true, positions: true, wrapped: false, velocities: true, forces: true })]),
+  );
   s.once('data', async () => {
     s.on('data', () => undefined);
     for (let i = 0; i < frames; i++) {

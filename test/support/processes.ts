@@ -37,10 +37,12 @@ export function start(cmd: string, args: readonly string[], o: SpawnOptions = {}
     child,
     stdout: '',
     stderr: '',
-    exited: new Promise((resolve) => child.once('close', (code, sig) => {
-      running.delete(child);
-      resolve(code ?? sig ?? -1);
-    })),
+    exited: new Promise((resolve) =>
+      child.once('close', (code, sig) => {
+        running.delete(child);
+        resolve(code ?? sig ?? -1);
+      }),
+    ),
   };
   child.stdout?.on('data', (b: Buffer) => (s.stdout += b.toString()));
   child.stderr?.on('data', (b: Buffer) => (s.stderr += b.toString()));
@@ -126,7 +128,11 @@ export function survivors(dir: string): number[] {
  * Polls `ok` until it holds; after `ms`, throws naming `what`, with `context()` (a process's output, say) to
  * show why.
  */
-export async function until(what: string, ok: () => boolean | Promise<boolean>, o: { ms?: number; every?: number; context?: () => string } = {}): Promise<void> {
+export async function until(
+  what: string,
+  ok: () => boolean | Promise<boolean>,
+  o: { ms?: number; every?: number; context?: () => string } = {},
+): Promise<void> {
   const end = Date.now() + (o.ms ?? 60_000);
   while (!(await ok())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}${o.context ? `:\n${o.context()}` : ''}`);

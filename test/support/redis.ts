@@ -21,7 +21,24 @@ export async function startRedis(o: { aof?: boolean; port?: number; dir?: string
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'westream-redis-'));
   const port = o.port ?? (await freePort());
   const host = o.bind ?? '127.0.0.1';
-  const args = ['--port', String(port), '--bind', host, '--protected-mode', 'no', '--dir', dir, '--save', '', '--maxmemory-policy', 'noeviction', '--appendonly', o.aof ? 'yes' : 'no', '--appendfsync', 'always'];
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    host,
+    '--protected-mode',
+    'no',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--maxmemory-policy',
+    'noeviction',
+    '--appendonly',
+    o.aof ? 'yes' : 'no',
+    '--appendfsync',
+    'always',
+  ];
   const server = start('redis-server', args);
   keep(server);
   await waitForLine(server, 'stdout', /Ready to accept connections/, 15_000);
@@ -79,7 +96,11 @@ export function redisForSuite(): () => PrivateRedis {
 
 /** `westream worker` daemons on `redis`, one slot each, each with its own state directory; resolves once all are ready. */
 export async function startWorkerDaemons(redis: PrivateRedis, ids: readonly string[]): Promise<Started[]> {
-  const ws = ids.map((id) => start(process.execPath, [WESTREAM, 'worker', '--redis', redis.url, '--node-id', id, '--slots', '1', '--state-dir', join(redis.dir, `state-${id}`)], { env: childEnv() }));
+  const ws = ids.map((id) =>
+    start(process.execPath, [WESTREAM, 'worker', '--redis', redis.url, '--node-id', id, '--slots', '1', '--state-dir', join(redis.dir, `state-${id}`)], {
+      env: childEnv(),
+    }),
+  );
   for (const w of ws) await waitForLine(w, 'stdout', /ready: 1 slot/);
   return ws;
 }

@@ -107,7 +107,10 @@ export function exampleSimDir(name: string, edit?: (config: string) => string): 
   const r = westream(tmpdir(), ['example', name, dir]);
   if (r.code !== 0) throw new Error(`westream example ${name} ${dir}: exit ${r.code}\n${r.stderr}`);
   const printed = r.stdout.split('run it:\n')[1] ?? '';
-  const commands = printed.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('westream '));
+  const commands = printed
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.startsWith('westream '));
   if (edit) {
     const config = ['west.cfg', 'west.yaml'].map((f) => join(dir, f)).find((f) => existsSync(f)) as string;
     writeFileSync(config, edit(readFileSync(config, 'utf8')));
@@ -141,16 +144,25 @@ export async function runPrintedAsync(dir: string, commands: readonly string[], 
 
 /** pcoord of every iteration of a west.h5 (h5py, as WESTPA's tools read it): {n_iter: [[[value]]]}. */
 export function pcoordsOf(dir: string): Record<string, number[][][]> {
-  return JSON.parse(python(`import h5py, json, sys
+  return JSON.parse(
+    python(
+      `import h5py, json, sys
 f = h5py.File(sys.argv[1], 'r')
-print(json.dumps({k[5:].lstrip('0'): f['iterations'][k]['pcoord'][:].tolist() for k in f['iterations']}))`, [join(dir, 'west.h5')])) as Record<string, number[][][]>;
+print(json.dumps({k[5:].lstrip('0'): f['iterations'][k]['pcoord'][:].tolist() for k in f['iterations']}))`,
+      [join(dir, 'west.h5')],
+    ),
+  ) as Record<string, number[][][]>;
 }
 
 /**
  * `westream run …` in the background with its REST API on a free port (`--api 0`: the host is the default
  * one): the API's base URL once it listens.
  */
-export async function runWithApi(cwd: string, args: string[], extra: Record<string, string> = {}): Promise<{ base: string; out: () => string; closed: Promise<number | null> }> {
+export async function runWithApi(
+  cwd: string,
+  args: string[],
+  extra: Record<string, string> = {},
+): Promise<{ base: string; out: () => string; closed: Promise<number | null> }> {
   const child = westreamAsync(cwd, ['run', ...args, '--api', '0'], extra);
   let out = '';
   child.stdout?.on('data', (b: Buffer) => (out += b.toString()));

@@ -34,7 +34,19 @@ export async function startSlurm(): Promise<PrivateSlurm> {
   const key = join(dir, 'munge/munge.key');
   must('mungekey', ['-c', '-k', key]);
   const sock = join(dir, 'munge/munge.sock');
-  must('munged', ['--key-file', key, '--socket', sock, '--pid-file', join(dir, 'munge/munged.pid'), '--log-file', join(dir, 'munge/munged.log'), '--seed-file', join(dir, 'munge/seed'), '-f']);
+  must('munged', [
+    '--key-file',
+    key,
+    '--socket',
+    sock,
+    '--pid-file',
+    join(dir, 'munge/munged.pid'),
+    '--log-file',
+    join(dir, 'munge/munged.log'),
+    '--seed-file',
+    join(dir, 'munge/seed'),
+    '-f',
+  ]);
   const conf = join(dir, 'slurm.conf');
   const node = hostname();
   writeFileSync(

@@ -12,7 +12,9 @@ export function writeApiTokenFile(file: string, token: string): void {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const old = lstatOrNull(file);
   if (old?.isSymbolicLink()) {
-    throw new UsageError(`${file} is a symbolic link (to ${readlinkSync(file)}); westream writes the API token only to a file of its own and never follows a link there. Remove the link, then run again.`);
+    throw new UsageError(
+      `${file} is a symbolic link (to ${readlinkSync(file)}); westream writes the API token only to a file of its own and never follows a link there. Remove the link, then run again.`,
+    );
   }
   if (old && !old.isFile()) throw new UsageError(`${file} exists and is not a regular file; remove it, then run again (westream writes the API token there).`);
   if (old) unlinkSync(file); // a new token each run; a hard link to another file only loses this name
@@ -21,7 +23,9 @@ export function writeApiTokenFile(file: string, token: string): void {
     fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new UsageError(`cannot create ${file} for the API token (${code ?? String(e)}): something made it while westream was writing it; check who can write to ${dirname(file)}, then run again.`);
+    throw new UsageError(
+      `cannot create ${file} for the API token (${code ?? String(e)}): something made it while westream was writing it; check who can write to ${dirname(file)}, then run again.`,
+    );
   }
   try {
     fchmodSync(fd, 0o600);

@@ -7,7 +7,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { UsageError } from './exit-codes.js';
 
 export const TOKEN_ON_COMMAND_LINE =
-  "--api-token is not accepted: a token on the command line is visible to every user of the machine (ps, /proc/PID/cmdline). " +
+  '--api-token is not accepted: a token on the command line is visible to every user of the machine (ps, /proc/PID/cmdline). ' +
   'Set WESTREAM_API_TOKEN in the environment, or put the token in a file only you can read (chmod 600) and pass --api-token-file FILE.';
 
 /** The token the user gave, and a phrase saying where it came from; undefined when none was given. */
@@ -23,7 +23,8 @@ export function givenApiToken(file: string | undefined, env: NodeJS.ProcessEnv =
       throw new UsageError(`--api-token-file ${path}: cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
     }
     const token = text.trim();
-    if (!token || /\s/.test(token)) throw new UsageError(`--api-token-file ${path}: expected one token on one line (no spaces), found ${token ? 'several words' : 'nothing'}`);
+    if (!token || /\s/.test(token))
+      throw new UsageError(`--api-token-file ${path}: expected one token on one line (no spaces), found ${token ? 'several words' : 'nothing'}`);
     return { token, where: `from ${path}` };
   }
   const token = env.WESTREAM_API_TOKEN;

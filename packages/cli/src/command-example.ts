@@ -35,7 +35,12 @@ function listExamples(): Example[] {
       const config = ['west.cfg', 'west.yaml'].find((f) => existsSync(join(EXAMPLES, name, f)));
       if (!config) return [];
       const header = readFileSync(join(EXAMPLES, name, config), 'utf8').split('\n');
-      const comments = header.slice(0, header.findIndex((l) => !l.startsWith('#'))).map((l) => l.replace(/^# ?/, ''));
+      const comments = header
+        .slice(
+          0,
+          header.findIndex((l) => !l.startsWith('#')),
+        )
+        .map((l) => l.replace(/^# ?/, ''));
       return [{ name, title: comments[0] ?? '', commands: comments.filter((l) => /^\s+westream /.test(l)).map((l) => l.trim()) }];
     });
 }
@@ -52,7 +57,8 @@ export function commandExample(opts: ExampleOptions, out: NodeJS.WritableStream)
   if (!opts.dir) throw new UsageError(`westream example ${ex.name}: give the directory to make the sim root in, e.g. westream example ${ex.name} ./${ex.name}`);
   const dir = resolve(opts.dir);
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UsageError(`westream example: ${dir} is a file; give a new or empty directory`);
-  if (existsSync(dir) && readdirSync(dir).length > 0) throw new UsageError(`westream example: ${dir} is not empty; give a new or empty directory (nothing was copied)`);
+  if (existsSync(dir) && readdirSync(dir).length > 0)
+    throw new UsageError(`westream example: ${dir} is not empty; give a new or empty directory (nothing was copied)`);
   // dereference: an example may share an engine's input with another by a symlink; the sim root gets a copy.
   cpSync(join(EXAMPLES, ex.name), dir, { recursive: true, dereference: true });
   if (existsSync(join(SCRIPTS, ex.name))) cpSync(join(SCRIPTS, ex.name), join(dir, 'westpa_scripts'), { recursive: true, dereference: true });

@@ -38,4 +38,3 @@ export async function commandInit(a: InitArgs, out: NodeJS.WritableStream, err: 
       summary.bstates.map((b, i) => `  bstate ${i} '${b.label}' p=${b.probability} pcoord=[${b.pcoord.join(', ')}]\n`).join(''),
   );
 }
-

@@ -41,7 +41,8 @@ export async function commandRun(a: RunArgs): Promise<RunSummary> {
     throw new UsageError((e as Error).message);
   }
   const given = givenApiToken(a.apiTokenFile); // checked even with --api off: a wrong flag is a mistake either way
-  if (a.logFormat !== undefined && a.logFormat !== 'json' && a.logFormat !== 'pretty') throw new UsageError(`--log-format ${a.logFormat}: expected pretty or json`);
+  if (a.logFormat !== undefined && a.logFormat !== 'json' && a.logFormat !== 'pretty')
+    throw new UsageError(`--log-format ${a.logFormat}: expected pretty or json`);
   let logStream: WriteStream | undefined;
   if (a.logFile !== undefined) {
     const file = resolve(a.logFile);
@@ -60,10 +61,13 @@ export async function commandRun(a: RunArgs): Promise<RunSummary> {
     throw e;
   }
   const tty = process.stderr.isTTY === true;
-  const reporter = new RunMonitor(makeReporter({ tty, stream: tty ? process.stderr : process.stdout, ...(a.logFormat ? { format: a.logFormat } : {}), ...(logStream ? { logStream } : {}) }), {
-    stragglerSeconds: config.westream.stragglerSeconds,
-    segmentTimeout: config.westream.segmentTimeout,
-  });
+  const reporter = new RunMonitor(
+    makeReporter({ tty, stream: tty ? process.stderr : process.stdout, ...(a.logFormat ? { format: a.logFormat } : {}), ...(logStream ? { logStream } : {}) }),
+    {
+      stragglerSeconds: config.westream.stragglerSeconds,
+      segmentTimeout: config.westream.segmentTimeout,
+    },
+  );
   for (const w of warnings) reporter.warn(w.message);
   registry.reapOrphans();
   for (const line of registry.describeReaped('westream run')) reporter.warn(line);
@@ -76,7 +80,9 @@ export async function commandRun(a: RunArgs): Promise<RunSummary> {
   let bull: BullmqWorkManager | undefined;
   if (wmName === 'bullmq') {
     try {
-      workManager = bull = await (await import('@westream/work-manager')).BullmqWorkManager.connect({ redisUrl, runId, simRoot, config: resolve(config.file), seed: store.meta.seed });
+      workManager = bull = await (
+        await import('@westream/work-manager')
+      ).BullmqWorkManager.connect({ redisUrl, runId, simRoot, config: resolve(config.file), seed: store.meta.seed });
     } catch (e) {
       runner.close();
       registry.close();
@@ -117,7 +123,9 @@ export async function commandRun(a: RunArgs): Promise<RunSummary> {
     void api.ready.then(
       (url) => reporter.info(`REST API on ${url} (docs ${url}/docs); the token to pause or stop the run is ${where}`),
       (e: Error & { errno?: string | null }) =>
-        reporter.warn(`REST API not started: ${e.errno === 'EADDRINUSE' ? `${address.host}:${address.port} is in use` : e.message}; the run goes on without it (pass --api HOST:PORT, or --api off)`),
+        reporter.warn(
+          `REST API not started: ${e.errno === 'EADDRINUSE' ? `${address.host}:${address.port} is in use` : e.message}; the run goes on without it (pass --api HOST:PORT, or --api off)`,
+        ),
     );
   }
   const ac = new AbortController();

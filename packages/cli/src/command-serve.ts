@@ -19,7 +19,16 @@ export interface ServeArgs {
 }
 
 /** Says nothing: serve has no loop to report on. */
-const quiet: Reporter = { runStarted() {}, iterationStarted() {}, segmentStarted() {}, segmentFinished() {}, iterationFinished() {}, warn() {}, info() {}, close() {} };
+const quiet: Reporter = {
+  runStarted() {},
+  iterationStarted() {},
+  segmentStarted() {},
+  segmentFinished() {},
+  iterationFinished() {},
+  warn() {},
+  info() {},
+  close() {},
+};
 
 export async function commandServe(a: ServeArgs, out: NodeJS.WritableStream): Promise<void> {
   const { config } = loadConfig(a.config);
@@ -32,7 +41,8 @@ export async function commandServe(a: ServeArgs, out: NodeJS.WritableStream): Pr
   if (!address) throw new UsageError('westream serve: --api off leaves nothing to serve; give HOST:PORT, a port, or 0');
   const simRoot = process.cwd();
   const paths = simPaths(config, simRoot);
-  if (!existsSync(paths.westH5)) throw new UsageError(`westream serve: ${paths.westH5} does not exist; run 'westream init' and 'westream run' first, or serve from the sim root of a run`);
+  if (!existsSync(paths.westH5))
+    throw new UsageError(`westream serve: ${paths.westH5} does not exist; run 'westream init' and 'westream run' first, or serve from the sim root of a run`);
   const store = await WestH5.open(paths.westH5, { readOnly: true });
 
   // The API thread hears the events sent from here on (the replay below), as it would a live run's.
@@ -68,7 +78,9 @@ export async function commandServe(a: ServeArgs, out: NodeJS.WritableStream): Pr
   } catch (e) {
     await api.close();
     const errno = (e as { errno?: string | null }).errno;
-    throw new UsageError(`westream serve: ${errno === 'EADDRINUSE' ? `${address.host}:${address.port} is in use (a run's own API?); pass --api HOST:PORT or --api 0` : (e as Error).message}`);
+    throw new UsageError(
+      `westream serve: ${errno === 'EADDRINUSE' ? `${address.host}:${address.port} is in use (a run's own API?); pass --api HOST:PORT or --api 0` : (e as Error).message}`,
+    );
   }
   out.write(`REST API on ${url} (dashboard ${url}/, docs ${url}/docs): the record of ${paths.westH5}, iteration ${n}; Ctrl-C ends it\n`);
   await new Promise<void>((r) => {

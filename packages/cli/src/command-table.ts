@@ -98,7 +98,8 @@ export function parseCommand(name: string, c: CommandSpec, args: string[]): { va
     throw new UsageError(`westream ${name}: ${message}${hint ? `. Did you mean --${hint}?` : ''}\n'westream ${name} --help' lists its options.`);
   }
   if (parsed.values.help === true) return { ...parsed, help: true };
-  if (parsed.positionals.length > maxPositionals) throw new UsageError(`westream ${name}: unexpected argument '${parsed.positionals[maxPositionals]}'\n'westream ${name} --help' lists what it takes.`);
+  if (parsed.positionals.length > maxPositionals)
+    throw new UsageError(`westream ${name}: unexpected argument '${parsed.positionals[maxPositionals]}'\n'westream ${name} --help' lists what it takes.`);
   return { ...parsed, help: false };
 }
 

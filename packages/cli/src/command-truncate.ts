@@ -20,5 +20,7 @@ export async function commandTruncate(a: { config: string; n: string | undefined
   } finally {
     registry.close();
   }
-  out.write(`truncated ${paths.westH5}: iterations ${n}..${before} removed; current iteration is now ${store.currentIteration} (its WE step runs again on 'westream run')\n`);
+  out.write(
+    `truncated ${paths.westH5}: iterations ${n}..${before} removed; current iteration is now ${store.currentIteration} (its WE step runs again on 'westream run')\n`,
+  );
 }

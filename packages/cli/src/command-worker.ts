@@ -24,11 +24,13 @@ export async function commandWorker(a: WorkerArgs): Promise<number> {
   const nodeId = a.nodeId ?? hostname();
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(nodeId)) throw new UsageError(`--node-id '${nodeId}': use letters, digits, '.', '_' and '-'`);
   const gpus = a.gpus === undefined ? undefined : a.gpus.split(',').map((g) => g.trim());
-  if (gpus && gpus.some((g) => !/^[A-Za-z0-9-]+$/.test(g))) throw new UsageError(`--gpus '${a.gpus}': expected device indices or UUIDs separated by commas, e.g. --gpus 0,1`);
+  if (gpus && gpus.some((g) => !/^[A-Za-z0-9-]+$/.test(g)))
+    throw new UsageError(`--gpus '${a.gpus}': expected device indices or UUIDs separated by commas, e.g. --gpus 0,1`);
   // One slot per GPU unless told otherwise: a segment per device, as WESTPA users pin with WM_PROCESS_INDEX.
   const slots = a.slots === undefined ? (gpus?.length ?? availableParallelism()) : Number(a.slots);
   if (!Number.isInteger(slots) || slots < 1) throw new UsageError(`--slots '${a.slots}': expected a positive integer`);
-  if (gpus && gpus.length !== slots) throw new UsageError(`--gpus '${a.gpus}' names ${gpus.length} device(s) for ${slots} slot(s): give one GPU per slot (or leave --slots out)`);
+  if (gpus && gpus.length !== slots)
+    throw new UsageError(`--gpus '${a.gpus}' names ${gpus.length} device(s) for ${slots} slot(s): give one GPU per slot (or leave --slots out)`);
   if (gpus && new Set(gpus).size !== gpus.length) throw new UsageError(`--gpus '${a.gpus}' names a device twice: give each slot its own GPU`);
   const lock = a.lockDuration === undefined ? WORK_MANAGER_DEFAULTS.lockDurationMs / 1000 : Number(a.lockDuration);
   if (!(lock >= 1)) throw new UsageError(`--lock-duration '${a.lockDuration}': expected seconds ≥ 1`);
@@ -38,7 +40,16 @@ export async function commandWorker(a: WorkerArgs): Promise<number> {
   const log = (line: string): void => void process.stdout.write(`${new Date().toISOString()} ${nodeId} ${line}\n`);
   let daemon: WorkerDaemon;
   try {
-    daemon = await WorkerDaemon.start({ redisUrl, nodeId, slots, ...(gpus ? { gpus } : {}), stateDir, lockDurationMs: lock * 1000, heartbeatMs: beat * 1000, log });
+    daemon = await WorkerDaemon.start({
+      redisUrl,
+      nodeId,
+      slots,
+      ...(gpus ? { gpus } : {}),
+      stateDir,
+      lockDurationMs: lock * 1000,
+      heartbeatMs: beat * 1000,
+      log,
+    });
   } catch (e) {
     throw new UsageError(`westream worker: ${(e as Error).message}`);
   }

@@ -17,9 +17,9 @@ export const commands: Readonly<Record<string, CommandSpec>> = {
     options: {
       config: CONFIG,
       bstate: { type: 'string', multiple: true, value: 'L,P[,AUX]', help: 'a basis state: label, probability, optional auxref' },
-      'bstates-from': { type: 'string', multiple: true, value: 'FILE', help: 'basis states, one per line (WESTPA\'s bstates.txt)' },
+      'bstates-from': { type: 'string', multiple: true, value: 'FILE', help: "basis states, one per line (WESTPA's bstates.txt)" },
       tstate: { type: 'string', multiple: true, value: 'L,X...', help: 'a target state: label and its pcoord' },
-      'tstates-from': { type: 'string', multiple: true, value: 'FILE', help: 'target states, one per line (WESTPA\'s tstates.txt)' },
+      'tstates-from': { type: 'string', multiple: true, value: 'FILE', help: "target states, one per line (WESTPA's tstates.txt)" },
       'segs-per-state': { type: 'string', value: 'N', default: '1', help: 'initial segments per basis state' },
       force: { type: 'boolean', help: 'replace an existing west.h5' },
     },
@@ -42,7 +42,12 @@ export const commands: Readonly<Record<string, CommandSpec>> = {
     summary: 'run WE iterations (like w_run); Ctrl-C stops, run again resumes',
     options: {
       config: CONFIG,
-      'work-manager': { type: 'string', value: 'local|bullmq', default: 'west.westream.work_manager, else local ($WM_WORK_MANAGER)', help: 'who runs the segments' },
+      'work-manager': {
+        type: 'string',
+        value: 'local|bullmq',
+        default: 'west.westream.work_manager, else local ($WM_WORK_MANAGER)',
+        help: 'who runs the segments',
+      },
       slots: { type: 'string', value: 'N', default: 'west.westream.slots, else the CPU cores', help: 'segments at once (local work manager)' },
       redis: { type: 'string', value: 'URL', default: 'west.westream.redis.url, else redis://127.0.0.1:6379', help: 'Redis of the bullmq work manager' },
       api: { type: 'string', value: API_ADDRESS, default: '127.0.0.1:8080 ($WESTREAM_API)', help: 'where the REST API and dashboard listen' },
@@ -52,14 +57,30 @@ export const commands: Readonly<Record<string, CommandSpec>> = {
         default: '$WESTREAM_API_TOKEN_FILE, else $WESTREAM_API_TOKEN, else a new one in .westream/api-token',
         help: 'a file holding the token that lets a client pause or stop the run (never the token itself on the command line: ps shows it)',
       },
-      'log-format': { type: 'string', value: 'pretty|json', default: 'pretty on a terminal, else json', help: 'a live table, or one JSON line per event (pino)' },
+      'log-format': {
+        type: 'string',
+        value: 'pretty|json',
+        default: 'pretty on a terminal, else json',
+        help: 'a live table, or one JSON line per event (pino)',
+      },
       'log-file': { type: 'string', value: 'FILE', help: 'JSON lines to FILE as well (appended)' },
       // Parsed only to be refused with the reason (api-token-source.ts); a token in argv is visible to every user.
       'api-token': { type: 'string', value: 'T', help: 'refused: use WESTREAM_API_TOKEN or --api-token-file' },
     },
     run: async (v) => {
       if (v['api-token'] !== undefined) throw new UsageError(`westream run: ${(await import('./api-token-source.js')).TOKEN_ON_COMMAND_LINE}`);
-      const s = await (await import('./command-run.js')).commandRun({ config: configPath(v.config), workManager: str(v['work-manager']), slots: str(v.slots), redis: str(v.redis), api: str(v.api), apiTokenFile: str(v['api-token-file']), logFormat: str(v['log-format']), logFile: str(v['log-file']) });
+      const s = await (
+        await import('./command-run.js')
+      ).commandRun({
+        config: configPath(v.config),
+        workManager: str(v['work-manager']),
+        slots: str(v.slots),
+        redis: str(v.redis),
+        api: str(v.api),
+        apiTokenFile: str(v['api-token-file']),
+        logFormat: str(v['log-format']),
+        logFile: str(v['log-file']),
+      });
       return s.reason === 'stopped' ? ExitCode.STOPPED : ExitCode.OK;
     },
   },
@@ -72,10 +93,24 @@ export const commands: Readonly<Record<string, CommandSpec>> = {
       slots: { type: 'string', value: 'N', default: 'one per --gpus device, else the CPU cores', help: 'segments at once' },
       gpus: { type: 'string', value: '0,1,...', help: 'one GPU per slot (CUDA_VISIBLE_DEVICES of each segment)' },
       'state-dir': { type: 'string', value: 'DIR', default: '~/.westream/worker-ID', help: "the daemon's process registry" },
-      'lock-duration': { type: 'string', value: 'S', default: String(WORK_MANAGER_DEFAULTS.lockDurationMs / 1000), help: 'seconds a job stays locked without renewal before another node may take it' },
+      'lock-duration': {
+        type: 'string',
+        value: 'S',
+        default: String(WORK_MANAGER_DEFAULTS.lockDurationMs / 1000),
+        help: 'seconds a job stays locked without renewal before another node may take it',
+      },
       heartbeat: { type: 'string', value: 'S', default: String(WORK_MANAGER_DEFAULTS.heartbeatMs / 1000), help: 'seconds between heartbeats' },
     },
-    run: async (v) => (await import('./command-worker.js')).commandWorker({ redis: str(v.redis), nodeId: str(v['node-id']), slots: str(v.slots), gpus: str(v.gpus), stateDir: str(v['state-dir']), lockDuration: str(v['lock-duration']), heartbeat: str(v.heartbeat) }),
+    run: async (v) =>
+      (await import('./command-worker.js')).commandWorker({
+        redis: str(v.redis),
+        nodeId: str(v['node-id']),
+        slots: str(v.slots),
+        gpus: str(v.gpus),
+        stateDir: str(v['state-dir']),
+        lockDuration: str(v['lock-duration']),
+        heartbeat: str(v.heartbeat),
+      }),
   },
   serve: {
     summary: "the REST API and dashboard on a run's record, with no run (a finished or halted one)",
@@ -93,7 +128,7 @@ export const commands: Readonly<Record<string, CommandSpec>> = {
     run: async (v) => {
       const url = str(v.url) ?? process.env.WESTREAM_URL;
       if (url) return (await import('./command-status-live.js')).commandStatusLive({ url, json: v.json === true, watch: v.watch === true }, process.stdout);
-      if (v.watch === true) throw new UsageError('status --watch needs --url (a running sim-manager\'s API, e.g. http://127.0.0.1:8080)');
+      if (v.watch === true) throw new UsageError("status --watch needs --url (a running sim-manager's API, e.g. http://127.0.0.1:8080)");
       return (await import('./command-status.js')).commandStatus({ config: configPath(v.config), json: v.json === true }, process.stdout);
     },
   },
@@ -105,7 +140,8 @@ export const commands: Readonly<Record<string, CommandSpec>> = {
   check: {
     summary: 'validate the config and print it normalized (warnings name file:line:col)',
     options: { config: CONFIG, json: { type: 'boolean', help: 'print the normalized config as JSON' } },
-    run: async (v) => (await import('./command-check.js')).commandCheck({ config: configPath(v.config), json: v.json === true }, process.stdout, process.stderr),
+    run: async (v) =>
+      (await import('./command-check.js')).commandCheck({ config: configPath(v.config), json: v.json === true }, process.stdout, process.stderr),
   },
   schema: {
     summary: 'the JSON Schema of west.yaml (for editors), or its Markdown reference',
@@ -114,7 +150,8 @@ export const commands: Readonly<Record<string, CommandSpec>> = {
       out: { type: 'string', value: 'FILE', default: 'standard output', help: 'write it here' },
       check: { type: 'string', value: 'FILE', help: 'exit 2 unless FILE holds exactly this output' },
     },
-    run: async (v) => (await import('./command-schema.js')).commandSchema({ out: str(v.out), check: str(v.check), markdown: v.markdown === true }, process.stdout),
+    run: async (v) =>
+      (await import('./command-schema.js')).commandSchema({ out: str(v.out), check: str(v.check), markdown: v.markdown === true }, process.stdout),
   },
   example: {
     summary: 'list the worked examples, or make a sim root from one',
@@ -140,4 +177,3 @@ function configPath(flag: string | boolean | string[] | undefined): string {
   if (typeof flag === 'string') return flag;
   return process.env.WESTREAM_CONFIG ?? (existsSync('west.yaml') ? 'west.yaml' : existsSync('west.cfg') ? 'west.cfg' : 'west.yaml');
 }
-

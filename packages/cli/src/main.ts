@@ -40,7 +40,9 @@ export async function main(argv: string[]): Promise<number> {
     const errno = e as NodeJS.ErrnoException;
     if (errno.code === 'ENOSPC' || errno.code === 'EDQUOT') {
       // Anything else a full disk stops (a results journal, a segment's directory): west.h5 is untouched by it.
-      process.stderr.write(`westream: disk full: ${errno.message}; free space ${errno.path ? `at ${dirname(errno.path)}` : 'where `df` shows a full file system (the sim root, its .westream, west.h5\'s directory)'}, then \`westream run\` resumes\n`);
+      process.stderr.write(
+        `westream: disk full: ${errno.message}; free space ${errno.path ? `at ${dirname(errno.path)}` : "where `df` shows a full file system (the sim root, its .westream, west.h5's directory)"}, then \`westream run\` resumes\n`,
+      );
       return ExitCode.DISK_FULL;
     }
     const known = catalogued(e);

@@ -9,7 +9,7 @@ import { UsageError } from './exit-codes.js';
 
 /** What the refused command would have done to the live run, and how to say "then try again". */
 const CONSEQUENCE = {
-  run: ['two runs would overwrite each other\'s segments and west.h5', 'run again'],
+  run: ["two runs would overwrite each other's segments and west.h5", 'run again'],
   init: ['re-initialising would replace the west.h5 it is writing', 'run init again'],
   truncate: ['truncating would cut iterations out of the west.h5 it is writing', 'truncate again'],
 } as const;

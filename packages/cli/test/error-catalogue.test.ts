@@ -14,7 +14,9 @@ const INTERNAL_ONLY = new Map([
 ]);
 
 function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? sources(join(dir, d.name)) : d.name.endsWith('.ts') ? [join(dir, d.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
+    d.isDirectory() ? sources(join(dir, d.name)) : d.name.endsWith('.ts') ? [join(dir, d.name)] : [],
+  );
 }
 
 const errorClasses = ['packages', 'services'].flatMap((top) =>
@@ -27,7 +29,11 @@ const errorClasses = ['packages', 'services'].flatMap((top) =>
     }
     return files.flatMap((file) => {
       const text = readFileSync(file, 'utf8');
-      return [...text.matchAll(/class (\w+) extends (?:codedError\('\w+', '([A-Z_]+)'\)|\w*Error\b[^{]*\{([\s\S]*?)\n\})/g)].map((m) => ({ file: file.slice(REPO.length), name: m[1] as string, code: m[2] ?? /readonly code = '([A-Z_]+)'/.exec(m[3] ?? '')?.[1] }));
+      return [...text.matchAll(/class (\w+) extends (?:codedError\('\w+', '([A-Z_]+)'\)|\w*Error\b[^{]*\{([\s\S]*?)\n\})/g)].map((m) => ({
+        file: file.slice(REPO.length),
+        name: m[1] as string,
+        code: m[2] ?? /readonly code = '([A-Z_]+)'/.exec(m[3] ?? '')?.[1],
+      }));
     });
   }),
 );

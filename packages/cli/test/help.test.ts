@@ -21,7 +21,13 @@ describe('westream help', () => {
     const c = commands[name];
     if (!c) throw new Error(name);
     // 'help NAME' and '-h' for one command: they reach the same printer.
-    for (const args of name === 'run' ? [[name, '--help'], ['help', name], [name, '-h']] : [[name, '--help']]) {
+    for (const args of name === 'run'
+      ? [
+          [name, '--help'],
+          ['help', name],
+          [name, '-h'],
+        ]
+      : [[name, '--help']]) {
       const r = westream(args);
       expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(0);
       expect(r.stdout).toContain(`usage: westream ${name}`);

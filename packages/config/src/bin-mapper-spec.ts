@@ -86,7 +86,8 @@ export function compileBinSpec(raw: unknown, path: (string | number)[], problems
 
 function rectilinear(obj: Record<string, unknown>, path: (string | number)[], problems: SpecProblem[]): BinMapperSpec | undefined {
   for (const key of Object.keys(obj)) {
-    if (key !== 'type' && key !== 'boundaries') problems.push({ path: [...path, key], message: `RectilinearBinMapper takes no '${key}'; it takes only 'boundaries'` });
+    if (key !== 'type' && key !== 'boundaries')
+      problems.push({ path: [...path, key], message: `RectilinearBinMapper takes no '${key}'; it takes only 'boundaries'` });
   }
   const raw = obj.boundaries;
   const bpath = [...path, 'boundaries'];
@@ -186,18 +187,23 @@ export function evalBoundaryExpression(text: string): number[] | string {
     const [a, b, c] = args as number[];
     if (call[1] === 'arange') {
       const step = c ?? 1;
-      if (args.length < 2 || args.length > 3 || !(step > 0) || b === undefined || a === undefined) return `'${src}': write np.arange(start, stop[, step]) with step > 0`;
+      if (args.length < 2 || args.length > 3 || !(step > 0) || b === undefined || a === undefined)
+        return `'${src}': write np.arange(start, stop[, step]) with step > 0`;
       const n = Math.ceil((b - a) / step);
       if (n > 1e6) return `'${src}' makes more than a million boundaries`;
       return Array.from({ length: Math.max(0, n) }, (_, i) => a + i * step);
     }
-    if (args.length !== 3 || a === undefined || b === undefined || !Number.isInteger(c) || (c as number) < 2) return `'${src}': write np.linspace(start, stop, num) with num ≥ 2`;
+    if (args.length !== 3 || a === undefined || b === undefined || !Number.isInteger(c) || (c as number) < 2)
+      return `'${src}': write np.linspace(start, stop, num) with num ≥ 2`;
     const num = c as number;
     return Array.from({ length: num }, (_, i) => (i === num - 1 ? b : a + ((b - a) * i) / (num - 1)));
   }
   const list = /^\[(.*)\]$/s.exec(src);
   if (list) {
-    const items = (list[1] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const items = (list[1] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
     const values = items.map((s) => boundaryValue(s.replace(/^['"]|['"]$/g, '').replace(/^(np|numpy|math)\./, '')));
     if (values.every((v): v is number => v !== undefined)) return values;
   }

@@ -150,7 +150,11 @@ export function compileConfig(raw: WestYaml, src: YamlSource, file: string, prob
       pcoordNdim = sys.pcoordNdim;
       pcoordLen = sys.pcoordLen;
       if (sys.pcoordDtype === 'float32' || sys.pcoordDtype === 'float64') pcoordDtype = sys.pcoordDtype;
-      else err([...sysPath, 'driver'], `'${driver}' sets pcoord_dtype ${sys.pcoordDtype}; westream records float32 or float64 pcoords: set numpy.float32 or numpy.float64`);
+      else
+        err(
+          [...sysPath, 'driver'],
+          `'${driver}' sets pcoord_dtype ${sys.pcoordDtype}; westream records float32 or float64 pcoords: set numpy.float32 or numpy.float64`,
+        );
       const mapperProblems: SpecProblem[] = [];
       bins = specFromWire(sys.mapper, pcoordNdim, mapperProblems);
       for (const p of mapperProblems) {
@@ -160,15 +164,19 @@ export function compileConfig(raw: WestYaml, src: YamlSource, file: string, prob
       }
       nbins = sys.nbins;
       binTargetCounts = sys.binTargetCounts;
-      if (binTargetCounts.length !== nbins) err([...sysPath, 'driver'], `'${driver}' gives ${binTargetCounts.length} bin_target_counts for ${nbins} bins; give one per bin`);
-      if (binTargetCounts.some((c) => !Number.isInteger(c) || c < 0)) err([...sysPath, 'driver'], `'${driver}' gives bin_target_counts that are not whole numbers ≥ 0`);
+      if (binTargetCounts.length !== nbins)
+        err([...sysPath, 'driver'], `'${driver}' gives ${binTargetCounts.length} bin_target_counts for ${nbins} bins; give one per bin`);
+      if (binTargetCounts.some((c) => !Number.isInteger(c) || c < 0))
+        err([...sysPath, 'driver'], `'${driver}' gives bin_target_counts that are not whole numbers ≥ 0`);
       if (bins.type !== 'python') {
         const mapper = mapperFromSpec(bins);
-        if (mapper.nbins !== nbins) err([...sysPath, 'driver'], `the bin mapper of '${driver}' translated to ${mapper.nbins} bins, not its ${nbins} (a bug: please report it)`);
+        if (mapper.nbins !== nbins)
+          err([...sysPath, 'driver'], `the bin mapper of '${driver}' translated to ${mapper.nbins} bins, not its ${nbins} (a bug: please report it)`);
       }
     }
   } else {
-    if (w.system.system_options === undefined) err(optPath, 'missing; without a system driver WESTPA needs system_options (pcoord_ndim, pcoord_len, pcoord_dtype, bins, bin_target_counts)');
+    if (w.system.system_options === undefined)
+      err(optPath, 'missing; without a system driver WESTPA needs system_options (pcoord_ndim, pcoord_len, pcoord_dtype, bins, bin_target_counts)');
     // Without a driver WESTPA requires the pcoord keys; WESTSystem supplies defaults (1, 2, float32).
     else {
       for (const key of ['pcoord_ndim', 'pcoord_len', 'pcoord_dtype', 'bins', 'bin_target_counts'] as const) {
@@ -183,7 +191,8 @@ export function compileConfig(raw: WestYaml, src: YamlSource, file: string, prob
     }
     const specProblems: SpecProblem[] = [];
     if (opts.bins !== undefined) bins = compileBinSpec(opts.bins, [...optPath, 'bins'], specProblems);
-    else if (w.system.system_options !== undefined && driverName !== null) err([...optPath, 'bins'], 'missing; WESTSystem has no bins of its own: give bins here, or name your own system class in driver');
+    else if (w.system.system_options !== undefined && driverName !== null)
+      err([...optPath, 'bins'], 'missing; WESTSystem has no bins of its own: give bins here, or name your own system class in driver');
     for (const p of specProblems) (p.severity === 'warning' ? warn : err)(p.path, p.message);
     if (bins) {
       const mapper = mapperFromSpec(bins);
@@ -193,14 +202,22 @@ export function compileConfig(raw: WestYaml, src: YamlSource, file: string, prob
       }
       const counts = opts.bin_target_counts ?? 0;
       if (Array.isArray(counts)) {
-        if (counts.length !== nbins) err([...optPath, 'bin_target_counts'], `has ${counts.length} entries but the bins define ${nbins} bins; give one count per bin, or one integer for all`);
+        if (counts.length !== nbins)
+          err(
+            [...optPath, 'bin_target_counts'],
+            `has ${counts.length} entries but the bins define ${nbins} bins; give one count per bin, or one integer for all`,
+          );
         binTargetCounts = counts;
       } else {
         binTargetCounts = new Array<number>(nbins).fill(counts);
       }
     }
   }
-  if (bins && binTargetCounts.length > 0 && binTargetCounts.every((c) => c === 0)) err(driver !== null ? [...sysPath, 'driver'] : [...optPath, 'bin_target_counts'], 'every bin has a target of 0 walkers; give at least one bin a positive count');
+  if (bins && binTargetCounts.length > 0 && binTargetCounts.every((c) => c === 0))
+    err(
+      driver !== null ? [...sysPath, 'driver'] : [...optPath, 'bin_target_counts'],
+      'every bin has a target of 0 walkers; give at least one bin a positive count',
+    );
 
   // --- propagation
   const prop = w.propagation;
@@ -223,17 +240,28 @@ export function compileConfig(raw: WestYaml, src: YamlSource, file: string, prob
     smallestAllowedWeight: we.smallest_allowed_weight ?? WESTPA_WE_DEFAULTS.smallestAllowedWeight,
   };
   if (weParams.smallestAllowedWeight >= weParams.largestAllowedWeight) {
-    err(['west', 'we', 'smallest_allowed_weight'], `must be below largest_allowed_weight (${weParams.largestAllowedWeight}), found ${weParams.smallestAllowedWeight}`);
+    err(
+      ['west', 'we', 'smallest_allowed_weight'],
+      `must be below largest_allowed_weight (${weParams.largestAllowedWeight}), found ${weParams.smallestAllowedWeight}`,
+    );
   }
 
   // --- data
   const data = w.data;
   const dPath: Path = ['west', 'data'];
   // A Python propagator needs no data_refs (WESTPA reads them only in the executable propagator).
-  if (data.data_refs === undefined && pythonPropagator === null) err([...dPath, 'data_refs'], 'missing; the executable propagator needs data_refs.segment, basis_state and initial_state (templates for their directories)');
-  const refs = data.data_refs ?? { segment: '$WEST_SIM_ROOT/traj_segs/{segment.n_iter:06d}/{segment.seg_id:06d}', basis_state: '$WEST_SIM_ROOT/bstates/{basis_state.auxref}', initial_state: '$WEST_SIM_ROOT/istates/{initial_state.iter_created}/{initial_state.state_id}' };
+  if (data.data_refs === undefined && pythonPropagator === null)
+    err([...dPath, 'data_refs'], 'missing; the executable propagator needs data_refs.segment, basis_state and initial_state (templates for their directories)');
+  const refs = data.data_refs ?? {
+    segment: '$WEST_SIM_ROOT/traj_segs/{segment.n_iter:06d}/{segment.seg_id:06d}',
+    basis_state: '$WEST_SIM_ROOT/bstates/{basis_state.auxref}',
+    initial_state: '$WEST_SIM_ROOT/istates/{initial_state.iter_created}/{initial_state.state_id}',
+  };
   if (refs.iteration && pythonPropagator !== null) {
-    warn([...dPath, 'data_refs', 'iteration'], "WESTPA's HDF5 framework stores what the executable propagator's WEST_TRAJECTORY_RETURN, WEST_RESTART_RETURN and WEST_LOG_RETURN hold; a Python propagator fills none of them, so no iteration files are written");
+    warn(
+      [...dPath, 'data_refs', 'iteration'],
+      "WESTPA's HDF5 framework stores what the executable propagator's WEST_TRAJECTORY_RETURN, WEST_RESTART_RETURN and WEST_LOG_RETURN hold; a Python propagator fills none of them, so no iteration files are written",
+    );
   }
   for (const [key, text] of Object.entries(refs)) {
     if (typeof text === 'string') checkTemplate(text, [...dPath, 'data_refs', key], err);
@@ -246,13 +274,20 @@ export function compileConfig(raw: WestYaml, src: YamlSource, file: string, prob
   const trajectoryLoader = framework ? (trajectoryDs?.loader ?? 'mdtraj_trajectory_loader') : null;
   const datasets = framework ? picked.filter((d) => !HDF5_FRAMEWORK_DATASETS.has(d.name)) : picked;
   if (trajectoryLoader !== null && !/^[A-Za-z_][\w.]*$/.test(trajectoryLoader)) {
-    err([...dPath, 'datasets', picked.indexOf(trajectoryDs as Dataset), 'loader'], `expected one of WESTPA's trajectory loaders (mdtraj_trajectory_loader, mdanalysis_trajectory_loader, netcdf_trajectory_loader) or your Python function as module.function, found '${trajectoryLoader}'`);
+    err(
+      [...dPath, 'datasets', picked.indexOf(trajectoryDs as Dataset), 'loader'],
+      `expected one of WESTPA's trajectory loaders (mdtraj_trajectory_loader, mdanalysis_trajectory_loader, netcdf_trajectory_loader) or your Python function as module.function, found '${trajectoryLoader}'`,
+    );
   }
   for (const [i, ds] of datasets.entries()) {
     if (ds.name === 'pcoord' && ds.dir) err([...dPath, 'datasets', i, 'dir'], 'the pcoord dataset cannot be a directory');
     // Lossy storage would make west.h5 differ from the values the run resampled with (and a resumed run from
     // an undisturbed one); westream keeps full precision. Only disk space differs from WESTPA.
-    if (ds.scaleoffset !== null) warn([...dPath, 'datasets', i, 'scaleoffset'], `not applied: westream stores ${ds.name} at full precision (WESTPA would round it to ${ds.scaleoffset} decimal place(s)); the file is larger, the values more precise`);
+    if (ds.scaleoffset !== null)
+      warn(
+        [...dPath, 'datasets', i, 'scaleoffset'],
+        `not applied: westream stores ${ds.name} at full precision (WESTPA would round it to ${ds.scaleoffset} decimal place(s)); the file is larger, the values more precise`,
+      );
     if (ds.loader !== null && !NATIVE_LOADER.test(ds.loader) && !/^[A-Za-z_][\w.]*\.[A-Za-z_]\w*$/.test(ds.loader)) {
       err([...dPath, 'datasets', i, 'loader'], `expected aux_data_loader, npy_data_loader or your Python function as module.function, found '${ds.loader}'`);
     }
@@ -293,10 +328,17 @@ export function compileConfig(raw: WestYaml, src: YamlSource, file: string, prob
   const streamTrajectory =
     streamYaml && (streamYaml.enabled ?? true) ? compileStreamTrajectory(streamYaml, propagator, [...ePath, 'stream_trajectory'], src, err, warn) : null;
   if (streamTrajectory?.pcoord && pcoordNdim !== 1) {
-    err([...ePath, 'stream_trajectory', 'builtin'], `builtin pcoord gives one distance per frame, but pcoord_ndim is ${pcoordNdim}; set pcoord_ndim: 1 or compute the pcoord in an analysis executable`);
+    err(
+      [...ePath, 'stream_trajectory', 'builtin'],
+      `builtin pcoord gives one distance per frame, but pcoord_ndim is ${pcoordNdim}; set pcoord_ndim: 1 or compute the pcoord in an analysis executable`,
+    );
   }
-  if (prop.save_transition_matrices) warn([...pPath, 'save_transition_matrices'], 'westream does not write bin_ntrans / bin_fluxes; w_assign and w_direct compute transitions and fluxes from west.h5 (ignored)');
-  if (exe.subgroup_walkers) warn([...ePath, 'subgroup_walkers'], 'WESTPA\'s undocumented subgroup_walkers is not supported; ignored');
+  if (prop.save_transition_matrices)
+    warn(
+      [...pPath, 'save_transition_matrices'],
+      'westream does not write bin_ntrans / bin_fluxes; w_assign and w_direct compute transitions and fluxes from west.h5 (ignored)',
+    );
+  if (exe.subgroup_walkers) warn([...ePath, 'subgroup_walkers'], "WESTPA's undocumented subgroup_walkers is not supported; ignored");
 
   // --- WESTPA sections westream does not run
   const subgroup = checkDrivers(w.drivers, w.plugins, bins, err, warn);

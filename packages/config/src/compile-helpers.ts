@@ -32,7 +32,10 @@ export function wallclock(
     return null;
   }
   if (source && !source.quoted && text.split(':').length === 4) {
-    warn(path, `WESTPA's YAML reader takes an unquoted ${text} as a base-60 number (${String(value)} s), not ${seconds} s; quote it so both read it as DD:HH:MM:SS`);
+    warn(
+      path,
+      `WESTPA's YAML reader takes an unquoted ${text} as a base-60 number (${String(value)} s), not ${seconds} s; quote it so both read it as DD:HH:MM:SS`,
+    );
   }
   return seconds;
 }
@@ -43,7 +46,8 @@ export function checkTemplate(text: string, path: Path, err: (p: Path, m: string
       if (typeof part === 'string') continue;
       const attrs = TEMPLATE_FIELDS[part.root];
       if (!attrs) err(path, `unknown template field {${part.root}}; known: segment, basis_state, initial_state, n_iter`);
-      else if (part.attr !== undefined && !attrs.includes(part.attr)) err(path, `{${part.root}.${part.attr}}: ${part.root} has no '${part.attr}'; known: ${attrs.join(', ')}`);
+      else if (part.attr !== undefined && !attrs.includes(part.attr))
+        err(path, `{${part.root}.${part.attr}}: ${part.root} has no '${part.attr}'; known: ${attrs.join(', ')}`);
       else if (part.attr === undefined && attrs.length > 0) err(path, `{${part.root}} needs an attribute, e.g. {${part.root}.${attrs[0]}}`);
     }
   } catch (e) {
@@ -60,4 +64,3 @@ export function environ(env: Readonly<Record<string, string | number | boolean |
   }
   return out;
 }
-

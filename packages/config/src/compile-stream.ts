@@ -87,14 +87,23 @@ export function compileStreamTrajectory(
   if (!s.executable && builtins.length === 0) err(path, "needs an analysis: set 'executable' (your program) or 'builtin' (pcoord, guard, record)");
   const stdout = s.stdout ?? ANALYSIS_LOG;
   const program: ChildProgram | null = s.executable
-    ? { executable: s.executable, stdin: s.stdin ?? null, stdout, stderr: s.stderr ?? 'stdout', cwd: s.cwd ?? null, environ: environ(s.environ), enabled: s.enabled ?? true }
+    ? {
+        executable: s.executable,
+        stdin: s.stdin ?? null,
+        stdout,
+        stderr: s.stderr ?? 'stdout',
+        cwd: s.cwd ?? null,
+        environ: environ(s.environ),
+        enabled: s.enabled ?? true,
+      }
     : null;
 
   let pcoord: StreamPcoord | null = null;
   if (builtins.includes('pcoord')) {
     const p = s.pcoord;
     if (!p) err([...path, 'pcoord'], "builtin pcoord needs 'pcoord: {atoms: [i, j]}' or 'pcoord: {groups: [[...], [...]]}'");
-    else if ((p.atoms ? 1 : 0) + (p.groups ? 1 : 0) !== 1) err([...path, 'pcoord'], "give exactly one of 'atoms' (two atom indices) or 'groups' (two lists of atom indices)");
+    else if ((p.atoms ? 1 : 0) + (p.groups ? 1 : 0) !== 1)
+      err([...path, 'pcoord'], "give exactly one of 'atoms' (two atom indices) or 'groups' (two lists of atom indices)");
     else {
       const g = p.atoms ? [[p.atoms[0] as number], [p.atoms[1] as number]] : (p.groups as number[][]);
       pcoord = { groups: [g[0] as number[], g[1] as number[]], stride: p.stride ?? null, scale: p.scale ?? 1 };
@@ -119,7 +128,10 @@ export function compileStreamTrajectory(
   const portPattern = regex(s.port_pattern ?? GROMACS_PORT_PATTERN, [...path, 'port_pattern'], err, true);
   const bindErrorPattern = regex(s.bind_error_pattern ?? DEFAULT_BIND_ERROR, [...path, 'bind_error_pattern'], err, false);
   if (portDiscovery === 'engine' && propagator && propagator.stdout === null) {
-    err([...path, 'port_discovery'], "'engine' reads the port from the propagator's log, but west.executable.propagator.stdout is not set: set it (and stderr: stdout, since GROMACS prints the port on standard error), or use port_discovery: reserve");
+    err(
+      [...path, 'port_discovery'],
+      "'engine' reads the port from the propagator's log, but west.executable.propagator.stdout is not set: set it (and stderr: stdout, since GROMACS prints the port on standard error), or use port_discovery: reserve",
+    );
   }
   if (portDiscovery === 'engine' && (s.port_env || s.bind_error_pattern || s.port_retries !== undefined)) {
     warn([...path, 'port_discovery'], 'port_env, bind_error_pattern and port_retries only apply to port_discovery: reserve; ignored');

@@ -40,10 +40,14 @@ export function checkDriver(key: string, value: unknown, bins: BinMapperSpec | u
   if (key === 'sim_manager') return SIM_MANAGERS.includes(value) ? 'ok' : undefined;
   const kind = WE_DRIVERS[value];
   if (kind === undefined) {
-    return { error: `'${value}' is a custom Python WE driver; westream runs WESTPA's WEDriver, MABDriver and BinlessDriver only (chosen from the bins, as WESTPA does): remove west.drivers.we_driver or name one of those, or run this set-up with w_run` };
+    return {
+      error: `'${value}' is a custom Python WE driver; westream runs WESTPA's WEDriver, MABDriver and BinlessDriver only (chosen from the bins, as WESTPA does): remove west.drivers.we_driver or name one of those, or run this set-up with w_run`,
+    };
   }
   if (kind === 'fixed' && bins && specIsAdaptive(bins)) {
-    return { error: `'${value}' bins MAB or binless walkers without their special bins (WESTPA picks MABDriver or BinlessDriver for these bins when we_driver is not set); remove we_driver` };
+    return {
+      error: `'${value}' bins MAB or binless walkers without their special bins (WESTPA picks MABDriver or BinlessDriver for these bins when we_driver is not set); remove we_driver`,
+    };
   }
   return 'ok';
 }

@@ -20,7 +20,12 @@ export function loadConfig(file: string): LoadedConfig {
     text = readFileSync(abs, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file; pass --config PATH or run in the simulation directory' : code === 'EISDIR' ? 'is a directory, not a config file' : `cannot be read (${code ?? String(e)})`;
+    const why =
+      code === 'ENOENT'
+        ? 'no such file; pass --config PATH or run in the simulation directory'
+        : code === 'EISDIR'
+          ? 'is a directory, not a config file'
+          : `cannot be read (${code ?? String(e)})`;
     throw new ConfigError([{ file, line: 0, col: 0, path: '', message: why, severity: 'error' }]);
   }
   return loadConfigText(text, file, abs);
@@ -34,16 +39,26 @@ export function loadConfigText(text: string, file: string, absPath = resolve(fil
     return { file, line, col, path: path.join('.'), message, severity };
   };
   if (src.syntaxErrors.length) {
-    throw new ConfigError(src.syntaxErrors.map((e) => ({ file, line: e.line, col: e.col, path: '', message: `YAML syntax: ${e.message}`, severity: 'error' as const })));
+    throw new ConfigError(
+      src.syntaxErrors.map((e) => ({ file, line: e.line, col: e.col, path: '', message: `YAML syntax: ${e.message}`, severity: 'error' as const })),
+    );
   }
   const issues: ConfigIssue[] = src.tagErrors.map((t) =>
     at(t.path, `the tag !!${t.tag.replace('tag:yaml.org,2002:', '')} runs Python code; only !!python/name:numpy.float32/float64 is understood here`, 'error'),
   );
   for (const d of src.duplicateKeys) {
-    issues.push(at(d.path, `given twice (lines ${d.firstLine} and ${d.line}); like PyYAML (WESTPA's reader), the last one (line ${d.line}) is used: delete the other`, 'warning'));
+    issues.push(
+      at(
+        d.path,
+        `given twice (lines ${d.firstLine} and ${d.line}); like PyYAML (WESTPA's reader), the last one (line ${d.line}) is used: delete the other`,
+        'warning',
+      ),
+    );
   }
   if (src.value === null || typeof src.value !== 'object' || Array.isArray(src.value)) {
-    throw new ConfigError([{ file, line: 1, col: 1, path: '', message: 'expected a mapping with a top-level "west:" key; is this a west.cfg?', severity: 'error' }]);
+    throw new ConfigError([
+      { file, line: 1, col: 1, path: '', message: 'expected a mapping with a top-level "west:" key; is this a west.cfg?', severity: 'error' },
+    ]);
   }
   const value = plainValues(src.value);
   const tagged = new Set(src.tagErrors.map((t) => t.path.join('.')));

@@ -28,8 +28,11 @@ export function checkDrivers(
 ): SubgroupDriver | null {
   if (plugins && plugins.length > 0) {
     plugins.forEach((p, i) => {
-      const name = p && typeof p === 'object' && 'plugin' in p ? String((p).plugin) : describeFound(p);
-      err(['west', 'plugins', i], `WESTPA plugin ${name} hooks Python into the run loop and changes what a run does; westream does not run plugins: remove west.plugins (pre_iteration / post_iteration executables run beside each iteration, the REST API and its events report progress, and WESTPA's tools analyse west.h5 afterwards)`);
+      const name = p && typeof p === 'object' && 'plugin' in p ? String(p.plugin) : describeFound(p);
+      err(
+        ['west', 'plugins', i],
+        `WESTPA plugin ${name} hooks Python into the run loop and changes what a run does; westream does not run plugins: remove west.plugins (pre_iteration / post_iteration executables run beside each iteration, the REST API and its events report progress, and WESTPA's tools analyse west.h5 afterwards)`,
+      );
     });
   }
   if (!drivers) return null;
@@ -64,13 +67,16 @@ export function checkDrivers(
       continue;
     }
     if (key === 'we_driver' || key === 'sim_manager' || key === 'propagator') {
-      err(path, `the custom ${key} '${text}' replaces part of WESTPA's WE loop with Python code westream does not run; westream runs its own (WESTPA's algorithm): remove west.drivers.${key}, or run this set-up with w_run`);
+      err(
+        path,
+        `the custom ${key} '${text}' replaces part of WESTPA's WE loop with Python code westream does not run; westream runs its own (WESTPA's algorithm): remove west.drivers.${key}, or run this set-up with w_run`,
+      );
       continue;
     }
     warn(path, `WESTPA driver settings are Python classes; westream uses its own (ignored: ${describeFound(value)})`);
   }
   if (subgroup === null && drivers['subgroup_arguments'] !== undefined && drivers['subgroup_arguments'] !== null) {
-    warn(['west', 'drivers', 'subgroup_arguments'], 'set without a subgroup_function: WESTPA\'s default (one group per bin) takes no arguments (ignored)');
+    warn(['west', 'drivers', 'subgroup_arguments'], "set without a subgroup_function: WESTPA's default (one group per bin) takes no arguments (ignored)");
   }
   return subgroup;
 }

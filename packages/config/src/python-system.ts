@@ -54,7 +54,11 @@ export function loadPythonSystem(r: PythonSystemRequest): PythonSystem | { error
 export function specFromWire(m: MapperWire, ndim: number, problems: SpecProblem[] = [], path: (string | number)[] = ['bins']): BinMapperSpec {
   if (m.type === 'RectilinearBinMapper') return { type: m.type, boundaries: m.boundaries };
   if (m.type === 'RecursiveBinMapper') {
-    return { type: m.type, base: specFromWire(m.base, ndim, problems, [...path, 'base']), mappers: m.mappers.map((c, i) => ({ mapper: specFromWire(c.mapper, ndim, problems, [...path, 'mappers', i]), at: c.at })) };
+    return {
+      type: m.type,
+      base: specFromWire(m.base, ndim, problems, [...path, 'base']),
+      mappers: m.mappers.map((c, i) => ({ mapper: specFromWire(c.mapper, ndim, problems, [...path, 'mappers', i]), at: c.at })),
+    };
   }
   if (m.type === 'python') return { type: 'python', class: m.class, nbins: m.nbins, ndim };
   const spec = compileAdaptive(m.type, { ...m.options }, path, problems);

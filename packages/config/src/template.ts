@@ -76,7 +76,9 @@ export function formatValue(value: unknown, spec: string): string {
     body = (Math.abs(num) * (type === '%' ? 100 : 1)).toFixed(precS ? Number(precS) : 6) + (type === '%' ? '%' : '');
   } else if (type === 'e' || type === 'E') {
     if (num === undefined) throw new TemplateError(`'${spec}' needs a number, got ${String(value)}`, 0);
-    body = Math.abs(num).toExponential(precS ? Number(precS) : 6).replace(/e([+-])(\d)$/, 'e$10$2');
+    body = Math.abs(num)
+      .toExponential(precS ? Number(precS) : 6)
+      .replace(/e([+-])(\d)$/, 'e$10$2');
     if (type === 'E') body = body.toUpperCase();
   } else if (type === 'g' || type === 'G' || (type === undefined && num !== undefined && typeof value !== 'string')) {
     body = num === undefined ? String(value) : precS ? String(Number(Math.abs(num).toPrecision(Number(precS)))) : String(Math.abs(num));

@@ -37,9 +37,7 @@ function typeProblems(schema: TSchema, value: unknown, prefix: (string | number)
     if ([...seen].some((s) => key === s || key.startsWith(`${s}.`))) continue;
     seen.add(key);
     const message =
-      err.value === undefined
-        ? `missing; expected ${describeSchema(err.schema)}`
-        : `expected ${describeSchema(err.schema)}, found ${describeFound(err.value)}`;
+      err.value === undefined ? `missing; expected ${describeSchema(err.schema)}` : `expected ${describeSchema(err.schema)}, found ${describeFound(err.value)}`;
     problems.push({ path, message, severity: 'error' });
   }
   return problems;

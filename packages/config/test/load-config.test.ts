@@ -90,12 +90,12 @@ describe('value forms WESTPA accepts', () => {
       minimal
         .replace('bin_target_counts: 4', 'bin_target_counts: [1, 2, 3, 4]')
         .replace('numpy.float32', 'numpy.float64')
-        .replace("[[-inf, 0.0, 1.0, 2.0, inf]]", "[['-inf', '0', 1e0, 2.0, 'inf']]"),
+        .replace('[[-inf, 0.0, 1.0, 2.0, inf]]', "[['-inf', '0', 1e0, 2.0, 'inf']]"),
     );
     expect(c.system.binTargetCounts).toEqual([1, 2, 3, 4]);
     expect(c.system.pcoordDtype).toBe('float64');
     expect(c.system.bins).toEqual({ type: 'RectilinearBinMapper', boundaries: [[-Infinity, 0, 1, 2, Infinity]] });
-    const arange = load(minimal.replace("[[-inf, 0.0, 1.0, 2.0, inf]]", "['np.arange(0, 2.5, 0.5)']").replace('bin_target_counts: 4', 'bin_target_counts: 2'));
+    const arange = load(minimal.replace('[[-inf, 0.0, 1.0, 2.0, inf]]', "['np.arange(0, 2.5, 0.5)']").replace('bin_target_counts: 4', 'bin_target_counts: 2'));
     expect(arange.system.bins).toEqual({ type: 'RectilinearBinMapper', boundaries: [[0, 0.5, 1, 1.5, 2]] });
   });
 
@@ -117,7 +117,10 @@ describe('value forms WESTPA accepts', () => {
   });
 
   it('accepts WESTPA sections it does not run, with a warning naming them', () => {
-    const { warnings } = loadConfigText(`${minimal}  analysis:\n    directory: ANALYSIS\n  drivers:\n    module_path: [lib]\n    data_manager: hdf5\n  extra_thing: 1\n`, 'west.yaml');
+    const { warnings } = loadConfigText(
+      `${minimal}  analysis:\n    directory: ANALYSIS\n  drivers:\n    module_path: [lib]\n    data_manager: hdf5\n  extra_thing: 1\n`,
+      'west.yaml',
+    );
     const text = warnings.map((w) => `${w.line}:${w.path}: ${w.message}`);
     expect(text).toEqual([expect.stringMatching(/^31:west\.extra_thing: unknown key, ignored/)]);
   });
@@ -132,17 +135,26 @@ describe('value forms WESTPA accepts', () => {
     }
     expect(thrown).toBeInstanceOf(ConfigError);
     const lines = (thrown as ConfigError).issues.map((i) => `${i.path}: ${i.message}`);
-    expect(lines).toEqual(expect.arrayContaining([
-      expect.stringMatching(/^west\.plugins\.0: WESTPA plugin westpa\.westext\.wess\.WESSDriver hooks Python into the run loop .* remove west\.plugins/),
-      expect.stringMatching(/^west\.drivers\.we_driver: 'mymod\.MyDriver' is a custom Python WE driver; .* remove west\.drivers\.we_driver .*or run this set-up with w_run/),
-      expect.stringMatching(/^west\.drivers\.subgroup_arguments: expected a mapping of keyword arguments for mymod\.group_by_parent, found/),
-    ]));
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^west\.plugins\.0: WESTPA plugin westpa\.westext\.wess\.WESSDriver hooks Python into the run loop .* remove west\.plugins/),
+        expect.stringMatching(
+          /^west\.drivers\.we_driver: 'mymod\.MyDriver' is a custom Python WE driver; .* remove west\.drivers\.we_driver .*or run this set-up with w_run/,
+        ),
+        expect.stringMatching(/^west\.drivers\.subgroup_arguments: expected a mapping of keyword arguments for mymod\.group_by_parent, found/),
+      ]),
+    );
   });
 
-  it('takes a subgroup function and its keyword arguments; WESTPA\'s identity function by name is the default', () => {
-    const { config } = loadConfigText(`${minimal}  drivers:\n    subgroup_function: groups.by_history\n    subgroup_arguments:\n      hist_length: 5\n`, 'west.yaml');
+  it("takes a subgroup function and its keyword arguments; WESTPA's identity function by name is the default", () => {
+    const { config } = loadConfigText(
+      `${minimal}  drivers:\n    subgroup_function: groups.by_history\n    subgroup_arguments:\n      hist_length: 5\n`,
+      'west.yaml',
+    );
     expect(config.subgroup).toEqual({ function: 'groups.by_history', arguments: { hist_length: 5 } });
-    expect(loadConfigText(`${minimal}  drivers:\n    subgroup_function: westpa.core.we_driver._group_walkers_identity\n`, 'west.yaml').config.subgroup).toBeNull();
+    expect(
+      loadConfigText(`${minimal}  drivers:\n    subgroup_function: westpa.core.we_driver._group_walkers_identity\n`, 'west.yaml').config.subgroup,
+    ).toBeNull();
     expect(loadConfigText(`${minimal}  drivers:\n    subgroup_function: default\n`, 'west.yaml').config.subgroup).toBeNull();
   });
 
@@ -152,24 +164,34 @@ describe('value forms WESTPA accepts', () => {
     const plain = loadConfigText(framework(''), 'west.yaml').config;
     expect(plain.data.dataRefs.iteration).toBe('$WEST_SIM_ROOT/traj_segs/iter_{n_iter:06d}.h5');
     expect(plain.data.trajectoryLoader).toBe('mdtraj_trajectory_loader');
-    const mda = loadConfigText(framework('    datasets:\n      - name: trajectory\n        loader: mdanalysis_trajectory_loader\n      - name: restart\n      - name: energy\n'), 'west.yaml').config;
+    const mda = loadConfigText(
+      framework('    datasets:\n      - name: trajectory\n        loader: mdanalysis_trajectory_loader\n      - name: restart\n      - name: energy\n'),
+      'west.yaml',
+    ).config;
     expect(mda.data.trajectoryLoader).toBe('mdanalysis_trajectory_loader');
     // trajectory, restart and log are the framework's, not auxdata
     expect(mda.data.datasets.map((d) => d.name).sort()).toEqual(['energy', 'pcoord']);
     expect(loadConfigText(minimal, 'west.yaml').config.data.trajectoryLoader).toBeNull();
-    expect(() => loadConfigText(framework('    datasets:\n      - name: trajectory\n        loader: "my loader()"\n'), 'west.yaml')).toThrow(/west\.data\.datasets\.0\.loader: expected one of WESTPA's trajectory loaders/);
+    expect(() => loadConfigText(framework('    datasets:\n      - name: trajectory\n        loader: "my loader()"\n'), 'west.yaml')).toThrow(
+      /west\.data\.datasets\.0\.loader: expected one of WESTPA's trajectory loaders/,
+    );
   });
 
   it('a key given twice: the last one wins, as in PyYAML, with a warning naming both lines', () => {
-    const text = minimal.replace('    max_run_wallclock: 1:00:00\n', '    max_run_wallclock: 1:00:00\n    max_total_iterations: 25\n').replace('      bin_target_counts: 4\n', '      bin_target_counts: 4\n      bins:\n        type: RectilinearBinMapper\n        boundaries: [[-inf, 5.0, inf]]\n');
+    const text = minimal
+      .replace('    max_run_wallclock: 1:00:00\n', '    max_run_wallclock: 1:00:00\n    max_total_iterations: 25\n')
+      .replace(
+        '      bin_target_counts: 4\n',
+        '      bin_target_counts: 4\n      bins:\n        type: RectilinearBinMapper\n        boundaries: [[-inf, 5.0, inf]]\n',
+      );
     const { config, warnings } = loadConfigText(text, 'west.yaml');
     expect(config.propagation.maxTotalIterations).toBe(25);
     expect(config.system.bins).toEqual({ type: 'RectilinearBinMapper', boundaries: [[-Infinity, 5, Infinity]] });
     expect(config.system.nbins).toBe(2);
     const dup = warnings.filter((w) => /given twice/.test(w.message)).map((w) => `${w.line}:${w.path}: ${w.message}`);
     expect(dup).toEqual([
-      '11:west.system.system_options.bins: given twice (lines 7 and 11); like PyYAML (WESTPA\'s reader), the last one (line 11) is used: delete the other',
-      '17:west.propagation.max_total_iterations: given twice (lines 15 and 17); like PyYAML (WESTPA\'s reader), the last one (line 17) is used: delete the other',
+      "11:west.system.system_options.bins: given twice (lines 7 and 11); like PyYAML (WESTPA's reader), the last one (line 11) is used: delete the other",
+      "17:west.propagation.max_total_iterations: given twice (lines 15 and 17); like PyYAML (WESTPA's reader), the last one (line 17) is used: delete the other",
     ]);
   });
 

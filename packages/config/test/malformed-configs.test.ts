@@ -18,7 +18,7 @@ describe('malformed configs: one located message per problem', () => {
     }
     expect(thrown).toBeInstanceOf(ConfigError);
     const lines = (thrown as ConfigError).issues.filter((i) => i.severity === 'error').map(formatIssue);
-    expect(lines, lines.join("\n")).toHaveLength(errors.length);
+    expect(lines, lines.join('\n')).toHaveLength(errors.length);
     errors.forEach((re, i) => expect(lines[i]).toMatch(re));
   });
 });

@@ -98,8 +98,13 @@ export async function connectImd(o: ConnectOptions): Promise<ImdClient> {
       const code = (e as NodeJS.ErrnoException).code;
       if (!code || !RETRYABLE.has(code)) throw e;
       if (Date.now() + delay > deadline) {
-        if (code === EARLY_CLOSE) throw new ImdConnectError(`${where}: accepted the connection but closed it before the IMD session started (${(e as Error).message}), until the ${timeoutMs} ms timeout. Is this an IMD engine, and is another client connected?`);
-        throw new ImdConnectError(`${where}: nothing accepted a connection within ${timeoutMs} ms (last error ${code}). Is the engine running with IMD on this port?`);
+        if (code === EARLY_CLOSE)
+          throw new ImdConnectError(
+            `${where}: accepted the connection but closed it before the IMD session started (${(e as Error).message}), until the ${timeoutMs} ms timeout. Is this an IMD engine, and is another client connected?`,
+          );
+        throw new ImdConnectError(
+          `${where}: nothing accepted a connection within ${timeoutMs} ms (last error ${code}). Is the engine running with IMD on this port?`,
+        );
       }
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(delay * 2, 250);
@@ -274,7 +279,11 @@ class Session implements ImdClient {
     this.idle = setTimeout(() => {
       const n = this.parser.framesParsed;
       const got = this.parser.offset - this.idleFrom;
-      this.fail(new ImdTimeoutError(`${this.where}: frame ${n} did not arrive within ${this.timeoutMs} ms (${got} byte(s) of it received; stream byte offset ${this.parser.offset}); the engine stalled or the network dropped`));
+      this.fail(
+        new ImdTimeoutError(
+          `${this.where}: frame ${n} did not arrive within ${this.timeoutMs} ms (${got} byte(s) of it received; stream byte offset ${this.parser.offset}); the engine stalled or the network dropped`,
+        ),
+      );
     }, this.timeoutMs);
   }
 
@@ -311,7 +320,11 @@ class Session implements ImdClient {
     }
     if (!this.closed && !this.error && this.parser.midFrame) {
       const n = this.parser.framesParsed;
-      const e = new ImdProtocolError(`${this.where}: the stream ended in the middle of frame ${n} (byte offset ${this.parser.offset}); frames before it were delivered`, this.parser.offset, n);
+      const e = new ImdProtocolError(
+        `${this.where}: the stream ended in the middle of frame ${n} (byte offset ${this.parser.offset}); frames before it were delivered`,
+        this.parser.offset,
+        n,
+      );
       e.truncated = true;
       this.fail(e);
       return;

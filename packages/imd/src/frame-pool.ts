@@ -38,7 +38,8 @@ export class FramePool {
   }
 
   release(frame: ImdFrame): void {
-    if (!this.live.has(frame)) throw new TypeError(`ImdClient.release: frame ${frame.index} (step ${frame.step}) was not handed out by this client, or was released already`);
+    if (!this.live.has(frame))
+      throw new TypeError(`ImdClient.release: frame ${frame.index} (step ${frame.step}) was not handed out by this client, or was released already`);
     this.live.delete(frame);
     const buffers = new Set<ArrayBuffer>();
     for (const a of [frame.positions, frame.velocities, frame.forces]) if (a && a.length > 0) buffers.add(a.buffer as ArrayBuffer);

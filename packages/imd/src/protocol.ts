@@ -102,7 +102,10 @@ export function readHandshake(h: Buffer, offset = 0): { version: ImdVersion; lit
   if (be === 2 || be === 3) return { version: be, littleEndian: false };
   const le = h.readInt32LE(offset + 4);
   if (le === 2 || le === 3) return { version: le, littleEndian: true };
-  return `incompatible IMD version field 0x${h.readUInt32BE(offset + 4).toString(16).padStart(8, '0')} (expected 2 or 3 in either byte order)`;
+  return `incompatible IMD version field 0x${h
+    .readUInt32BE(offset + 4)
+    .toString(16)
+    .padStart(8, '0')} (expected 2 or 3 in either byte order)`;
 }
 
 export function sessionInfo(s: SessionInfo): Buffer {

@@ -321,7 +321,8 @@ export class ImdStreamParser {
       default: {
         // FCOORDS, VELOCITIES, FORCES: length = n_atoms, body float32[3n]
         if (length < 0 || length > this.maxAtoms) this.fail(`${this.name(type)} announces ${length} atoms (outside 0..${this.maxAtoms})`);
-        if (this.atoms !== undefined && length !== this.atoms) this.fail(`${this.name(type)} has ${length} atoms, expected ${this.atoms}; check the topology / atom count`);
+        if (this.atoms !== undefined && length !== this.atoms)
+          this.fail(`${this.name(type)} has ${length} atoms, expected ${this.atoms}; check the topology / atom count`);
         this.atoms = length;
         // Uninitialised (or recycled) memory: every byte is overwritten from the stream before the frame is handed out.
         const floats = length === 0 ? new Float32Array(0) : (this.inWhole(12 * length) ?? new Float32Array(this.memory(12 * length)));

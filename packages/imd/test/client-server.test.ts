@@ -1,5 +1,18 @@
 import { createServer, Socket, type Server } from 'node:net';
-import { connectImd, control, handshake, header, HEADER_BYTES, ImdServer, ImdType, sessionInfo, timeBody, floatsBody, type ImdFrame, type OutgoingFrame } from '@westream/imd';
+import {
+  connectImd,
+  control,
+  handshake,
+  header,
+  HEADER_BYTES,
+  ImdServer,
+  ImdType,
+  sessionInfo,
+  timeBody,
+  floatsBody,
+  type ImdFrame,
+  type OutgoingFrame,
+} from '@westream/imd';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const cleanup: (() => Promise<void> | void)[] = [];
@@ -65,7 +78,12 @@ const until = async (ok: () => boolean, ms = 3000): Promise<void> => {
 };
 
 describe('IMD client ↔ server: every field survives the wire', () => {
-  for (const [version, le] of [[3, true], [3, false], [2, true], [2, false]] as const) {
+  for (const [version, le] of [
+    [3, true],
+    [3, false],
+    [2, true],
+    [2, false],
+  ] as const) {
     it(`v${version} ${le ? 'little' : 'big'}-endian: ${version === 3 ? 'time, energies, box, x, v, f' : 'energies + positions'} of 25 frames`, async () => {
       const server = await listen({ version, littleEndian: le, wait: true });
       const sent: OutgoingFrame[] = [];
@@ -124,7 +142,9 @@ describe('IMD client ↔ server: every field survives the wire', () => {
     const port = (probe.address() as { port: number }).port;
     await new Promise<void>((r) => probe.close(() => r()));
     const t0 = Date.now();
-    await expect(connectImd({ port, timeoutMs: 400 })).rejects.toThrow(new RegExp(`IMD engine at 127.0.0.1:${port}: nothing accepted a connection within 400 ms`));
+    await expect(connectImd({ port, timeoutMs: 400 })).rejects.toThrow(
+      new RegExp(`IMD engine at 127.0.0.1:${port}: nothing accepted a connection within 400 ms`),
+    );
     expect(Date.now() - t0).toBeLessThan(1500);
   });
 });
@@ -173,7 +193,12 @@ describe('IMD client: flow control and the end of the stream', () => {
 
   it('sends GO as soon as the session is known, and DISCONNECT on close', async () => {
     const { port, sent } = await rawEngine((s) => {
-      s.write(Buffer.concat([handshake(3, true), sessionInfo({ time: true, energies: false, box: false, positions: false, wrapped: false, velocities: false, forces: false })]));
+      s.write(
+        Buffer.concat([
+          handshake(3, true),
+          sessionInfo({ time: true, energies: false, box: false, positions: false, wrapped: false, velocities: false, forces: false }),
+        ]),
+      );
       s.write(Buffer.concat([header(ImdType.TIME, 1), timeBody(0.5, 1, 2, true)]));
     });
     const client = await connectImd({ port });
@@ -192,7 +217,11 @@ describe('IMD client: flow control and the end of the stream', () => {
       s.end();
     });
     const got = await collect(await connectImd({ port }));
-    expect(got.map((f) => Array.from(f.positions ?? []))).toEqual([[0, 0, 0], [1, 1, 1], [2, 2, 2]]);
+    expect(got.map((f) => Array.from(f.positions ?? []))).toEqual([
+      [0, 0, 0],
+      [1, 1, 1],
+      [2, 2, 2],
+    ]);
   });
 
   it('TRATE and KILL reach the engine', async () => {
@@ -296,7 +325,11 @@ function expectSame(a: Float32Array | undefined, b: ArrayLike<number> | undefine
 }
 
 describe('IMD client: frame memory (release)', () => {
-  for (const [version, le] of [[3, true], [3, false], [2, true]] as const) {
+  for (const [version, le] of [
+    [3, true],
+    [3, false],
+    [2, true],
+  ] as const) {
     it(`v${version} ${le ? 'little' : 'big'}-endian, 20,000 atoms: frames kept are never overwritten while released frames' memory is reused`, async () => {
       const ATOMS = 20_000;
       const server = await listen({ version, littleEndian: le, wait: true });
@@ -322,7 +355,9 @@ describe('IMD client: frame memory (release)', () => {
           if (version === 3) expectSame(f.forces, s.forces, `forces of frame ${f.index}`);
           client.release(f);
           released++;
-          expect(() => client.release(f), 'a second release would give its memory to two frames').toThrow(/frame \d+ \(step \d+\) was not handed out by this client, or was released already/);
+          expect(() => client.release(f), 'a second release would give its memory to two frames').toThrow(
+            /frame \d+ \(step \d+\) was not handed out by this client, or was released already/,
+          );
         }
       }
       await engine;

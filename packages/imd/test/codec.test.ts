@@ -117,11 +117,18 @@ describe('IMD stream parser', () => {
     const e = energies(7);
     const bytes = Buffer.concat([
       handshake(2, true),
-      header(ImdType.ENERGIES, 1), energiesBody(e, true), header(ImdType.FCOORDS, 1), floatsBody(Float32Array.of(1, 2, 3), true),
-      header(ImdType.FCOORDS, 1), floatsBody(Float32Array.of(4, 5, 6), true),
+      header(ImdType.ENERGIES, 1),
+      energiesBody(e, true),
+      header(ImdType.FCOORDS, 1),
+      floatsBody(Float32Array.of(1, 2, 3), true),
+      header(ImdType.FCOORDS, 1),
+      floatsBody(Float32Array.of(4, 5, 6), true),
     ]);
     const frames = framesOf(new ImdStreamParser().push(bytes));
-    expect(frames.map((f) => [f.index, f.step, Array.from(f.positions ?? [])])).toEqual([[0, 7, [1, 2, 3]], [1, 7, [4, 5, 6]]]);
+    expect(frames.map((f) => [f.index, f.step, Array.from(f.positions ?? [])])).toEqual([
+      [0, 7, [1, 2, 3]],
+      [1, 7, [4, 5, 6]],
+    ]);
     expect(frames[1]?.energies?.temperature).toBe(Math.fround(300.5));
   });
 
@@ -137,14 +144,27 @@ describe('IMD stream parser', () => {
     ['version 4', () => Buffer.concat([header(ImdType.HANDSHAKE, 4)]), /incompatible IMD version field 0x00000004/],
     ['v3 without session info', () => Buffer.concat([handshake(3, true), header(ImdType.TIME, 1)]), /expected SESSIONINFO after a v3 handshake, got TIME/],
     ['session info of length 6', () => Buffer.concat([handshake(3, true), header(ImdType.SESSIONINFO, 6)]), /SESSIONINFO length must be 7, got 6/],
-    ['packets out of order', () => Buffer.concat([handshake(3, true), sessionInfo(ALL), header(ImdType.ENERGIES, 1)]), /expected TIME \(type 12\) \(packet 1 of 6 of a v3 frame\), got ENERGIES/],
+    [
+      'packets out of order',
+      () => Buffer.concat([handshake(3, true), sessionInfo(ALL), header(ImdType.ENERGIES, 1)]),
+      /expected TIME \(type 12\) \(packet 1 of 6 of a v3 frame\), got ENERGIES/,
+    ],
     ['an unknown type', () => Buffer.concat([handshake(3, true), sessionInfo(ALL), header(99 as ImdType, 1)]), /got unknown type 99/],
     ['TIME of length 2', () => Buffer.concat([handshake(3, true), sessionInfo(ALL), header(ImdType.TIME, 2)]), /TIME length must be 1, got 2/],
     ['a negative atom count', () => Buffer.concat([handshake(2, true), header(ImdType.FCOORDS, -5)]), /announces -5 atoms/],
     ['a huge atom count', () => Buffer.concat([handshake(2, true), header(ImdType.FCOORDS, 2 ** 31 - 1)]), /announces 2147483647 atoms/],
-    ['an atom-count mismatch', () => Buffer.concat([handshake(2, true), header(ImdType.FCOORDS, 3)]), /FCOORDS \(type 2\) has 3 atoms, expected 4; check the topology/, { expectedAtoms: 4 }],
+    [
+      'an atom-count mismatch',
+      () => Buffer.concat([handshake(2, true), header(ImdType.FCOORDS, 3)]),
+      /FCOORDS \(type 2\) has 3 atoms, expected 4; check the topology/,
+      { expectedAtoms: 4 },
+    ],
     ['a v3 type in a v2 stream', () => Buffer.concat([handshake(2, true), header(ImdType.TIME, 1)]), /expected ENERGIES or FCOORDS in a v2 stream, got TIME/],
-    ['two ENERGIES in a row (v2)', () => Buffer.concat([handshake(2, true), header(ImdType.ENERGIES, 1), energiesBody(energies(1), true), header(ImdType.ENERGIES, 1)]), /two ENERGIES packets/],
+    [
+      'two ENERGIES in a row (v2)',
+      () => Buffer.concat([handshake(2, true), header(ImdType.ENERGIES, 1), energiesBody(energies(1), true), header(ImdType.ENERGIES, 1)]),
+      /two ENERGIES packets/,
+    ],
   ];
   type ParserArgs = ConstructorParameters<typeof ImdStreamParser>[0];
   for (const [what, bytes, message, opts] of bad) {

@@ -46,7 +46,11 @@ async function serve(script: Script): Promise<number> {
 const ALL: SessionInfo = { time: true, energies: true, box: true, positions: true, wrapped: false, velocities: true, forces: true };
 const N = 4;
 const E = { step: 7, temperature: 300, total: 1, potential: 2, vdw: 3, coulomb: 4, bonds: 5, angles: 6, dihedrals: 7, impropers: 8 };
-const xs = (n = N): Buffer => floatsBody(Float32Array.from({ length: 3 * n }, (_, i) => i), true);
+const xs = (n = N): Buffer =>
+  floatsBody(
+    Float32Array.from({ length: 3 * n }, (_, i) => i),
+    true,
+  );
 
 const hs3 = (): Buffer => Buffer.concat([handshake(3, true), sessionInfo(ALL)]);
 const pkt = {
@@ -62,9 +66,15 @@ const FRAME3_BYTES = frame3().length;
 const HS3_BYTES = hs3().length;
 
 /** Writes `bytes` and closes. */
-const sendAndClose = (...bytes: Buffer[]): Script => (s) => void s.end(Buffer.concat(bytes));
+const sendAndClose =
+  (...bytes: Buffer[]): Script =>
+  (s) =>
+    void s.end(Buffer.concat(bytes));
 /** Writes `bytes` and stays silent (open). */
-const sendAndHang = (...bytes: Buffer[]): Script => (s) => void s.write(Buffer.concat(bytes));
+const sendAndHang =
+  (...bytes: Buffer[]): Script =>
+  (s) =>
+    void s.write(Buffer.concat(bytes));
 
 interface Case {
   readonly name: string;
@@ -81,44 +91,215 @@ interface Case {
 
 const cases: Case[] = [
   // --- the handshake
-  { name: 'first header is not a handshake', script: sendAndClose(header(ImdType.FCOORDS, 3)), error: ImdProtocolError, message: /expected a HANDSHAKE \(type 4\) first, got type 2/, offset: 0 },
-  { name: 'handshake with version 4', script: sendAndClose(Buffer.from('0000000404000000', 'hex')), error: ImdProtocolError, message: /incompatible IMD version field 0x04000000/ },
-  { name: 'handshake with version 0', script: sendAndClose(Buffer.from('0000000400000000', 'hex')), error: ImdProtocolError, message: /incompatible IMD version/ },
-  { name: 'handshake header in the wrong byte order (little-endian type)', script: sendAndClose(Buffer.from('0400000003000000', 'hex')), error: ImdProtocolError, message: /expected a HANDSHAKE \(type 4\) first, got type 67108864/ },
-  { name: 'handshake cut after 4 bytes, then close', script: sendAndClose(Buffer.from('00000004', 'hex')), error: ImdConnectError, message: /closed it before the IMD session started \(4 byte\(s\) received\)/ },
-  { name: 'immediate close', script: sendAndClose(), error: ImdConnectError, message: /accepted the connection but closed it before the IMD session started \(0 byte\(s\) received\)/ },
+  {
+    name: 'first header is not a handshake',
+    script: sendAndClose(header(ImdType.FCOORDS, 3)),
+    error: ImdProtocolError,
+    message: /expected a HANDSHAKE \(type 4\) first, got type 2/,
+    offset: 0,
+  },
+  {
+    name: 'handshake with version 4',
+    script: sendAndClose(Buffer.from('0000000404000000', 'hex')),
+    error: ImdProtocolError,
+    message: /incompatible IMD version field 0x04000000/,
+  },
+  {
+    name: 'handshake with version 0',
+    script: sendAndClose(Buffer.from('0000000400000000', 'hex')),
+    error: ImdProtocolError,
+    message: /incompatible IMD version/,
+  },
+  {
+    name: 'handshake header in the wrong byte order (little-endian type)',
+    script: sendAndClose(Buffer.from('0400000003000000', 'hex')),
+    error: ImdProtocolError,
+    message: /expected a HANDSHAKE \(type 4\) first, got type 67108864/,
+  },
+  {
+    name: 'handshake cut after 4 bytes, then close',
+    script: sendAndClose(Buffer.from('00000004', 'hex')),
+    error: ImdConnectError,
+    message: /closed it before the IMD session started \(4 byte\(s\) received\)/,
+  },
+  {
+    name: 'immediate close',
+    script: sendAndClose(),
+    error: ImdConnectError,
+    message: /accepted the connection but closed it before the IMD session started \(0 byte\(s\) received\)/,
+  },
   { name: 'silence after accept', script: () => undefined, error: ImdTimeoutError, message: /no IMD handshake within 400 ms/ },
-  { name: 'connection reset before the handshake (retried, as an engine still starting)', script: (s) => void s.resetAndDestroy(), error: ImdConnectError, message: /within 400 ms|until the 400 ms timeout/ },
+  {
+    name: 'connection reset before the handshake (retried, as an engine still starting)',
+    script: (s) => void s.resetAndDestroy(),
+    error: ImdConnectError,
+    message: /within 400 ms|until the 400 ms timeout/,
+  },
   // --- the session
-  { name: 'v3 handshake followed by a frame instead of SESSIONINFO', script: sendAndClose(handshake(3, true), pkt.x()), error: ImdProtocolError, message: /expected SESSIONINFO after a v3 handshake, got FCOORDS/, offset: 8 },
-  { name: 'SESSIONINFO of length 6', script: sendAndClose(handshake(3, true), header(ImdType.SESSIONINFO, 6)), error: ImdProtocolError, message: /SESSIONINFO length must be 7, got 6/ },
-  { name: 'SESSIONINFO of length 8', script: sendAndClose(handshake(3, true), header(ImdType.SESSIONINFO, 8)), error: ImdProtocolError, message: /SESSIONINFO length must be 7, got 8/ },
-  { name: 'SESSIONINFO body cut short, then close', script: sendAndClose(handshake(3, true), header(ImdType.SESSIONINFO, 7), Buffer.from([1, 1, 1])), error: ImdConnectError, message: /closed it before the IMD session started \(19 byte\(s\) received\)/ },
-  { name: 'SESSIONINFO body never completes (silence)', script: sendAndHang(handshake(3, true), header(ImdType.SESSIONINFO, 7), Buffer.from([1])), error: ImdTimeoutError, message: /no IMD handshake within/ },
+  {
+    name: 'v3 handshake followed by a frame instead of SESSIONINFO',
+    script: sendAndClose(handshake(3, true), pkt.x()),
+    error: ImdProtocolError,
+    message: /expected SESSIONINFO after a v3 handshake, got FCOORDS/,
+    offset: 8,
+  },
+  {
+    name: 'SESSIONINFO of length 6',
+    script: sendAndClose(handshake(3, true), header(ImdType.SESSIONINFO, 6)),
+    error: ImdProtocolError,
+    message: /SESSIONINFO length must be 7, got 6/,
+  },
+  {
+    name: 'SESSIONINFO of length 8',
+    script: sendAndClose(handshake(3, true), header(ImdType.SESSIONINFO, 8)),
+    error: ImdProtocolError,
+    message: /SESSIONINFO length must be 7, got 8/,
+  },
+  {
+    name: 'SESSIONINFO body cut short, then close',
+    script: sendAndClose(handshake(3, true), header(ImdType.SESSIONINFO, 7), Buffer.from([1, 1, 1])),
+    error: ImdConnectError,
+    message: /closed it before the IMD session started \(19 byte\(s\) received\)/,
+  },
+  {
+    name: 'SESSIONINFO body never completes (silence)',
+    script: sendAndHang(handshake(3, true), header(ImdType.SESSIONINFO, 7), Buffer.from([1])),
+    error: ImdTimeoutError,
+    message: /no IMD handshake within/,
+  },
   // --- v3 packets
-  { name: 'unknown type 99 where TIME is due', script: sendAndClose(hs3(), header(99 as ImdType, 1)), error: ImdProtocolError, message: /expected TIME \(type 12\).*got unknown type 99/, offset: HS3_BYTES, frame: 0 },
+  {
+    name: 'unknown type 99 where TIME is due',
+    script: sendAndClose(hs3(), header(99 as ImdType, 1)),
+    error: ImdProtocolError,
+    message: /expected TIME \(type 12\).*got unknown type 99/,
+    offset: HS3_BYTES,
+    frame: 0,
+  },
   { name: 'negative type', script: sendAndClose(hs3(), header(-1 as ImdType, 1)), error: ImdProtocolError, message: /got unknown type -1/ },
   { name: 'TIME with length 2', script: sendAndClose(hs3(), header(ImdType.TIME, 2)), error: ImdProtocolError, message: /TIME length must be 1, got 2/ },
-  { name: 'ENERGIES with length 0', script: sendAndClose(hs3(), pkt.time(), header(ImdType.ENERGIES, 0)), error: ImdProtocolError, message: /ENERGIES length must be 1, got 0/ },
-  { name: 'BOX with length 9', script: sendAndClose(hs3(), pkt.time(), pkt.energies(), header(ImdType.BOX, 9)), error: ImdProtocolError, message: /BOX length must be 1, got 9/ },
-  { name: 'FCOORDS with a negative atom count', script: sendAndClose(hs3(), pkt.time(), pkt.energies(), pkt.box(), header(ImdType.FCOORDS, -5)), error: ImdProtocolError, message: /FCOORDS \(type 2\) announces -5 atoms/ },
-  { name: 'FCOORDS with a huge atom count (2^31 - 1)', script: sendAndClose(hs3(), pkt.time(), pkt.energies(), pkt.box(), header(ImdType.FCOORDS, 0x7fffffff)), error: ImdProtocolError, message: /announces 2147483647 atoms \(outside 0\.\.50000000\)/ },
-  { name: 'atom count other than expected', script: sendAndClose(hs3(), pkt.time(), pkt.energies(), pkt.box(), pkt.x(5)), expectedAtoms: 4, error: ImdProtocolError, message: /FCOORDS \(type 2\) has 5 atoms, expected 4; check the topology/ },
-  { name: 'atom count changes between frames', script: sendAndClose(hs3(), frame3(), pkt.time(), pkt.energies(), pkt.box(), pkt.x(5)), error: ImdProtocolError, message: /has 5 atoms, expected 4/, frames: 1, frame: 1 },
-  { name: 'VELOCITIES with another atom count than FCOORDS', script: sendAndClose(hs3(), pkt.time(), pkt.energies(), pkt.box(), pkt.x(), pkt.v(3)), error: ImdProtocolError, message: /VELOCITIES \(type 14\) has 3 atoms, expected 4/ },
-  { name: 'packets out of the fixed order (FCOORDS before BOX)', script: sendAndClose(hs3(), pkt.time(), pkt.energies(), pkt.x()), error: ImdProtocolError, message: /expected BOX \(type 13\) \(packet 3 of 6 of a v3 frame\), got FCOORDS/ },
-  { name: 'TIME twice in one frame', script: sendAndClose(hs3(), pkt.time(), pkt.time()), error: ImdProtocolError, message: /expected ENERGIES \(type 1\).*got TIME/ },
-  { name: 'a frame header in the wrong byte order', script: sendAndClose(hs3(), Buffer.from('0c00000001000000', 'hex')), error: ImdProtocolError, message: /got unknown type 201326592/ },
-  { name: 'a client-to-server message (GO) from the engine', script: sendAndClose(hs3(), header(ImdType.GO, 0)), error: ImdProtocolError, message: /got GO \(type 3\)/ },
+  {
+    name: 'ENERGIES with length 0',
+    script: sendAndClose(hs3(), pkt.time(), header(ImdType.ENERGIES, 0)),
+    error: ImdProtocolError,
+    message: /ENERGIES length must be 1, got 0/,
+  },
+  {
+    name: 'BOX with length 9',
+    script: sendAndClose(hs3(), pkt.time(), pkt.energies(), header(ImdType.BOX, 9)),
+    error: ImdProtocolError,
+    message: /BOX length must be 1, got 9/,
+  },
+  {
+    name: 'FCOORDS with a negative atom count',
+    script: sendAndClose(hs3(), pkt.time(), pkt.energies(), pkt.box(), header(ImdType.FCOORDS, -5)),
+    error: ImdProtocolError,
+    message: /FCOORDS \(type 2\) announces -5 atoms/,
+  },
+  {
+    name: 'FCOORDS with a huge atom count (2^31 - 1)',
+    script: sendAndClose(hs3(), pkt.time(), pkt.energies(), pkt.box(), header(ImdType.FCOORDS, 0x7fffffff)),
+    error: ImdProtocolError,
+    message: /announces 2147483647 atoms \(outside 0\.\.50000000\)/,
+  },
+  {
+    name: 'atom count other than expected',
+    script: sendAndClose(hs3(), pkt.time(), pkt.energies(), pkt.box(), pkt.x(5)),
+    expectedAtoms: 4,
+    error: ImdProtocolError,
+    message: /FCOORDS \(type 2\) has 5 atoms, expected 4; check the topology/,
+  },
+  {
+    name: 'atom count changes between frames',
+    script: sendAndClose(hs3(), frame3(), pkt.time(), pkt.energies(), pkt.box(), pkt.x(5)),
+    error: ImdProtocolError,
+    message: /has 5 atoms, expected 4/,
+    frames: 1,
+    frame: 1,
+  },
+  {
+    name: 'VELOCITIES with another atom count than FCOORDS',
+    script: sendAndClose(hs3(), pkt.time(), pkt.energies(), pkt.box(), pkt.x(), pkt.v(3)),
+    error: ImdProtocolError,
+    message: /VELOCITIES \(type 14\) has 3 atoms, expected 4/,
+  },
+  {
+    name: 'packets out of the fixed order (FCOORDS before BOX)',
+    script: sendAndClose(hs3(), pkt.time(), pkt.energies(), pkt.x()),
+    error: ImdProtocolError,
+    message: /expected BOX \(type 13\) \(packet 3 of 6 of a v3 frame\), got FCOORDS/,
+  },
+  {
+    name: 'TIME twice in one frame',
+    script: sendAndClose(hs3(), pkt.time(), pkt.time()),
+    error: ImdProtocolError,
+    message: /expected ENERGIES \(type 1\).*got TIME/,
+  },
+  {
+    name: 'a frame header in the wrong byte order',
+    script: sendAndClose(hs3(), Buffer.from('0c00000001000000', 'hex')),
+    error: ImdProtocolError,
+    message: /got unknown type 201326592/,
+  },
+  {
+    name: 'a client-to-server message (GO) from the engine',
+    script: sendAndClose(hs3(), header(ImdType.GO, 0)),
+    error: ImdProtocolError,
+    message: /got GO \(type 3\)/,
+  },
   // --- cut off
-  { name: 'header cut in the middle of frame 1, then close', script: sendAndClose(hs3(), frame3(), Buffer.from('000000', 'hex')), error: ImdProtocolError, message: /ended in the middle of frame 1/, frames: 1 },
-  { name: 'coordinates cut in half, then close', script: sendAndClose(hs3(), pkt.time(), pkt.energies(), pkt.box(), header(ImdType.FCOORDS, N), xs().subarray(0, 20)), error: ImdProtocolError, message: /ended in the middle of frame 0/ },
-  { name: 'close after TIME, between packets of a frame', script: sendAndClose(hs3(), frame3(), frame3(), pkt.time()), error: ImdProtocolError, message: new RegExp(`ended in the middle of frame 2 \\(byte offset ${HS3_BYTES + 2 * FRAME3_BYTES + 32}\\)`), frames: 2 },
-  { name: 'trailing garbage after complete frames', script: sendAndClose(hs3(), frame3(), Buffer.from('deadbeef', 'hex')), error: ImdProtocolError, message: /ended in the middle of frame 1/, frames: 1 },
-  { name: 'connection reset in the middle of a frame', script: async (s) => { s.write(Buffer.concat([hs3(), frame3(), pkt.time()])); await sleep(50); s.resetAndDestroy(); }, error: ImdProtocolError, message: /ended in the middle of frame 1/, frames: 1 },
+  {
+    name: 'header cut in the middle of frame 1, then close',
+    script: sendAndClose(hs3(), frame3(), Buffer.from('000000', 'hex')),
+    error: ImdProtocolError,
+    message: /ended in the middle of frame 1/,
+    frames: 1,
+  },
+  {
+    name: 'coordinates cut in half, then close',
+    script: sendAndClose(hs3(), pkt.time(), pkt.energies(), pkt.box(), header(ImdType.FCOORDS, N), xs().subarray(0, 20)),
+    error: ImdProtocolError,
+    message: /ended in the middle of frame 0/,
+  },
+  {
+    name: 'close after TIME, between packets of a frame',
+    script: sendAndClose(hs3(), frame3(), frame3(), pkt.time()),
+    error: ImdProtocolError,
+    message: new RegExp(`ended in the middle of frame 2 \\(byte offset ${HS3_BYTES + 2 * FRAME3_BYTES + 32}\\)`),
+    frames: 2,
+  },
+  {
+    name: 'trailing garbage after complete frames',
+    script: sendAndClose(hs3(), frame3(), Buffer.from('deadbeef', 'hex')),
+    error: ImdProtocolError,
+    message: /ended in the middle of frame 1/,
+    frames: 1,
+  },
+  {
+    name: 'connection reset in the middle of a frame',
+    script: async (s) => {
+      s.write(Buffer.concat([hs3(), frame3(), pkt.time()]));
+      await sleep(50);
+      s.resetAndDestroy();
+    },
+    error: ImdProtocolError,
+    message: /ended in the middle of frame 1/,
+    frames: 1,
+  },
   // --- silence and trickles
-  { name: 'silence in the middle of a frame', script: sendAndHang(hs3(), pkt.time(), header(ImdType.ENERGIES, 1)), error: ImdTimeoutError, message: /frame 0 did not arrive within 400 ms/ },
-  { name: 'silence after two frames', script: sendAndHang(hs3(), frame3(), frame3()), error: ImdTimeoutError, message: /frame 2 did not arrive within 400 ms \(0 byte\(s\) of it received/, frames: 2 },
+  {
+    name: 'silence in the middle of a frame',
+    script: sendAndHang(hs3(), pkt.time(), header(ImdType.ENERGIES, 1)),
+    error: ImdTimeoutError,
+    message: /frame 0 did not arrive within 400 ms/,
+  },
+  {
+    name: 'silence after two frames',
+    script: sendAndHang(hs3(), frame3(), frame3()),
+    error: ImdTimeoutError,
+    message: /frame 2 did not arrive within 400 ms \(0 byte\(s\) of it received/,
+    frames: 2,
+  },
   {
     name: 'a byte at a time, slower than frames are due (trickle)',
     script: async (s) => {
@@ -133,10 +314,25 @@ const cases: Case[] = [
     message: /frame 0 did not arrive within 400 ms \(\d+ byte\(s\) of it received/,
   },
   // --- v2 streams
-  { name: 'v2: a v3-only TIME packet', script: sendAndClose(handshake(2, true), pkt.time()), error: ImdProtocolError, message: /expected ENERGIES or FCOORDS in a v2 stream, got TIME/ },
-  { name: 'v2: two ENERGIES in a row', script: sendAndClose(handshake(2, true), pkt.energies(), pkt.energies()), error: ImdProtocolError, message: /two ENERGIES packets without FCOORDS/ },
+  {
+    name: 'v2: a v3-only TIME packet',
+    script: sendAndClose(handshake(2, true), pkt.time()),
+    error: ImdProtocolError,
+    message: /expected ENERGIES or FCOORDS in a v2 stream, got TIME/,
+  },
+  {
+    name: 'v2: two ENERGIES in a row',
+    script: sendAndClose(handshake(2, true), pkt.energies(), pkt.energies()),
+    error: ImdProtocolError,
+    message: /two ENERGIES packets without FCOORDS/,
+  },
   { name: 'v2: a SESSIONINFO (v3 only)', script: sendAndClose(handshake(2, true), sessionInfo(ALL)), error: ImdProtocolError, message: /got SESSIONINFO/ },
-  { name: 'v2: FCOORDS cut off, then close', script: sendAndClose(handshake(2, false), header(ImdType.FCOORDS, 10), Buffer.alloc(30)), error: ImdProtocolError, message: /ended in the middle of frame 0/ },
+  {
+    name: 'v2: FCOORDS cut off, then close',
+    script: sendAndClose(handshake(2, false), header(ImdType.FCOORDS, 10), Buffer.alloc(30)),
+    error: ImdProtocolError,
+    message: /ended in the middle of frame 0/,
+  },
 ];
 
 describe('IMD client: malformed streams end in a clean, typed error within the timeout', () => {
@@ -189,7 +385,7 @@ describe('IMD: bounded random-mutation fuzz', () => {
       const bytes = mutate(rng);
       const p = new ImdStreamParser({ maxAtoms: 1000 });
       try {
-        for (let at = 0; at < bytes.length; ) {
+        for (let at = 0; at < bytes.length;) {
           const n = 1 + Math.floor(rng.float64() * 64);
           p.push(bytes.subarray(at, at + n));
           at += n;

@@ -92,7 +92,8 @@ export async function packLog(r: Hdf5Returns, what: string): Promise<Uint8Array 
 
 /** WESTPA's restart_writer: the parent's restart extracted into the segment's directory before it runs. */
 export async function restoreRestart(bytes: Uint8Array, segDir: string, scratch: string, what: string): Promise<void> {
-  if (bytes.length < 2 || bytes[bytes.length - 1] !== TAIL) throw new IterationDataError(`${what}: the parent's restart data is not WESTPA's (gzip tar and one tail byte)`);
+  if (bytes.length < 2 || bytes[bytes.length - 1] !== TAIL)
+    throw new IterationDataError(`${what}: the parent's restart data is not WESTPA's (gzip tar and one tail byte)`);
   const file = join(scratch, `restore-${process.pid}-${Date.now()}.tar.gz`);
   writeFileSync(file, bytes.subarray(0, bytes.length - 1));
   try {

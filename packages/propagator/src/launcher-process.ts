@@ -25,17 +25,20 @@ function startNow(m: LaunchRequest): void {
       pump();
     }
   };
-  spawnDetached({ ...m, env: { ...base, ...m.env } }, {
-    onSpawn: (pid) => send({ id: m.id, kind: 'spawned', pid }),
-    onError: (code) => {
-      ended();
-      send({ id: m.id, kind: 'error', code });
+  spawnDetached(
+    { ...m, env: { ...base, ...m.env } },
+    {
+      onSpawn: (pid) => send({ id: m.id, kind: 'spawned', pid }),
+      onError: (code) => {
+        ended();
+        send({ id: m.id, kind: 'error', code });
+      },
+      onExit: (code, signal) => {
+        ended();
+        send({ id: m.id, kind: 'exit', code, signal });
+      },
     },
-    onExit: (code, signal) => {
-      ended();
-      send({ id: m.id, kind: 'exit', code, signal });
-    },
-  });
+  );
 }
 
 function pump(): void {

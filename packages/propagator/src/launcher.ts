@@ -60,7 +60,13 @@ export class Launcher {
     // SIGINT in its first ~50 ms (before its handler is installed) killed it: the next send failed with EPIPE and
     // `westream run` crashed instead of stopping (exit 1, or 13 with a reply never coming). It still ends with
     // its parent: the IPC channel closes (see launcher-process.ts).
-    const p = fork(ENTRY, [], { execArgv: [], env: childBaseEnv(process.env), stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json', detached: true });
+    const p = fork(ENTRY, [], {
+      execArgv: [],
+      env: childBaseEnv(process.env),
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      serialization: 'json',
+      detached: true,
+    });
     // A failed send is reported to its callback (and fails its request); without a listener it would throw.
     p.on('error', () => undefined);
     p.on('message', (m: LaunchReply) => {

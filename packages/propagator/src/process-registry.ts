@@ -122,7 +122,8 @@ export class ProcessRegistry {
       }
       const [idText, token] = splitLock(held);
       const holder = parseIdentity(idText);
-      if (holder && token !== undefined && holderAlive(holder, token) !== false) throw new RegistryLockedError(holder, file, holderAlive(holder, token) === undefined);
+      if (holder && token !== undefined && holderAlive(holder, token) !== false)
+        throw new RegistryLockedError(holder, file, holderAlive(holder, token) === undefined);
       // Stale (its holder is dead) or unreadable: move it aside, and make sure what was moved is what was judged.
       const aside = join(this.dir, `${LOCK}.stale.${process.pid}`);
       try {
@@ -368,7 +369,9 @@ function pidsSince(since: number): number[] {
   if (last !== undefined && Number.isInteger(last) && last >= since && last - since <= PROBE_LIMIT) {
     return Array.from({ length: last - since }, (_, i) => since + 1 + i);
   }
-  return readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number); // wrapped, or many since: look at all
+  return readdirSync('/proc')
+    .filter((n) => /^\d+$/.test(n))
+    .map(Number); // wrapped, or many since: look at all
 }
 
 /** Processes (from /proc) whose process group is in `groups`. */

@@ -39,7 +39,11 @@ export class PythonLoaders {
    */
   async loadTrajectory(task: SegmentTask, dir: string, loader: string): Promise<LoadedTrajectory> {
     const bridge = await this.started(`the trajectory loader '${loader}' (WESTPA's HDF5 framework)`);
-    const f = await bridge.request('load_trajectory', { segment: { n_iter: task.nIter, seg_id: task.segId, weight: task.weight, parent_id: task.parentId }, dir, loader }, []);
+    const f = await bridge.request(
+      'load_trajectory',
+      { segment: { n_iter: task.nIter, seg_id: task.segId, weight: task.weight, parent_id: task.parentId }, dir, loader },
+      [],
+    );
     const h = f.header as { topology: string; atoms: number; frames: number; time: boolean; cell: boolean };
     const arrays = f.arrays.map((a) => a.data as Float32Array);
     const coordinates = arrays[0] as Float32Array;
@@ -49,14 +53,16 @@ export class PythonLoaders {
     return { topology: h.topology, atoms: h.atoms, coordinates, ...(time ? { time } : {}), ...(cell ? { cell } : {}) };
   }
 
-  async load(task: SegmentTask, pcoord: Float64Array, datasets: readonly { name: string; loader: string; filename: string }[]): Promise<Record<string, AuxArray>> {
+  async load(
+    task: SegmentTask,
+    pcoord: Float64Array,
+    datasets: readonly { name: string; loader: string; filename: string }[],
+  ): Promise<Record<string, AuxArray>> {
     const bridge = await this.started(`the dataset loader(s) ${datasets.map((d) => `'${d.loader}'`).join(', ')}`);
     const { pcoordLen, pcoordNdim } = this.config.system;
-    const f = await bridge.request(
-      'load',
-      { segment: { n_iter: task.nIter, seg_id: task.segId, weight: task.weight, parent_id: task.parentId }, datasets },
-      [wire(pcoord, [pcoordLen, pcoordNdim])],
-    );
+    const f = await bridge.request('load', { segment: { n_iter: task.nIter, seg_id: task.segId, weight: task.weight, parent_id: task.parentId }, datasets }, [
+      wire(pcoord, [pcoordLen, pcoordNdim]),
+    ]);
     const out: Record<string, AuxArray> = {};
     ((f.header.data ?? []) as { name: string }[]).forEach((d, i) => {
       const a = f.arrays[i];
@@ -66,6 +72,9 @@ export class PythonLoaders {
   }
 
   close(): void {
-    void this.bridge?.then((b) => b.close(), () => undefined);
+    void this.bridge?.then(
+      (b) => b.close(),
+      () => undefined,
+    );
   }
 }

@@ -76,7 +76,12 @@ export class PythonPropagation {
   }
 
   async getPcoord(bstate: BasisState, istate?: InitialState): Promise<Float64Array> {
-    const f = await this.call('get_pcoord', { bstates: [wireBstate(bstate)], istates: istate ? [wireIstate(istate, null)] : [], bstate: bstate.id, istate: istate?.id ?? null });
+    const f = await this.call('get_pcoord', {
+      bstates: [wireBstate(bstate)],
+      istates: istate ? [wireIstate(istate, null)] : [],
+      bstate: bstate.id,
+      istate: istate?.id ?? null,
+    });
     return f.arrays[0]?.data as Float64Array;
   }
 
@@ -226,7 +231,13 @@ export class PythonPropagation {
       return;
     }
     const walltime = (performance.now() - t0) / 1000;
-    const results = (f.header.results ?? []) as { seg_id: number; status: number; walltime: number; cputime: number; data: { name: string; dtype: string }[] }[];
+    const results = (f.header.results ?? []) as {
+      seg_id: number;
+      status: number;
+      walltime: number;
+      cputime: number;
+      data: { name: string; dtype: string }[];
+    }[];
     let next = 0;
     block.forEach((q, k) => {
       const r = results[k];
@@ -239,15 +250,35 @@ export class PythonPropagation {
       const name = `segment ${q.task.segId} of iteration ${q.task.nIter}`;
       if (!r || !pc) return q.resolve(outcome(q.task, this.o.node, 'failed', `${name}: the propagator returned no result for it`, this.logFile));
       if (r.status !== SEG_STATUS.COMPLETE) {
-        return q.resolve(outcome(q.task, this.o.node, 'failed', `${name}: ${config.propagation.pythonPropagator ?? 'the propagator'}.propagate() left its status ${STATUS_NAMES[r.status] ?? r.status}, not SEG_STATUS_COMPLETE`, this.logFile));
+        return q.resolve(
+          outcome(
+            q.task,
+            this.o.node,
+            'failed',
+            `${name}: ${config.propagation.pythonPropagator ?? 'the propagator'}.propagate() left its status ${STATUS_NAMES[r.status] ?? r.status}, not SEG_STATUS_COMPLETE`,
+            this.logFile,
+          ),
+        );
       }
       if (pc.length !== len * ndim || !pc.every(Number.isFinite)) {
-        const bad = pc.length !== len * ndim ? `${pc.length} values, expected pcoord_len × pcoord_ndim = ${len} × ${ndim}` : `a value that is not finite (${Array.from(pc).find((v) => !Number.isFinite(v))})`;
+        const bad =
+          pc.length !== len * ndim
+            ? `${pc.length} values, expected pcoord_len × pcoord_ndim = ${len} × ${ndim}`
+            : `a value that is not finite (${Array.from(pc).find((v) => !Number.isFinite(v))})`;
         return q.resolve(outcome(q.task, this.o.node, 'failed', `${name}: the pcoord the propagator left has ${bad}`, this.logFile));
       }
       q.resolve({
-        nIter: q.task.nIter, segId: q.task.segId, attempt: q.task.attempt, status: 'complete', pcoord: Array.from(pc), auxdata: aux,
-        cputime: r.cputime, walltime: r.walltime || walltime / block.length, reason: null, log: this.logFile, node: this.o.node,
+        nIter: q.task.nIter,
+        segId: q.task.segId,
+        attempt: q.task.attempt,
+        status: 'complete',
+        pcoord: Array.from(pc),
+        auxdata: aux,
+        cputime: r.cputime,
+        walltime: r.walltime || walltime / block.length,
+        reason: null,
+        log: this.logFile,
+        node: this.o.node,
       });
     });
   }
@@ -263,5 +294,17 @@ function wireIstate(i: InitialState, pcoord: readonly number[] | null): Record<s
 
 function outcome(t: SegmentTask, node: string, status: 'failed' | 'cancelled', reason: string, log: string | null = null): SegmentResult {
   const name = `segment ${t.segId} of iteration ${t.nIter}`;
-  return { nIter: t.nIter, segId: t.segId, attempt: t.attempt, status, pcoord: [], auxdata: {}, cputime: 0, walltime: 0, reason: reason.startsWith(name) ? reason : `${name}: ${reason}`, log, node };
+  return {
+    nIter: t.nIter,
+    segId: t.segId,
+    attempt: t.attempt,
+    status,
+    pcoord: [],
+    auxdata: {},
+    cputime: 0,
+    walltime: 0,
+    reason: reason.startsWith(name) ? reason : `${name}: ${reason}`,
+    log,
+    node,
+  };
 }

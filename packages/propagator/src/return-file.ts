@@ -60,10 +60,13 @@ class TableParser {
     if (this.ncol === -1) this.ncol = cols.length;
     else if (cols.length !== this.ncol) throw new ReturnFileError(`${this.label}:${lineNo}: ${cols.length} columns, but the first row has ${this.ncol}`);
     if (this.n + cols.length > this.maxValues) {
-      throw new ReturnFileError(`${this.label}:${lineNo}: more than ${this.maxValues} values where ${this.expected} were expected; reading stopped there. Check how many frames the engine wrote and the output stride in its input file.`);
+      throw new ReturnFileError(
+        `${this.label}:${lineNo}: more than ${this.maxValues} values where ${this.expected} were expected; reading stopped there. Check how many frames the engine wrote and the output stride in its input file.`,
+      );
     }
     for (const c of cols) {
-      if (/^[+-]?(nan|inf(inity)?)$/i.test(c)) throw new ReturnFileError(`${this.label}:${lineNo}: ${c} is not finite (NaN/Inf are rejected; did the engine blow up?)`);
+      if (/^[+-]?(nan|inf(inity)?)$/i.test(c))
+        throw new ReturnFileError(`${this.label}:${lineNo}: ${c} is not finite (NaN/Inf are rejected; did the engine blow up?)`);
       const v = Number(c);
       if (!Number.isFinite(v)) throw new ReturnFileError(`${this.label}:${lineNo}: '${c}' is not a number`);
       if (this.n === this.values.length) {
@@ -105,9 +108,12 @@ export function readTable(path: string, label = path, limits?: ReadLimits): Nume
   }
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) throw new ReturnFileError(`${label}: is not a regular file (a FIFO, device or directory was put in its place); write the numbers to the file itself`);
+    if (!st.isFile())
+      throw new ReturnFileError(`${label}: is not a regular file (a FIFO, device or directory was put in its place); write the numbers to the file itself`);
     const tooBig = (size: number): ReturnFileError =>
-      new ReturnFileError(`${label}: is ${size} bytes, far more than expected (${limits?.expected ?? '?'}, at most ${limits?.maxBytes ?? 0} bytes as text); refused unread. Check what the program writes there.`);
+      new ReturnFileError(
+        `${label}: is ${size} bytes, far more than expected (${limits?.expected ?? '?'}, at most ${limits?.maxBytes ?? 0} bytes as text); refused unread. Check what the program writes there.`,
+      );
     if (limits && st.size > limits.maxBytes) throw tooBig(st.size);
     const p = new TableParser(label, limits?.maxValues, limits?.expected);
     const buf = Buffer.allocUnsafe(CHUNK);

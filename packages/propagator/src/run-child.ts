@@ -120,7 +120,15 @@ export function runChild(spec: ChildSpec): Promise<ChildOutcome> {
     let direct = false;
     if (spec.signal?.aborted) cancelled = true;
     else spec.signal?.addEventListener('abort', onAbort, { once: true });
-    const req = { executable: spec.executable, args: spec.args ?? [], cwd: spec.cwd, env: launcher ? own : { ...spec.baseEnv, ...own }, stdin: spec.stdin, stdout: spec.stdout, stderr: spec.stderr };
+    const req = {
+      executable: spec.executable,
+      args: spec.args ?? [],
+      cwd: spec.cwd,
+      env: launcher ? own : { ...spec.baseEnv, ...own },
+      stdin: spec.stdin,
+      stdout: spec.stdout,
+      stderr: spec.stderr,
+    };
     if (launcher) launchId = launcher.launch(spec.queued ? { ...req, queued: true } : req, handlers);
     else spawnDetached(req, handlers);
   });

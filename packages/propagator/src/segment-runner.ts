@@ -81,7 +81,8 @@ export class SegmentRunner {
     // A Python propagator runs no child per segment: no launcher process for it.
     this.launcher = o.launcher === false || o.config.propagation.propagator === 'python' ? undefined : new Launcher(this.env);
     this.node = o.node ?? hostname();
-    this.python = o.config.propagation.propagator === 'python' ? new PythonPropagation({ config: o.config, simRoot: o.simRoot, seed: o.seed, node: this.node }) : null;
+    this.python =
+      o.config.propagation.propagator === 'python' ? new PythonPropagation({ config: o.config, simRoot: o.simRoot, seed: o.seed, node: this.node }) : null;
   }
 
   /** Starts what the run needs before its first segment (the Python propagator's helper): fails fast on a broken set-up. */
@@ -124,8 +125,17 @@ export class SegmentRunner {
     const name = `segment ${task.segId} of iteration ${task.nIter}${task.attempt > 0 ? ` (attempt ${task.attempt + 1})` : ''}`;
     const here: { staged?: StagedDir } = {}; // set for a re-run beside a completed directory (segment-dir.ts)
     const fail = (reason: string, log: string | null, times = { cputime: 0, walltime: 0 }): SegmentResult => ({
-      nIter: task.nIter, segId: task.segId, attempt: task.attempt, status: 'failed', pcoord: [], auxdata: {},
-      ...times, reason: `${name}: ${reason}${logTail(log)}`, log, node: this.node, ...(here.staged ? { stagedDir: here.staged } : {}),
+      nIter: task.nIter,
+      segId: task.segId,
+      attempt: task.attempt,
+      status: 'failed',
+      pcoord: [],
+      auxdata: {},
+      ...times,
+      reason: `${name}: ${reason}${logTail(log)}`,
+      log,
+      node: this.node,
+      ...(here.staged ? { stagedDir: here.staged } : {}),
     });
     let segDir: string, stdout: string | null, stderr: string | null;
     const vars: Record<string, string> = { ...slotEnv, WEST_CURRENT_ITER: String(task.nIter), WEST_CURRENT_SEG_ID: String(task.segId) };
@@ -169,7 +179,13 @@ export class SegmentRunner {
       const stream = config.executable.streamTrajectory;
       const { out, failure } = stream
         ? await this.runStreamed(stream, { segDir, vars: segVars, task, stdout, stderr, signal, onStarted, pcoordFile: returns.pcoord })
-        : { out: await this.run(prog, segDir, segVars, RandomStream.SEGMENT, [task.nIter, task.segId], stdout, stderr, signal, config.westream.segmentTimeout, { queued: this.queued, onStarted }), failure: null };
+        : {
+            out: await this.run(prog, segDir, segVars, RandomStream.SEGMENT, [task.nIter, task.segId], stdout, stderr, signal, config.westream.segmentTimeout, {
+              queued: this.queued,
+              onStarted,
+            }),
+            failure: null,
+          };
       const times = { cputime: out.cputime, walltime: out.walltime };
       if (signal?.aborted || (out.cancelled && !failure)) return { ...fail('cancelled', stdout, times), status: 'cancelled' };
       // The engine's own failure comes first: a stream that ends because its engine died is a consequence.
@@ -178,7 +194,12 @@ export class SegmentRunner {
       if (failure) return fail(failure, stdout, times);
       try {
         const { pcoordLen, pcoordNdim } = config.system;
-        const pcoord = checkPcoordShape(readTable(returns.pcoord, `pcoord return file ${returns.pcoord}`, pcoordLimits(pcoordLen, pcoordNdim)), pcoordLen, pcoordNdim, `pcoord return file (WEST_PCOORD_RETURN)`);
+        const pcoord = checkPcoordShape(
+          readTable(returns.pcoord, `pcoord return file ${returns.pcoord}`, pcoordLimits(pcoordLen, pcoordNdim)),
+          pcoordLen,
+          pcoordNdim,
+          `pcoord return file (WEST_PCOORD_RETURN)`,
+        );
         const auxdata: Record<string, AuxArray> = {};
         const auxLimits = { maxBytes: AUX_MAX_BYTES, expected: 'an auxiliary dataset, bounded by westream' };
         const viaPython: { name: string; loader: string; filename: string }[] = [];
@@ -207,7 +228,9 @@ export class SegmentRunner {
           if (readdirSync(h5.trajectoryDir).some((f) => !f.startsWith('.'))) {
             this.loaders ??= new PythonLoaders(config, this.o.simRoot);
             try {
-              trajectory = wireTrajectory(await this.loaders.loadTrajectory(task, h5.trajectoryDir, config.data.trajectoryLoader ?? 'mdtraj_trajectory_loader'));
+              trajectory = wireTrajectory(
+                await this.loaders.loadTrajectory(task, h5.trajectoryDir, config.data.trajectoryLoader ?? 'mdtraj_trajectory_loader'),
+              );
             } catch (e) {
               if (e instanceof BridgeError) return fail(e.message, stdout, times);
               throw e;
@@ -217,8 +240,18 @@ export class SegmentRunner {
         }
         if (this.o.markCompleted) markComplete(segDir);
         return {
-          nIter: task.nIter, segId: task.segId, attempt: task.attempt, status: 'complete', pcoord: Array.from(pcoord), auxdata, ...times, reason: null, log: stdout, node: this.node,
-          ...(here.staged ? { stagedDir: here.staged } : {}), ...(iterationData ? { iterationData } : {}),
+          nIter: task.nIter,
+          segId: task.segId,
+          attempt: task.attempt,
+          status: 'complete',
+          pcoord: Array.from(pcoord),
+          auxdata,
+          ...times,
+          reason: null,
+          log: stdout,
+          node: this.node,
+          ...(here.staged ? { stagedDir: here.staged } : {}),
+          ...(iterationData ? { iterationData } : {}),
         };
       } catch (e) {
         if (e instanceof ReturnFileError || e instanceof IterationDataError) return fail(e.message, stdout, times);
@@ -239,7 +272,16 @@ export class SegmentRunner {
    */
   private async runStreamed(
     st: StreamTrajectory,
-    s: { segDir: string; vars: Record<string, string>; task: SegmentTask; stdout: string | null; stderr: string | null; signal: AbortSignal | undefined; onStarted: (() => void) | undefined; pcoordFile: string },
+    s: {
+      segDir: string;
+      vars: Record<string, string>;
+      task: SegmentTask;
+      stdout: string | null;
+      stderr: string | null;
+      signal: AbortSignal | undefined;
+      onStarted: (() => void) | undefined;
+      pcoordFile: string;
+    },
   ): Promise<{ out: ChildOutcome; failure: string | null }> {
     const { config } = this.o;
     const prog = config.executable.propagator;
@@ -255,13 +297,24 @@ export class SegmentRunner {
       const vars = reserved === undefined ? s.vars : { ...s.vars, [st.portEnv]: String(reserved) };
       let started!: () => void;
       const engineStarted = new Promise<void>((r) => (started = r));
-      const engine = this.run(prog, s.segDir, vars, RandomStream.SEGMENT, [s.task.nIter, s.task.segId], s.stdout, s.stderr, stop.signal, config.westream.segmentTimeout, {
-        queued: this.queued,
-        onStarted: () => {
-          started();
-          s.onStarted?.();
+      const engine = this.run(
+        prog,
+        s.segDir,
+        vars,
+        RandomStream.SEGMENT,
+        [s.task.nIter, s.task.segId],
+        s.stdout,
+        s.stderr,
+        stop.signal,
+        config.westream.segmentTimeout,
+        {
+          queued: this.queued,
+          onStarted: () => {
+            started();
+            s.onStarted?.();
+          },
         },
-      });
+      );
       let port: number | undefined = reserved;
       let engineEnded = false;
       // Once the engine has ended, nobody will accept a connection: stop trying (a connected stream ends itself).
@@ -310,8 +363,13 @@ export class SegmentRunner {
 
   /** The stream analysis of one segment: the built-ins in this process and/or the analysis program, at once. */
   private async analyse(
-    st: StreamTrajectory, s: { segDir: string; task: SegmentTask; pcoordFile: string }, vars: Record<string, string>, port: number,
-    analysisLog: string, stop: AbortSignal, connectStop: AbortSignal,
+    st: StreamTrajectory,
+    s: { segDir: string; task: SegmentTask; pcoordFile: string },
+    vars: Record<string, string>,
+    port: number,
+    analysisLog: string,
+    stop: AbortSignal,
+    connectStop: AbortSignal,
   ): Promise<void> {
     const { config } = this.o;
     const segment = segmentTemplateFields(s.task);
@@ -330,7 +388,17 @@ export class SegmentRunner {
       const prog = st.program;
       const { stdout, stderr } = this.outputs(prog, { segment });
       tasks.push(
-        this.run(prog, prog.cwd ?? s.segDir, streamVars, RandomStream.SEGMENT, [s.task.nIter, s.task.segId], stdout, stderr, stop, config.westream.segmentTimeout).then((out) => {
+        this.run(
+          prog,
+          prog.cwd ?? s.segDir,
+          streamVars,
+          RandomStream.SEGMENT,
+          [s.task.nIter, s.task.segId],
+          stdout,
+          stderr,
+          stop,
+          config.westream.segmentTimeout,
+        ).then((out) => {
           const bad = out.cancelled ? null : describeExit(out, this.exePath(prog), config.westream.segmentTimeout);
           if (bad) throw new StreamFailure(`the analysis program: ${bad}${logTail(stdout)}`, 'program-exited');
         }),
@@ -354,7 +422,12 @@ export class SegmentRunner {
     return this.statePcoord(bstate, undefined, signal, this.o.config.data.dataRefs.iteration !== null);
   }
 
-  private async statePcoord(bstate: BasisState, istate: InitialState | undefined, signal: AbortSignal | undefined, framework: boolean): Promise<{ pcoord: Float64Array; restart: Uint8Array | null; log: Uint8Array | null }> {
+  private async statePcoord(
+    bstate: BasisState,
+    istate: InitialState | undefined,
+    signal: AbortSignal | undefined,
+    framework: boolean,
+  ): Promise<{ pcoord: Float64Array; restart: Uint8Array | null; log: Uint8Array | null }> {
     if (this.python) return { pcoord: await this.python.getPcoord(bstate, istate), restart: null, log: null };
     const prog = this.o.config.executable.getPcoord;
     const what = istate ? `initial state ${istate.id}` : `basis state ${bstate.id} ('${bstate.label}')`;
@@ -366,13 +439,28 @@ export class SegmentRunner {
     const returns = this.takeReturns(false);
     const h5 = framework ? makeHdf5Returns(this.returnsDir as string, `bstate-${bstate.id}`) : null;
     try {
-      const out = await this.run(prog, prog.cwd ?? this.o.simRoot, { ...vars, ...returns.vars, ...h5?.vars }, RandomStream.GET_PCOORD, istate ? [1, istate.id] : [0, bstate.id], stdout, stderr, signal, null);
+      const out = await this.run(
+        prog,
+        prog.cwd ?? this.o.simRoot,
+        { ...vars, ...returns.vars, ...h5?.vars },
+        RandomStream.GET_PCOORD,
+        istate ? [1, istate.id] : [0, bstate.id],
+        stdout,
+        stderr,
+        signal,
+        null,
+      );
       const bad = describeExit(out, this.exePath(prog), null);
       if (bad) throw new PropagationError(`get_pcoord for ${what}: ${bad}${logTail(stdout)}`);
       let pcoord: Float64Array;
       try {
         const ndim = this.o.config.system.pcoordNdim;
-        pcoord = checkPcoordShape(readTable(returns.pcoord, `WEST_PCOORD_RETURN ${returns.pcoord}`, pcoordLimits(1, ndim)), 1, ndim, `get_pcoord for ${what}: WEST_PCOORD_RETURN`);
+        pcoord = checkPcoordShape(
+          readTable(returns.pcoord, `WEST_PCOORD_RETURN ${returns.pcoord}`, pcoordLimits(1, ndim)),
+          1,
+          ndim,
+          `get_pcoord for ${what}: WEST_PCOORD_RETURN`,
+        );
       } catch (e) {
         if (e instanceof ReturnFileError) throw new PropagationError(`get_pcoord for ${what}: ${e.message}${logTail(stdout)}`);
         throw e;
@@ -467,7 +555,10 @@ export class SegmentRunner {
     const dir = this.returnsDir;
     const auxNames = withAux ? this.auxDatasets() : [];
     const i = this.freeReturns.findIndex((r) => sameNames(r.auxNames, auxNames));
-    const set = i >= 0 ? (this.freeReturns.splice(i, 1)[0] as ReturnSet) : newReturnSet(dir, String(this.returnsSeq++), auxNames, (n) => this.refs.render(n, {}), this.o.config);
+    const set =
+      i >= 0
+        ? (this.freeReturns.splice(i, 1)[0] as ReturnSet)
+        : newReturnSet(dir, String(this.returnsSeq++), auxNames, (n) => this.refs.render(n, {}), this.o.config);
     for (const f of set.owned) closeSync(openSync(f, 'w')); // create or truncate: never stale, never absent
     return set;
   }
@@ -481,8 +572,15 @@ export class SegmentRunner {
   }
 
   private run(
-    prog: ChildProgram, cwd: string, vars: Record<string, string>, purpose: RandomStream, path: number[],
-    stdout: string | null, stderr: string | null, signal: AbortSignal | undefined, timeoutSeconds: number | null,
+    prog: ChildProgram,
+    cwd: string,
+    vars: Record<string, string>,
+    purpose: RandomStream,
+    path: number[],
+    stdout: string | null,
+    stderr: string | null,
+    signal: AbortSignal | undefined,
+    timeoutSeconds: number | null,
     segment?: { queued: boolean; onStarted: (() => void) | undefined },
   ): Promise<ChildOutcome> {
     // WESTPA's order: os.environ, executable.environ, random values, per-call variables, the child's environ.
@@ -600,6 +698,12 @@ function logTail(log: string | null): string {
 /** Waits for `p` to settle, or `ms` to pass, whichever is first (and leaves no timer behind). */
 async function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([p.then(() => undefined, () => undefined), new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+  await Promise.race([
+    p.then(
+      () => undefined,
+      () => undefined,
+    ),
+    new Promise<void>((r) => (timer = setTimeout(r, ms))),
+  ]);
   clearTimeout(timer);
 }

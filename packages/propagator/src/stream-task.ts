@@ -27,7 +27,13 @@ export class StreamFailure extends Error {
  * Watches the propagator's log file(s) for `pattern` (its first group is the port). Resolves with the port;
  * rejects with a StreamFailure when the propagator ends first or `timeoutMs` passes.
  */
-export async function discoverPort(files: readonly string[], pattern: RegExp, timeoutMs: number, ended: Promise<unknown>, signal?: AbortSignal): Promise<number> {
+export async function discoverPort(
+  files: readonly string[],
+  pattern: RegExp,
+  timeoutMs: number,
+  ended: Promise<unknown>,
+  signal?: AbortSignal,
+): Promise<number> {
   let over = false;
   void ended.then(() => (over = true));
   const texts = files.map(() => '');
@@ -57,13 +63,15 @@ export async function discoverPort(files: readonly string[], pattern: RegExp, ti
       const m = pattern.exec(texts[i] as string);
       if (m) {
         const port = Number(m[1]);
-        if (!Number.isInteger(port) || port < 1 || port > 65535) throw new StreamFailure(`the port pattern matched '${m[0]}', but '${m[1] ?? ''}' is not a port number`);
+        if (!Number.isInteger(port) || port < 1 || port > 65535)
+          throw new StreamFailure(`the port pattern matched '${m[0]}', but '${m[1] ?? ''}' is not a port number`);
         return port;
       }
     }
     if (wasOver) throw new StreamFailure(`the propagator ended without printing a line that matches the port pattern /${pattern.source}/`);
     if (signal?.aborted) throw new StreamFailure('cancelled while waiting for the port');
-    if (Date.now() > deadline) throw new StreamFailure(`no line matching the port pattern /${pattern.source}/ appeared in the propagator's log within ${timeoutMs / 1000} s`);
+    if (Date.now() > deadline)
+      throw new StreamFailure(`no line matching the port pattern /${pattern.source}/ appeared in the propagator's log within ${timeoutMs / 1000} s`);
     await new Promise((r) => setTimeout(r, pause));
     pause = Math.min(pause * 2, 50);
   }
@@ -91,7 +99,14 @@ export interface BuiltinResult {
  * Connects to the engine and runs the built-in analyses over its stream until it ends. `onGuard` is called
  * the moment the guard trips (the caller stops the engine); the promise then rejects with the reason.
  */
-export async function runBuiltins(st: StreamTrajectory, host: string, port: number, pcoordLen: number, connectSignal: AbortSignal, recordFile?: string): Promise<BuiltinResult> {
+export async function runBuiltins(
+  st: StreamTrajectory,
+  host: string,
+  port: number,
+  pcoordLen: number,
+  connectSignal: AbortSignal,
+  recordFile?: string,
+): Promise<BuiltinResult> {
   // `connectSignal` stops only the connecting (the engine ended, or the segment stops); once connected the
   // stream ends by itself, and frames already received must not be dropped by an abort.
   const connecting = new AbortController();
@@ -100,7 +115,13 @@ export async function runBuiltins(st: StreamTrajectory, host: string, port: numb
   if (connectSignal.aborted) connecting.abort();
   let client;
   try {
-    client = await connectImd({ host, port, timeoutMs: st.timeout * 1000, ...(st.nAtoms !== null ? { expectedAtoms: st.nAtoms } : {}), signal: connecting.signal });
+    client = await connectImd({
+      host,
+      port,
+      timeoutMs: st.timeout * 1000,
+      ...(st.nAtoms !== null ? { expectedAtoms: st.nAtoms } : {}),
+      signal: connecting.signal,
+    });
   } finally {
     connectSignal.removeEventListener('abort', forward);
   }
@@ -159,7 +180,8 @@ class Recorder {
     if (this.seen++ % this.spec.stride !== 0) return;
     const total = (f.positions?.length ?? 0) / 3;
     const sel = this.spec.atoms;
-    if (sel) for (const i of sel) if (i >= total) throw new StreamFailure(`builtin record: atom index ${i} is outside the frame (${total} atoms, frame ${f.index})`);
+    if (sel)
+      for (const i of sel) if (i >= total) throw new StreamFailure(`builtin record: atom index ${i} is outside the frame (${total} atoms, frame ${f.index})`);
     const pick = (a: Float32Array | undefined, what: string): Float32Array => {
       if (!a) throw new StreamFailure(`builtin record: frame ${f.index} (step ${f.step}) carries no ${what}; record only fields the engine streams`);
       if (!sel) return a;
@@ -167,11 +189,20 @@ class Recorder {
       sel.forEach((i, k) => out.set(a.subarray(3 * i, 3 * i + 3), 3 * k));
       return out;
     };
-    const data = Object.fromEntries(this.spec.fields.map((fld) => [fld, pick(fld === 'position' ? f.positions : fld === 'velocity' ? f.velocities : f.forces, fld)]));
+    const data = Object.fromEntries(
+      this.spec.fields.map((fld) => [fld, pick(fld === 'position' ? f.positions : fld === 'velocity' ? f.velocities : f.forces, fld)]),
+    );
     if (!this.writer) {
       const { H5mdWriter } = await import('@westream/store'); // h5wasm only where something is recorded
       this.atoms = sel ? sel.length : total;
-      this.writer = await H5mdWriter.create({ file: this.file, atoms: this.atoms, fields: this.spec.fields, compression: this.spec.compression, edges: box !== undefined || this.fallbackBox, creator: { name: 'westream', version: '0.1.0' } });
+      this.writer = await H5mdWriter.create({
+        file: this.file,
+        atoms: this.atoms,
+        fields: this.spec.fields,
+        compression: this.spec.compression,
+        edges: box !== undefined || this.fallbackBox,
+        creator: { name: 'westream', version: '0.1.0' },
+      });
     }
     const b = boxOf(box);
     this.writer.append({ step: f.step, time: f.time ?? f.index, edges: b ? [b[0]?.[0] ?? 0, b[1]?.[1] ?? 0, b[2]?.[2] ?? 0] : null, data });
@@ -193,8 +224,12 @@ function sample(values: readonly number[], len: number, stride: number | null): 
   if (len === 1 && n >= 1) return { points: [values[n - 1] as number], stride: n }; // one point: the segment's end
   const s = stride ?? (len > 1 && (n - 1) % (len - 1) === 0 ? (n - 1) / (len - 1) : null);
   if (s === null || s < 1 || (len - 1) * s !== n - 1) {
-    const need = stride === null ? `a stream of (pcoord_len − 1)·k + 1 frames (pcoord_len ${len})` : `(pcoord_len − 1)·stride + 1 = ${(len - 1) * stride + 1} frames`;
-    throw new StreamFailure(`builtin pcoord: the stream had ${n} frame(s), but ${need}; match the engine's IMD rate and nsteps to pcoord_len, or set stream_trajectory.pcoord.stride`, 'stream-ended');
+    const need =
+      stride === null ? `a stream of (pcoord_len − 1)·k + 1 frames (pcoord_len ${len})` : `(pcoord_len − 1)·stride + 1 = ${(len - 1) * stride + 1} frames`;
+    throw new StreamFailure(
+      `builtin pcoord: the stream had ${n} frame(s), but ${need}; match the engine's IMD rate and nsteps to pcoord_len, or set stream_trajectory.pcoord.stride`,
+      'stream-ended',
+    );
   }
   return { points: Array.from({ length: len }, (_, i) => values[i * s] as number), stride: s };
 }
@@ -225,7 +260,10 @@ function centre(x: Float32Array, group: readonly number[], box: number[][] | nul
   for (const i of group) if (i >= atoms) throw new StreamFailure(`builtin pcoord: atom index ${i} is outside the frame (${atoms} atoms, frame ${f.index})`);
   const c = [0, 0, 0];
   for (const i of group) {
-    const d = minimumImage([0, 1, 2].map((k) => (x[3 * i + k] as number) - (x[3 * first + k] as number)), box);
+    const d = minimumImage(
+      [0, 1, 2].map((k) => (x[3 * i + k] as number) - (x[3 * first + k] as number)),
+      box,
+    );
     for (let k = 0; k < 3; k++) c[k] = (c[k] as number) + (x[3 * first + k] as number) + (d[k] as number);
   }
   return c.map((v) => v / group.length);
@@ -235,7 +273,10 @@ function distance(x: Float32Array, box: Float32Array | undefined, p: StreamPcoor
   const b = boxOf(box);
   const a = centre(x, p.groups[0], b, f);
   const c = centre(x, p.groups[1], b, f);
-  const d = minimumImage([0, 1, 2].map((k) => (c[k] as number) - (a[k] as number)), b);
+  const d = minimumImage(
+    [0, 1, 2].map((k) => (c[k] as number) - (a[k] as number)),
+    b,
+  );
   return Math.hypot(d[0] as number, d[1] as number, d[2] as number);
 }
 
@@ -249,16 +290,22 @@ function checkFinite(f: ImdFrame, who: string): void {
   const x = f.positions;
   if (x) {
     for (let i = 0; i < x.length; i++) {
-      if (!Number.isFinite(x[i])) throw new StreamFailure(`${who}: atom ${Math.floor(i / 3)} has a non-finite coordinate (${x[i]}) in ${at}; the engine blew up`);
+      if (!Number.isFinite(x[i]))
+        throw new StreamFailure(`${who}: atom ${Math.floor(i / 3)} has a non-finite coordinate (${x[i]}) in ${at}; the engine blew up`);
     }
   }
   if (f.box) {
     for (let i = 0; i < f.box.length; i++) {
-      if (!Number.isFinite(f.box[i])) throw new StreamFailure(`${who}: the box has a non-finite value (${f.box[i]}, element ${i} of 9) in ${at}; the engine blew up`);
+      if (!Number.isFinite(f.box[i]))
+        throw new StreamFailure(`${who}: the box has a non-finite value (${f.box[i]}, element ${i} of 9) in ${at}; the engine blew up`);
     }
   }
-  for (const [name, v] of [['time', f.time], ['dt', f.dt]] as const) {
-    if (v !== undefined && !Number.isFinite(v)) throw new StreamFailure(`${who}: the ${name} is not finite (${v}) in ${at}; the engine blew up or the stream is corrupt`);
+  for (const [name, v] of [
+    ['time', f.time],
+    ['dt', f.dt],
+  ] as const) {
+    if (v !== undefined && !Number.isFinite(v))
+      throw new StreamFailure(`${who}: the ${name} is not finite (${v}) in ${at}; the engine blew up or the stream is corrupt`);
   }
 }
 
@@ -268,8 +315,14 @@ function guard(f: ImdFrame, prev: ImdFrame | undefined, limit: number, box: Floa
   const p = prev.positions;
   const b = boxOf(box);
   for (let i = 0; i < x.length / 3; i++) {
-    const d = minimumImage([0, 1, 2].map((k) => (x[3 * i + k] as number) - (p[3 * i + k] as number)), b);
+    const d = minimumImage(
+      [0, 1, 2].map((k) => (x[3 * i + k] as number) - (p[3 * i + k] as number)),
+      b,
+    );
     const r = Math.hypot(d[0] as number, d[1] as number, d[2] as number);
-    if (r > limit) throw new StreamFailure(`guard: atom ${i} moved ${r.toFixed(3)} between frame ${prev.index} (step ${prev.step}) and frame ${f.index} (step ${f.step}), more than max_displacement ${limit}`);
+    if (r > limit)
+      throw new StreamFailure(
+        `guard: atom ${i} moved ${r.toFixed(3)} between frame ${prev.index} (step ${prev.step}) and frame ${f.index} (step ${f.step}), more than max_displacement ${limit}`,
+      );
   }
 }

@@ -32,7 +32,14 @@ const f32 = (s: string): Float32Array => {
 };
 
 export function wireTrajectory(t: LoadedTrajectory): WireTrajectory {
-  return { topology: t.topology, atoms: t.atoms, coordinates: b64(t.coordinates), time: t.time ? b64(t.time) : null, cellLengths: t.cell ? b64(t.cell.lengths) : null, cellAngles: t.cell ? b64(t.cell.angles) : null };
+  return {
+    topology: t.topology,
+    atoms: t.atoms,
+    coordinates: b64(t.coordinates),
+    time: t.time ? b64(t.time) : null,
+    cellLengths: t.cell ? b64(t.cell.lengths) : null,
+    cellAngles: t.cell ? b64(t.cell.angles) : null,
+  };
 }
 
 export function unwireTrajectory(w: WireTrajectory): LoadedTrajectory {
@@ -44,4 +51,3 @@ export function unwireTrajectory(w: WireTrajectory): LoadedTrajectory {
     ...(w.cellLengths !== null && w.cellAngles !== null ? { cell: { lengths: f32(w.cellLengths), angles: f32(w.cellAngles) } } : {}),
   };
 }
-

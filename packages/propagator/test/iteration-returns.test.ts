@@ -22,7 +22,7 @@ function filled(tag: string, mtime: number, order: readonly string[]): ReturnTyp
 }
 
 describe('restart and log bytes', () => {
-  it('are the same for the same names and contents, whatever the files\' times and creation order', async () => {
+  it("are the same for the same names and contents, whatever the files' times and creation order", async () => {
     const a = filled('a', 1_000_000, ['parent.rst', 'sub/x.dat', 'b.txt']);
     const b = filled('b', 2_000_000, ['b.txt', 'sub/x.dat', 'parent.rst']);
     expect(Buffer.from(await packRestart(a, 'a'))).toEqual(Buffer.from(await packRestart(b, 'b')));
@@ -40,6 +40,8 @@ describe('restart and log bytes', () => {
     await restoreRestart(bytes, seg, tmpdir(), 'segment 3 of iteration 2');
     expect(readFileSync(join(seg, 'sub/x.dat'), 'utf8')).toBe('contents of sub/x.dat\n');
     expect(statSync(join(seg, 'parent.rst')).mtimeMs / 1000).toBeGreaterThan(before);
-    await expect(restoreRestart(Uint8Array.from([1, 2, 3]), seg, tmpdir(), 'segment 3 of iteration 2')).rejects.toThrow(/segment 3 of iteration 2: the parent's restart data is not WESTPA's/);
+    await expect(restoreRestart(Uint8Array.from([1, 2, 3]), seg, tmpdir(), 'segment 3 of iteration 2')).rejects.toThrow(
+      /segment 3 of iteration 2: the parent's restart data is not WESTPA's/,
+    );
   });
 });

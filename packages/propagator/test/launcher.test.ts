@@ -35,7 +35,20 @@ describe('launcher', () => {
     const baseEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
     const launcher = new Launcher(baseEnv);
     launcher.setQueueLimit(1);
-    const spec = (args: string[], onStarted?: () => void): ChildSpec => ({ executable: '/bin/sh', args, cwd, baseEnv, env: {}, stdout: null, stderr: null, stdin: null, timeoutMs: 20_000, launcher, queued: true, ...(onStarted ? { onStarted } : {}) });
+    const spec = (args: string[], onStarted?: () => void): ChildSpec => ({
+      executable: '/bin/sh',
+      args,
+      cwd,
+      baseEnv,
+      env: {},
+      stdout: null,
+      stderr: null,
+      stdin: null,
+      timeoutMs: 20_000,
+      launcher,
+      queued: true,
+      ...(onStarted ? { onStarted } : {}),
+    });
     let firstStarted!: () => void;
     const started = new Promise<void>((r) => (firstStarted = r));
     const first = runChild(spec(['-c', 'sleep 10'], firstStarted));

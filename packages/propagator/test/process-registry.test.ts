@@ -18,7 +18,8 @@ function sleeper(token: string | null): Promise<ChildProcess> {
   return new Promise((res) => c.once('spawn', () => res(c)));
 }
 
-const exited = (c: ChildProcess): Promise<string | null> => (c.exitCode !== null || c.signalCode !== null ? Promise.resolve(c.signalCode) : new Promise((res) => c.once('exit', (_code, sig) => res(sig))));
+const exited = (c: ChildProcess): Promise<string | null> =>
+  c.exitCode !== null || c.signalCode !== null ? Promise.resolve(c.signalCode) : new Promise((res) => c.once('exit', (_code, sig) => res(sig)));
 
 describe('ProcessRegistry: the record that lets a restarted run kill what a killed run left behind', () => {
   it('kills what an earlier incarnation started and left alive: recorded groups, and children that left theirs', async () => {
@@ -37,7 +38,13 @@ describe('ProcessRegistry: the record that lets a restarted run kill what a kill
     expect(await exited(orphan)).toBe('SIGKILL');
     expect(await exited(escaped)).toBe('SIGKILL');
     expect(readFileSync(join(dir, 'groups.log'), 'utf8')).toMatch(new RegExp(`^=${later.token} ${process.pid} \\d+ \\S+\n$`)); // dealt with: the record starts over
-    expect(later.describeReaped('westream run')).toEqual([expect.stringMatching(new RegExp(`^killed 2 process\\(es\\) left running by the westream run with pid ${process.pid}, which did not end normally \\(killed, or its machine went down\\)`))]);
+    expect(later.describeReaped('westream run')).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^killed 2 process\\(es\\) left running by the westream run with pid ${process.pid}, which did not end normally \\(killed, or its machine went down\\)`,
+        ),
+      ),
+    ]);
   });
 
   it('kills a child started just before its incarnation died, before its group was ever recorded', async () => {
@@ -70,7 +77,7 @@ describe('ProcessRegistry: the record that lets a restarted run kill what a kill
     expect(await exited(orphan)).toBe('SIGKILL');
   });
 
-  it('keeps the log short: rewritten with only the live groups, including another registry\'s', () => {
+  it("keeps the log short: rewritten with only the live groups, including another registry's", () => {
     const dir = mkdtempSync(join(tmpdir(), 'westream-registry-'));
     const other = new ProcessRegistry(dir);
     other.add(999_999_001);
@@ -125,7 +132,7 @@ function alive(pid: number): boolean {
 }
 
 describe('issue14-9 two incarnations on one registry: only the dead are reaped, a live one keeps the lock', () => {
-  it('issue14-9 a live incarnation\'s children are never reaped; once it is dead (-9) they are, and the message says so', async () => {
+  it("issue14-9 a live incarnation's children are never reaped; once it is dead (-9) they are, and the message says so", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'westream-registry-'));
     const first = await incarnation(dir, false); // no lock: the reap itself must judge liveness
     const second = new ProcessRegistry(dir);
@@ -139,7 +146,11 @@ describe('issue14-9 two incarnations on one registry: only the dead are reaped, 
     const third = new ProcessRegistry(dir);
     expect(third.reapOrphans()).toEqual([first.sleeper]);
     expect(third.describeReaped('westream worker')).toEqual([
-      expect.stringMatching(new RegExp(`^killed 1 process\\(es\\) left running by the westream worker with pid ${first.proc.pid}, which did not end normally .*: ${first.sleeper} \\(sleep 60\\)$`)),
+      expect.stringMatching(
+        new RegExp(
+          `^killed 1 process\\(es\\) left running by the westream worker with pid ${first.proc.pid}, which did not end normally .*: ${first.sleeper} \\(sleep 60\\)$`,
+        ),
+      ),
     ]);
     third.close();
   });
@@ -169,7 +180,9 @@ describe('issue14-9 two incarnations on one registry: only the dead are reaped, 
     earlier.close();
     const later = new ProcessRegistry(dir);
     expect(later.reapOrphans()).toEqual([escaped.pid]);
-    expect(later.describeReaped('westream run')).toEqual([expect.stringMatching(/left running by the westream run with pid \d+, which ended normally: they had escaped its cleanup/)]);
+    expect(later.describeReaped('westream run')).toEqual([
+      expect.stringMatching(/left running by the westream run with pid \d+, which ended normally: they had escaped its cleanup/),
+    ]);
     expect(later.describeReaped('westream run')[0]).not.toMatch(/killed, or/);
   });
 });

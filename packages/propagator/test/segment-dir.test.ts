@@ -16,7 +16,10 @@ const task: SegmentTask = { nIter: 2, segId: 3, weight: 0.5, parentId: 0, istate
 /** Each execution writes a token of its own into its directory, then (for the second) sleeps a little. */
 function simRoot(): { root: string; config: WestConfig; segDir: string } {
   const root = mkdtempSync(join(tmpdir(), 'westream-segdir-'));
-  writeFileSync(join(root, 'prop.sh'), `#!/bin/bash\necho "$$-$RANDOM" > token\npwd > cwd.txt\nsleep "\${SEG_SLEEP:-0}"\nprintf '0.1\\n0.2\\n' > "$WEST_PCOORD_RETURN"\n`);
+  writeFileSync(
+    join(root, 'prop.sh'),
+    `#!/bin/bash\necho "$$-$RANDOM" > token\npwd > cwd.txt\nsleep "\${SEG_SLEEP:-0}"\nprintf '0.1\\n0.2\\n' > "$WEST_PCOORD_RETURN"\n`,
+  );
   chmodSync(join(root, 'prop.sh'), 0o755);
   const yaml = `
 west:
@@ -81,7 +84,7 @@ describe('a segment that runs twice', () => {
     }
   });
 
-  it('before any result was accepted: the re-run is adopted, and takes the segment\'s place whole', async () => {
+  it("before any result was accepted: the re-run is adopted, and takes the segment's place whole", async () => {
     const { root, config, segDir } = simRoot();
     const runner = new SegmentRunner({ config, simRoot: root, seed: 1n, markCompleted: true });
     try {

@@ -40,7 +40,12 @@ west:
 const OK = `printf '0.1\\n0.2\\n0.3\\n' > "$WEST_PCOORD_RETURN"; printf '1 2\\n3 4\\n5 6\\n' > "$WEST_ENERGY_RETURN"`;
 
 function envOf(file: string): Record<string, string> {
-  return Object.fromEntries(readFileSync(file, 'utf8').trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  return Object.fromEntries(
+    readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
 }
 
 describe('SegmentRunner: the WEST_* contract', () => {
@@ -80,8 +85,10 @@ describe('SegmentRunner: the WEST_* contract', () => {
     expect(existsSync(env.WEST_PCOORD_RETURN as string)).toBe(false); // the runner's temp returns go with it
   });
 
-  it('gives each segment return files that exist and are empty: a child that writes nothing never reads an earlier segment\'s data', async () => {
-    const { root, config } = simRoot(`[ -s "$WEST_PCOORD_RETURN" ] && echo "not empty at start" && exit 3; [ -e "$WEST_PCOORD_RETURN" ] || exit 4; [ "$WEST_CURRENT_SEG_ID" = 6 ] || { ${OK}; }`);
+  it("gives each segment return files that exist and are empty: a child that writes nothing never reads an earlier segment's data", async () => {
+    const { root, config } = simRoot(
+      `[ -s "$WEST_PCOORD_RETURN" ] && echo "not empty at start" && exit 3; [ -e "$WEST_PCOORD_RETURN" ] || exit 4; [ "$WEST_CURRENT_SEG_ID" = 6 ] || { ${OK}; }`,
+    );
     const runner = new SegmentRunner({ config, simRoot: root, seed: 1n });
     const first = await runner.runSegment(cont(5));
     expect(first.status, first.reason ?? '').toBe('complete');
@@ -97,7 +104,8 @@ describe('SegmentRunner: the WEST_* contract', () => {
     const { root, config } = simRoot(`env | grep ^WEST_RAND > rand.txt; ${OK}`);
     const runner = new SegmentRunner({ config, simRoot: root, seed: 99n });
     // A re-run of a completed segment works beside its directory (segment-dir.ts): read where each one ran.
-    const read = (r: SegmentResult): string => readFileSync(join(r.stagedDir?.path ?? join(root, `traj_segs/000002/${String(r.segId).padStart(6, '0')}`), 'rand.txt'), 'utf8');
+    const read = (r: SegmentResult): string =>
+      readFileSync(join(r.stagedDir?.path ?? join(root, `traj_segs/000002/${String(r.segId).padStart(6, '0')}`), 'rand.txt'), 'utf8');
     const first = read(await runner.runSegment(cont(4)));
     expect(read(await runner.runSegment(cont(4, 1)))).toBe(first);
     expect(read(await runner.runSegment(cont(5)))).not.toBe(first);
@@ -126,7 +134,13 @@ describe('SegmentRunner: the WEST_* contract', () => {
 describe('SegmentRunner: failures name the segment, the file, expected vs found, and the log', () => {
   const run = async (body: string, timeout?: number): Promise<{ reason: string; status: string; root: string; walltime: number }> => {
     const { root, config } = simRoot(body, timeout);
-    const r = await new SegmentRunner({ config, simRoot: root, seed: 1n, registry: new ProcessRegistry(join(root, '.westream/pgids')), killGraceMs: 500 }).runSegment(cont(4));
+    const r = await new SegmentRunner({
+      config,
+      simRoot: root,
+      seed: 1n,
+      registry: new ProcessRegistry(join(root, '.westream/pgids')),
+      killGraceMs: 500,
+    }).runSegment(cont(4));
     return { reason: r.reason ?? '', status: r.status, root, walltime: r.walltime };
   };
 
@@ -156,13 +170,17 @@ describe('SegmentRunner: failures name the segment, the file, expected vs found,
     // A sparse 200 MB file: its size is what a runaway engine writes, without the disk (or the memory) it costs.
     const r = await run(`truncate -s 200M "$WEST_PCOORD_RETURN"; printf '1\\n' > "$WEST_ENERGY_RETURN"`);
     expect(r.status).toBe('failed');
-    expect(r.reason).toMatch(/^segment 4 of iteration 2: pcoord return file \/\S+\.pcoord: is 209715200 bytes, far more than expected \(3 × 1 values \(pcoord_len × pcoord_ndim\), at most 1051648 bytes as text\); refused unread/);
+    expect(r.reason).toMatch(
+      /^segment 4 of iteration 2: pcoord return file \/\S+\.pcoord: is 209715200 bytes, far more than expected \(3 × 1 values \(pcoord_len × pcoord_ndim\), at most 1051648 bytes as text\); refused unread/,
+    );
   });
 
   it('issue14-6 a pcoord return within the byte bound but with far too many values stops parsing early (bounded memory)', async () => {
     const r = await run(`seq 1 100000 > "$WEST_PCOORD_RETURN"; printf '1\\n' > "$WEST_ENERGY_RETURN"`); // ~0.6 MB of text: under the byte bound
     expect(r.status).toBe('failed');
-    expect(r.reason).toMatch(/pcoord return file \S+:1037: more than 1036 values where 3 × 1 values \(pcoord_len × pcoord_ndim\) were expected; reading stopped there/);
+    expect(r.reason).toMatch(
+      /pcoord return file \S+:1037: more than 1036 values where 3 × 1 values \(pcoord_len × pcoord_ndim\) were expected; reading stopped there/,
+    );
     // A few too many still get the shape message, which names both shapes.
     const few = await run(`seq 1 7 > "$WEST_PCOORD_RETURN"; printf '1\\n' > "$WEST_ENERGY_RETURN"`);
     expect(few.reason).toContain('shape (7, 1); expected (3, 1)');
@@ -214,7 +232,7 @@ describe('SegmentRunner: failures name the segment, the file, expected vs found,
   });
 
   // issue 14 item 7: `setsid sleep 612 &` left its group, so killing the group at the segment's end missed it.
-  it('issue14-7 a setsid child (its own session and group) ends with its segment: it carries the segment\'s owner token', async () => {
+  it("issue14-7 a setsid child (its own session and group) ends with its segment: it carries the segment's owner token", async () => {
     const r = await run(`setsid sleep 612 & echo $! > "$WEST_SIM_ROOT/escaped.pid"; sleep 0.2; ${OK}`);
     expect(r.status, r.reason).toBe('complete');
     const pid = Number(readFileSync(join(r.root, 'escaped.pid'), 'utf8'));
@@ -240,7 +258,7 @@ describe('SegmentRunner: failures name the segment, the file, expected vs found,
   // issue 14 item 9: a second daemon with the same node id reaped every process carrying *any* recorded token,
   // the live daemon's running segments included (this test, with the reap of before, killed the segment's
   // bash and its children: the segment failed with SIGKILL and was retried).
-  it('issue14-9 a second incarnation\'s reap never kills a live one\'s running segment: it completes with its own result', async () => {
+  it("issue14-9 a second incarnation's reap never kills a live one's running segment: it completes with its own result", async () => {
     const body = `x0=$(sleep 1.5; echo 1.5)\nawk -v x="$x0" 'BEGIN { printf "%.6f\\n%.6f\\n%.6f\\n", x, x + 1, x + 2 }' > "$WEST_PCOORD_RETURN"\nprintf '1\\n' > "$WEST_ENERGY_RETURN"`;
     const { root, config } = simRoot(body, 30);
     const pgids = join(root, '.westream/pgids');
@@ -306,5 +324,7 @@ async function waitFor(ok: () => boolean, ms = 3000): Promise<void> {
 function groupMembers(root: string): number[] {
   const pgid = Number(readFileSync(join(root, 'pgid'), 'utf8'));
   expect(pgid).toBeGreaterThan(1);
-  return processesIn(new Set([pgid])).map((p) => p.pid).filter(alive);
+  return processesIn(new Set([pgid]))
+    .map((p) => p.pid)
+    .filter(alive);
 }

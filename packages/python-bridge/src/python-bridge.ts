@@ -64,7 +64,14 @@ export class PythonBridge {
       b.fail(noPython(o.python, e.code === 'ENOENT' ? 'was not found' : `could not be started (${e.code ?? e.message})`, o.purpose));
     });
     child.once('exit', (code, signal) => {
-      const tail = b.stderrTail.trim() ? `; its last output:\n${b.stderrTail.trimEnd().split('\n').slice(-15).map((l) => `    | ${l}`).join('\n')}` : '';
+      const tail = b.stderrTail.trim()
+        ? `; its last output:\n${b.stderrTail
+            .trimEnd()
+            .split('\n')
+            .slice(-15)
+            .map((l) => `    | ${l}`)
+            .join('\n')}`
+        : '';
       b.fail(new BridgeError('died', `the Python helper for ${o.purpose} (${o.python.command}) ended (${signal ?? `exit ${code}`})${tail}`));
     });
     const h = (await hello).header;
@@ -75,7 +82,10 @@ export class PythonBridge {
     }
     if (h.protocol !== PROTOCOL) {
       b.close();
-      throw new BridgeError('protocol', `the Python helper speaks protocol ${String(h.protocol)}, this westream ${PROTOCOL}: they come from different westream versions; reinstall westream`);
+      throw new BridgeError(
+        'protocol',
+        `the Python helper speaks protocol ${String(h.protocol)}, this westream ${PROTOCOL}: they come from different westream versions; reinstall westream`,
+      );
     }
     b.westpaVersion = typeof h.westpa === 'string' ? h.westpa : '';
     await b.request('init', { config_file: o.configFile, sim_root: o.simRoot, module_path: o.modulePath ?? [] });
@@ -89,7 +99,7 @@ export class PythonBridge {
     const reply = new Promise<Frame>((resolve, reject) => this.pending.set(id, { resolve, reject }));
     this.child.stdin?.write(encodeFrame({ ...header, id, op }, arrays));
     return reply.then((f) => {
-      if (f.header.ok !== true) throw fromWire((f.header.error ?? {}), this.options.python);
+      if (f.header.ok !== true) throw fromWire(f.header.error ?? {}, this.options.python);
       return f;
     });
   }

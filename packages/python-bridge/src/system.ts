@@ -34,7 +34,8 @@ type RawMapper =
 
 function resolveMapper(m: RawMapper, arrays: readonly WireArray[]): MapperWire {
   if (m.type === 'RectilinearBinMapper') return { type: m.type, boundaries: m.boundaries.map((i) => Array.from(arrays[i]?.data as Float64Array)) };
-  if (m.type === 'RecursiveBinMapper') return { type: m.type, base: resolveMapper(m.base, arrays), mappers: m.mappers.map((c) => ({ mapper: resolveMapper(c.mapper, arrays), at: c.at })) };
+  if (m.type === 'RecursiveBinMapper')
+    return { type: m.type, base: resolveMapper(m.base, arrays), mappers: m.mappers.map((c) => ({ mapper: resolveMapper(c.mapper, arrays), at: c.at })) };
   if (m.type === 'python') return { type: 'python', class: m.class, nbins: m.nbins };
   return { type: m.type, options: m };
 }
@@ -94,13 +95,18 @@ export function describeSystemSync(o: SyncOptions): PythonSystem {
   const [hello, init, system] = frames;
   const stderr = r.stderr.toString('utf8').trimEnd();
   if (!hello) {
-    throw noPython(o.python, `did not run westream's helper (exit ${r.status ?? r.signal}${stderr ? `: ${stderr.split('\n').slice(-3).join(' / ')}` : ''})`, o.purpose);
+    throw noPython(
+      o.python,
+      `did not run westream's helper (exit ${r.status ?? r.signal}${stderr ? `: ${stderr.split('\n').slice(-3).join(' / ')}` : ''})`,
+      o.purpose,
+    );
   }
   if (hello.header.ok !== true) throw noWestpa(o.python, ((hello.header.error ?? {}) as WireError).message ?? 'unknown', o.purpose);
-  if (hello.header.protocol !== PROTOCOL) throw new BridgeError('protocol', `the Python helper speaks protocol ${String(hello.header.protocol)}, this westream ${PROTOCOL}; reinstall westream`);
+  if (hello.header.protocol !== PROTOCOL)
+    throw new BridgeError('protocol', `the Python helper speaks protocol ${String(hello.header.protocol)}, this westream ${PROTOCOL}; reinstall westream`);
   for (const f of [init, system]) {
     if (!f) throw new BridgeError('died', `the Python helper for ${o.purpose} ended early (exit ${r.status ?? r.signal})${stderr ? `:\n${stderr}` : ''}`);
-    if (f.header.ok !== true) throw fromWire((f.header.error ?? {}), o.python);
+    if (f.header.ok !== true) throw fromWire(f.header.error ?? {}, o.python);
   }
   return fromReply(system as Frame);
 }

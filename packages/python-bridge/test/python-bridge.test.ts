@@ -2,7 +2,17 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BridgeError, chooseInterpreter, decodeBody, describeSystem, describeSystemSync, encodeFrame, FrameReader, PythonBridge, wire } from '@westream/python-bridge';
+import {
+  BridgeError,
+  chooseInterpreter,
+  decodeBody,
+  describeSystem,
+  describeSystemSync,
+  encodeFrame,
+  FrameReader,
+  PythonBridge,
+  wire,
+} from '@westream/python-bridge';
 import { pythonModuleMissing, skipWithoutPeer } from '../../../test/support/peers.js';
 import { odldBody, pythonSimRoot } from '../../../test/support/python-setups.js';
 
@@ -33,8 +43,8 @@ describe('frames', () => {
   });
 });
 
-describe.skipIf(noWestpa)('the Python helper in the user\'s interpreter', () => {
-  it('builds the user\'s WESTSystem subclass through westpa and hands back its pcoord shape, counts and a native mapper', async () => {
+describe.skipIf(noWestpa)("the Python helper in the user's interpreter", () => {
+  it("builds the user's WESTSystem subclass through westpa and hands back its pcoord shape, counts and a native mapper", async () => {
     const { root, cfg } = pythonSimRoot(odldBody());
     const b = await PythonBridge.start({ python: py, simRoot: root, configFile: cfg, purpose: 'test' });
     try {
@@ -50,7 +60,7 @@ describe.skipIf(noWestpa)('the Python helper in the user\'s interpreter', () => 
     }
   });
 
-  it('assigns 100,000 points in one batched call with WESTPA\'s numbering (FuncBinMapper)', async () => {
+  it("assigns 100,000 points in one batched call with WESTPA's numbering (FuncBinMapper)", async () => {
     const { root, cfg } = pythonSimRoot(odldBody({ driver: 'odld_like.FuncSystem' }));
     const b = await PythonBridge.start({ python: py, simRoot: root, configFile: cfg, purpose: 'test' });
     try {
@@ -69,7 +79,10 @@ describe.skipIf(noWestpa)('the Python helper in the user\'s interpreter', () => 
 
   it('sends user output to the log, never into the protocol', async () => {
     const { root, cfg } = pythonSimRoot(odldBody({ driver: 'noisy.NoisySystem' }));
-    writeFileSync(join(root, 'noisy.py'), 'import sys\nfrom odld_like import DoubleWellSystem\nclass NoisySystem(DoubleWellSystem):\n    def initialize(self):\n        print("hello from the user", flush=True)\n        sys.stdout.write("\\x00\\x00\\x00\\x10garbage")\n        super().initialize()\n');
+    writeFileSync(
+      join(root, 'noisy.py'),
+      'import sys\nfrom odld_like import DoubleWellSystem\nclass NoisySystem(DoubleWellSystem):\n    def initialize(self):\n        print("hello from the user", flush=True)\n        sys.stdout.write("\\x00\\x00\\x00\\x10garbage")\n        super().initialize()\n',
+    );
     let out = '';
     const b = await PythonBridge.start({ python: py, simRoot: root, configFile: cfg, purpose: 'test', onOutput: (t) => (out += t) });
     try {
@@ -84,7 +97,10 @@ describe.skipIf(noWestpa)('the Python helper in the user\'s interpreter', () => 
 
 describe.skipIf(noWestpa)('Python failure modes: exit-2 errors that say what to do', () => {
   const expectBridgeError = async (p: Promise<unknown>, kind: string, ...patterns: RegExp[]): Promise<BridgeError> => {
-    const e = await p.then(() => null, (x: unknown) => x);
+    const e = await p.then(
+      () => null,
+      (x: unknown) => x,
+    );
     expect(e).toBeInstanceOf(BridgeError);
     const be = e as BridgeError;
     expect(be.kind).toBe(kind);
@@ -96,9 +112,18 @@ describe.skipIf(noWestpa)('Python failure modes: exit-2 errors that say what to 
   it('a missing interpreter names it, where it came from, and what to set', async () => {
     const { root, cfg } = pythonSimRoot(odldBody());
     const python = chooseInterpreter('/nonexistent/bin/python3');
-    await expectBridgeError(PythonBridge.start({ python, simRoot: root, configFile: cfg, purpose: "west.system.driver 'odld_like.DoubleWellSystem'" }), 'no-python',
-      /\/nonexistent\/bin\/python3/, /from west\.westream\.python/, /was not found/, /WESTREAM_PYTHON/, /west\.system\.driver/);
-    expect(() => describeSystemSync({ python: chooseInterpreter(null, { WESTREAM_PYTHON: '/nope/python' }), simRoot: root, configFile: cfg, purpose: 'x' })).toThrow(/'\/nope\/python' \(from WESTREAM_PYTHON\) was not found/);
+    await expectBridgeError(
+      PythonBridge.start({ python, simRoot: root, configFile: cfg, purpose: "west.system.driver 'odld_like.DoubleWellSystem'" }),
+      'no-python',
+      /\/nonexistent\/bin\/python3/,
+      /from west\.westream\.python/,
+      /was not found/,
+      /WESTREAM_PYTHON/,
+      /west\.system\.driver/,
+    );
+    expect(() =>
+      describeSystemSync({ python: chooseInterpreter(null, { WESTREAM_PYTHON: '/nope/python' }), simRoot: root, configFile: cfg, purpose: 'x' }),
+    ).toThrow(/'\/nope\/python' \(from WESTREAM_PYTHON\) was not found/);
   });
 
   it('a Python without westpa says to install it there (a real interpreter without westpa)', async () => {
@@ -107,22 +132,33 @@ describe.skipIf(noWestpa)('Python failure modes: exit-2 errors that say what to 
     const wrapper = join(root, 'bare-python');
     writeFileSync(wrapper, '#!/bin/sh\nexec python3 -S "$@"\n');
     chmodSync(wrapper, 0o755);
-    await expectBridgeError(PythonBridge.start({ python: chooseInterpreter(wrapper), simRoot: root, configFile: cfg, purpose: 'the system driver' }), 'no-westpa',
-      /cannot import it/, /pip install westpa/, /bare-python/);
+    await expectBridgeError(
+      PythonBridge.start({ python: chooseInterpreter(wrapper), simRoot: root, configFile: cfg, purpose: 'the system driver' }),
+      'no-westpa',
+      /cannot import it/,
+      /pip install westpa/,
+      /bare-python/,
+    );
   });
 
-  it('an import error in the user\'s module names the config key, the module, the interpreter, with the traceback', async () => {
+  it("an import error in the user's module names the config key, the module, the interpreter, with the traceback", async () => {
     const { root, cfg } = pythonSimRoot(odldBody({ driver: 'broken_import.System' }));
     const b = await PythonBridge.start({ python: py, simRoot: root, configFile: cfg, purpose: 'test' });
     try {
-      const e = await expectBridgeError(describeSystem(b), 'import', /west\.system\.driver: cannot load 'broken_import\.System' in python3/, /a_module_nobody_has/, /module_path/);
+      const e = await expectBridgeError(
+        describeSystem(b),
+        'import',
+        /west\.system\.driver: cannot load 'broken_import\.System' in python3/,
+        /a_module_nobody_has/,
+        /module_path/,
+      );
       expect(e.traceback).toContain('broken_import.py');
     } finally {
       b.close();
     }
   });
 
-  it('an exception in the user\'s code shows their traceback and where it happened', async () => {
+  it("an exception in the user's code shows their traceback and where it happened", async () => {
     const { root, cfg } = pythonSimRoot(odldBody({ driver: 'odld_like.BrokenSystem' }));
     const b = await PythonBridge.start({ python: py, simRoot: root, configFile: cfg, purpose: 'test' });
     try {
@@ -166,7 +202,10 @@ describe.skipIf(noWestpa)('no orphan helper', () => {
   it('the helper exits when the Node process that started it is killed with SIGKILL, even mid-call', async () => {
     const { root, cfg } = pythonSimRoot(odldBody({ driver: 'slow.SlowSystem' }));
     // a system that takes a minute to build: the helper is busy in user code when its parent dies
-    writeFileSync(join(root, 'slow.py'), 'import time\nfrom odld_like import DoubleWellSystem\nclass SlowSystem(DoubleWellSystem):\n    def initialize(self):\n        time.sleep(60)\n        super().initialize()\n');
+    writeFileSync(
+      join(root, 'slow.py'),
+      'import time\nfrom odld_like import DoubleWellSystem\nclass SlowSystem(DoubleWellSystem):\n    def initialize(self):\n        time.sleep(60)\n        super().initialize()\n',
+    );
     const dist = new URL('../dist/index.js', import.meta.url).pathname;
     const script = `import { PythonBridge, chooseInterpreter } from ${JSON.stringify(dist)};
 const b = await PythonBridge.start({ python: chooseInterpreter(null), simRoot: ${JSON.stringify(root)}, configFile: ${JSON.stringify(cfg)}, purpose: 'test' });

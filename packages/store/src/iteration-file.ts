@@ -68,8 +68,12 @@ export async function writeIterationFile(path: string, c: IterationFileContents)
     const where = `${path}: segment ${s.segId} of iteration ${s.nIter}`;
     if (!Number.isInteger(frames)) throw new IterationFileError(`${where}: ${t.coordinates.length} coordinates are not whole frames of ${c.atoms} atoms`);
     if (t.time && t.time.length !== frames) throw new IterationFileError(`${where}: ${t.time.length} times for ${frames} frames`);
-    if (t.cell && (t.cell.lengths.length !== 3 * frames || t.cell.angles.length !== 3 * frames)) throw new IterationFileError(`${where}: the cell needs 3 lengths and 3 angles per frame`);
-    if ((t.time === undefined) !== (withFrames[0]?.trajectory?.time === undefined) || (t.cell === undefined) !== (withFrames[0]?.trajectory?.cell === undefined)) {
+    if (t.cell && (t.cell.lengths.length !== 3 * frames || t.cell.angles.length !== 3 * frames))
+      throw new IterationFileError(`${where}: the cell needs 3 lengths and 3 angles per frame`);
+    if (
+      (t.time === undefined) !== (withFrames[0]?.trajectory?.time === undefined) ||
+      (t.cell === undefined) !== (withFrames[0]?.trajectory?.cell === undefined)
+    ) {
       throw new IterationFileError(`${where}: some segments have times or cells and others not; one file holds one kind of frame`);
     }
   }
@@ -82,7 +86,15 @@ export async function writeIterationFile(path: string, c: IterationFileContents)
     headroom: 2 * bytes + (1 << 20),
     then: 'the run resumes from its last committed iteration',
     write(f) {
-      for (const [k, v] of Object.entries({ conventions: 'Pande', conventionVersion: '1.1', program: 'MDTraj', programVersion: c.programVersion, title: 'title', application: 'westream' })) f.create_attribute(k, v);
+      for (const [k, v] of Object.entries({
+        conventions: 'Pande',
+        conventionVersion: '1.1',
+        program: 'MDTraj',
+        programVersion: c.programVersion,
+        title: 'title',
+        application: 'westream',
+      }))
+        f.create_attribute(k, v);
       f.create_attribute('n_iter', BigInt64Array.of(BigInt(c.nIter)), [], '<q');
       const pointer = new BigInt64Array(2 * total);
       const coords = new Float32Array(total * c.atoms * 3);
@@ -111,7 +123,16 @@ export async function writeIterationFile(path: string, c: IterationFileContents)
         at += n;
       }
       const frameArray = (name: string, data: Float32Array | BigInt64Array, width: number[], dtype: string, units?: string): void => {
-        const ds = f.create_dataset({ name, data, shape: [total, ...width], maxshape: [null, ...width], chunks: [FRAME_CHUNK, ...width], dtype, compression: 'gzip', compression_opts: 1 });
+        const ds = f.create_dataset({
+          name,
+          data,
+          shape: [total, ...width],
+          maxshape: [null, ...width],
+          chunks: [FRAME_CHUNK, ...width],
+          dtype,
+          compression: 'gzip',
+          compression_opts: 1,
+        });
         if (units) ds.create_attribute('units', units);
       };
       if (c.topology !== null) {
@@ -150,7 +171,10 @@ export async function readIterationBytes(path: string, kind: 'restart' | 'log', 
     const ds = f.get(`${kind}/${nIter}_${segId}/data`);
     if (!(ds instanceof lib.Dataset)) return null;
     const v = ds.value;
-    if (!(v instanceof Uint8Array)) throw new IterationFileError(`${path}: ${kind}/${nIter}_${segId}/data is not the uint8 bytes westream writes (a file WESTPA wrote holds a string there; westream reads only its own)`);
+    if (!(v instanceof Uint8Array))
+      throw new IterationFileError(
+        `${path}: ${kind}/${nIter}_${segId}/data is not the uint8 bytes westream writes (a file WESTPA wrote holds a string there; westream reads only its own)`,
+      );
     return new Uint8Array(v);
   } finally {
     f.close();
@@ -171,7 +195,10 @@ export async function readIterationFileBytes(path: string, kind: 'restart' | 'lo
       if (!m || Number(m[1]) !== nIter) continue;
       const v = f.get(`${kind}/${name}/data`);
       const bytes = v instanceof lib.Dataset ? v.value : null;
-      if (!(bytes instanceof Uint8Array)) throw new IterationFileError(`${path}: ${kind}/${name}/data is not the uint8 bytes westream writes (a file WESTPA wrote holds a string there; westream reads only its own)`);
+      if (!(bytes instanceof Uint8Array))
+        throw new IterationFileError(
+          `${path}: ${kind}/${name}/data is not the uint8 bytes westream writes (a file WESTPA wrote holds a string there; westream reads only its own)`,
+        );
       out.set(Number(m[2]), new Uint8Array(bytes));
     }
     return out;

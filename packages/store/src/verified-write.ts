@@ -189,7 +189,12 @@ function hashAttrs(h: Hash, x: { attrs: Record<string, { value: unknown }> }): v
 
 function hashValue(h: Hash, v: unknown): void {
   if (ArrayBuffer.isView(v)) h.update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
-  else h.update(JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? `${x}n` : ArrayBuffer.isView(x) ? Array.from(new Uint8Array(x.buffer, x.byteOffset, x.byteLength)) : x)) ?? 'undefined');
+  else
+    h.update(
+      JSON.stringify(v, (_k, x: unknown) =>
+        typeof x === 'bigint' ? `${x}n` : ArrayBuffer.isView(x) ? Array.from(new Uint8Array(x.buffer, x.byteOffset, x.byteLength)) : x,
+      ) ?? 'undefined',
+    );
 }
 
 /** fsync the new file, rename it over the old one, fsync the directory: the switch is atomic and durable. */

@@ -93,7 +93,8 @@ export class WestH5 {
     try {
       const attr = (name: string): unknown => f.attrs[name]?.value;
       const seed = attr('westream_seed');
-      if (typeof seed !== 'string') throw new StoreError(`${path} was not written by westream (no westream_seed attribute); westream cannot continue a WESTPA run yet`);
+      if (typeof seed !== 'string')
+        throw new StoreError(`${path} was not written by westream (no westream_seed attribute); westream cannot continue a WESTPA run yet`);
       const iterPrec = Number(attr('west_iter_prec') ?? 8);
       const current = Number(attr('west_current_iteration'));
       const it = f.get(`iterations/${iterGroupName(current, iterPrec)}`);
@@ -231,7 +232,8 @@ export class WestH5 {
           const states = readStates(src, this.meta);
           writeStates(dst, { ...states, istates: states.istates.filter((i) => i.iterCreated < n - 1) }, this.meta);
           const dIters = dst.create_group('iterations');
-          for (let i = 1; i < n; i++) copyIteration(group(src, `iterations/${iterGroupName(i, this.meta.iterPrec)}`), dIters, iterGroupName(i, this.meta.iterPrec));
+          for (let i = 1; i < n; i++)
+            copyIteration(group(src, `iterations/${iterGroupName(i, this.meta.iterPrec)}`), dIters, iterGroupName(i, this.meta.iterPrec));
         },
       });
     } finally {
@@ -270,7 +272,9 @@ export class WestH5 {
       unchanged: (p) => {
         const parts = p.split('/');
         if (!statesTouched && parts.length === 1 && (p === 'ibstates' || p === 'tstates')) return true;
-        return parts[0] === 'iterations' && ((parts.length === 2 && !names.has(p)) || (parts.length === 3 && (parts[2] === 'ibstates' || parts[2] === 'tstates')));
+        return (
+          parts[0] === 'iterations' && ((parts.length === 2 && !names.has(p)) || (parts.length === 3 && (parts[2] === 'ibstates' || parts[2] === 'tstates')))
+        );
       },
       write: fn,
     });
@@ -295,7 +299,9 @@ function dataset(g: H5Group, path: string): H5Dataset {
   return x;
 }
 
-function summaryColumns(rows: { n: number; norm: number; minB: number; maxB: number; minS: number; maxS: number; cpu: number; wall: number }[]): Map<string, unknown> {
+function summaryColumns(
+  rows: { n: number; norm: number; minB: number; maxB: number; minS: number; maxS: number; cpu: number; wall: number }[],
+): Map<string, unknown> {
   return new Map<string, unknown>([
     ['n_particles', BigInt64Array.from(rows.map((r) => BigInt(r.n)))],
     ['norm', Float64Array.from(rows.map((r) => r.norm))],
@@ -378,13 +384,28 @@ function writeStates(f: H5File, s: StateSet, meta: RunMeta): void {
       ['auxref', `A${stringWidth(s.bstates.map((b) => b.auxref))}`],
     ],
   });
-  set.create_dataset({ name: 'bstate_pcoord', data: Float64Array.from(s.bstates.flatMap((b) => [...b.pcoord])), shape: [s.bstates.length, ndim], dtype: pcoordDtype(meta.pcoordDtype) });
+  set.create_dataset({
+    name: 'bstate_pcoord',
+    data: Float64Array.from(s.bstates.flatMap((b) => [...b.pcoord])),
+    shape: [s.bstates.length, ndim],
+    dtype: pcoordDtype(meta.pcoordDtype),
+  });
   createIstates(set, s.istates, meta);
   writeStateIndex(ib, 'n_bstates', s.bstates.length, set);
   const ts = f.create_group('tstates');
   const tset = ts.create_group('0');
-  tset.create_dataset({ name: 'index', data: new Map<string, unknown>([['label', s.tstates.map((t) => t.label)]]), shape: [s.tstates.length], dtype: [['label', `A${stringWidth(s.tstates.map((t) => t.label))}`]] });
-  tset.create_dataset({ name: 'pcoord', data: Float64Array.from(s.tstates.flatMap((t) => [...t.pcoord])), shape: [s.tstates.length, ndim], dtype: pcoordDtype(meta.pcoordDtype) });
+  tset.create_dataset({
+    name: 'index',
+    data: new Map<string, unknown>([['label', s.tstates.map((t) => t.label)]]),
+    shape: [s.tstates.length],
+    dtype: [['label', `A${stringWidth(s.tstates.map((t) => t.label))}`]],
+  });
+  tset.create_dataset({
+    name: 'pcoord',
+    data: Float64Array.from(s.tstates.flatMap((t) => [...t.pcoord])),
+    shape: [s.tstates.length, ndim],
+    dtype: pcoordDtype(meta.pcoordDtype),
+  });
   writeStateIndex(ts, 'n_states', s.tstates.length, tset);
 }
 
@@ -397,7 +418,11 @@ function writeStateIndex(parent: H5Group, countField: 'n_bstates' | 'n_states', 
       [countField, BigUint64Array.of(BigInt(count))],
       ['group_ref', [set.create_reference()]],
     ]),
-    dtype: [['iter_valid', '<Q'], [countField, '<Q'], ['group_ref', 'Reference']],
+    dtype: [
+      ['iter_valid', '<Q'],
+      [countField, '<Q'],
+      ['group_ref', 'Reference'],
+    ],
   });
 }
 
@@ -425,7 +450,8 @@ const ISTATE_DTYPE: [string, string][] = [
 
 function createIstates(set: H5Group, xs: readonly InitialStateRecord[], meta: RunMeta): void {
   for (const i of xs) {
-    if (Buffer.byteLength(i.basisAuxref) > ISTATE_AUXREF_WIDTH) throw new StoreError(`initial state auxref '${i.basisAuxref}' is longer than ${ISTATE_AUXREF_WIDTH} bytes`);
+    if (Buffer.byteLength(i.basisAuxref) > ISTATE_AUXREF_WIDTH)
+      throw new StoreError(`initial state auxref '${i.basisAuxref}' is longer than ${ISTATE_AUXREF_WIDTH} bytes`);
   }
   set.create_dataset({ name: 'istate_index', data: istateColumns(xs), shape: [xs.length], maxshape: [null], chunks: [256], dtype: ISTATE_DTYPE });
   set.create_dataset({
@@ -519,7 +545,10 @@ function prepareIteration(f: H5File, p: PreparedIteration, meta: RunMeta): void 
   const rows = p.nIter;
   summary.resize([rows]);
   const s = p.summary;
-  summary.write_slice([[rows - 1, rows]], summaryColumns([{ n: s.nParticles, norm: s.norm, minB: s.minBinProb, maxB: s.maxBinProb, minS: s.minSegProb, maxS: s.maxSegProb, cpu: 0, wall: 0 }]));
+  summary.write_slice(
+    [[rows - 1, rows]],
+    summaryColumns([{ n: s.nParticles, norm: s.norm, minB: s.minBinProb, maxB: s.maxBinProb, minS: s.minSegProb, maxS: s.maxSegProb, cpu: 0, wall: 0 }]),
+  );
 }
 
 function completeIteration(f: H5File, o: IterationOutcome, meta: RunMeta): void {
@@ -541,7 +570,11 @@ function completeIteration(f: H5File, o: IterationOutcome, meta: RunMeta): void 
       const a = o.auxdata[name] as IterationOutcome['auxdata'][string];
       const shape = [rows.n, ...a.segShape];
       const old = aux.get(name);
-      if (isDataset(old) && JSON.stringify(old.shape) === JSON.stringify(shape)) old.write_slice(shape.map((): [] => []), a.data);
+      if (isDataset(old) && JSON.stringify(old.shape) === JSON.stringify(shape))
+        old.write_slice(
+          shape.map((): [] => []),
+          a.data,
+        );
       else if (old) throw new StoreError(`iteration ${o.nIter}: auxdata/${name} exists with another shape`);
       else aux.create_dataset({ name, data: a.data, shape, dtype: '<d' });
     }
@@ -550,7 +583,18 @@ function completeIteration(f: H5File, o: IterationOutcome, meta: RunMeta): void 
   const row = (summary.slice([[o.nIter - 1, o.nIter]]) as unknown[][])[0] as unknown[];
   summary.write_slice(
     [[o.nIter - 1, o.nIter]],
-    summaryColumns([{ n: Number(row[0]), norm: Number(row[1]), minB: Number(row[2]), maxB: Number(row[3]), minS: Number(row[4]), maxS: Number(row[5]), cpu: o.iterCputime, wall: o.iterWalltime }]),
+    summaryColumns([
+      {
+        n: Number(row[0]),
+        norm: Number(row[1]),
+        minB: Number(row[2]),
+        maxB: Number(row[3]),
+        minS: Number(row[4]),
+        maxS: Number(row[5]),
+        cpu: o.iterCputime,
+        wall: o.iterWalltime,
+      },
+    ]),
   );
 }
 
@@ -658,9 +702,11 @@ function copyDataset(src: H5Dataset, dst: H5Group, name: string, rows?: number):
 }
 
 function columnOf(m: { type: number; size: number; signed: boolean }, col: unknown[]): unknown {
-  const INTEGER = 0, FLOAT = 1;
+  const INTEGER = 0,
+    FLOAT = 1;
   if (m.type === INTEGER) {
-    if (m.size === 8) return m.signed ? BigInt64Array.from(col.map((x) => BigInt(x as number | bigint))) : BigUint64Array.from(col.map((x) => BigInt(x as number | bigint)));
+    if (m.size === 8)
+      return m.signed ? BigInt64Array.from(col.map((x) => BigInt(x as number | bigint))) : BigUint64Array.from(col.map((x) => BigInt(x as number | bigint)));
     if (m.size === 1) return m.signed ? Int8Array.from(col as number[]) : Uint8Array.from(col as number[]);
     if (m.size === 4) return m.signed ? Int32Array.from(col as number[]) : Uint32Array.from(col as number[]);
   }

@@ -68,7 +68,9 @@ describe.skipIf(skip)('west.h5 commit on a full disk (issue 14 item 1)', () => {
 
     const err = await store.commit({ outcome: outcome(1, 3), next: iteration(2, BIG) }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DiskFullError);
-    expect((err as Error).message).toMatch(new RegExp(`^disk full: free \\d+ bytes \\(.*\\) at ${fs.dir}, then \`westream run\` resumes; ${path} is unchanged$`));
+    expect((err as Error).message).toMatch(
+      new RegExp(`^disk full: free \\d+ bytes \\(.*\\) at ${fs.dir}, then \`westream run\` resumes; ${path} is unchanged$`),
+    );
     expect(readFileSync(path).equals(before)).toBe(true);
     expect(readdirSync(fs.dir).sort()).toEqual(['filler', 'west.h5']);
     const reopened = await WestH5.open(path);

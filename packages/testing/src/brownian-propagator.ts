@@ -83,6 +83,7 @@ export class BrownianPropagator {
 
 function positionOf(b: BasisState): number {
   const x = Number(b.auxref);
-  if (b.auxref.trim() === '' || !Number.isFinite(x)) throw new Error(`basis state '${b.label}': auxref '${b.auxref}' is not a position; this propagator reads x from it`);
+  if (b.auxref.trim() === '' || !Number.isFinite(x))
+    throw new Error(`basis state '${b.label}': auxref '${b.auxref}' is not a position; this propagator reads x from it`);
   return x;
 }

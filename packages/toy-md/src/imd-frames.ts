@@ -32,7 +32,18 @@ export function frameMaker(engine: Engine): (state: MdState) => OutgoingFrame {
       time: state.time,
       dt: p.dt,
       // temperature: 2·KE / degrees of freedom, in energy units (kT); the other terms do not exist here.
-      energies: { step: state.step, temperature: (2 * kinetic) / size, total: kinetic + potential, potential, vdw: 0, coulomb: 0, bonds: 0, angles: 0, dihedrals: 0, impropers: 0 },
+      energies: {
+        step: state.step,
+        temperature: (2 * kinetic) / size,
+        total: kinetic + potential,
+        potential,
+        vdw: 0,
+        coulomb: 0,
+        bonds: 0,
+        angles: 0,
+        dihedrals: 0,
+        impropers: 0,
+      },
       box,
       positions: to3d(state.x, NM_TO_A),
       velocities: to3d(state.v, NM_TO_A),
@@ -60,7 +71,7 @@ export function xyzFrame(fr: OutgoingFrame): string {
 export function xyzDistances(text: string, a: number, b: number, box: number): number[] {
   const lines = text.split('\n');
   const out: number[] = [];
-  for (let at = 0; at < lines.length && (lines[at] as string).trim() !== ''; ) {
+  for (let at = 0; at < lines.length && (lines[at] as string).trim() !== '';) {
     const n = Number(lines[at]);
     const p = (i: number): number[] => (lines[at + 2 + i] as string).trim().split(/\s+/).slice(1).map(Number);
     const pa = p(a);

@@ -77,11 +77,17 @@ class ImdKilled extends Error {}
 /** `run` with a trajectory file and/or an IMD stream: the same segment, frames handed out as they happen. */
 async function runStreaming(v: Values, engine: Engine, state: ReturnType<typeof readRestart>, seed: bigint): Promise<Float64Array> {
   const port = v['imd-port'] === undefined ? undefined : Number(v['imd-port']);
-  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port < 65536)) throw new ParamsError(`--imd-port '${String(v['imd-port'])}': expected 0 (any free port) or a port number`);
+  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port < 65536))
+    throw new ParamsError(`--imd-port '${String(v['imd-port'])}': expected 0 (any free port) or a port number`);
   const version = Number(v['imd-version'] ?? 3);
   if (version !== 2 && version !== 3) throw new ParamsError(`--imd-version '${String(v['imd-version'])}': expected 2 or 3`);
   // Loaded only for a streamed segment: a plain segment (the demo's) starts ~40 ms sooner without it.
-  const server = port === undefined ? undefined : await (await import('@westream/imd')).ImdServer.listen({ port, version, wait: v['imd-wait'] === true, host: (v['imd-host'] as string | undefined) ?? '127.0.0.1' });
+  const server =
+    port === undefined
+      ? undefined
+      : await (
+          await import('@westream/imd')
+        ).ImdServer.listen({ port, version, wait: v['imd-wait'] === true, host: (v['imd-host'] as string | undefined) ?? '127.0.0.1' });
   const traj = typeof v['out-traj'] === 'string' ? openSync(v['out-traj'], 'w') : undefined;
   const xyz = typeof v['out-xyz'] === 'string' ? openSync(v['out-xyz'], 'w') : undefined;
   const make = frameMaker(engine);
@@ -162,7 +168,11 @@ async function main(argv: string[]): Promise<void> {
       // trajectory file the engine wrote (minimum image in the input's box), in nm.
       const [a, b] = need(v, 'atoms').split(',').map(Number);
       if (!Number.isInteger(a) || !Number.isInteger(b)) throw new ParamsError(`--atoms '${String(v.atoms)}': expected two atom indices, e.g. 0,1`);
-      process.stdout.write(xyzDistances(readFileSync(need(v, 'xyz'), 'utf8'), a as number, b as number, params.system === 'pair' ? params.box * 10 : 0).map((d) => `${d / 10}\n`).join(''));
+      process.stdout.write(
+        xyzDistances(readFileSync(need(v, 'xyz'), 'utf8'), a as number, b as number, params.system === 'pair' ? params.box * 10 : 0)
+          .map((d) => `${d / 10}\n`)
+          .join(''),
+      );
       return;
     }
     case 'mfpt': {

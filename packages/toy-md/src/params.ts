@@ -45,7 +45,10 @@ const KEYS: Record<keyof MdParams, { parse: Parser; expect: string }> = {
   system: { parse: (v) => (v === '1d' || v === 'pair' ? v : undefined), expect: "'1d' or 'pair'" },
   coefficients: {
     parse: (v) => {
-      const xs = v.split(/[\s,]+/).filter(Boolean).map(Number);
+      const xs = v
+        .split(/[\s,]+/)
+        .filter(Boolean)
+        .map(Number);
       return xs.length > 0 && xs.every(Number.isFinite) ? xs : undefined;
     },
     expect: 'numbers c0 c1 c2 … (U(s) = Σ c_k s^k)',

@@ -52,6 +52,7 @@ export function readRestart(path: string, system: '1d' | 'pair', dim: number, nA
   if (r.system !== system || r.dim !== dim) throw new ParamsError(`${path}: holds a '${String(r.system)}' system, but the input file says '${system}'`);
   const n = nAtoms * dim;
   const ok = (a: unknown): a is number[] => Array.isArray(a) && a.length === n && a.every((z) => typeof z === 'number' && Number.isFinite(z));
-  if (!ok(r.x) || !ok(r.v)) throw new ParamsError(`${path}: expected ${n} finite positions and velocities (${nAtoms} atoms × ${dim}); the solvent count may differ`);
+  if (!ok(r.x) || !ok(r.v))
+    throw new ParamsError(`${path}: expected ${n} finite positions and velocities (${nAtoms} atoms × ${dim}); the solvent count may differ`);
   return { x: Float64Array.from(r.x), v: Float64Array.from(r.v), step: Number(r.step ?? 0), time: Number(r.time ?? 0) };
 }

@@ -82,7 +82,9 @@ function pair(p: MdParams, u: Polynomial): MdSystem {
       // Solvent on a simple cubic lattice: a deterministic start; the thermostat randomises it.
       const n = Math.ceil(Math.cbrt(Math.max(p.solvent, 1)));
       for (let i = 0; i < p.solvent; i++) {
-        const a = i % n, b = Math.floor(i / n) % n, e = Math.floor(i / (n * n));
+        const a = i % n,
+          b = Math.floor(i / n) % n,
+          e = Math.floor(i / (n * n));
         x.set([((a + 0.5) * L) / n, ((b + 0.5) * L) / n, ((e + 0.5) * L) / n], 6 + 3 * i);
       }
       return x;

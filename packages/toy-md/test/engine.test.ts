@@ -17,7 +17,11 @@ describe('westream-toy-md, the command', () => {
     const dir = mkdtempSync(join(tmpdir(), 'toy-md-'));
     writeFileSync(join(dir, 'md.in'), 'system = pair\ncoefficients = 0 0 1\nsolvent = 5\nsteps = 300\nstride = 30\nbox = 8\n');
     expect(toy(dir, 'init', '--input', 'md.in', '--pcoord', '1.5', '--out', 'b.rst', '--seed', '3').code).toBe(0);
-    for (const [out, seed] of [['a', '11'], ['b', '11'], ['c', '12']] as const) {
+    for (const [out, seed] of [
+      ['a', '11'],
+      ['b', '11'],
+      ['c', '12'],
+    ] as const) {
       const r = toy(dir, 'run', '--input', 'md.in', '--restart', 'b.rst', '--out-restart', `${out}.rst`, '--out-pcoord', `${out}.dat`, '--seed', seed);
       expect(r.code, r.stderr).toBe(0);
     }

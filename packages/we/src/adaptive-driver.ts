@@ -29,7 +29,9 @@ export class SegmentOutsideBins extends RangeError {
     readonly end: 'initial' | 'final',
     override readonly cause: BinAssignmentError,
   ) {
-    super(`segment ${segment}: ${end} pcoord lies outside the bins (coordinate ${cause.dim} = ${cause.value} not in [${cause.range[0]}, ${cause.range[1]})); extend the outer boundaries`);
+    super(
+      `segment ${segment}: ${end} pcoord lies outside the bins (coordinate ${cause.dim} = ${cause.value} not in [${cause.range[0]}, ${cause.range[1]})); extend the outer boundaries`,
+    );
     this.name = 'SegmentOutsideBins';
   }
 }

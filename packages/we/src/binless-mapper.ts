@@ -19,7 +19,10 @@ export type GroupFunction = (points: readonly (readonly number[])[], nGroups: nu
 export const identityGrouping: GroupFunction = (points) => points.map(() => 0);
 
 /** WESTPA's names for its default grouping function. */
-export const IDENTITY_GROUPING_NAMES = ['westpa.core.binning.binless._binless_group_walkers_identity', 'westpa.core.binning._binless_group_walkers_identity'] as const;
+export const IDENTITY_GROUPING_NAMES = [
+  'westpa.core.binning.binless._binless_group_walkers_identity',
+  'westpa.core.binning._binless_group_walkers_identity',
+] as const;
 
 export class BinlessMapper implements BinMapper {
   readonly type = 'BinlessMapper';
@@ -66,7 +69,8 @@ export class BinlessMapper implements BinMapper {
     const byKey = new Map<string, number>();
     region.forEach((i, k) => {
       const g = groups[k] as number;
-      if (!Number.isInteger(g) || g < 0 || g >= this.ngroups) throw new RangeError(`the grouping function put walker ${i} in group ${g}; groups are 0–${this.ngroups - 1}`);
+      if (!Number.isInteger(g) || g < 0 || g >= this.ngroups)
+        throw new RangeError(`the grouping function put walker ${i} in group ${g}; groups are 0–${this.ngroups - 1}`);
       byKey.set(key(i), g);
     });
     const sizes = new Array<number>(this.ngroups).fill(0);

@@ -72,9 +72,11 @@ export class MABBinMapper implements BinMapper {
     if (direction.length !== ndim) throw new RangeError(`direction has ${direction.length} entries for ${ndim} dimensions`);
     if (skip.length !== ndim) throw new RangeError(`skip has ${skip.length} entries for ${ndim} dimensions`);
     direction.forEach((v, d) => {
-      if (!(MAB_DIRECTIONS as readonly number[]).includes(v)) throw new RangeError(`direction[${d}] = ${v}; use 0 (both ends), 1 (leading), -1 (lagging) or 86 (neither)`);
+      if (!(MAB_DIRECTIONS as readonly number[]).includes(v))
+        throw new RangeError(`direction[${d}] = ${v}; use 0 (both ends), 1 (leading), -1 (lagging) or 86 (neither)`);
     });
-    if (opts.pca && ndim === 1) throw new RangeError('pca needs 2 or more dimensions (WESTPA 2022.16 stops with a numpy LinAlgError on 1-D pcoords); remove pca');
+    if (opts.pca && ndim === 1)
+      throw new RangeError('pca needs 2 or more dimensions (WESTPA 2022.16 stops with a numpy LinAlgError on 1-D pcoords); remove pca');
     const bottleneck = opts.bottleneck ?? true;
     this.options = { nbins: [...opts.nbins], direction: [...direction], skip, bottleneck, pca: opts.pca ?? false };
     this.ndim = ndim;
@@ -194,7 +196,8 @@ export class MABBinMapper implements BinMapper {
         for (let d = 0; d < ndim; d++) {
           const nb = linear[d] as number;
           let k = searchRight(edges[d] as Float32Array, c[i * ndim + d] as number) - 1; // np.digitize
-          if (k >= nb) k = nb - 1; // on the leading edge
+          if (k >= nb)
+            k = nb - 1; // on the leading edge
           else if (k < 0) k = 0; // below the lagging edge (an initial point)
           bin += k * (strides[d] as number);
         }

@@ -18,7 +18,7 @@ export function numpySum(a: ArrayLike<number>, start = 0, n = a.length - start):
     for (; i < n - (n % 8); i += 8) {
       for (let j = 0; j < 8; j++) r[j] = (r[j] as number) + (a[start + i + j] as number);
     }
-    let res = ((r[0]! + r[1]!) + (r[2]! + r[3]!)) + ((r[4]! + r[5]!) + (r[6]! + r[7]!));
+    let res = r[0]! + r[1]! + (r[2]! + r[3]!) + (r[4]! + r[5]! + (r[6]! + r[7]!));
     for (; i < n; i++) res += a[start + i] as number;
     return res;
   }

@@ -76,9 +76,7 @@ export class RectilinearBinMapper implements BinMapper {
         idx[d] = Math.floor(rem / (this.strides[d] as number));
         rem -= (idx[d] as number) * (this.strides[d] as number);
       }
-      out.push(
-        idx.map((i, d) => `[${(this.bounds[d] as Float32Array)[i]}, ${(this.bounds[d] as Float32Array)[i + 1]})`).join(' × '),
-      );
+      out.push(idx.map((i, d) => `[${(this.bounds[d] as Float32Array)[i]}, ${(this.bounds[d] as Float32Array)[i + 1]})`).join(' × '));
     }
     return out;
   }

@@ -93,7 +93,9 @@ export class RecursiveBinMapper implements BinMapper {
         }
       }
       if (!any) continue;
-      const childBatch: PointBatch = record ? { ...batch, record: (r: AdaptiveBinsRecord) => record({ ...r, firstBin: r.firstBin < 0 ? -1 : r.firstBin + offset }) } : batch;
+      const childBatch: PointBatch = record
+        ? { ...batch, record: (r: AdaptiveBinsRecord) => record({ ...r, firstBin: r.firstBin < 0 ? -1 : r.firstBin + offset }) }
+        : batch;
       child.assignMasked(childBatch, sub, out);
       for (let i = 0; i < batch.n; i++) if (sub[i]) out[i] = (out[i] as number) + offset;
     }

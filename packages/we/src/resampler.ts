@@ -330,7 +330,15 @@ export function stageResample(input: ResampleInput): Staged<ResampleResult> {
     }
     for (const p of recycledParents) endpointTypes[p] = Endpoint.RECYCLED;
     for (const id of used) if (!istateById.has(id)) throw new ConsistencyError(`walker refers to unknown initial state ${id}`);
-    return { next, endpointTypes, finalBins, recycled, usedIstateIds: [...used].sort((a, b) => a - b), binWeights: weightsPerBin(next, mapper.nbins), adaptiveBins };
+    return {
+      next,
+      endpointTypes,
+      finalBins,
+      recycled,
+      usedIstateIds: [...used].sort((a, b) => a - b),
+      binWeights: weightsPerBin(next, mapper.nbins),
+      adaptiveBins,
+    };
   });
 }
 
@@ -343,7 +351,8 @@ function staged<R>(bins: Walker[][], startOf: (w: Walker) => ArrayLike<number>, 
       if (!view) {
         view = [];
         bins.forEach((b, bin) => {
-          if (b.length > 0) view?.push({ bin, walkers: b.map((w) => ({ weight: w.weight, parentId: w.parentId, wtgParentIds: w.wtg, initPoint: startOf(w) })) });
+          if (b.length > 0)
+            view?.push({ bin, walkers: b.map((w) => ({ weight: w.weight, parentId: w.parentId, wtgParentIds: w.wtg, initPoint: startOf(w) })) });
         });
       }
       return view;
@@ -407,7 +416,12 @@ export function stagePopulate(input: PopulateInput): Staged<PopulateResult> {
     });
     let together;
     try {
-      together = assignSegmentsTogether(mapper, { nSegs: initialStates.length, weights: initialStates.map((s) => s.weight * scale), initPoints: points, finalPoints: points });
+      together = assignSegmentsTogether(mapper, {
+        nSegs: initialStates.length,
+        weights: initialStates.map((s) => s.weight * scale),
+        initPoints: points,
+        finalPoints: points,
+      });
     } catch (err) {
       if (err instanceof SegmentOutsideBins) throw new ConsistencyError(`initial state ${initialStates[err.segment]?.id}: pcoord lies outside the bins`);
       throw err;
@@ -420,12 +434,16 @@ export function stagePopulate(input: PopulateInput): Staged<PopulateResult> {
     const pid = parentIdForIstate(s.id);
     (bins[ib] as Walker[]).push({ weight: s.weight * scale, parentId: pid, wtg: [pid], start: s.pcoord });
   });
-  return staged(bins, (w) => w.start ?? [], (labels) => {
-    const next = resampleBins(bins, Array.from(input.targetCounts), input.params, input.rng, labels);
-    const used = new Set<number>();
-    for (const s of next) if (s.parentId < 0) used.add(istateIdOfParent(s.parentId));
-    return { next, usedIstateIds: [...used].sort((a, b) => a - b), binWeights: weightsPerBin(next, mapper.nbins), adaptiveBins };
-  });
+  return staged(
+    bins,
+    (w) => w.start ?? [],
+    (labels) => {
+      const next = resampleBins(bins, Array.from(input.targetCounts), input.params, input.rng, labels);
+      const used = new Set<number>();
+      for (const s of next) if (s.parentId < 0) used.add(istateIdOfParent(s.parentId));
+      return { next, usedIstateIds: [...used].sort((a, b) => a - b), binWeights: weightsPerBin(next, mapper.nbins), adaptiveBins };
+    },
+  );
 }
 
 function resampleBins(bins: Walker[][], counts: number[], params: WeParams, rng: Rng, labels?: SubgroupLabels): NextSegment[] {
@@ -500,7 +518,10 @@ function adjustGroups(groups: Walker[][], target: number, rng: Rng): void {
   let n = 0;
   for (const g of groups) n += g.length;
   const total = (g: readonly Walker[]): number => g.reduce((a, w) => a + w.weight, 0);
-  const order = groups.map((g, i) => ({ i, w: total(g) })).sort((a, b) => a.w - b.w).map((e) => e.i);
+  const order = groups
+    .map((g, i) => ({ i, w: total(g) }))
+    .sort((a, b) => a.w - b.w)
+    .map((e) => e.i);
   while (n < target) {
     for (const gi of order) {
       const g = groups[gi] as Walker[];
@@ -600,7 +621,12 @@ function mergeWalkers(walkers: Walker[], rng: Rng): Walker {
   for (const w of walkers) cumul.push((total += w.weight));
   const u = rng.uniform(total);
   // TEST ONLY (negative controls): the wrong choices (walkers are sorted by weight, the lightest first).
-  const pick = biasedSurvivorForTests === 'lightest' ? 0 : biasedSurvivorForTests === 'uniform' ? Math.min(walkers.length - 1, Math.floor((u / total) * walkers.length)) : digitize(u, cumul);
+  const pick =
+    biasedSurvivorForTests === 'lightest'
+      ? 0
+      : biasedSurvivorForTests === 'uniform'
+        ? Math.min(walkers.length - 1, Math.floor((u / total) * walkers.length))
+        : digitize(u, cumul);
   const chosen = walkers[pick] as Walker;
   return { weight: total, parentId: chosen.parentId, wtg: unionSorted(walkers) };
 }

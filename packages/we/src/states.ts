@@ -65,7 +65,9 @@ export function basisStateOf(states: Pick<StateSet, 'bstates'>, id: number): Bas
 /** Initial state `id` of a recorded set, as a runner sees it. */
 export function initialStateOf(states: Pick<StateSet, 'istates'>, id: number): InitialState | undefined {
   const i = states.istates[id];
-  return i && { id, iterCreated: i.iterCreated, iterUsed: i.iterUsed, basisStateId: i.basisStateId, type: i.type, status: i.status, basisAuxref: i.basisAuxref };
+  return (
+    i && { id, iterCreated: i.iterCreated, iterUsed: i.iterUsed, basisStateId: i.basisStateId, type: i.type, status: i.status, basisAuxref: i.basisAuxref }
+  );
 }
 
 /**
@@ -81,7 +83,12 @@ export interface SegmentTemplateFields {
   readonly endpoint_type: Endpoint;
 }
 
-export function segmentTemplateFields(s: { readonly nIter: number; readonly segId: number; readonly weight?: number | undefined; readonly parentId?: number | undefined }): SegmentTemplateFields {
+export function segmentTemplateFields(s: {
+  readonly nIter: number;
+  readonly segId: number;
+  readonly weight?: number | undefined;
+  readonly parentId?: number | undefined;
+}): SegmentTemplateFields {
   return { n_iter: s.nIter, seg_id: s.segId, weight: s.weight ?? 0, parent_id: s.parentId ?? 0, status: SegStatus.PREPARED, endpoint_type: Endpoint.UNSET };
 }
 

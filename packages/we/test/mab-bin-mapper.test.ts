@@ -4,7 +4,15 @@
  * pcoords, no weights, nesting, and the mistakes.
  */
 import { describe, expect, it } from 'vitest';
-import { BinlessMapper, MABBinMapper, RectilinearBinMapper, RecursiveBinMapper, assignBatch, assignSegmentsTogether, type AdaptiveBinsRecord } from '@westream/we';
+import {
+  BinlessMapper,
+  MABBinMapper,
+  RectilinearBinMapper,
+  RecursiveBinMapper,
+  assignBatch,
+  assignSegmentsTogether,
+  type AdaptiveBinsRecord,
+} from '@westream/we';
 
 // five walkers at 0..4 whose weights halve towards the front: every forward score is log(w) − log(w) = 0, a
 // three-way tie that the first (x = 1) wins; backwards the best score is x = 1's too (log .25 − log .5)
@@ -16,13 +24,30 @@ describe('MABBinMapper by hand', () => {
   it('direction 0 with bottlenecks: 4 linear bins, then leading (4), lagging (5), forward (6) and reverse (7) bottleneck', () => {
     const m = new MABBinMapper({ nbins: [4] });
     expect(m.nbins).toBe(8);
-    expect(m.labels().slice(4)).toEqual(['MAB leading walker, dimension 0', 'MAB lagging walker, dimension 0', 'MAB forward bottleneck walker, dimension 0', 'MAB reverse bottleneck walker, dimension 0']);
+    expect(m.labels().slice(4)).toEqual([
+      'MAB leading walker, dimension 0',
+      'MAB lagging walker, dimension 0',
+      'MAB forward bottleneck walker, dimension 0',
+      'MAB reverse bottleneck walker, dimension 0',
+    ]);
     const a = assignSegmentsTogether(m, { nSegs: 5, weights, initPoints: inits, finalPoints: finals });
     // x=0 lagging, x=1 both bottlenecks (forward checked first), x=2, x=3 linear, x=4 leading
     expect([...a.finalBins]).toEqual([5, 6, 2, 3, 4]);
     expect([...a.initialBins]).toEqual([2, 2, 2, 2, 2]);
     expect(a.adaptiveBins).toEqual([
-      { type: 'MABBinMapper', firstBin: 0, nbins: 8, nPoints: 5, boundaries: [[0, 1, 2, 3, 4]], minima: [0], maxima: [4], bottlenecksForward: [[1]], bottlenecksReverse: [[1]], nBottleneckFilled: 1, maxBottleneck: 2 },
+      {
+        type: 'MABBinMapper',
+        firstBin: 0,
+        nbins: 8,
+        nPoints: 5,
+        boundaries: [[0, 1, 2, 3, 4]],
+        minima: [0],
+        maxima: [4],
+        bottlenecksForward: [[1]],
+        bottlenecksReverse: [[1]],
+        nBottleneckFilled: 1,
+        maxBottleneck: 2,
+      },
     ]);
   });
 
@@ -43,7 +68,9 @@ describe('MABBinMapper by hand', () => {
   it('walkers on one point: all of them in the forward bottleneck bin (they share its pcoord)', () => {
     const m = new MABBinMapper({ nbins: [4] });
     const same = [1, 1, 1, 1];
-    expect([...assignSegmentsTogether(m, { nSegs: 4, weights: [0.25, 0.25, 0.25, 0.25], initPoints: same, finalPoints: same }).finalBins]).toEqual([6, 6, 6, 6]);
+    expect([...assignSegmentsTogether(m, { nSegs: 4, weights: [0.25, 0.25, 0.25, 0.25], initPoints: same, finalPoints: same }).finalBins]).toEqual([
+      6, 6, 6, 6,
+    ]);
   });
 
   it('without weights (a point on its own, or a batch without the driver columns): linear bins over the points', () => {
@@ -69,10 +96,19 @@ describe('MABBinMapper by hand', () => {
     expect(rec.nbins).toBe(1 + 4 + 2);
     expect(rec.adaptive).toBe(true);
     const got: AdaptiveBinsRecord[] = [];
-    const b = assignBatch(rec, { coords: [-1, 2, 4, 6, 8, 30], n: 6, weights: [0.1, 0.2, 0.2, 0.2, 0.2, 0.1], isFinal: [1, 1, 1, 1, 1, 1], record: (r) => got.push(r) });
+    const b = assignBatch(rec, {
+      coords: [-1, 2, 4, 6, 8, 30],
+      n: 6,
+      weights: [0.1, 0.2, 0.2, 0.2, 0.2, 0.1],
+      isFinal: [1, 1, 1, 1, 1, 1],
+      record: (r) => got.push(r),
+    });
     // -1 unreplaced base bin 0; 2 lagging (1+3), 4 and 6 linear (1+0, 1+1), 8 leading (1+2); 30 binless group 0 (5+0)
     expect([...b]).toEqual([0, 4, 1, 2, 3, 5]);
-    expect(got.map((r) => [r.type, r.firstBin, r.nPoints])).toEqual([['MABBinMapper', 1, 4], ['BinlessMapper', 5, 1]]);
+    expect(got.map((r) => [r.type, r.firstBin, r.nPoints])).toEqual([
+      ['MABBinMapper', 1, 4],
+      ['BinlessMapper', 5, 1],
+    ]);
   });
 
   it('names the mistakes', () => {

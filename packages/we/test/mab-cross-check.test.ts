@@ -24,7 +24,11 @@ const script = fileURLToPath(new URL('./westpa_reference.py', import.meta.url));
 const skip = skipWithoutPeer('PyPI westpa', pythonModuleMissing('westpa'));
 
 function westpa<T>(cases: unknown[]): T[] {
-  const r = spawnSync('python3', [script], { input: JSON.stringify(cases, (_k, v: unknown) => (v === Infinity ? 'inf' : v === -Infinity ? '-inf' : v)), encoding: 'utf8', maxBuffer: 1 << 28 });
+  const r = spawnSync('python3', [script], {
+    input: JSON.stringify(cases, (_k, v: unknown) => (v === Infinity ? 'inf' : v === -Infinity ? '-inf' : v)),
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+  });
   if (r.status !== 0) throw new Error(`westpa_reference.py failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as T[];
 }
@@ -84,17 +88,68 @@ function ensemble(k: number, rng: Rng): Ensemble {
     label = `MAB ${ndim}-D`;
   } else if (shape <= 3) {
     // nested in a recursive mapper, with fixed bins around it
-    const base: Spec = ndim === 1 ? { type: 'RectilinearBinMapper', boundaries: [[-Infinity, 0, 1, Infinity]] } : { type: 'RectilinearBinMapper', boundaries: [[-Infinity, 0, 1, Infinity], [-Infinity, 0.5, Infinity]] };
+    const base: Spec =
+      ndim === 1
+        ? { type: 'RectilinearBinMapper', boundaries: [[-Infinity, 0, 1, Infinity]] }
+        : {
+            type: 'RectilinearBinMapper',
+            boundaries: [
+              [-Infinity, 0, 1, Infinity],
+              [-Infinity, 0.5, Infinity],
+            ],
+          };
     bins = { type: 'RecursiveBinMapper', base, mappers: [{ mapper: mab(), at: ndim === 1 ? [0.5] : [0.5, 0.2] }] };
     label = `MAB ${ndim}-D nested`;
   } else if (shape <= 5) {
     // two MABs in two regions, one of them nested one level deeper
-    const base: Spec = { type: 'RectilinearBinMapper', boundaries: ndim === 1 ? [[-Infinity, 0.5, Infinity]] : [[-Infinity, 0.5, Infinity], [-Infinity, Infinity]] };
-    const inner: Spec = { type: 'RecursiveBinMapper', base: { type: 'RectilinearBinMapper', boundaries: ndim === 1 ? [[0.5, 0.8, Infinity]] : [[0.5, 0.8, Infinity], [-Infinity, Infinity]] }, mappers: [{ mapper: mab(), at: ndim === 1 ? [0.6] : [0.6, 0] }] };
-    bins = { type: 'RecursiveBinMapper', base, mappers: [{ mapper: mab(), at: ndim === 1 ? [0] : [0, 0] }, { mapper: inner, at: ndim === 1 ? [0.9] : [0.9, 0] }] };
+    const base: Spec = {
+      type: 'RectilinearBinMapper',
+      boundaries:
+        ndim === 1
+          ? [[-Infinity, 0.5, Infinity]]
+          : [
+              [-Infinity, 0.5, Infinity],
+              [-Infinity, Infinity],
+            ],
+    };
+    const inner: Spec = {
+      type: 'RecursiveBinMapper',
+      base: {
+        type: 'RectilinearBinMapper',
+        boundaries:
+          ndim === 1
+            ? [[0.5, 0.8, Infinity]]
+            : [
+                [0.5, 0.8, Infinity],
+                [-Infinity, Infinity],
+              ],
+      },
+      mappers: [{ mapper: mab(), at: ndim === 1 ? [0.6] : [0.6, 0] }],
+    };
+    bins = {
+      type: 'RecursiveBinMapper',
+      base,
+      mappers: [
+        { mapper: mab(), at: ndim === 1 ? [0] : [0, 0] },
+        { mapper: inner, at: ndim === 1 ? [0.9] : [0.9, 0] },
+      ],
+    };
     label = `two MABs ${ndim}-D, one nested twice`;
   } else {
-    bins = { type: 'RecursiveBinMapper', base: { type: 'RectilinearBinMapper', boundaries: ndim === 1 ? [[-Infinity, 0.5, Infinity]] : [[-Infinity, 0.5, Infinity], [-Infinity, Infinity]] }, mappers: [{ mapper: mab(), at: ndim === 1 ? [0] : [0, 0] }] };
+    bins = {
+      type: 'RecursiveBinMapper',
+      base: {
+        type: 'RectilinearBinMapper',
+        boundaries:
+          ndim === 1
+            ? [[-Infinity, 0.5, Infinity]]
+            : [
+                [-Infinity, 0.5, Infinity],
+                [-Infinity, Infinity],
+              ],
+      },
+      mappers: [{ mapper: mab(), at: ndim === 1 ? [0] : [0, 0] }],
+    };
     label = `MAB ${ndim}-D with ties and equal pcoords`;
   }
   const n = int(1, 60);
@@ -119,7 +174,7 @@ describe.skipIf(skip)('MAB and binless vs WESTPA 2022.16 (PyPI westpa)', () => {
     expect(arrays.map((a) => numpySum32(a))).toEqual(sums.map((s) => s.sum));
   });
 
-  it('MAB bin assignment equals WESTPA\'s for 800 random ensembles (1-D, 2-D, every direction, skip, bottleneck on/off, nested, ties)', () => {
+  it("MAB bin assignment equals WESTPA's for 800 random ensembles (1-D, 2-D, every direction, skip, bottleneck on/off, nested, ties)", () => {
     const rng = Rng.derive(21n);
     const cases = Array.from({ length: 800 }, (_, k) => ensemble(k, rng));
     const ref = westpa<{ nbins: number; bins: number[] }>(cases);
@@ -142,23 +197,47 @@ describe.skipIf(skip)('MAB and binless vs WESTPA 2022.16 (PyPI westpa)', () => {
   });
 
   it('a lone point and a MAB region with only initial points: linear bins only, as in WESTPA', () => {
-    const spec: Spec = { type: 'RecursiveBinMapper', base: { type: 'RectilinearBinMapper', boundaries: [[-Infinity, 0, 1, Infinity]] }, mappers: [{ mapper: { type: 'MABBinMapper', nbins: [5], direction: [0], skip: [0], bottleneck: true }, at: [0.5] }] };
+    const spec: Spec = {
+      type: 'RecursiveBinMapper',
+      base: { type: 'RectilinearBinMapper', boundaries: [[-Infinity, 0, 1, Infinity]] },
+      mappers: [{ mapper: { type: 'MABBinMapper', nbins: [5], direction: [0], skip: [0], bottleneck: true }, at: [0.5] }],
+    };
     const m = build(spec);
-    const c = { kind: 'driver_assign', ndim: 1, bins: spec, weights: [0.25, 0.25, 0.25, 0.25], inits: [[0.1], [0.3], [0.9], [2]], finals: [[1.5], [-1], [1.2], [3]] };
+    const c = {
+      kind: 'driver_assign',
+      ndim: 1,
+      bins: spec,
+      weights: [0.25, 0.25, 0.25, 0.25],
+      inits: [[0.1], [0.3], [0.9], [2]],
+      finals: [[1.5], [-1], [1.2], [3]],
+    };
     const [ref] = westpa<{ bins: number[] }>([c, { kind: 'assign', bins: spec, ndim: 1, points: [0.5] }]);
     const a = assignSegmentsTogether(m, { nSegs: 4, weights: c.weights, initPoints: c.inits.flat(), finalPoints: c.finals.flat() });
     expect([...a.initialBins, ...a.finalBins]).toEqual(ref?.bins);
     expect(m.assignPoint([0.5], 0)).toBe(2 + 4); // last linear bin of the MAB, after the 2 unreplaced base bins
   });
 
-  it('binless (WESTPA\'s default grouping) nested in a recursive mapper: final bins equal WESTPA\'s (100 ensembles)', () => {
+  it("binless (WESTPA's default grouping) nested in a recursive mapper: final bins equal WESTPA's (100 ensembles)", () => {
     const rng = Rng.derive(22n);
     const cases = Array.from({ length: 100 }, (_, k) => {
       const e = ensemble(k * 8, rng); // 1-D shapes
       const ndim = k % 2 === 0 ? 1 : 2;
       const pts = (p: number[][]): number[][] => p.map((x) => (ndim === 1 ? [x[0] as number] : [x[0] as number, (x[0] as number) * 0.5]));
-      const base: Spec = { type: 'RectilinearBinMapper', boundaries: ndim === 1 ? [[-Infinity, 0.5, Infinity]] : [[-Infinity, 0.5, Infinity], [-Infinity, Infinity]] };
-      const bins: Spec = { type: 'RecursiveBinMapper', base, mappers: [{ mapper: { type: 'BinlessMapper', ngroups: 1 + (k % 4), ndims: ndim }, at: ndim === 1 ? [0] : [0, 0] }] };
+      const base: Spec = {
+        type: 'RectilinearBinMapper',
+        boundaries:
+          ndim === 1
+            ? [[-Infinity, 0.5, Infinity]]
+            : [
+                [-Infinity, 0.5, Infinity],
+                [-Infinity, Infinity],
+              ],
+      };
+      const bins: Spec = {
+        type: 'RecursiveBinMapper',
+        base,
+        mappers: [{ mapper: { type: 'BinlessMapper', ngroups: 1 + (k % 4), ndims: ndim }, at: ndim === 1 ? [0] : [0, 0] }],
+      };
       return { ...e, ndim, inits: pts(e.inits), finals: pts(e.finals), bins };
     });
     const ref = westpa<{ nbins: number; bins: number[] }>(cases);
@@ -172,7 +251,7 @@ describe.skipIf(skip)('MAB and binless vs WESTPA 2022.16 (PyPI westpa)', () => {
     });
   });
 
-  it('resampling with MAB nested in a recursive mapper: per-bin weights and recycled flux equal WESTPA\'s MABDriver (200 WE steps)', () => {
+  it("resampling with MAB nested in a recursive mapper: per-bin weights and recycled flux equal WESTPA's MABDriver (200 WE steps)", () => {
     const rng = Rng.derive(23n);
     const cases = Array.from({ length: 200 }, (_, k) => {
       const e = ensemble(2 + 8 * k + (k % 2), rng); // the nested shapes, 1-D and 2-D
@@ -180,7 +259,14 @@ describe.skipIf(skip)('MAB and binless vs WESTPA 2022.16 (PyPI westpa)', () => {
       const m = build(e.bins);
       const counts = Array.from({ length: m.nbins }, () => 1 + Math.floor(rng.float64() * 5));
       const sink = e.ndim === 1 ? [[1.5]] : [[1.5, 1]];
-      return { ...e, kind: 'we', driver: 'MABDriver', counts, tstates: k % 2 === 0 ? sink : [], istates: Array.from({ length: n }, (_, i) => ({ id: i, pcoord: e.ndim === 1 ? [-0.5] : [-0.5, 0] })) };
+      return {
+        ...e,
+        kind: 'we',
+        driver: 'MABDriver',
+        counts,
+        tstates: k % 2 === 0 ? sink : [],
+        istates: Array.from({ length: n }, (_, i) => ({ id: i, pcoord: e.ndim === 1 ? [-0.5] : [-0.5, 0] })),
+      };
     });
     const reference = westpa<{ bins: Record<string, number[]>; flux: Record<string, number>; recycled: number[]; n_recycled: number }>(cases);
     let recycledAny = 0;
@@ -197,9 +283,15 @@ describe.skipIf(skip)('MAB and binless vs WESTPA 2022.16 (PyPI westpa)', () => {
         const theirs = ref?.bins[bin] ?? [];
         // as in westpa-cross-check.test.ts: bins of target 1 merge in set order in WESTPA, so n ulp there
         if (c.counts[Number(bin)] !== 1) expect(weights, `case ${k} bin ${bin}`).toEqual(theirs);
-        else weights.forEach((w, i) => expect(Math.abs(w - (theirs[i] ?? NaN)), `case ${k} bin ${bin}`).toBeLessThanOrEqual(c.weights.length * Number.EPSILON * w));
+        else
+          weights.forEach((w, i) =>
+            expect(Math.abs(w - (theirs[i] ?? NaN)), `case ${k} bin ${bin}`).toBeLessThanOrEqual(c.weights.length * Number.EPSILON * w),
+          );
       }
-      expect(r.recycled.map((e) => e.weight).sort((x, y) => x - y), `case ${k}`).toEqual(ref?.recycled);
+      expect(
+        r.recycled.map((e) => e.weight).sort((x, y) => x - y),
+        `case ${k}`,
+      ).toEqual(ref?.recycled);
       recycledAny += r.recycled.length;
       placed += r.adaptiveBins.length;
     });

@@ -18,7 +18,13 @@ const caseArb: fc.Arbitrary<Case> = fc
     fc.record({
       nbins: fc.constant(nbins),
       counts: fc.array(fc.integer({ min: 1, max: 8 }), { minLength: nbins, maxLength: nbins }),
-      walkers: fc.array(fc.tuple(fc.double({ min: 1e-6, max: 1, noNaN: true }), fc.integer({ min: 0, max: nbins - 1 }).chain((b) => fc.double({ min: 0, max: 0.99, noNaN: true }).map((f) => Math.fround(b + f)))), { minLength: 1, maxLength: 150 }),
+      walkers: fc.array(
+        fc.tuple(
+          fc.double({ min: 1e-6, max: 1, noNaN: true }),
+          fc.integer({ min: 0, max: nbins - 1 }).chain((b) => fc.double({ min: 0, max: 0.99, noNaN: true }).map((f) => Math.fround(b + f))),
+        ),
+        { minLength: 1, maxLength: 150 },
+      ),
       target: fc.option(fc.integer({ min: 0, max: nbins - 1 }), { nil: null }),
       seed: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
     }),
@@ -136,11 +142,15 @@ describe('resampler invariants (property-based)', () => {
   const labelled = (c: Case, nLabels: number, params = WESTPA_WE_DEFAULTS) => {
     const st = stageResample(inputOf(c, params));
     const labels = new Map<number, number[]>();
-    for (const b of st.bins) labels.set(b.bin, b.walkers.map((w) => (w.wtgParentIds[0] as number) % nLabels));
+    for (const b of st.bins)
+      labels.set(
+        b.bin,
+        b.walkers.map((w) => (w.wtgParentIds[0] as number) % nLabels),
+      );
     return { st, labels: labels as SubgroupLabels, labelOf: (wtg: readonly number[]) => (wtg[0] as number) % nLabels };
   };
 
-  it('subgroups: one label for every walker gives the ungrouped result, bit for bit (WESTPA\'s identity function)', () => {
+  it("subgroups: one label for every walker gives the ungrouped result, bit for bit (WESTPA's identity function)", () => {
     fc.assert(
       fc.property(caseArb, (c) => {
         const { st, labels } = labelled(c, 1);

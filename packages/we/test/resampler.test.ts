@@ -1,14 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  ConsistencyError,
-  Endpoint,
-  RectilinearBinMapper,
-  Rng,
-  WESTPA_WE_DEFAULTS,
-  populateInitial,
-  resample,
-  type ResampleInput,
-} from '@westream/we';
+import { ConsistencyError, Endpoint, RectilinearBinMapper, Rng, WESTPA_WE_DEFAULTS, populateInitial, resample, type ResampleInput } from '@westream/we';
 
 /** A 1-D iteration: segment i ends at finals[i] (and started at 0) with weights[i]. */
 function iteration(weights: number[], finals: number[]): ResampleInput['segments'] {
@@ -47,7 +38,16 @@ describe('hand-worked cases (expected values derived from WESTPA rules in each t
     const mapper = new RectilinearBinMapper([[0, 1]]);
     const w = new Array<number>(10).fill(0.1);
     // ideal = 0.5; cumulative sums 0.1 … 0.5 (0.5 ≤ 0.5) → the five lightest merge; again for the other five
-    const r = resample({ mapper, targetCounts: [2], params, rng: Rng.derive(2n), segments: iteration(w, w.map(() => 0.5)) });
+    const r = resample({
+      mapper,
+      targetCounts: [2],
+      params,
+      rng: Rng.derive(2n),
+      segments: iteration(
+        w,
+        w.map(() => 0.5),
+      ),
+    });
     expect(r.next.map((s) => s.weight)).toEqual([expect.closeTo(0.5, 15), expect.closeTo(0.5, 15)]);
     const histories = r.next.map((s) => s.wtgParentIds.length);
     expect(histories).toEqual([5, 5]);

@@ -14,12 +14,22 @@ const script = fileURLToPath(new URL('./westpa_reference.py', import.meta.url));
 const skip = skipWithoutPeer('PyPI westpa', pythonModuleMissing('westpa'));
 
 function westpa<T>(cases: unknown[]): T[] {
-  const r = spawnSync('python3', [script], { input: JSON.stringify(cases, (_k, v: unknown) => (v === Infinity ? 'inf' : v === -Infinity ? '-inf' : v)), encoding: 'utf8', maxBuffer: 1 << 28 });
+  const r = spawnSync('python3', [script], {
+    input: JSON.stringify(cases, (_k, v: unknown) => (v === Infinity ? 'inf' : v === -Infinity ? '-inf' : v)),
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+  });
   if (r.status !== 0) throw new Error(`westpa_reference.py failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as T[];
 }
 
-const rect2d = { type: 'RectilinearBinMapper', boundaries: [[-Infinity, 0, 0.5, 1, 2, Infinity], [0, 1, 2, 3, Infinity]] };
+const rect2d = {
+  type: 'RectilinearBinMapper',
+  boundaries: [
+    [-Infinity, 0, 0.5, 1, 2, Infinity],
+    [0, 1, 2, 3, Infinity],
+  ],
+};
 const recursive = {
   type: 'RecursiveBinMapper',
   base: { type: 'RectilinearBinMapper', boundaries: [[-Infinity, 0, 1, 2, Infinity]] },
@@ -31,7 +41,7 @@ const recursive = {
 };
 
 describe.skipIf(skip)('WE core vs WESTPA (PyPI westpa)', () => {
-  it('bin assignment: Rectilinear 2-D and nested Recursive give WESTPA\'s indices, float32 edges included', () => {
+  it("bin assignment: Rectilinear 2-D and nested Recursive give WESTPA's indices, float32 edges included", () => {
     const rng = Rng.derive(11n);
     const pts2 = Array.from({ length: 4000 }, (_, i) => (i % 2 === 0 ? rng.float64() * 4 - 1 : rng.float64() * 5));
     // values just below an edge round up to it in float32: both must put them in the upper bin
@@ -58,7 +68,7 @@ describe.skipIf(skip)('WE core vs WESTPA (PyPI westpa)', () => {
     expect(arrays.map((a) => numpySum(a))).toEqual(sums.map((s) => s.sum));
   });
 
-  it('resampling with recycling: per-bin weights and recycled flux equal WESTPA\'s, bit for bit where WESTPA is deterministic (200 random ensembles)', () => {
+  it("resampling with recycling: per-bin weights and recycled flux equal WESTPA's, bit for bit where WESTPA is deterministic (200 random ensembles)", () => {
     const rng = Rng.derive(13n);
     const cases = Array.from({ length: 200 }, (_, k) => {
       const n = 1 + Math.floor(rng.float64() * 300);
@@ -93,11 +103,17 @@ describe.skipIf(skip)('WE core vs WESTPA (PyPI westpa)', () => {
       for (const [bin, weights] of Object.entries(bins)) {
         const theirs = ref?.bins[bin] ?? [];
         if (c.counts[Number(bin)] !== 1) expect(weights, `case ${k} bin ${bin}`).toEqual(theirs);
-        else weights.forEach((w, i) => expect(Math.abs(w - (theirs[i] ?? NaN)), `case ${k} bin ${bin}`).toBeLessThanOrEqual(c.weights.length * Number.EPSILON * w));
+        else
+          weights.forEach((w, i) =>
+            expect(Math.abs(w - (theirs[i] ?? NaN)), `case ${k} bin ${bin}`).toBeLessThanOrEqual(c.weights.length * Number.EPSILON * w),
+          );
       }
       expect(r.recycled.length, `case ${k}`).toBe(ref?.n_recycled);
       // each recycled weight exactly; the totals to rounding (WESTPA walks the target bin as a set)
-      expect(r.recycled.map((e) => e.weight).sort((x, y) => x - y), `case ${k}`).toEqual(ref?.recycled);
+      expect(
+        r.recycled.map((e) => e.weight).sort((x, y) => x - y),
+        `case ${k}`,
+      ).toEqual(ref?.recycled);
       const flux: Record<string, number> = {};
       for (const e of r.recycled) flux[e.targetStateId] = (flux[e.targetStateId] ?? 0) + e.weight;
       expect(Object.keys(flux)).toEqual(Object.keys(ref?.flux ?? {}));
@@ -105,7 +121,7 @@ describe.skipIf(skip)('WE core vs WESTPA (PyPI westpa)', () => {
     });
   });
 
-  it('subgroups: per bin and per subgroup, the weights equal WESTPA\'s with the same subgroup function (150 random ensembles)', () => {
+  it("subgroups: per bin and per subgroup, the weights equal WESTPA's with the same subgroup function (150 random ensembles)", () => {
     const rng = Rng.derive(15n);
     const cases = Array.from({ length: 150 }, (_, k) => {
       const n = 1 + Math.floor(rng.float64() * 200);
@@ -145,7 +161,9 @@ describe.skipIf(skip)('WE core vs WESTPA (PyPI westpa)', () => {
       for (const [key, weights] of Object.entries(bins)) {
         const theirs = ref[key] ?? [];
         expect(weights.length, `case ${k} bin/group ${key}`).toBe(theirs.length);
-        weights.forEach((w, i) => expect(Math.abs(w - (theirs[i] ?? NaN)), `case ${k} bin/group ${key}`).toBeLessThanOrEqual(c.weights.length * Number.EPSILON * w));
+        weights.forEach((w, i) =>
+          expect(Math.abs(w - (theirs[i] ?? NaN)), `case ${k} bin/group ${key}`).toBeLessThanOrEqual(c.weights.length * Number.EPSILON * w),
+        );
       }
     });
     expect(grouped).toBeGreaterThan(300); // bins with two or more subgroups, not just the trivial case

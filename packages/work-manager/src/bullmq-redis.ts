@@ -8,8 +8,21 @@ import type { Redis } from 'ioredis';
 
 /** Every event BullMQ writes to a queue's stream: listening to all of them tells how far the stream was read. */
 export const STREAM_EVENTS = [
-  'waiting', 'active', 'completed', 'failed', 'drained', 'removed', 'duplicated', 'stalled', 'delayed', 'added',
-  'progress', 'retries-exhausted', 'cleaned', 'deduplicated', 'waiting-children',
+  'waiting',
+  'active',
+  'completed',
+  'failed',
+  'drained',
+  'removed',
+  'duplicated',
+  'stalled',
+  'delayed',
+  'added',
+  'progress',
+  'retries-exhausted',
+  'cleaned',
+  'deduplicated',
+  'waiting-children',
 ] as const;
 
 /** Orders two Redis stream ids (`<ms>-<seq>`). */
@@ -54,7 +67,8 @@ end
 return out`;
 
 /** A job as `readJobs` finds it. */
-export type JobRead = { readonly kind: 'missing' } | { readonly kind: 'open' } | { readonly kind: 'completed' | 'failed'; readonly value: string; readonly data: string };
+export type JobRead =
+  { readonly kind: 'missing' } | { readonly kind: 'open' } | { readonly kind: 'completed' | 'failed'; readonly value: string; readonly data: string };
 
 type WithRemove = Redis & {
   westreamRemoveFinished(set: string, prefix: string, ...ids: string[]): Promise<number>;
@@ -66,7 +80,9 @@ export async function readJobs(redis: Redis, queue: Queue, ids: readonly string[
   const r = redis as WithRemove;
   if (typeof r.westreamReadJobs !== 'function') redis.defineCommand('westreamReadJobs', { numberOfKeys: 0, lua: READ_JOBS });
   const rows = await r.westreamReadJobs(queue.toKey(''), ...ids);
-  return rows.map(([kind, value = '', data = '']) => (kind === 0 ? { kind: 'missing' } : kind === 1 ? { kind: 'open' } : { kind: kind === 2 ? 'completed' : 'failed', value, data }));
+  return rows.map(([kind, value = '', data = '']) =>
+    kind === 0 ? { kind: 'missing' } : kind === 1 ? { kind: 'open' } : { kind: kind === 2 ? 'completed' : 'failed', value, data },
+  );
 }
 
 /** Collects journaled jobs and removes them, a few hundred per call. */
@@ -76,7 +92,10 @@ export class FinishedJobRemover {
   private flushing: Promise<void> = Promise.resolve();
   private readonly redis: WithRemove;
 
-  constructor(redis: Redis, private readonly queue: Queue) {
+  constructor(
+    redis: Redis,
+    private readonly queue: Queue,
+  ) {
     redis.defineCommand('westreamRemoveFinished', { numberOfKeys: 1, lua: REMOVE_FINISHED });
     this.redis = redis as WithRemove;
   }

@@ -131,7 +131,13 @@ export class BullmqWorkManager implements WorkManager {
         // A late duplicate, or a result of an earlier attempt: a re-run's own directory goes, the segment's stays.
         discardSegmentDir(r);
         // An earlier attempt's job that finished only now holds this attempt's id: replace it.
-        if (!results.has(jobId) && r.attempt < t.attempt) checks.push(this.check([jobId], pending, open, settle).then(() => undefined, () => undefined));
+        if (!results.has(jobId) && r.attempt < t.attempt)
+          checks.push(
+            this.check([jobId], pending, open, settle).then(
+              () => undefined,
+              () => undefined,
+            ),
+          );
         return;
       }
       try {
@@ -149,14 +155,21 @@ export class BullmqWorkManager implements WorkManager {
     };
     const onCompleted = ({ jobId, returnvalue }: { jobId: string; returnvalue: unknown }): void =>
       settle(jobId, 'completed', () => readSegmentResult(jobId, typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue));
-    const onFailed = ({ jobId, failedReason }: { jobId: string; failedReason: string }): void => settle(jobId, 'failed', (t) => failed(t, `worker error: ${failedReason}`));
+    const onFailed = ({ jobId, failedReason }: { jobId: string; failedReason: string }): void =>
+      settle(jobId, 'failed', (t) => failed(t, `worker error: ${failedReason}`));
     const onActive = ({ jobId }: { jobId: string }): void => {
       const t = pending.get(jobId);
       if (t && !results.has(jobId)) this.onStart?.(t);
     };
     // Already in Redis when added: a job of an earlier incarnation of this run, or of an earlier attempt.
     const onDuplicated = ({ jobId }: { jobId: string }): void => {
-      if (open(jobId)) checks.push(this.check([jobId], pending, open, settle).then(() => undefined, () => undefined));
+      if (open(jobId))
+        checks.push(
+          this.check([jobId], pending, open, settle).then(
+            () => undefined,
+            () => undefined,
+          ),
+        );
     };
     this.events.on('completed', onCompleted);
     this.events.on('failed', onFailed);
@@ -170,19 +183,28 @@ export class BullmqWorkManager implements WorkManager {
     try {
       // Every Redis round trip races the stop: with Redis down, a command waits for it forever (as it must, to
       // ride out a restart), but a stop must not.
-      await untilAborted(this.redis.set(this.epochKey, '1', 'EX', EPOCH_TTL_S).catch(() => undefined), signal);
+      await untilAborted(
+        this.redis.set(this.epochKey, '1', 'EX', EPOCH_TTL_S).catch(() => undefined),
+        signal,
+      );
       // The event stream must hold an iteration's events until they are read: BullMQ trims it to 10,000, and
       // a trim past what was read makes every open job be read back (at 100,000 segments: 66 s, not 15).
-      await untilAborted(this.redis.hset(this.queue.toKey('meta'), 'opts.maxLenEvents', String(eventsToKeep(pending.size))).catch(() => undefined), signal);
+      await untilAborted(
+        this.redis.hset(this.queue.toKey('meta'), 'opts.maxLenEvents', String(eventsToKeep(pending.size))).catch(() => undefined),
+        signal,
+      );
       await untilAborted(this.enqueue([...pending.entries()]), signal);
       while (results.size < pending.size && !signal.aborted) {
-        await untilAborted(new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, tickMs);
-          wake = () => {
-            clearTimeout(t);
-            resolve();
-          };
-        }), signal);
+        await untilAborted(
+          new Promise<void>((resolve) => {
+            const t = setTimeout(resolve, tickMs);
+            wake = () => {
+              clearTimeout(t);
+              resolve();
+            };
+          }),
+          signal,
+        );
         if (results.size >= pending.size || signal.aborted) break;
         const why = await untilAborted(this.probe(seenReconnects), signal);
         seenReconnects = this.reconnects;
@@ -345,20 +367,32 @@ export class BullmqWorkManager implements WorkManager {
       if (!sweeper) {
         const connection = redisConnection(this.o.redisUrl);
         const opts = { connection, prefix: NODE_QUEUE_PREFIX };
-        const worker = new Worker(n.node, null, { ...opts, lockDuration: n.lockDurationMs, stalledInterval: Math.min(n.lockDurationMs, this.o.sweepMs ?? WORK_MANAGER_DEFAULTS.sweepMs), maxStalledCount: 1, autorun: false });
+        const worker = new Worker(n.node, null, {
+          ...opts,
+          lockDuration: n.lockDurationMs,
+          stalledInterval: Math.min(n.lockDurationMs, this.o.sweepMs ?? WORK_MANAGER_DEFAULTS.sweepMs),
+          maxStalledCount: 1,
+          autorun: false,
+        });
         const queue = new Queue(n.node, opts);
         worker.on('error', () => undefined);
         queue.on('error', () => undefined);
         this.sweepers.set(n.node, { worker, queue });
         await worker.startStalledCheckTimer();
       }
-      await this.sweepers.get(n.node)?.queue.drain().catch(() => undefined);
+      await this.sweepers
+        .get(n.node)
+        ?.queue.drain()
+        .catch(() => undefined);
     }
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    await deadline(this.redis.del(this.epochKey).catch(() => undefined), 1000);
+    await deadline(
+      this.redis.del(this.epochKey).catch(() => undefined),
+      1000,
+    );
     const all = [this.events, this.queue, ...[...this.sweepers.values()].flatMap((s) => [s.worker, s.queue])];
     // A Redis that is down would hold close() forever: after the deadline, drop the connections.
     const closed = await deadline(Promise.allSettled(all.map((c) => c.close())), CLOSE_DEADLINE_MS);
@@ -404,7 +438,19 @@ export async function pingRedis(url: string): Promise<void> {
 }
 
 function failed(t: SegmentTask, reason: string): SegmentResult {
-  return { nIter: t.nIter, segId: t.segId, attempt: t.attempt, status: 'failed', pcoord: [], auxdata: {}, cputime: 0, walltime: 0, reason: `segment ${t.segId} of iteration ${t.nIter}: ${reason}`, log: null, node: '' };
+  return {
+    nIter: t.nIter,
+    segId: t.segId,
+    attempt: t.attempt,
+    status: 'failed',
+    pcoord: [],
+    auxdata: {},
+    cputime: 0,
+    walltime: 0,
+    reason: `segment ${t.segId} of iteration ${t.nIter}: ${reason}`,
+    log: null,
+    node: '',
+  };
 }
 
 /** Jobs per enqueue transaction: workers start on the first batch while the rest are added. */

@@ -57,5 +57,17 @@ function accept(r: SegmentResult): SegmentResult {
 }
 
 function cancelled(t: SegmentTask): SegmentResult {
-  return { nIter: t.nIter, segId: t.segId, attempt: t.attempt, status: 'cancelled', pcoord: [], auxdata: {}, cputime: 0, walltime: 0, reason: 'cancelled before it started', log: null, node: '' };
+  return {
+    nIter: t.nIter,
+    segId: t.segId,
+    attempt: t.attempt,
+    status: 'cancelled',
+    pcoord: [],
+    auxdata: {},
+    cputime: 0,
+    walltime: 0,
+    reason: 'cancelled before it started',
+    log: null,
+    node: '',
+  };
 }

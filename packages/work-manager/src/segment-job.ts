@@ -87,13 +87,19 @@ function firstError(errors: Iterable<{ path: string; message: string }>): string
 
 /** The payload, checked; throws naming the job and the first wrong field. */
 export function readSegmentJob(jobId: string, data: unknown): SegmentJob {
-  if (!jobCheck.Check(data)) throw new Error(`job ${jobId}: payload does not match this westream's segment job schema (${firstError(jobCheck.Errors(data))}); are the sim-manager and the worker the same version?`);
+  if (!jobCheck.Check(data))
+    throw new Error(
+      `job ${jobId}: payload does not match this westream's segment job schema (${firstError(jobCheck.Errors(data))}); are the sim-manager and the worker the same version?`,
+    );
   return data;
 }
 
 /** A worker's result, checked; throws naming the job and the first wrong field. */
 export function readSegmentResult(jobId: string, data: unknown): SegmentResult {
-  if (!resultCheck.Check(data)) throw new Error(`job ${jobId}: result does not match this westream's segment result schema (${firstError(resultCheck.Errors(data))}); are the sim-manager and the worker the same version?`);
+  if (!resultCheck.Check(data))
+    throw new Error(
+      `job ${jobId}: result does not match this westream's segment result schema (${firstError(resultCheck.Errors(data))}); are the sim-manager and the worker the same version?`,
+    );
   return data;
 }
 

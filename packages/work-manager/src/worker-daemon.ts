@@ -24,7 +24,17 @@ import { pingRedis } from './bullmq-work-manager.js';
 import { deadline } from './deadline.js';
 import { WORK_MANAGER_DEFAULTS } from './defaults.js';
 import { redisConnection } from './redis-connection.js';
-import { HEARTBEAT_KEY, NODE_QUEUE_PREFIX, NODES_KEY, QUEUE_PREFIX, readSegmentJob, SEGMENT_QUEUE, segmentJobId, type StreamJob, type WorkerInfo } from './segment-job.js';
+import {
+  HEARTBEAT_KEY,
+  NODE_QUEUE_PREFIX,
+  NODES_KEY,
+  QUEUE_PREFIX,
+  readSegmentJob,
+  SEGMENT_QUEUE,
+  segmentJobId,
+  type StreamJob,
+  type WorkerInfo,
+} from './segment-job.js';
 
 export interface WorkerDaemonOptions {
   readonly redisUrl: string;
@@ -137,7 +147,9 @@ export class WorkerDaemon {
     nodeQueue.on('error', onError);
     const daemon = new WorkerDaemon(o, worker, nodeWorker, nodeQueue, redis, registry, reaped, [
       ...registry.describeReaped('westream worker'),
-      ...(removedReturns.length > 0 ? [`removed ${removedReturns.length} return-file directory(ies) of westream processes that died: ${removedReturns.join(', ')}`] : []),
+      ...(removedReturns.length > 0
+        ? [`removed ${removedReturns.length} return-file directory(ies) of westream processes that died: ${removedReturns.join(', ')}`]
+        : []),
     ]);
     ref.daemon = daemon;
     await daemon.beat();
@@ -164,7 +176,12 @@ export class WorkerDaemon {
   private async beat(): Promise<void> {
     const ttl = Math.ceil((3 * (this.o.heartbeatMs ?? WORK_MANAGER_DEFAULTS.heartbeatMs)) / 1000);
     const json = JSON.stringify(this.info());
-    await this.redis.multi().set(HEARTBEAT_KEY(this.o.nodeId), json, 'EX', ttl).hset(NODES_KEY, this.o.nodeId, json).exec().catch(() => undefined);
+    await this.redis
+      .multi()
+      .set(HEARTBEAT_KEY(this.o.nodeId), json, 'EX', ttl)
+      .hset(NODES_KEY, this.o.nodeId, json)
+      .exec()
+      .catch(() => undefined);
   }
 
   private runnerFor(runId: string, config: string, simRoot: string, seed: string): DaemonRunner {
@@ -179,10 +196,20 @@ export class WorkerDaemon {
       try {
         cfg = loadConfig(config).config;
       } catch (e) {
-        throw new Error(`cannot load the run's config ${config} on node ${this.o.nodeId}: ${(e as Error).message.split('\n')[0] ?? ''} (the sim root must be on a file system every node shares)`);
+        throw new Error(
+          `cannot load the run's config ${config} on node ${this.o.nodeId}: ${(e as Error).message.split('\n')[0] ?? ''} (the sim root must be on a file system every node shares)`,
+        );
       }
       const dispatchStream = (task: SegmentTask, port: number, run: () => Promise<void>): Promise<void> => this.dispatchStream(runId, task, port, run);
-      const runner = new SegmentRunner({ config: cfg, simRoot, seed: BigInt(seed), registry: this.registry, node: this.o.nodeId, dispatchStream, markCompleted: true });
+      const runner = new SegmentRunner({
+        config: cfg,
+        simRoot,
+        seed: BigInt(seed),
+        registry: this.registry,
+        node: this.o.nodeId,
+        dispatchStream,
+        markCompleted: true,
+      });
       runner.python?.setSlots(this.o.slots); // one Python helper per slot, each started once for the run
       r = runner;
       this.runners.set(key, r);
@@ -255,7 +282,8 @@ export class WorkerDaemon {
     // forever. So: wait for our own segments to end, then give the close a deadline.
     const closed = this.worker.close();
     while (this.running.size > 0) await new Promise((r) => setTimeout(r, 100));
-    if (!(await deadline(closed, 3000))) this.o.log?.('Redis does not answer: leaving without it (the jobs this node finished are reported again by the sim-manager\'s reconciliation)');
+    if (!(await deadline(closed, 3000)))
+      this.o.log?.("Redis does not answer: leaving without it (the jobs this node finished are reported again by the sim-manager's reconciliation)");
     await this.shutdown(false);
   }
 
@@ -270,7 +298,10 @@ export class WorkerDaemon {
   private async shutdown(force: boolean): Promise<void> {
     if (this.heartbeat) clearInterval(this.heartbeat);
     await deadline(Promise.allSettled([this.nodeWorker.close(force), this.nodeQueue.close()]), 3000);
-    await deadline(this.redis.del(HEARTBEAT_KEY(this.o.nodeId)).catch(() => undefined), 1000);
+    await deadline(
+      this.redis.del(HEARTBEAT_KEY(this.o.nodeId)).catch(() => undefined),
+      1000,
+    );
     this.redis.disconnect();
     for (const r of this.runners.values()) r.close();
     this.registry.close();

@@ -10,7 +10,10 @@ import { describe, expect, it } from 'vitest';
 function setup(sleep: string): { runner: SegmentRunner; log: string } {
   const root = mkdtempSync(join(tmpdir(), 'westream-wm-'));
   const log = join(root, 'events.log');
-  writeFileSync(join(root, 'prop.sh'), `#!/bin/bash\necho "start $WEST_CURRENT_SEG_ID $(date +%s%N)" >> ${log}\nsleep ${sleep}\necho "end $WEST_CURRENT_SEG_ID $(date +%s%N)" >> ${log}\necho 0.5 > "$WEST_PCOORD_RETURN"\n`);
+  writeFileSync(
+    join(root, 'prop.sh'),
+    `#!/bin/bash\necho "start $WEST_CURRENT_SEG_ID $(date +%s%N)" >> ${log}\nsleep ${sleep}\necho "end $WEST_CURRENT_SEG_ID $(date +%s%N)" >> ${log}\necho 0.5 > "$WEST_PCOORD_RETURN"\n`,
+  );
   chmodSync(join(root, 'prop.sh'), 0o755);
   const yaml = `
 west:
@@ -32,10 +35,14 @@ west:
 const task = (segId: number): SegmentTask => ({ nIter: 2, segId, weight: 0.125, parentId: 0, istate: null, bstate: null, attempt: 0 });
 
 function events(log: string): { kind: string; seg: number; t: bigint }[] {
-  return readFileSync(log, 'utf8').trim().split('\n').filter(Boolean).map((l) => {
-    const [kind, seg, t] = l.split(' ');
-    return { kind: kind as string, seg: Number(seg), t: BigInt(t as string) };
-  });
+  return readFileSync(log, 'utf8')
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const [kind, seg, t] = l.split(' ');
+      return { kind: kind as string, seg: Number(seg), t: BigInt(t as string) };
+    });
 }
 
 describe('LocalWorkManager: segments handed ahead to the launcher, at most `slots` running', () => {
@@ -44,7 +51,11 @@ describe('LocalWorkManager: segments handed ahead to the launcher, at most `slot
     const wm = new LocalWorkManager(runner, 2);
     const started: number[] = [];
     wm.onStart = (t) => started.push(t.segId);
-    const results = await wm.propagate(Array.from({ length: 8 }, (_, i) => task(i)), () => undefined, new AbortController().signal);
+    const results = await wm.propagate(
+      Array.from({ length: 8 }, (_, i) => task(i)),
+      () => undefined,
+      new AbortController().signal,
+    );
     runner.close();
     expect(results.map((r) => r.status)).toEqual(Array(8).fill('complete'));
     expect(started.sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
@@ -66,7 +77,11 @@ describe('LocalWorkManager: segments handed ahead to the launcher, at most `slot
     const started: number[] = [];
     wm.onStart = (t) => started.push(t.segId);
     const ac = new AbortController();
-    const pending = wm.propagate(Array.from({ length: 6 }, (_, i) => task(i)), () => undefined, ac.signal);
+    const pending = wm.propagate(
+      Array.from({ length: 6 }, (_, i) => task(i)),
+      () => undefined,
+      ac.signal,
+    );
     const t0 = Date.now();
     while (started.length < 2 && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 10));
     await new Promise((r) => setTimeout(r, 100));

@@ -38,7 +38,13 @@ export function binLogEntry(nIter: number, r: AdaptiveBinsRecord, spec: Pick<Mab
  * Writes the bin log and MAB stats of the WE step that ended iteration `nIter`. With several MAB mappers the
  * records cannot be told apart by spec, so each MAB with `bin_log` gets every record (WESTPA: one per mapper).
  */
-export function logAdaptiveBins(config: WestConfig, simRoot: string, nIter: number, records: readonly AdaptiveBinsRecord[] | undefined, info: (m: string) => void): void {
+export function logAdaptiveBins(
+  config: WestConfig,
+  simRoot: string,
+  nIter: number,
+  records: readonly AdaptiveBinsRecord[] | undefined,
+  info: (m: string) => void,
+): void {
   const mabs = mabSpecs(config.system.bins);
   const placed = (records ?? []).filter((r) => r.type === 'MABBinMapper');
   if (mabs.length === 0 || placed.length === 0) return;
@@ -53,7 +59,9 @@ export function logAdaptiveBins(config: WestConfig, simRoot: string, nIter: numb
   const stats = mabs.find((m) => m.mab_log);
   if (stats) {
     for (const r of placed) {
-      info(`MAB stats, iteration ${nIter}: minima ${float32ListRepr(r.minima ?? [])}, maxima ${float32ListRepr(r.maxima ?? [])}, direction ${JSON.stringify(stats.direction)}, skip ${JSON.stringify(stats.skip)}`);
+      info(
+        `MAB stats, iteration ${nIter}: minima ${float32ListRepr(r.minima ?? [])}, maxima ${float32ListRepr(r.maxima ?? [])}, direction ${JSON.stringify(stats.direction)}, skip ${JSON.stringify(stats.skip)}`,
+      );
     }
   }
 }

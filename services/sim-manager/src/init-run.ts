@@ -5,7 +5,19 @@ import { dirname } from 'node:path';
 import { mapperFromSpec, type WestConfig } from '@westream/config';
 import type { SegmentRunner } from '@westream/propagator';
 import { WESTREAM_VERSION, WestH5, writeIterationFile, type IterationFileSegment } from '@westream/store';
-import { assignPoints, BinAssignmentError, ConsistencyError, RandomStream, stagePopulate, Rng, targetBins, type BasisStateRecord, type BinMapper, type PopulateResult, type TargetStateRecord } from '@westream/we';
+import {
+  assignPoints,
+  BinAssignmentError,
+  ConsistencyError,
+  RandomStream,
+  stagePopulate,
+  Rng,
+  targetBins,
+  type BasisStateRecord,
+  type BinMapper,
+  type PopulateResult,
+  type TargetStateRecord,
+} from '@westream/we';
 import { normalizeBasisStates, type BasisStateSpec, type TargetStateSpec } from './state-specs.js';
 import { iterationFileOf } from './iteration-files.js';
 import { simPaths } from './sim-paths.js';
@@ -62,12 +74,17 @@ export async function initRun(o: InitOptions): Promise<InitSummary> {
   }
   const tstates: TargetStateRecord[] = o.tstates.map((t) => ({ label: t.label, pcoord: t.pcoord }));
   const picks0 = bstates.flatMap((_, b) => Array.from({ length: o.segsPerState }, () => b));
-  const gen0 = config.propagation.genIstates ? (i: Parameters<SegmentRunner['genIstate']>[0], b: Parameters<SegmentRunner['genIstate']>[1]) => o.runner.genIstate(i, b) : undefined;
-  const istates = await makeIstates({ seed, states: { bstates, istates: [], tstates }, ...(gen0 ? { genIstate: gen0 } : {}) }, picks0.length, 1, 1, picks0); // created "in" iteration 1, as w_init records them
+  const gen0 = config.propagation.genIstates
+    ? (i: Parameters<SegmentRunner['genIstate']>[0], b: Parameters<SegmentRunner['genIstate']>[1]) => o.runner.genIstate(i, b)
+    : undefined;
+  // created "in" iteration 1, as w_init records them
+  const istates = await makeIstates({ seed, states: { bstates, istates: [], tstates }, ...(gen0 ? { genIstate: gen0 } : {}) }, picks0.length, 1, 1, picks0);
   let mapper = mapperFromSpec(config.system.bins);
   if (tstates.length > 0 && (config.system.bins.type === 'MABBinMapper' || config.system.bins.type === 'BinlessMapper')) {
     // WESTPA's MABSimManager logs this as an error too: a target's bin would move with the walkers.
-    throw new ConsistencyError(`${config.system.bins.type} cannot be the outer bin mapper when there are target states; nest it in a RecursiveBinMapper whose fixed bins hold the targets (as WESTPA's MAB tutorials do)`);
+    throw new ConsistencyError(
+      `${config.system.bins.type} cannot be the outer bin mapper when there are target states; nest it in a RecursiveBinMapper whose fixed bins hold the targets (as WESTPA's MAB tutorials do)`,
+    );
   }
   const python = await SimManagerPython.forConfig(config, o.simRoot);
   let pop: PopulateResult;
@@ -78,11 +95,17 @@ export async function initRun(o: InitOptions): Promise<InitSummary> {
       mapper = new AssignedBins(config, null, null).add(pts, await python.assign(stack(pts, config.system.pcoordNdim), pts.length));
     }
     tstates.forEach((t, id) => binOf(mapper, t.pcoord, `target state ${id} '${t.label}'`));
-    const tbins = targetBins(mapper, tstates.map((t, id) => ({ id, pcoord: t.pcoord })));
+    const tbins = targetBins(
+      mapper,
+      tstates.map((t, id) => ({ id, pcoord: t.pcoord })),
+    );
     istates.forEach((s, i) => {
       const from = `basis state ${s.basisStateId} '${bstates[s.basisStateId]?.label}'`;
       const bin = binOf(mapper, s.pcoord, config.propagation.genIstates ? `initial state ${i} (generated from ${from})` : from);
-      if (tbins.has(bin)) throw new ConsistencyError(`initial state ${i} (from basis state '${bstates[s.basisStateId]?.label}') lies in the bin of a target state; move the basis state or the target`);
+      if (tbins.has(bin))
+        throw new ConsistencyError(
+          `initial state ${i} (from basis state '${bstates[s.basisStateId]?.label}') lies in the bin of a target state; move the basis state or the target`,
+        );
     });
     const total = bstates.reduce((a, b) => a + b.probability, 0);
     const staged = stagePopulate({
@@ -90,7 +113,11 @@ export async function initRun(o: InitOptions): Promise<InitSummary> {
       targetCounts: config.system.binTargetCounts,
       params: config.we,
       rng: Rng.derive(seed, RandomStream.POPULATE),
-      initialStates: istates.map((s, id) => ({ id, pcoord: s.pcoord, weight: (bstates[s.basisStateId] as BasisStateRecord).probability / total / o.segsPerState })),
+      initialStates: istates.map((s, id) => ({
+        id,
+        pcoord: s.pcoord,
+        weight: (bstates[s.basisStateId] as BasisStateRecord).probability / total / o.segsPerState,
+      })),
     });
     // WESTPA's populate_initial runs the subgroup function too (iteration 1's walkers, all from initial states)
     pop = staged.finish(python?.subgroups ? await python.subgroups(1, staged.bins) : undefined);

@@ -7,7 +7,16 @@ import { mkdirSync } from 'node:fs';
 import { dirname, relative } from 'node:path';
 import { mapperFromSpec, type WestConfig } from '@westream/config';
 import { unwireTrajectory, type SegmentResult, type SegmentRunner, type SegmentTask } from '@westream/propagator';
-import { IterationFileError, readIterationFileBytes, WESTREAM_VERSION, WestH5, writeIterationFile, type IterationOutcome, type IterationRecord, type StateSet } from '@westream/store';
+import {
+  IterationFileError,
+  readIterationFileBytes,
+  WESTREAM_VERSION,
+  WestH5,
+  writeIterationFile,
+  type IterationOutcome,
+  type IterationRecord,
+  type StateSet,
+} from '@westream/store';
 import { basisStateOf, codedError, initialStateOf, istateIdOfParent, IstateType, SegStatus, type ResampleTestOnly } from '@westream/we';
 import type { WorkManager } from '@westream/work-manager';
 import type { Reporter } from './reporter.js';
@@ -86,128 +95,133 @@ export async function runSimulation(o: RunOptions): Promise<RunSummary> {
     python?.close();
   }
   async function loop(): Promise<RunSummary> {
-  const states = await store.readStates();
-  const maxIter = config.propagation.maxTotalIterations;
-  const maxWall = config.propagation.maxRunWallclock;
-  const t0 = performance.now();
-  let lastIterTime = 0;
-  let iterationsRun = 0;
-  reporter.runStarted({ nIter: store.currentIteration, lastIter: maxIter, westH5: paths.westH5, workManager: o.workManager.name });
-  o.workManager.onStart = (t) => reporter.segmentStarted(t);
-  const done = (reason: StopReason): RunSummary => {
-    journal.close();
-    return { reason, iterationsRun, currentIteration: store.currentIteration, westH5: paths.westH5 };
-  };
-
-  for (;;) {
-    const n = store.currentIteration;
-    if (maxIter !== null && n > maxIter) return done('max_total_iterations');
-    const elapsed = (performance.now() - t0) / 1000;
-    // WESTPA's rule: stop when the next iteration, at 1.1× the last one's time, would pass the limit.
-    if (maxWall !== null && iterationsRun > 0 && elapsed + 1.1 * lastIterTime >= maxWall) return done('max_run_wallclock');
-    if (signal.aborted) return done('stopped');
-    if (o.control && (await o.control.beforeIteration(n, signal)) === 'stop') return done('stopped');
-    const iterStart = performance.now();
-
-    const rec = await store.readIteration(n);
-    journal.prune(n);
-    const results = collectFinished(rec, journal.load(n, (id) => keyOf(rec, id)), meta.pcoordLen * meta.pcoordNdim);
-    let pending = rec.status.reduce<number[]>((acc, _s, i) => (results[i] ? acc : (acc.push(i), acc)), []);
-    reporter.iterationStarted(n, rec.nSegs, pending.length);
-    if (pending.length > 0) {
-      const w = await o.runner.runHook('pre', n);
-      if (w) reporter.warn(w);
-    }
-    let failures: SegmentResult[] = [];
-    // WESTPA's HDF5 framework: each child gets its parent's restart bytes from the last iteration's file.
-    const parentRestarts = iterationFile && n > 1 && pending.length > 0 ? await restartsOf(iterationFile(n - 1), n - 1) : null;
-    const restartOf = (task: SegmentTask): string | undefined => (task.parentId >= 0 ? parentRestarts?.get(task.parentId) : basisRestartOf(task, basisRestarts));
-    for (let attempt = 0; pending.length > 0 && attempt <= config.westream.maxSegmentRetries; attempt++) {
-      const tasks = pending.map((id) => withParentRestart(taskFor(rec, id, n, attempt, states, { len: meta.pcoordLen, ndim: meta.pcoordNdim }), restartOf));
-      const out = await o.workManager.propagate(
-        tasks,
-        (r) => {
-          if (r.status === 'complete') journal.append(n, keyOf(rec, r.segId), r);
-          reporter.segmentFinished(r);
-        },
-        signal,
-      );
-      if (signal.aborted) return done('stopped');
-      for (const r of out) if (r.status === 'complete') results[r.segId] = r;
-      failures = out.filter((r) => r.status !== 'complete');
-      pending = failures.map((r) => r.segId);
-    }
-    if (failures.length > 0) {
-      const per = meta.pcoordLen * meta.pcoordNdim;
-      const pcoord = new Float64Array(rec.nSegs * per);
-      results.forEach((r, i) => r && pcoord.set(r.pcoord, i * per));
-      await store.recordHalt(n, {
-        status: Uint8Array.from(results, (r) => (r ? SegStatus.COMPLETE : SegStatus.FAILED)),
-        pcoord,
-        cputime: Float64Array.from(results, (r) => r?.cputime ?? 0),
-        walltime: Float64Array.from(results, (r) => r?.walltime ?? 0),
-      });
+    const states = await store.readStates();
+    const maxIter = config.propagation.maxTotalIterations;
+    const maxWall = config.propagation.maxRunWallclock;
+    const t0 = performance.now();
+    let lastIterTime = 0;
+    let iterationsRun = 0;
+    reporter.runStarted({ nIter: store.currentIteration, lastIter: maxIter, westH5: paths.westH5, workManager: o.workManager.name });
+    o.workManager.onStart = (t) => reporter.segmentStarted(t);
+    const done = (reason: StopReason): RunSummary => {
       journal.close();
-      throw new RunHalted(
-        `propagation failed for ${failures.length} segment(s) of iteration ${n} after ${config.westream.maxSegmentRetries + 1} attempt(s) each:\n` +
-          failures.map((f) => `- ${f.reason ?? `segment ${f.segId}`}`).join('\n') +
-          `\nFix the cause and run 'westream run' again: completed segments are kept, the failed ones re-run.`,
-        failures,
-      );
-    }
-
-    const finished = results as SegmentResult[];
-    const pcoord = new Float64Array(rec.nSegs * meta.pcoordLen * meta.pcoordNdim);
-    finished.forEach((r, i) => pcoord.set(r.pcoord, i * meta.pcoordLen * meta.pcoordNdim));
-    const step = await weStep({
-      nIter: n,
-      seed: meta.seed,
-      mapper,
-      targetCounts: config.system.binTargetCounts,
-      params: config.we,
-      ndim: meta.pcoordNdim,
-      pcoordLen: meta.pcoordLen,
-      states,
-      weights: rec.weights,
-      pcoord,
-      ...(config.propagation.genIstates ? { genIstate: (i, b) => o.runner.genIstate(i, b, signal) } : {}),
-      ...(o.testOnly ? { testOnly: o.testOnly } : {}),
-      ...(python ? { python: { config, assign: python.assign, subgroups: python.subgroups } } : {}),
-    });
-    const iterWalltime = (performance.now() - iterStart) / 1000;
-    const outcome: IterationOutcome = {
-      nIter: n,
-      status: new Uint8Array(rec.nSegs).fill(SegStatus.COMPLETE),
-      endpointTypes: step.endpointTypes,
-      cputime: Float64Array.from(finished, (r) => r.cputime),
-      walltime: Float64Array.from(finished, (r) => r.walltime),
-      pcoord,
-      auxdata: auxdataOf(finished),
-      iterCputime: finished.reduce((a, r) => a + r.cputime, 0),
-      iterWalltime,
-      ...(iterationFile ? { trajectories: relative(dirname(paths.westH5), iterationFile(n)) } : {}),
+      return { reason, iterationsRun, currentIteration: store.currentIteration, westH5: paths.westH5 };
     };
-    // Written before west.h5 commits the iteration: a crash between the two re-writes the same file on resume.
-    if (iterationFile) await writeIterationData(iterationFile(n), n, finished);
-    await store.commit({ outcome, newIstates: step.newIstates, next: step.next });
-    logAdaptiveBins(config, paths.simRoot, n, step.next.adaptiveBins, (m) => reporter.info(m));
-    states.istates.push(...step.newIstates);
-    journal.prune(n + 1);
-    iterationsRun++;
-    const w = await o.runner.runHook('post', n);
-    if (w) reporter.warn(w);
-    lastIterTime = (performance.now() - iterStart) / 1000;
-    reporter.iterationFinished({
-      nIter: n,
-      nSegs: rec.nSegs,
-      walltime: lastIterTime,
-      nRecycled: step.nRecycled,
-      recycledWeight: step.recycledWeight,
-      nextSegs: step.next.weights.length,
-      // For whoever watches a weeks-long run: the sim-manager's own memory must stay flat.
-      rssMB: Math.round(process.memoryUsage().rss / 2 ** 20),
-    });
-  }
+
+    for (;;) {
+      const n = store.currentIteration;
+      if (maxIter !== null && n > maxIter) return done('max_total_iterations');
+      const elapsed = (performance.now() - t0) / 1000;
+      // WESTPA's rule: stop when the next iteration, at 1.1× the last one's time, would pass the limit.
+      if (maxWall !== null && iterationsRun > 0 && elapsed + 1.1 * lastIterTime >= maxWall) return done('max_run_wallclock');
+      if (signal.aborted) return done('stopped');
+      if (o.control && (await o.control.beforeIteration(n, signal)) === 'stop') return done('stopped');
+      const iterStart = performance.now();
+
+      const rec = await store.readIteration(n);
+      journal.prune(n);
+      const results = collectFinished(
+        rec,
+        journal.load(n, (id) => keyOf(rec, id)),
+        meta.pcoordLen * meta.pcoordNdim,
+      );
+      let pending = rec.status.reduce<number[]>((acc, _s, i) => (results[i] ? acc : (acc.push(i), acc)), []);
+      reporter.iterationStarted(n, rec.nSegs, pending.length);
+      if (pending.length > 0) {
+        const w = await o.runner.runHook('pre', n);
+        if (w) reporter.warn(w);
+      }
+      let failures: SegmentResult[] = [];
+      // WESTPA's HDF5 framework: each child gets its parent's restart bytes from the last iteration's file.
+      const parentRestarts = iterationFile && n > 1 && pending.length > 0 ? await restartsOf(iterationFile(n - 1), n - 1) : null;
+      const restartOf = (task: SegmentTask): string | undefined =>
+        task.parentId >= 0 ? parentRestarts?.get(task.parentId) : basisRestartOf(task, basisRestarts);
+      for (let attempt = 0; pending.length > 0 && attempt <= config.westream.maxSegmentRetries; attempt++) {
+        const tasks = pending.map((id) => withParentRestart(taskFor(rec, id, n, attempt, states, { len: meta.pcoordLen, ndim: meta.pcoordNdim }), restartOf));
+        const out = await o.workManager.propagate(
+          tasks,
+          (r) => {
+            if (r.status === 'complete') journal.append(n, keyOf(rec, r.segId), r);
+            reporter.segmentFinished(r);
+          },
+          signal,
+        );
+        if (signal.aborted) return done('stopped');
+        for (const r of out) if (r.status === 'complete') results[r.segId] = r;
+        failures = out.filter((r) => r.status !== 'complete');
+        pending = failures.map((r) => r.segId);
+      }
+      if (failures.length > 0) {
+        const per = meta.pcoordLen * meta.pcoordNdim;
+        const pcoord = new Float64Array(rec.nSegs * per);
+        results.forEach((r, i) => r && pcoord.set(r.pcoord, i * per));
+        await store.recordHalt(n, {
+          status: Uint8Array.from(results, (r) => (r ? SegStatus.COMPLETE : SegStatus.FAILED)),
+          pcoord,
+          cputime: Float64Array.from(results, (r) => r?.cputime ?? 0),
+          walltime: Float64Array.from(results, (r) => r?.walltime ?? 0),
+        });
+        journal.close();
+        throw new RunHalted(
+          `propagation failed for ${failures.length} segment(s) of iteration ${n} after ${config.westream.maxSegmentRetries + 1} attempt(s) each:\n` +
+            failures.map((f) => `- ${f.reason ?? `segment ${f.segId}`}`).join('\n') +
+            `\nFix the cause and run 'westream run' again: completed segments are kept, the failed ones re-run.`,
+          failures,
+        );
+      }
+
+      const finished = results as SegmentResult[];
+      const pcoord = new Float64Array(rec.nSegs * meta.pcoordLen * meta.pcoordNdim);
+      finished.forEach((r, i) => pcoord.set(r.pcoord, i * meta.pcoordLen * meta.pcoordNdim));
+      const step = await weStep({
+        nIter: n,
+        seed: meta.seed,
+        mapper,
+        targetCounts: config.system.binTargetCounts,
+        params: config.we,
+        ndim: meta.pcoordNdim,
+        pcoordLen: meta.pcoordLen,
+        states,
+        weights: rec.weights,
+        pcoord,
+        ...(config.propagation.genIstates ? { genIstate: (i, b) => o.runner.genIstate(i, b, signal) } : {}),
+        ...(o.testOnly ? { testOnly: o.testOnly } : {}),
+        ...(python ? { python: { config, assign: python.assign, subgroups: python.subgroups } } : {}),
+      });
+      const iterWalltime = (performance.now() - iterStart) / 1000;
+      const outcome: IterationOutcome = {
+        nIter: n,
+        status: new Uint8Array(rec.nSegs).fill(SegStatus.COMPLETE),
+        endpointTypes: step.endpointTypes,
+        cputime: Float64Array.from(finished, (r) => r.cputime),
+        walltime: Float64Array.from(finished, (r) => r.walltime),
+        pcoord,
+        auxdata: auxdataOf(finished),
+        iterCputime: finished.reduce((a, r) => a + r.cputime, 0),
+        iterWalltime,
+        ...(iterationFile ? { trajectories: relative(dirname(paths.westH5), iterationFile(n)) } : {}),
+      };
+      // Written before west.h5 commits the iteration: a crash between the two re-writes the same file on resume.
+      if (iterationFile) await writeIterationData(iterationFile(n), n, finished);
+      await store.commit({ outcome, newIstates: step.newIstates, next: step.next });
+      logAdaptiveBins(config, paths.simRoot, n, step.next.adaptiveBins, (m) => reporter.info(m));
+      states.istates.push(...step.newIstates);
+      journal.prune(n + 1);
+      iterationsRun++;
+      const w = await o.runner.runHook('post', n);
+      if (w) reporter.warn(w);
+      lastIterTime = (performance.now() - iterStart) / 1000;
+      reporter.iterationFinished({
+        nIter: n,
+        nSegs: rec.nSegs,
+        walltime: lastIterTime,
+        nRecycled: step.nRecycled,
+        recycledWeight: step.recycledWeight,
+        nextSegs: step.next.weights.length,
+        // For whoever watches a weeks-long run: the sim-manager's own memory must stay flat.
+        rssMB: Math.round(process.memoryUsage().rss / 2 ** 20),
+      });
+    }
   }
 }
 
@@ -247,7 +261,9 @@ async function writeIterationData(path: string, nIter: number, finished: readonl
     if (trajectory) {
       topology ??= { text: trajectory.topology, atoms: trajectory.atoms, segId: r.segId };
       if (trajectory.atoms !== topology.atoms) {
-        throw new IterationFileError(`${path}: segment ${r.segId} of iteration ${nIter} returned ${trajectory.atoms} atoms, segment ${topology.segId} ${topology.atoms}; one iteration file holds one system`);
+        throw new IterationFileError(
+          `${path}: segment ${r.segId} of iteration ${nIter} returned ${trajectory.atoms} atoms, segment ${topology.segId} ${topology.atoms}; one iteration file holds one system`,
+        );
       }
     }
     return { nIter, segId: r.segId, ...(trajectory ? { trajectory } : {}), ...(restart ? { restart } : {}), ...(log ? { log } : {}) };
@@ -268,8 +284,17 @@ function collectFinished(rec: IterationRecord, journaled: Map<number, SegmentRes
     if (journaled.has(i)) out[i] = journaled.get(i);
     else if (rec.status[i] === SegStatus.COMPLETE) {
       out[i] = {
-        nIter: rec.nIter, segId: i, attempt: 0, status: 'complete', pcoord: Array.from(rec.pcoord.subarray(i * perSeg, (i + 1) * perSeg)),
-        auxdata: {}, cputime: rec.cputime[i] as number, walltime: rec.walltime[i] as number, reason: null, log: null, node: '',
+        nIter: rec.nIter,
+        segId: i,
+        attempt: 0,
+        status: 'complete',
+        pcoord: Array.from(rec.pcoord.subarray(i * perSeg, (i + 1) * perSeg)),
+        auxdata: {},
+        cputime: rec.cputime[i] as number,
+        walltime: rec.walltime[i] as number,
+        reason: null,
+        log: null,
+        node: '',
       };
     }
   }
@@ -301,7 +326,10 @@ function auxdataOf(results: readonly SegmentResult[]): IterationOutcome['auxdata
     results.forEach((r, i) => {
       const a = r.auxdata[name];
       if (!a || a.data.length !== per) {
-        throw new RunHalted(`segment ${r.segId} of iteration ${r.nIter}: auxdata '${name}' has ${a?.data.length ?? 0} values, but segment ${first.segId} has ${per}; every segment must return the same shape`, []);
+        throw new RunHalted(
+          `segment ${r.segId} of iteration ${r.nIter}: auxdata '${name}' has ${a?.data.length ?? 0} values, but segment ${first.segId} has ${per}; every segment must return the same shape`,
+          [],
+        );
       }
       data.set(a.data, i * per);
     });

@@ -126,7 +126,13 @@ export async function makeIstates(
 ): Promise<InitialStateRecord[]> {
   if (n === 0) return [];
   const { bstates } = x.states;
-  const chosen = picks ?? pickBasisStates(n, bstates.map((b) => b.probability), Rng.derive(x.seed, RandomStream.ISTATE_PICK, iterCreated));
+  const chosen =
+    picks ??
+    pickBasisStates(
+      n,
+      bstates.map((b) => b.probability),
+      Rng.derive(x.seed, RandomStream.ISTATE_PICK, iterCreated),
+    );
   const out: InitialStateRecord[] = [];
   for (let k = 0; k < n; k++) {
     const bid = chosen[k] as number;
@@ -162,7 +168,10 @@ export function prepared(
     initPcoords,
     binTargetCounts: nIter >= 2 ? targetCounts : null,
     newWeights,
-    summary: summarize(next.map((s) => s.weight), binWeights),
+    summary: summarize(
+      next.map((s) => s.weight),
+      binWeights,
+    ),
     ...(adaptiveBins && adaptiveBins.length > 0 ? { adaptiveBins } : {}),
   };
 }

@@ -66,14 +66,22 @@ export async function listenApi(o: ApiAppOptions): Promise<{ url: string; app: F
   // Errors are JSON that says what to do; a user's mistake never shows a stack.
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, _req, reply) => {
     const code = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
-    const message = err.validation ? `bad request: ${err.message}; see /docs for each route's parameters` : code === 500 ? 'internal error (see the sim-manager log)' : err.message;
+    const message = err.validation
+      ? `bad request: ${err.message}; see /docs for each route's parameters`
+      : code === 500
+        ? 'internal error (see the sim-manager log)'
+        : err.message;
     void reply.code(code).send({ error: code === 400 ? 'Bad Request' : code === 404 ? 'Not Found' : code === 401 ? 'Unauthorized' : 'Error', message });
   });
   // A number too long for a double is coerced to Infinity, which slips past the schemas' maximum: refuse it here.
   app.addHook('preHandler', async (req, reply) => {
-    for (const [where, values] of [['params', req.params], ['querystring', req.query]] as const) {
+    for (const [where, values] of [
+      ['params', req.params],
+      ['querystring', req.query],
+    ] as const) {
       for (const [k, v] of Object.entries((values ?? {}) as Record<string, unknown>)) {
-        if (typeof v === 'number' && !Number.isFinite(v)) return reply.code(400).send({ error: 'Bad Request', message: `bad request: ${where}/${k} is too large; see /docs for each route's parameters` });
+        if (typeof v === 'number' && !Number.isFinite(v))
+          return reply.code(400).send({ error: 'Bad Request', message: `bad request: ${where}/${k} is too large; see /docs for each route's parameters` });
       }
     }
     return undefined;
@@ -91,7 +99,12 @@ export async function listenApi(o: ApiAppOptions): Promise<{ url: string; app: F
   // decided on the request line, before fastify parses a body (QUERY would otherwise be a 400).
   const routes: { re: RegExp; method: string }[] = [];
   app.addHook('onRoute', (r) => {
-    const re = new RegExp(`^${r.url.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/:[^/]+/g, '[^/]+').replace(/\*/g, '.*')}$`);
+    const re = new RegExp(
+      `^${r.url
+        .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+        .replace(/:[^/]+/g, '[^/]+')
+        .replace(/\*/g, '.*')}$`,
+    );
     for (const method of [r.method].flat()) routes.push({ re, method });
   });
   app.addHook('onRequest', async (req, reply) => {
@@ -99,9 +112,14 @@ export async function listenApi(o: ApiAppOptions): Promise<{ url: string; app: F
     const path = req.url.split('?')[0] ?? '';
     const allow = [...new Set(routes.filter((r) => r.re.test(path)).map((r) => r.method))];
     if (allow.length === 0) return undefined;
-    return reply.code(405).header('allow', allow.join(', ')).send({ error: 'Method Not Allowed', message: `${req.method} is not allowed on ${path}; it answers ${allow.join(', ')}` });
+    return reply
+      .code(405)
+      .header('allow', allow.join(', '))
+      .send({ error: 'Method Not Allowed', message: `${req.method} is not allowed on ${path}; it answers ${allow.join(', ')}` });
   });
-  app.setNotFoundHandler((req, reply) => void reply.code(404).send({ error: 'Not Found', message: `no route ${req.method} ${req.url.split('?')[0] ?? ''}; see /docs` }));
+  app.setNotFoundHandler(
+    (req, reply) => void reply.code(404).send({ error: 'Not Found', message: `no route ${req.method} ${req.url.split('?')[0] ?? ''}; see /docs` }),
+  );
   await app.register(swagger, {
     openapi: {
       info: { title: 'westream sim-manager', version: '0.1.0', description: 'Status and control of one weighted-ensemble run.' },

@@ -48,17 +48,39 @@ export const Status = Type.Object({
   westH5: Type.String(),
   workManager: Type.String(),
   state: oneOf(['initializing', 'running', 'paused', 'stopping', 'done', 'failed', 'recorded'] as const),
-  requested: Type.Unsafe<'pause' | 'stop' | null>({ type: ['string', 'null'], enum: ['pause', 'stop', null], description: 'asked for, takes effect at the end of the iteration' }),
+  requested: Type.Unsafe<'pause' | 'stop' | null>({
+    type: ['string', 'null'],
+    enum: ['pause', 'stop', null],
+    description: 'asked for, takes effect at the end of the iteration',
+  }),
   currentIteration: Type.Integer(),
   maxTotalIterations: nullable(Type.Integer()),
   segments: Counts,
   workers: Type.Array(Worker),
   elapsed: Type.Number({ description: 'seconds since this sim-manager started' }),
   eta: nullable(Type.Number(), { description: 'seconds to max_total_iterations, from recent iterations' }),
-  lastIteration: nullable(Type.Object({ nIter: Type.Integer(), nSegs: Type.Integer(), walltime: Type.Number(), nRecycled: Type.Integer(), recycledWeight: Type.Number(), nextSegs: Type.Integer() })),
+  lastIteration: nullable(
+    Type.Object({
+      nIter: Type.Integer(),
+      nSegs: Type.Integer(),
+      walltime: Type.Number(),
+      nRecycled: Type.Integer(),
+      recycledWeight: Type.Number(),
+      nextSegs: Type.Integer(),
+    }),
+  ),
   stragglers: Type.Array(
-    Type.Object({ nIter: Type.Integer(), segId: Type.Integer(), runningFor: Type.Number({ description: 'seconds' }), medianWalltime: Type.Number({ description: "seconds: the median of its iteration's completed segments" }), completed: Type.Integer() }),
-    { description: "running segments of the current iteration past straggler_seconds and 5× the median of its completed ones (longest first); none is killed for it" },
+    Type.Object({
+      nIter: Type.Integer(),
+      segId: Type.Integer(),
+      runningFor: Type.Number({ description: 'seconds' }),
+      medianWalltime: Type.Number({ description: "seconds: the median of its iteration's completed segments" }),
+      completed: Type.Integer(),
+    }),
+    {
+      description:
+        'running segments of the current iteration past straggler_seconds and 5× the median of its completed ones (longest first); none is killed for it',
+    },
   ),
 });
 export type StatusBody = Static<typeof Status>;
@@ -87,7 +109,10 @@ export const AdaptiveBins = Type.Object({
 
 export const IterationDetail = Type.Object({
   summary: IterationSummary,
-  bins: Type.Array(Bin, { description: 'occupied bins, by where segments start (what the resampler saw; with MAB or binless bins, as WESTPA reports them: placed from these start points)' }),
+  bins: Type.Array(Bin, {
+    description:
+      'occupied bins, by where segments start (what the resampler saw; with MAB or binless bins, as WESTPA reports them: placed from these start points)',
+  }),
   adaptiveBins: nullable(Type.Array(AdaptiveBins), { description: 'the MAB or binless bins the WE step that made this iteration placed; null for fixed bins' }),
   flux: Type.Object({
     recycledWeight: Type.Number({ description: 'weight that reached a target state in this iteration' }),
@@ -114,7 +139,13 @@ export const Page = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: PAGE_DEFAULTS.limit })),
 });
 
-export const SegmentPage = Type.Object({ nIter: Type.Integer(), total: Type.Integer(), offset: Type.Integer(), limit: Type.Integer(), segments: Type.Array(SegmentRow) });
+export const SegmentPage = Type.Object({
+  nIter: Type.Integer(),
+  total: Type.Integer(),
+  offset: Type.Integer(),
+  limit: Type.Integer(),
+  segments: Type.Array(SegmentRow),
+});
 
 export const SegmentDetail = Type.Object({
   nIter: Type.Integer(),

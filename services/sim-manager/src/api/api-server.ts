@@ -36,7 +36,13 @@ export function startApi(o: ApiOptions): RunningApi {
   const send = (m: ToApi): void => thread.postMessage(m);
   monitor.onEvent((event) => send({ type: 'event', event }));
   // The run may have begun before the thread listens: it starts from what the loop has said so far.
-  send({ type: 'event', event: { type: 'run-started', data: { nIter: monitor.view.nIter, lastIter: monitor.view.lastIter, workManager: monitor.view.workManager, startedAt: monitor.view.startedAt } } });
+  send({
+    type: 'event',
+    event: {
+      type: 'run-started',
+      data: { nIter: monitor.view.nIter, lastIter: monitor.view.lastIter, workManager: monitor.view.workManager, startedAt: monitor.view.startedAt },
+    },
+  });
   const exited = new Promise<void>((r) => thread.once('exit', () => r()));
   const ready = new Promise<string>((resolve, reject) => {
     thread.on('message', (m: FromApi) => {

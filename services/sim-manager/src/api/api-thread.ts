@@ -50,7 +50,16 @@ const thisMachine = (): Promise<WorkerView[]> =>
     },
   ]);
 const workers = observer
-  ? async () => (await observer.workers()).map((w) => ({ node: w.node, alive: w.alive, slots: w.slots, gpus: w.gpus, running: w.running, draining: w.draining, lastHeartbeat: w.at }))
+  ? async () =>
+      (await observer.workers()).map((w) => ({
+        node: w.node,
+        alive: w.alive,
+        slots: w.slots,
+        gpus: w.gpus,
+        running: w.running,
+        draining: w.draining,
+        lastHeartbeat: w.at,
+      }))
   : data.localSlots === 0
     ? () => Promise.resolve([])
     : thisMachine;

@@ -23,7 +23,9 @@ const queryFor = (ndim: number) =>
 const Body = Type.Object({
   dim: Type.Integer(),
   edges: Type.Array(Type.Number()),
-  iterations: Type.Array(Type.Object({ nIter: Type.Integer(), nSegs: Type.Integer(), hist: Type.Array(Type.Number()), recycledWeight: Type.Number(), nRecycled: Type.Integer() })),
+  iterations: Type.Array(
+    Type.Object({ nIter: Type.Integer(), nSegs: Type.Integer(), hist: Type.Array(Type.Number()), recycledWeight: Type.Number(), nRecycled: Type.Integer() }),
+  ),
 });
 
 /** The finite span of the config's outer boundaries along `dim`, when it has one. */
@@ -59,38 +61,49 @@ export const evolutionRoutes: FastifyPluginCallbackTypebox<{ o: ApiAppOptions; s
     return r;
   }
 
-  app.get('/evolution', { schema: { summary: 'Per iteration: weighted pcoord histogram (all timepoints) and weight recycled into the targets', querystring: Query, response: { 200: Body, 400: { $ref: 'Error#' } } } }, async (req, reply) => {
-    const { bins = DEFAULTS.bins, dim = DEFAULTS.dim, from = DEFAULTS.from } = req.query;
-    if (dim >= pcoordNdim) return reply.code(400).send({ error: 'Bad Request', message: `dim ${dim}: the pcoord has ${pcoordNdim} dimension(s) (0–${pcoordNdim - 1})` });
-    const [lo, hi] = await rangeOf(dim);
-    const width = (hi - lo) / bins;
-    const last = Math.max(o.monitor.nIter, store.currentIteration) - 1; // finished iterations only
-    const iterations = [];
-    for (let n = from; n <= last; n++) {
-      // As w_pdist counts: a segment's first point repeats its parent's last, so only the first iteration
-      // shown counts it.
-      const first = n === from ? 0 : 1;
-      const key = `${n}/${dim}/${bins}/${first}`;
-      let row = cache.get(key);
-      if (!row) {
-        const rec = await store.readIteration(n);
-        const hist = new Array<number>(bins).fill(0);
-        let total = 0;
-        for (let s = 0; s < rec.nSegs; s++) {
-          const w = rec.weights[s] as number;
-          for (let t = Math.min(first, pcoordLen - 1); t < pcoordLen; t++) {
-            const v = rec.pcoord[(s * pcoordLen + t) * pcoordNdim + dim] as number;
-            const b = Math.floor((v - lo) / width);
-            if (b >= 0 && b < bins) hist[b] = (hist[b] as number) + w;
-            total += w;
+  app.get(
+    '/evolution',
+    {
+      schema: {
+        summary: 'Per iteration: weighted pcoord histogram (all timepoints) and weight recycled into the targets',
+        querystring: Query,
+        response: { 200: Body, 400: { $ref: 'Error#' } },
+      },
+    },
+    async (req, reply) => {
+      const { bins = DEFAULTS.bins, dim = DEFAULTS.dim, from = DEFAULTS.from } = req.query;
+      if (dim >= pcoordNdim)
+        return reply.code(400).send({ error: 'Bad Request', message: `dim ${dim}: the pcoord has ${pcoordNdim} dimension(s) (0–${pcoordNdim - 1})` });
+      const [lo, hi] = await rangeOf(dim);
+      const width = (hi - lo) / bins;
+      const last = Math.max(o.monitor.nIter, store.currentIteration) - 1; // finished iterations only
+      const iterations = [];
+      for (let n = from; n <= last; n++) {
+        // As w_pdist counts: a segment's first point repeats its parent's last, so only the first iteration
+        // shown counts it.
+        const first = n === from ? 0 : 1;
+        const key = `${n}/${dim}/${bins}/${first}`;
+        let row = cache.get(key);
+        if (!row) {
+          const rec = await store.readIteration(n);
+          const hist = new Array<number>(bins).fill(0);
+          let total = 0;
+          for (let s = 0; s < rec.nSegs; s++) {
+            const w = rec.weights[s] as number;
+            for (let t = Math.min(first, pcoordLen - 1); t < pcoordLen; t++) {
+              const v = rec.pcoord[(s * pcoordLen + t) * pcoordNdim + dim] as number;
+              const b = Math.floor((v - lo) / width);
+              if (b >= 0 && b < bins) hist[b] = (hist[b] as number) + w;
+              total += w;
+            }
           }
+          row = { nIter: n, nSegs: rec.nSegs, hist: hist.map((h) => (total > 0 ? h / total : 0)), ...recycledOf(rec) };
+          cache.set(key, row);
         }
-        row = { nIter: n, nSegs: rec.nSegs, hist: hist.map((h) => (total > 0 ? h / total : 0)), ...recycledOf(rec) };
-        cache.set(key, row);
+        iterations.push(row);
       }
-      iterations.push(row);
-    }
-    return { dim, edges: Array.from({ length: bins + 1 }, (_, i) => lo + i * width), iterations };
-  });
+      return { dim, edges: Array.from({ length: bins + 1 }, (_, i) => lo + i * width), iterations };
+    },
+  );
   done();
 };

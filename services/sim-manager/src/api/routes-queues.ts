@@ -33,11 +33,12 @@ export async function registerQueues(app: FastifyInstance, queues: readonly Queu
     scope.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
       if (tokenMatches(req, token) || cookieMatches(req, token)) return;
       if (sameSecret(new URL(req.url, 'http://x').searchParams.get('token'), token)) {
-        return reply
-          .header('set-cookie', `${COOKIE}=${encodeURIComponent(token)}; Path=/queues; HttpOnly; SameSite=Strict`)
-          .redirect('/queues', 303);
+        return reply.header('set-cookie', `${COOKIE}=${encodeURIComponent(token)}; Path=/queues; HttpOnly; SameSite=Strict`).redirect('/queues', 303);
       }
-      return reply.code(401).send({ error: 'Unauthorized', message: 'the queue board can change jobs: open /queues?token=<token> once (the token the run printed), or send Authorization: Bearer <token>' });
+      return reply.code(401).send({
+        error: 'Unauthorized',
+        message: 'the queue board can change jobs: open /queues?token=<token> once (the token the run printed), or send Authorization: Bearer <token>',
+      });
     });
     await scope.register(board.registerPlugin(), { prefix: '/queues' });
   });

@@ -41,8 +41,13 @@ export const runRoutes: FastifyPluginCallbackTypebox<{ o: ApiAppOptions }> = (ap
   const control = (what: 'pause' | 'resume' | 'stop', message: string): void => {
     app.post(`/run/${what}`, { schema: { summary: message, security: [{ token: [] }], response: { 200: ControlBody, ...errors } } }, async (req, reply) => {
       // Before the token: serve prints none, and there is nothing to protect.
-      if (m.state === 'recorded') return reply.code(409).send({ error: 'Conflict', message: "this is 'westream serve', showing a run's record: nothing runs here to pause or stop" });
-      if (!tokenMatches(req, o.token)) return reply.code(401).send({ error: 'Unauthorized', message: 'this route changes the run: send Authorization: Bearer <token> (the token the run printed, or WESTREAM_API_TOKEN)' });
+      if (m.state === 'recorded')
+        return reply.code(409).send({ error: 'Conflict', message: "this is 'westream serve', showing a run's record: nothing runs here to pause or stop" });
+      if (!tokenMatches(req, o.token))
+        return reply.code(401).send({
+          error: 'Unauthorized',
+          message: 'this route changes the run: send Authorization: Bearer <token> (the token the run printed, or WESTREAM_API_TOKEN)',
+        });
       if (m.state === 'done' || m.state === 'failed') return reply.code(409).send({ error: 'Conflict', message: `the run has ended (${m.state})` });
       await m.request(what);
       return { state: m.state, requested: m.requested, message };
@@ -53,31 +58,38 @@ export const runRoutes: FastifyPluginCallbackTypebox<{ o: ApiAppOptions }> = (ap
   control('stop', 'Stop at the end of the running iteration; westream run continues from the next one');
 
   // --- live events (server-sent events) ---
-  app.get('/events', { schema: { summary: 'Server-sent events: segment started/finished/failed, iteration started/finished, run state, worker joined/left' } }, (req, reply) => {
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    res.write(`retry: 2000\n\n`);
-    const send = (e: RunEvent): void => void res.write(`event: ${e.type}\ndata: ${JSON.stringify(e.data)}\n\n`);
-    send({ type: 'run-state', data: { state: m.state, requested: m.requested, nIter: m.nIter } });
-    m.on('event', send);
-    const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
-    req.raw.once('close', () => {
-      clearInterval(keepAlive);
-      m.off('event', send);
-    });
-  });
+  app.get(
+    '/events',
+    { schema: { summary: 'Server-sent events: segment started/finished/failed, iteration started/finished, run state, worker joined/left' } },
+    (req, reply) => {
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+      res.write(`retry: 2000\n\n`);
+      const send = (e: RunEvent): void => void res.write(`event: ${e.type}\ndata: ${JSON.stringify(e.data)}\n\n`);
+      send({ type: 'run-state', data: { state: m.state, requested: m.requested, nIter: m.nIter } });
+      m.on('event', send);
+      const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+      req.raw.once('close', () => {
+        clearInterval(keepAlive);
+        m.off('event', send);
+      });
+    },
+  );
 
   // --- worker joined/left, from the registry, for the event stream ---
   const alive = new Set<string>();
   const watchWorkers = setInterval(() => {
-    void o.workers().then((ws) => {
-      const now = new Set(ws.filter((w) => w.alive).map((w) => w.node));
-      for (const n of now) if (!alive.has(n)) m.apply({ type: 'worker-joined', data: { node: n } });
-      for (const n of alive) if (!now.has(n)) m.apply({ type: 'worker-left', data: { node: n } });
-      alive.clear();
-      for (const n of now) alive.add(n);
-    }, () => undefined);
+    void o.workers().then(
+      (ws) => {
+        const now = new Set(ws.filter((w) => w.alive).map((w) => w.node));
+        for (const n of now) if (!alive.has(n)) m.apply({ type: 'worker-joined', data: { node: n } });
+        for (const n of alive) if (!now.has(n)) m.apply({ type: 'worker-left', data: { node: n } });
+        alive.clear();
+        for (const n of now) alive.add(n);
+      },
+      () => undefined,
+    );
   }, 5000);
   watchWorkers.unref();
   app.addHook('onClose', (_app, next) => {

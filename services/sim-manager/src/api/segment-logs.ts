@@ -53,7 +53,8 @@ export function readLog(simRoot: string, rendered: string, want: { tail?: number
     const rel = relative(root, real);
     if (rel.startsWith('..') || isAbsolute(rel)) throw new LogUnavailable(`${shown} is outside the run directory; the API serves only files inside it`, 403);
     if (!st.isFile()) throw new LogUnavailable(`${shown} is not a regular file (${kindOf(st)}); the API serves only regular files`, 403);
-    if (st.nlink !== 1) throw new LogUnavailable(`${shown} has ${st.nlink} hard links; the API serves only files with one link, which cannot be another file in disguise`, 403);
+    if (st.nlink !== 1)
+      throw new LogUnavailable(`${shown} has ${st.nlink} hard links; the API serves only files with one link, which cannot be another file in disguise`, 403);
     const size = st.size;
     let start: number;
     let end: number;
@@ -99,5 +100,13 @@ function openedPath(fd: number, path: string): string {
 }
 
 function kindOf(st: Stats): string {
-  return st.isFIFO() ? 'a FIFO' : st.isDirectory() ? 'a directory' : st.isSocket() ? 'a socket' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'not a file';
+  return st.isFIFO()
+    ? 'a FIFO'
+    : st.isDirectory()
+      ? 'a directory'
+      : st.isSocket()
+        ? 'a socket'
+        : st.isCharacterDevice() || st.isBlockDevice()
+          ? 'a device'
+          : 'not a file';
 }

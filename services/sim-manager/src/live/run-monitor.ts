@@ -57,7 +57,10 @@ export class RunMonitor implements Reporter, RunControl {
 
   // --- Reporter ---
   runStarted(info: { nIter: number; lastIter: number | null; westH5: string; workManager: string }): void {
-    this.view.apply({ type: 'run-started', data: { nIter: info.nIter, lastIter: info.lastIter, workManager: info.workManager, startedAt: this.view.startedAt } });
+    this.view.apply({
+      type: 'run-started',
+      data: { nIter: info.nIter, lastIter: info.lastIter, workManager: info.workManager, startedAt: this.view.startedAt },
+    });
     this.setState('running');
     this.inner.runStarted(info);
     this.stragglerTimer ??= setInterval(() => this.checkStragglers(), this.o.stragglerCheckMs ?? 5000);
@@ -73,7 +76,19 @@ export class RunMonitor implements Reporter, RunControl {
   }
   segmentFinished(r: SegmentResult): void {
     const ok = r.status === 'complete';
-    this.view.apply({ type: ok ? 'segment-finished' : 'segment-failed', data: { nIter: r.nIter, segId: r.segId, attempt: r.attempt, status: r.status, node: r.node, cputime: r.cputime, walltime: r.walltime, ...(ok ? {} : { reason: r.reason }) } });
+    this.view.apply({
+      type: ok ? 'segment-finished' : 'segment-failed',
+      data: {
+        nIter: r.nIter,
+        segId: r.segId,
+        attempt: r.attempt,
+        status: r.status,
+        node: r.node,
+        cputime: r.cputime,
+        walltime: r.walltime,
+        ...(ok ? {} : { reason: r.reason }),
+      },
+    });
     this.inner.segmentFinished(r);
   }
   iterationFinished(r: IterationReport): void {

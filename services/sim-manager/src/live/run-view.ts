@@ -16,7 +16,10 @@ export type RunEvent =
   | { readonly type: 'run-state'; readonly data: { state: RunState; requested: 'pause' | 'stop' | null; nIter: number } }
   | { readonly type: 'iteration-started'; readonly data: { nIter: number; nSegs: number; nToRun: number } }
   | { readonly type: 'segment-started'; readonly data: { nIter: number; segId: number; attempt: number } }
-  | { readonly type: 'segment-finished' | 'segment-failed'; readonly data: { nIter: number; segId: number; attempt: number; status: string; node: string; cputime: number; walltime: number; reason?: string | null } }
+  | {
+      readonly type: 'segment-finished' | 'segment-failed';
+      readonly data: { nIter: number; segId: number; attempt: number; status: string; node: string; cputime: number; walltime: number; reason?: string | null };
+    }
   | { readonly type: 'iteration-finished'; readonly data: IterationReport }
   | { readonly type: 'worker-joined' | 'worker-left'; readonly data: { node: string } };
 
@@ -72,7 +75,14 @@ export class RunView extends EventEmitter<{ event: [RunEvent] }> {
         this.nIter = e.data.nIter;
         this.nSegs = e.data.nSegs;
         this.segments.clear();
-        for (let i = 0; i < e.data.nSegs; i++) this.segments.set(i, { status: i < e.data.nSegs - e.data.nToRun ? 'complete' : 'pending', node: null, cputime: null, walltime: null, startedAt: null });
+        for (let i = 0; i < e.data.nSegs; i++)
+          this.segments.set(i, {
+            status: i < e.data.nSegs - e.data.nToRun ? 'complete' : 'pending',
+            node: null,
+            cputime: null,
+            walltime: null,
+            startedAt: null,
+          });
         break;
       case 'segment-started': {
         const s = this.segments.get(e.data.segId);
@@ -82,7 +92,13 @@ export class RunView extends EventEmitter<{ event: [RunEvent] }> {
       case 'segment-finished':
       case 'segment-failed': {
         const s = this.segments.get(e.data.segId);
-        if (s && e.data.status !== 'cancelled') Object.assign(s, { status: e.type === 'segment-finished' ? 'complete' : 'failed', node: e.data.node || null, cputime: e.data.cputime, walltime: e.data.walltime });
+        if (s && e.data.status !== 'cancelled')
+          Object.assign(s, {
+            status: e.type === 'segment-finished' ? 'complete' : 'failed',
+            node: e.data.node || null,
+            cputime: e.data.cputime,
+            walltime: e.data.walltime,
+          });
         break;
       }
       case 'iteration-finished':

@@ -45,8 +45,9 @@ export function findStragglers(nIter: number, segments: ReadonlyMap<number, Time
 /** The log line for a straggler; `timeout` is segment_timeout (null: none). */
 export function describeStraggler(s: Straggler, timeout: number | null): string {
   const fmt = (x: number): string => (x >= 120 ? `${(x / 60).toFixed(1)} min` : `${x.toFixed(1)} s`);
-  const then = timeout === null
-    ? 'no segment_timeout is set, so a hung segment waits forever: look at its log (GET /iterations/N/segments/ID/log), and kill its engine to have it retried, or set west.westream.segment_timeout'
-    : `it is killed at segment_timeout (${timeout} s)`;
+  const then =
+    timeout === null
+      ? 'no segment_timeout is set, so a hung segment waits forever: look at its log (GET /iterations/N/segments/ID/log), and kill its engine to have it retried, or set west.westream.segment_timeout'
+      : `it is killed at segment_timeout (${timeout} s)`;
   return `straggler: segment ${s.segId} of iteration ${s.nIter} has been running ${fmt(s.runningFor)}, over ${STRAGGLER_FACTOR}× the median ${fmt(s.medianWalltime)} of the ${s.completed} completed segments of its iteration; ${then}`;
 }
