@@ -3,10 +3,10 @@
  * directory is deleted, recreated and made the cwd; the child gets the WEST_* environment; its return files are
  * read and checked. Both work managers call this same class — in-process (local) or in a worker daemon (BullMQ).
  */
-import { appendFileSync, closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { hostname } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { expandPath, isPythonLoader, type ChildProgram, type StreamTrajectory, type WestConfig } from '@westream/config';
 import { childBaseEnv } from './child-env.js';
 import { PythonLoaders } from './python-loaders.js';
@@ -15,7 +15,8 @@ import type { ProcessRegistry } from './process-registry.js';
 import { randomEnv } from './random-values.js';
 import { AUX_MAX_BYTES, checkPcoordShape, pcoordLimits, readTable, ReturnFileError, type NumericTable } from './return-file.js';
 import { Launcher } from './launcher.js';
-import { makeReturnsDir } from './returns-dir.js';
+import { ReturnPool } from './return-pool.js';
+import { appendLog, describeExit, logTail } from './child-report.js';
 import { IterationDataError, makeHdf5Returns, packLog, packRestart, removeHdf5Returns, restoreRestart } from './iteration-returns.js';
 import { runChild, type ChildOutcome } from './run-child.js';
 import { discoverPort, drainStream, runBuiltins, StreamFailure } from './stream-task.js';
@@ -60,13 +61,30 @@ export type StreamDispatch = (task: SegmentTask, port: number, run: () => Promis
 export class PropagationError extends codedError('PropagationError', 'PROPAGATOR_ERR_HELPER') {}
 
 const INITPOINT = { CONTINUES: 'SEG_INITPOINT_CONTINUES', NEWTRAJ: 'SEG_INITPOINT_NEWTRAJ' } as const;
-const LOG_TAIL_LINES = 15;
+
+/** One call of a program: where it runs, what it is given, how long it may take. */
+interface ChildCall {
+  readonly cwd: string;
+  /** Variables of this call (WEST_CURRENT_*, the return files …), laid over the runner's environment. */
+  readonly vars: Record<string, string>;
+  /** The random stream of its WEST_RAND* values and the stream's path (a segment: iteration, segment id). */
+  readonly random: readonly [RandomStream, ...number[]];
+  readonly stdout: string | null;
+  readonly stderr: string | null;
+  readonly signal?: AbortSignal | undefined;
+  /** Wall-time limit (west.westream.segment_timeout for segments), or null for none. */
+  readonly timeoutSeconds: number | null;
+  /** A segment: through the launcher's queue (see `limitConcurrency`), started when a slot frees. */
+  readonly queued?: boolean;
+  readonly onStarted?: (() => void) | undefined;
+}
 
 export class SegmentRunner {
   readonly refs: DataRefs;
   private readonly env: Record<string, string>;
   private readonly node: string;
   private readonly launcher: Launcher | undefined;
+  private readonly returns: ReturnPool;
   /** The user's dataset loaders (module.function), started at the first segment that needs one. */
   private loaders: PythonLoaders | undefined;
   /** The user's Python propagator (west.propagation.propagator: module.Class); null for the executable one. */
@@ -78,6 +96,7 @@ export class SegmentRunner {
     base.WEST_SIM_ROOT = o.simRoot;
     this.env = { ...base, ...o.config.executable.environ };
     this.refs = new DataRefs(o.config.data.dataRefs, this.env);
+    this.returns = new ReturnPool(o.config, (n) => this.refs.render(n, {}));
     // A Python propagator runs no child per segment: no launcher process for it.
     this.launcher = o.launcher === false || o.config.propagation.propagator === 'python' ? undefined : new Launcher(this.env);
     this.node = o.node ?? hostname();
@@ -163,13 +182,13 @@ export class SegmentRunner {
     segDir = dir.cwd;
     vars.WEST_CURRENT_SEG_DATA_REF = segDir;
 
-    const returns = this.takeReturns(true);
+    const returns = this.returns.take(true);
     // WESTPA's HDF5 framework (data_refs.iteration): the parent's restart files first, then fresh returns.
-    const h5 = config.data.dataRefs.iteration !== null ? makeHdf5Returns(this.returnsDir as string, `seg-${task.nIter}-${task.segId}-${task.attempt}`) : null;
+    const h5 = config.data.dataRefs.iteration !== null ? makeHdf5Returns(this.returns.dir, `seg-${task.nIter}-${task.segId}-${task.attempt}`) : null;
     try {
       if (h5 && task.parentRestart) {
         try {
-          await restoreRestart(Buffer.from(task.parentRestart, 'base64'), segDir, this.returnsDir as string, name);
+          await restoreRestart(Buffer.from(task.parentRestart, 'base64'), segDir, this.returns.dir, name);
         } catch (e) {
           if (e instanceof IterationDataError) return fail(e.message, stdout);
           throw e;
@@ -180,7 +199,14 @@ export class SegmentRunner {
       const { out, failure } = stream
         ? await this.runStreamed(stream, { segDir, vars: segVars, task, stdout, stderr, signal, onStarted, pcoordFile: returns.pcoord })
         : {
-            out: await this.run(prog, segDir, segVars, RandomStream.SEGMENT, [task.nIter, task.segId], stdout, stderr, signal, config.westream.segmentTimeout, {
+            out: await this.run(prog, {
+              cwd: segDir,
+              vars: segVars,
+              random: [RandomStream.SEGMENT, task.nIter, task.segId],
+              stdout,
+              stderr,
+              signal,
+              timeoutSeconds: config.westream.segmentTimeout,
               queued: this.queued,
               onStarted,
             }),
@@ -258,7 +284,7 @@ export class SegmentRunner {
         throw e;
       }
     } finally {
-      this.releaseReturns(returns);
+      this.returns.release(returns);
       if (h5) removeHdf5Returns(h5);
     }
   }
@@ -297,24 +323,20 @@ export class SegmentRunner {
       const vars = reserved === undefined ? s.vars : { ...s.vars, [st.portEnv]: String(reserved) };
       let started!: () => void;
       const engineStarted = new Promise<void>((r) => (started = r));
-      const engine = this.run(
-        prog,
-        s.segDir,
+      const engine = this.run(prog, {
+        cwd: s.segDir,
         vars,
-        RandomStream.SEGMENT,
-        [s.task.nIter, s.task.segId],
-        s.stdout,
-        s.stderr,
-        stop.signal,
-        config.westream.segmentTimeout,
-        {
-          queued: this.queued,
-          onStarted: () => {
-            started();
-            s.onStarted?.();
-          },
+        random: [RandomStream.SEGMENT, s.task.nIter, s.task.segId],
+        stdout: s.stdout,
+        stderr: s.stderr,
+        signal: stop.signal,
+        timeoutSeconds: config.westream.segmentTimeout,
+        queued: this.queued,
+        onStarted: () => {
+          started();
+          s.onStarted?.();
         },
-      );
+      });
       let port: number | undefined = reserved;
       let engineEnded = false;
       // Once the engine has ended, nobody will accept a connection: stop trying (a connected stream ends itself).
@@ -388,17 +410,15 @@ export class SegmentRunner {
       const prog = st.program;
       const { stdout, stderr } = this.outputs(prog, { segment });
       tasks.push(
-        this.run(
-          prog,
-          prog.cwd ?? s.segDir,
-          streamVars,
-          RandomStream.SEGMENT,
-          [s.task.nIter, s.task.segId],
+        this.run(prog, {
+          cwd: prog.cwd ?? s.segDir,
+          vars: streamVars,
+          random: [RandomStream.SEGMENT, s.task.nIter, s.task.segId],
           stdout,
           stderr,
-          stop,
-          config.westream.segmentTimeout,
-        ).then((out) => {
+          signal: stop,
+          timeoutSeconds: config.westream.segmentTimeout,
+        }).then((out) => {
           const bad = out.cancelled ? null : describeExit(out, this.exePath(prog), config.westream.segmentTimeout);
           if (bad) throw new StreamFailure(`the analysis program: ${bad}${logTail(stdout)}`, 'program-exited');
         }),
@@ -436,20 +456,18 @@ export class SegmentRunner {
     vars.WEST_STRUCT_DATA_REF = istate ? this.istateParentRef(istate, bstate) : (vars.WEST_BSTATE_DATA_REF as string);
     const values = istate ? { basis_state: basisFields(bstate), initial_state: initialFields(istate) } : { basis_state: basisFields(bstate) };
     const { stdout, stderr } = this.outputs(prog, values);
-    const returns = this.takeReturns(false);
-    const h5 = framework ? makeHdf5Returns(this.returnsDir as string, `bstate-${bstate.id}`) : null;
+    const returns = this.returns.take(false);
+    const h5 = framework ? makeHdf5Returns(this.returns.dir, `bstate-${bstate.id}`) : null;
     try {
-      const out = await this.run(
-        prog,
-        prog.cwd ?? this.o.simRoot,
-        { ...vars, ...returns.vars, ...h5?.vars },
-        RandomStream.GET_PCOORD,
-        istate ? [1, istate.id] : [0, bstate.id],
+      const out = await this.run(prog, {
+        cwd: prog.cwd ?? this.o.simRoot,
+        vars: { ...vars, ...returns.vars, ...h5?.vars },
+        random: istate ? [RandomStream.GET_PCOORD, 1, istate.id] : [RandomStream.GET_PCOORD, 0, bstate.id],
         stdout,
         stderr,
         signal,
-        null,
-      );
+        timeoutSeconds: null,
+      });
       const bad = describeExit(out, this.exePath(prog), null);
       if (bad) throw new PropagationError(`get_pcoord for ${what}: ${bad}${logTail(stdout)}`);
       let pcoord: Float64Array;
@@ -473,7 +491,7 @@ export class SegmentRunner {
         throw e;
       }
     } finally {
-      this.releaseReturns(returns);
+      this.returns.release(returns);
       if (h5) removeHdf5Returns(h5);
     }
   }
@@ -486,7 +504,15 @@ export class SegmentRunner {
     const vars = this.stateVars(istate, bstate);
     const { stdout, stderr } = this.outputs(prog, { basis_state: basisFields(bstate), initial_state: initialFields(istate) });
     mkdirSync(dirname(vars.WEST_ISTATE_DATA_REF as string), { recursive: true });
-    const out = await this.run(prog, prog.cwd ?? this.o.simRoot, vars, RandomStream.GEN_ISTATE, [istate.id], stdout, stderr, signal, null);
+    const out = await this.run(prog, {
+      cwd: prog.cwd ?? this.o.simRoot,
+      vars,
+      random: [RandomStream.GEN_ISTATE, istate.id],
+      stdout,
+      stderr,
+      signal,
+      timeoutSeconds: null,
+    });
     const bad = describeExit(out, this.exePath(prog), null);
     if (bad) throw new PropagationError(`gen_istate for initial state ${istate.id}: ${bad}${logTail(stdout)}`);
     return this.getPcoord(bstate, istate, signal);
@@ -497,8 +523,7 @@ export class SegmentRunner {
     this.python?.close();
     this.loaders?.close();
     this.launcher?.close();
-    if (this.returnsDir) rmSync(this.returnsDir, { recursive: true, force: true });
-    this.returnsDir = undefined;
+    this.returns.close();
   }
 
   /** pre_iteration / post_iteration; a failure is a warning (as in WESTPA), returned as text. */
@@ -508,7 +533,14 @@ export class SegmentRunner {
     if (!prog || !prog.enabled) return null;
     const { stdout, stderr } = this.outputs(prog, { n_iter: nIter });
     const purpose = which === 'pre' ? RandomStream.PRE_ITERATION : RandomStream.POST_ITERATION;
-    const out = await this.run(prog, prog.cwd ?? this.o.simRoot, { WEST_CURRENT_ITER: String(nIter) }, purpose, [nIter], stdout, stderr, undefined, null);
+    const out = await this.run(prog, {
+      cwd: prog.cwd ?? this.o.simRoot,
+      vars: { WEST_CURRENT_ITER: String(nIter) },
+      random: [purpose, nIter],
+      stdout,
+      stderr,
+      timeoutSeconds: null,
+    });
     const bad = describeExit(out, this.exePath(prog), null);
     return bad ? `${which}_iteration for iteration ${nIter}: ${bad}${logTail(stdout)}` : null;
   }
@@ -539,109 +571,28 @@ export class SegmentRunner {
     return { stdout, stderr };
   }
 
-  /**
-   * Return files live in one private temp directory per runner. Like WESTPA's mkstemp, each call gets files that
-   * exist and are empty when the child starts. They are reused from a pool instead of created and deleted per
-   * segment: inode churn made ext4's directory allocator the largest cost of a short segment (perf: ~25% of
-   * the sim-manager's CPU in find_inode_bit). Truncating before each use means a child that writes nothing is
-   * seen as empty, never as the previous segment's data.
-   */
-  private returnsDir: string | undefined;
-  private returnsSeq = 0;
-  private readonly freeReturns: ReturnSet[] = [];
-
-  private takeReturns(withAux: boolean): ReturnSet {
-    this.returnsDir ??= makeReturnsDir();
-    const dir = this.returnsDir;
-    const auxNames = withAux ? this.auxDatasets() : [];
-    const i = this.freeReturns.findIndex((r) => sameNames(r.auxNames, auxNames));
-    const set =
-      i >= 0
-        ? (this.freeReturns.splice(i, 1)[0] as ReturnSet)
-        : newReturnSet(dir, String(this.returnsSeq++), auxNames, (n) => this.refs.render(n, {}), this.o.config);
-    for (const f of set.owned) closeSync(openSync(f, 'w')); // create or truncate: never stale, never absent
-    return set;
-  }
-
-  private releaseReturns(set: ReturnSet): void {
-    this.freeReturns.push(set);
-  }
-
-  private auxDatasets(): string[] {
-    return this.o.config.data.datasets.filter((ds) => ds.name !== 'pcoord' && ds.enabled && !ds.dir && ds.loader !== 'npy_data_loader').map((ds) => ds.name);
-  }
-
-  private run(
-    prog: ChildProgram,
-    cwd: string,
-    vars: Record<string, string>,
-    purpose: RandomStream,
-    path: number[],
-    stdout: string | null,
-    stderr: string | null,
-    signal: AbortSignal | undefined,
-    timeoutSeconds: number | null,
-    segment?: { queued: boolean; onStarted: (() => void) | undefined },
-  ): Promise<ChildOutcome> {
+  /** Runs one of the config's programs (a segment's propagator, get_pcoord, gen_istate, a hook, an analysis). */
+  private run(prog: ChildProgram, c: ChildCall): Promise<ChildOutcome> {
+    const [purpose, ...path] = c.random;
     // WESTPA's order: os.environ, executable.environ, random values, per-call variables, the child's environ.
-    const env = { ...randomEnv(this.o.seed, purpose, ...path), ...vars, ...prog.environ };
+    const env = { ...randomEnv(this.o.seed, purpose, ...path), ...c.vars, ...prog.environ };
     return runChild({
       executable: this.exePath(prog),
-      cwd,
+      cwd: c.cwd,
       baseEnv: this.env,
       env,
-      stdout,
-      stderr,
+      stdout: c.stdout,
+      stderr: c.stderr,
       stdin: prog.stdin ? this.refs.render(prog.stdin, {}) : null,
-      timeoutMs: timeoutSeconds === null ? null : timeoutSeconds * 1000,
+      timeoutMs: c.timeoutSeconds === null ? null : c.timeoutSeconds * 1000,
       ...(this.o.killGraceMs !== undefined ? { killGraceMs: this.o.killGraceMs } : {}),
-      ...(signal ? { signal } : {}),
+      ...(c.signal ? { signal: c.signal } : {}),
       ...(this.o.registry ? { registry: this.o.registry } : {}),
       ...(this.launcher ? { launcher: this.launcher } : {}),
-      ...(segment?.queued ? { queued: true } : {}),
-      ...(segment?.onStarted ? { onStarted: segment.onStarted } : {}),
+      ...(c.queued ? { queued: true } : {}),
+      ...(c.onStarted ? { onStarted: c.onStarted } : {}),
     });
   }
-}
-
-interface ReturnSet {
-  readonly auxNames: readonly string[];
-  readonly pcoord: string;
-  readonly aux: Map<string, string>;
-  readonly vars: Record<string, string>;
-  /** The files in the private directory (a dataset's own `filename` is the user's, and left alone). */
-  readonly owned: readonly string[];
-}
-
-function newReturnSet(dir: string, tag: string, auxNames: readonly string[], render: (template: string) => string, config: WestConfig): ReturnSet {
-  const pcoord = join(dir, `${tag}.pcoord`);
-  const vars: Record<string, string> = { WEST_PCOORD_RETURN: pcoord };
-  const aux = new Map<string, string>();
-  const owned = [pcoord];
-  for (const name of auxNames) {
-    const ds = config.data.datasets.find((d) => d.name === name);
-    const file = ds?.filename ? render(ds.filename) : join(dir, `${tag}.${name}`);
-    if (!ds?.filename) owned.push(file);
-    aux.set(name, file);
-    vars[`WEST_${name.toUpperCase()}_RETURN`] = file;
-  }
-  return { auxNames, pcoord, aux, vars, owned };
-}
-
-function sameNames(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
-/** Why a child's exit means failure, or null when it succeeded. */
-function describeExit(out: ChildOutcome, exe: string, timeoutSeconds: number | null): string | null {
-  if (out.spawnError) {
-    const hint = out.spawnError === 'ENOENT' ? 'no such file' : out.spawnError === 'EACCES' ? 'not executable: chmod +x it' : out.spawnError;
-    return `cannot start ${exe} (${hint})`;
-  }
-  if (out.timedOut) return `exceeded its wall-time limit of ${timeoutSeconds} s (west.westream.segment_timeout) and was killed with its process group`;
-  if (out.signal) return `${exe} was killed by ${out.signal}`;
-  if (out.exitCode !== 0) return `${exe} exited with status ${out.exitCode}`;
-  return null;
 }
 
 /** A TCP port free a moment ago on `host` (port_discovery: reserve; a race with another process is retried). */
@@ -667,32 +618,11 @@ function bindFailed(logs: readonly string[], st: StreamTrajectory): boolean {
   });
 }
 
-function appendLog(file: string, lines: readonly string[]): void {
-  try {
-    mkdirSync(dirname(file), { recursive: true });
-    appendFileSync(file, lines.map((l) => `westream: ${l}\n`).join(''));
-  } catch {
-    /* the log is a courtesy; the segment's reason carries the same text */
-  }
-}
-
 /** np.loadtxt's squeeze: one value → 0-D, one row or one column → 1-D. */
 function squeeze(t: NumericTable): AuxArray {
   const [r, c] = t.shape;
   const shape = r === 1 && c === 1 ? [] : r === 1 ? [c] : c === 1 ? [r] : [r, c];
   return { shape, data: Array.from(t.data) };
-}
-
-function logTail(log: string | null): string {
-  if (!log) return '\n  (no log: set executable.<program>.stdout in the config to keep one)';
-  let text: string;
-  try {
-    text = readFileSync(log, 'utf8');
-  } catch {
-    return `\n  log ${log} (not written)`;
-  }
-  const lines = text.trimEnd().split('\n').slice(-LOG_TAIL_LINES);
-  return `\n  log ${log}${lines.length && lines[0] ? `, last lines:\n${lines.map((l) => `    | ${l}`).join('\n')}` : ' (empty)'}`;
 }
 
 /** Waits for `p` to settle, or `ms` to pass, whichever is first (and leaves no timer behind). */
