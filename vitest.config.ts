@@ -18,6 +18,7 @@ export default defineConfig({
       '@westream/imd': pkg('imd'),
       '@westream/propagator': pkg('propagator'),
       '@westream/store': pkg('store'),
+      '@westream/h5md': pkg('h5md'),
       '@westream/work-manager/defaults': fileURLToPath(new URL('./packages/work-manager/src/defaults.ts', import.meta.url)),
       '@westream/work-manager/local': fileURLToPath(new URL('./packages/work-manager/src/local-work-manager.ts', import.meta.url)),
       '@westream/work-manager': pkg('work-manager'),

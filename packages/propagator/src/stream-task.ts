@@ -5,7 +5,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { StreamPcoord, StreamTrajectory } from '@westream/config';
 import { connectImd, type ImdFrame } from '@westream/imd';
-import type { H5mdWriter } from '@westream/store';
+import type { H5mdWriter } from '@westream/h5md';
 
 /**
  * Why a streamed segment failed, ready for the segment's reason. `seen`: when it was found. Once the engine
@@ -193,7 +193,7 @@ class Recorder {
       this.spec.fields.map((fld) => [fld, pick(fld === 'position' ? f.positions : fld === 'velocity' ? f.velocities : f.forces, fld)]),
     );
     if (!this.writer) {
-      const { H5mdWriter } = await import('@westream/store'); // h5wasm only where something is recorded
+      const { H5mdWriter } = await import('@westream/h5md'); // h5wasm only where something is recorded
       this.atoms = sel ? sel.length : total;
       this.writer = await H5mdWriter.create({
         file: this.file,

@@ -6,7 +6,5 @@ export type { CommitChanges, SummaryRow } from './west-h5.js';
 export type * from './records.js';
 export { recycledOf } from './records.js';
 export { iterGroupName } from './layout.js';
-export { H5mdWriter } from './h5md-writer.js';
-export type { H5mdField, H5mdFrame, H5mdOptions } from './h5md-writer.js';
 export { writeIterationFile, readIterationBytes, readIterationFileBytes, IterationFileError } from './iteration-file.js';
 export type { IterationFileContents, IterationFileSegment, SegmentFrames } from './iteration-file.js';

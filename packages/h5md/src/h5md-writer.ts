@@ -8,7 +8,10 @@
  * half file with the final name.
  */
 import { renameSync, rmSync } from 'node:fs';
-import { h5, type H5Dataset, type H5File } from './h5.js';
+import h5wasm from 'h5wasm/node';
+
+type H5File = InstanceType<typeof h5wasm.File>;
+type H5Dataset = InstanceType<typeof h5wasm.Dataset>;
 
 export type H5mdField = 'position' | 'velocity' | 'force';
 
@@ -45,9 +48,9 @@ export class H5mdWriter {
   ) {}
 
   static async create(o: H5mdOptions): Promise<H5mdWriter> {
-    const lib = await h5();
+    await h5wasm.ready;
     const tmp = `${o.file}.partial`;
-    const f = new lib.File(tmp, 'w');
+    const f = new h5wasm.File(tmp, 'w');
     const root = f.create_group('h5md');
     root.create_attribute('version', [1, 1], [2], '<i4');
     f.create_group('h5md/author').create_attribute('name', 'westream');
