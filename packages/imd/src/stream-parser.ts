@@ -104,6 +104,9 @@ interface WholeFrame {
   readonly buf: Uint8Array;
 }
 
+/** What a read that completes nothing returns (shared: callers only iterate it). */
+const NO_EVENTS: readonly ImdEvent[] = Object.freeze([]);
+
 export class ImdStreamParser {
   private readonly head = Buffer.alloc(HEADER_BYTES);
   private headFill = 0;
@@ -206,13 +209,22 @@ export class ImdStreamParser {
   }
 
   /** `n` bytes arrived in `buf`, the buffer `readTarget` returned. Same events and errors as `push`. */
-  received(n: number, buf: Uint8Array): ImdEvent[] {
+  received(n: number, buf: Uint8Array): readonly ImdEvent[] {
+    // Most reads of a whole frame land in place inside one large body and do not finish it: nothing to parse,
+    // only counters to move (about 20 reads per 3.6 MB frame; the full path allocates per read).
+    const b = this.body;
+    const w = this.whole;
+    if (w && b && b.floats && buf.buffer === b.into.buffer && buf.byteOffset === b.into.byteOffset + b.filled && b.filled + n < b.into.length) {
+      b.filled += n;
+      this.consumed += n;
+      return NO_EVENTS;
+    }
     const d = this.direct;
     this.direct = undefined;
     if (d === undefined || d !== this.body || buf.buffer !== d.into.buffer) return this.push(buf.subarray(0, n));
     d.filled += n;
     this.consumed += n;
-    if (d.filled < d.into.length) return [];
+    if (d.filled < d.into.length) return NO_EVENTS;
     this.body = undefined;
     return this.push(new Uint8Array(0), d);
   }
@@ -379,8 +391,11 @@ export class ImdStreamParser {
 
   private finishFrame(): ImdFrame {
     const f = this.frame;
-    const step = f.step ?? f.energies?.step ?? this.frames;
-    const frame: ImdFrame = { ...f, index: this.frames, step };
+    // The object built up for this frame becomes the frame (no copy: a spread of it cost ~7 µs per frame).
+    // Its keys keep the order a spread gave them: the packets' fields as they came, then index, then step.
+    f.index = this.frames;
+    f.step ??= f.energies?.step ?? this.frames;
+    const frame = f as ImdFrame;
     this.frames++;
     this.frame = {};
     this.pos = 0;
