@@ -137,6 +137,18 @@ describe.skipIf(noPeers)("WESTPA's HDF5 framework, local work manager", () => {
     const r = westream(root, ['run', '--config', 'west.cfg']);
     expect(r.code, r.stderr + r.stdout).toBe(0);
     expectFramework(root);
+    // westream truncate keeps the iterations' external links (it used to copy each link's target as an empty
+    // group: WESTPA's readers then found no trajectories); the run then redoes iteration 3 through them.
+    const t = westream(root, ['truncate', '--config', 'west.cfg', '-n', String(ITERS)]);
+    expect(t.code, t.stderr + t.stdout).toBe(0);
+    const links = python(
+      "import h5py,json,sys\nw=h5py.File(sys.argv[1],'r')\nprint(json.dumps([[type(l).__name__, getattr(l, 'filename', None)] for l in (w['iterations/iter_%08d' % n].get('trajectories', getlink=True) for n in range(1, int(sys.argv[2])))]))",
+      [join(root, 'west.h5'), String(ITERS)],
+    );
+    expect(JSON.parse(links)).toEqual([...Array(ITERS - 1).keys()].map((k) => ['ExternalLink', `traj_segs/iter_${String(k + 1).padStart(6, '0')}.h5`]));
+    const again = westream(root, ['run', '--config', 'west.cfg']);
+    expect(again.code, again.stderr + again.stdout).toBe(0);
+    expectFramework(root);
   }, 300_000);
 
   it('a child whose parent left no restart fails, naming itself, and the committed iterations stay', () => {
@@ -167,7 +179,11 @@ const BASIS_GET_PCOORD = `set -euo pipefail
 cat "$WEST_STRUCT_DATA_REF" > "$WEST_PCOORD_RETURN"
 cat "$WEST_STRUCT_DATA_REF" > "$WEST_RESTART_RETURN/parent.last"
 echo "basis $WEST_BSTATE_ID" > "$WEST_RESTART_RETURN/parent.history"
-echo "get_pcoord log of basis state $WEST_BSTATE_ID" > "$WEST_LOG_RETURN"`;
+echo "get_pcoord log of basis state $WEST_BSTATE_ID" > "$WEST_LOG_RETURN"
+# Its structure as a trajectory too (WESTPA's get_pcoord returns one for a basis state): two frames, the Na
+# ion at 0 and at 0.123 nm (XYZ is in Å), for iteration 0's file.
+printf 'NaCl\\n    2\\n    1NA      NA    1   0.000   0.000   0.000\\n    2CL      CL    2   0.500   0.000   0.000\\n   3.00000   3.00000   3.00000\\n' > "$WEST_TRAJECTORY_RETURN/nacl.gro"
+printf '2\\nbasis\\nNa 0.0 0.0 0.0\\nCl 5.0 0.0 0.0\\n2\\nbasis\\nNa 1.23 0.0 0.0\\nCl 5.0 0.0 0.0\\n' > "$WEST_TRAJECTORY_RETURN/basis.xyz"`;
 const BASIS_RUNSEG = `set -euo pipefail
 cd "$WEST_CURRENT_SEG_DATA_REF"
 x0=$(cat parent.last)
@@ -176,7 +192,9 @@ awk -v x="$x0" -v s="$WEST_RAND32" 'BEGIN { srand(s); printf "%.6f\\n", x; for (
 cp pcoord.txt "$WEST_PCOORD_RETURN"
 echo "$WEST_CURRENT_ITER:$WEST_CURRENT_SEG_ID" >> history
 tail -n 1 pcoord.txt > "$WEST_RESTART_RETURN/parent.last"
-cp history "$WEST_RESTART_RETURN/parent.history"`;
+cp history "$WEST_RESTART_RETURN/parent.history"
+printf 'NaCl\\n    2\\n    1NA      NA    1   0.000   0.000   0.000\\n    2CL      CL    2   0.500   0.000   0.000\\n   3.00000   3.00000   3.00000\\n' > "$WEST_TRAJECTORY_RETURN/nacl.gro"
+awk '{ printf "2\\nframe %d\\nNa %.4f 0.0 0.0\\nCl 5.0 0.0 0.0\\n", NR, $1 * 10 }' pcoord.txt > "$WEST_TRAJECTORY_RETURN/seg.xyz"`;
 const BASIS_ITERS = 4;
 const BASIS_READ = `
 import json, os, sys, tempfile, h5py
@@ -196,7 +214,20 @@ with h5py.File(os.path.join(root, 'traj_segs', 'iter_000000.h5'), 'r') as f:
     raw = bytes(f['log/0_0/data'][...])
     with tarfile.open(fileobj=io.BytesIO(raw[:-1]), mode='r:gz') as t:
         log0 = t.extractfile('seg.log').read().decode()
-out = {'basis': restart(0, 0), 'log': log0, 'iterations': []}
+with WESTIterationFile(os.path.join(root, 'traj_segs', 'iter_000000.h5'), 'r') as f:
+    t0 = f.read_as_traj(0, 0)
+out = {'basis': restart(0, 0), 'log': log0, 'basisFrames': t0.xyz[:, 0, 0].astype(float).tolist(), 'basisAtoms': [a.name for a in t0.topology.atoms], 'iterations': []}
+with h5py.File(os.path.join(root, 'west.h5'), 'r') as w:
+    g = w['iterations/iter_00000000']
+    out['iteration0'] = {'weight': g['seg_index']['weight'].tolist(), 'parent': g['seg_index']['parent_id'].tolist(), 'pcoord': g['pcoord'][:, 1, 0].astype(float).tolist(), 'link': g.get('trajectories', getlink=True).filename}
+# westpa.analysis: a first-iteration walker from the basis state, with its initial point: the basis state's
+# frames from iteration 0's file, through west.h5's iterations/iter_00000000/trajectories, then its own.
+from westpa.analysis import HDF5MDTrajectory, Run
+run = Run.open(os.path.join(root, 'west.h5'))
+w1 = run.iteration(1).walker(0)
+with WESTIterationFile(os.path.join(root, 'traj_segs', 'iter_000001.h5'), 'r') as f:
+    own = f.read_as_traj(1, 0).xyz[:, 0, 0].astype(float).tolist()
+out['analysis1'] = {'frames': HDF5MDTrajectory()(w1, include_initpoint=True).xyz[:, 0, 0].astype(float).tolist(), 'own': own}
 with h5py.File(os.path.join(root, 'west.h5'), 'r') as w:
     for n in range(1, iters + 1):
         parents = w['iterations/iter_%08d' % n]['seg_index']['parent_id'].tolist()
@@ -223,10 +254,22 @@ describe.skipIf(noPeers)("WESTPA's HDF5 framework: the basis states' restarts (i
     const read = JSON.parse(python(BASIS_READ, [root, String(BASIS_ITERS)])) as {
       basis: Record<string, string>;
       log: string;
+      basisFrames: number[];
+      basisAtoms: string[];
+      iteration0: { weight: number[]; parent: number[]; pcoord: number[]; link: string };
+      analysis1: { frames: number[]; own: number[] };
       iterations: { parents: number[]; history: string[] }[];
     };
     expect(read.basis).toEqual({ 'parent.history': 'basis 0\n', 'parent.last': '0.0\n' });
     expect(read.log).toBe('get_pcoord log of basis state 0\n');
+    // The basis state's trajectory, through WESTPA's own reader (nm; XYZ keeps 1e-4 Å).
+    expect(read.basisAtoms).toEqual(['NA', 'CL']);
+    expect(read.basisFrames).toHaveLength(2);
+    read.basisFrames.forEach((x, i) => expect(x).toBeCloseTo([0, 0.123][i] as number, 4));
+    // west.h5's iteration 0, as WESTPA's w_init makes it: the basis state as a dummy segment, and the link.
+    expect(read.iteration0).toEqual({ weight: [1], parent: [-1], pcoord: [0], link: 'traj_segs/iter_000000.h5' });
+    expect(read.analysis1.own).toHaveLength(5);
+    expect(read.analysis1.frames.map((x) => x.toFixed(4))).toEqual([...read.basisFrames, ...read.analysis1.own].map((x) => x.toFixed(4)));
     let recycled = 0;
     read.iterations.forEach((it, k) => {
       const n = k + 1;
@@ -245,6 +288,22 @@ describe.skipIf(noPeers)("WESTPA's HDF5 framework: the basis states' restarts (i
     // The set-up must recycle (the target is 0.2 above the start) or the test proves nothing about recycled walkers.
     expect(recycled).toBeGreaterThan(0);
   }, 300_000);
+
+  it("a basis state's trajectory the loader cannot read fails init with the loader's message, naming the basis state", () => {
+    const root = mkdtempSync(join(tmpdir(), 'westream-h5framework-basis-bad-'));
+    cpSync(join(REPO, 'test/fixtures/randomwalk'), root, { recursive: true });
+    const yaml = readFileSync(join(root, 'west.yaml'), 'utf8').replace(
+      '    data_refs:\n',
+      '    data_refs:\n      iteration: $WEST_SIM_ROOT/traj_segs/iter_{n_iter:06d}.h5\n',
+    );
+    writeFileSync(join(root, 'west.cfg'), yaml);
+    rmSync(join(root, 'west.yaml'));
+    script(root, 'get_pcoord.sh', `cat "$WEST_STRUCT_DATA_REF" > "$WEST_PCOORD_RETURN"\necho 'not a trajectory' > "$WEST_TRAJECTORY_RETURN/basis.xyz"`);
+    const init = westream(root, ['init', '--config', 'west.cfg', '--bstate', 'origin,1.0,origin', '--segs-per-state', '4']);
+    expect(init.code).not.toBe(0);
+    expect(init.stderr).toMatch(/get_pcoord for basis state 0 \('origin'\): WEST_TRAJECTORY_RETURN: loader mdtraj_trajectory_loader/);
+    expect(init.stderr).not.toMatch(/internal error/);
+  }, 120_000);
 });
 
 describe.skipIf(noPeers)("WESTPA's HDF5 framework: a trajectory the loader cannot read", () => {

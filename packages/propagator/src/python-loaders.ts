@@ -37,7 +37,8 @@ export class PythonLoaders {
    * WESTPA's trajectory loader (`loader` of the 'trajectory' dataset; mdtraj's by default) on the segment's
    * WEST_TRAJECTORY_RETURN directory: the frames, in nm / ps / degrees, and the topology as mdtraj's JSON.
    */
-  async loadTrajectory(task: SegmentTask, dir: string, loader: string): Promise<LoadedTrajectory> {
+  /** `task`: the segment's identity as the loader sees it (a basis state's is WESTPA's dummy segment of iteration 0). */
+  async loadTrajectory(task: Pick<SegmentTask, 'nIter' | 'segId' | 'weight' | 'parentId'>, dir: string, loader: string): Promise<LoadedTrajectory> {
     const bridge = await this.started(`the trajectory loader '${loader}' (WESTPA's HDF5 framework)`);
     const f = await bridge.request(
       'load_trajectory',

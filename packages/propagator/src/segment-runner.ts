@@ -22,7 +22,7 @@ import { runChild, type ChildOutcome } from './run-child.js';
 import { discoverPort, drainStream, runBuiltins, StreamFailure } from './stream-task.js';
 import { ImdConnectError, ImdProtocolError, ImdTimeoutError } from '@westream/imd';
 import type { AuxArray, SegmentResult, SegmentTask, StagedDir } from './types.js';
-import { wireTrajectory, type WireTrajectory } from './wire-trajectory.js';
+import { wireTrajectory, type LoadedTrajectory, type WireTrajectory } from './wire-trajectory.js';
 import { codedError, IstateType, RandomStream, segmentTemplateFields, type BasisState, type InitialState } from '@westream/we';
 import { markComplete, prepareSegmentDir } from './segment-dir.js';
 import { PythonPropagation } from './python-propagation.js';
@@ -61,6 +61,14 @@ export type StreamDispatch = (task: SegmentTask, port: number, run: () => Promis
 export class PropagationError extends codedError('PropagationError', 'PROPAGATOR_ERR_HELPER') {}
 
 const INITPOINT = { CONTINUES: 'SEG_INITPOINT_CONTINUES', NEWTRAJ: 'SEG_INITPOINT_NEWTRAJ' } as const;
+
+/** What get_pcoord gives for a basis state: its pcoord and, with WESTPA's HDF5 framework, what iter_000000.h5 holds. */
+export interface BasisStateData {
+  readonly pcoord: Float64Array;
+  readonly restart: Uint8Array | null;
+  readonly log: Uint8Array | null;
+  readonly trajectory: LoadedTrajectory | null;
+}
 
 /** One call of a program: where it runs, what it is given, how long it may take. */
 interface ChildCall {
@@ -438,7 +446,7 @@ export class SegmentRunner {
    * restart and log bytes it packed, for iter_000000.h5. Iteration 1's walkers (and recycled ones) start from
    * their basis state's restart files, as WESTPA's prepare_segment_restarts gives them.
    */
-  async basisStateData(bstate: BasisState, signal?: AbortSignal): Promise<{ pcoord: Float64Array; restart: Uint8Array | null; log: Uint8Array | null }> {
+  async basisStateData(bstate: BasisState, signal?: AbortSignal): Promise<BasisStateData> {
     return this.statePcoord(bstate, undefined, signal, this.o.config.data.dataRefs.iteration !== null);
   }
 
@@ -447,8 +455,8 @@ export class SegmentRunner {
     istate: InitialState | undefined,
     signal: AbortSignal | undefined,
     framework: boolean,
-  ): Promise<{ pcoord: Float64Array; restart: Uint8Array | null; log: Uint8Array | null }> {
-    if (this.python) return { pcoord: await this.python.getPcoord(bstate, istate), restart: null, log: null };
+  ): Promise<BasisStateData> {
+    if (this.python) return { pcoord: await this.python.getPcoord(bstate, istate), restart: null, log: null, trajectory: null };
     const prog = this.o.config.executable.getPcoord;
     const what = istate ? `initial state ${istate.id}` : `basis state ${bstate.id} ('${bstate.label}')`;
     if (!prog) throw new PropagationError(`${what}: no executable.get_pcoord is configured, so its progress coordinate cannot be computed`);
@@ -483,13 +491,32 @@ export class SegmentRunner {
         if (e instanceof ReturnFileError) throw new PropagationError(`get_pcoord for ${what}: ${e.message}${logTail(stdout)}`);
         throw e;
       }
-      if (!h5) return { pcoord, restart: null, log: null };
+      if (!h5) return { pcoord, restart: null, log: null, trajectory: null };
+      let packed: { restart: Uint8Array; log: Uint8Array | null };
       try {
-        return { pcoord, restart: await packRestart(h5, `get_pcoord for ${what}`), log: await packLog(h5, `get_pcoord for ${what}`) };
+        packed = { restart: await packRestart(h5, `get_pcoord for ${what}`), log: await packLog(h5, `get_pcoord for ${what}`) };
       } catch (e) {
         if (e instanceof IterationDataError) throw new PropagationError(e.message);
         throw e;
       }
+      // WESTPA's get_pcoord returns a basis state's trajectory too (create_ibstate_iter_h5file stores it in
+      // iteration 0's file), loaded by the user's trajectory loader as a segment's is.
+      let trajectory: LoadedTrajectory | null = null;
+      if (readdirSync(h5.trajectoryDir).some((f) => !f.startsWith('.'))) {
+        const loader = this.o.config.data.trajectoryLoader ?? 'mdtraj_trajectory_loader';
+        this.loaders ??= new PythonLoaders(this.o.config, this.o.simRoot);
+        try {
+          trajectory = await this.loaders.loadTrajectory(
+            { nIter: 0, segId: bstate.id, weight: bstate.probability, parentId: -(bstate.id + 1) },
+            h5.trajectoryDir,
+            loader,
+          );
+        } catch (e) {
+          if (e instanceof BridgeError) throw new PropagationError(`get_pcoord for ${what}: WEST_TRAJECTORY_RETURN: ${e.message}${logTail(stdout)}`);
+          throw e;
+        }
+      }
+      return { pcoord, ...packed, trajectory };
     } finally {
       this.returns.release(returns);
       if (h5) removeHdf5Returns(h5);

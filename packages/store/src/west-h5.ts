@@ -54,7 +54,13 @@ export class WestH5 {
   }
 
   /** Creates west.h5 with the states and iteration 1 (w_init); refuses to overwrite unless `force`. */
-  static async create(path: string, meta: RunMeta, states: StateSet, first: PreparedIteration, force = false): Promise<WestH5> {
+  /**
+   * `basisTrajectories`: with WESTPA's HDF5 framework, iteration 0's file (relative to west.h5's directory):
+   * `iterations/iter_00000000` then holds the basis states as WESTPA's w_init records them (one dummy segment
+   * each: its weight, parent -(id+1), its pcoord as the second of two points) and links that file, where
+   * westpa.analysis finds a first-iteration walker's initial frame.
+   */
+  static async create(path: string, meta: RunMeta, states: StateSet, first: PreparedIteration, force = false, basisTrajectories?: string): Promise<WestH5> {
     if (existsSync(path) && !force) throw new StoreError(`${path} exists; pass --force to replace it (its iterations would be lost)`);
     await writeVerified({
       path,
@@ -70,6 +76,7 @@ export class WestH5 {
         f.create_dataset({ name: 'summary', data: summaryColumns([]), dtype: SUMMARY_DTYPE, shape: [0], maxshape: [null], chunks: [64] });
         f.create_group('iterations');
         writeStates(f, states, meta);
+        if (basisTrajectories !== undefined) prepareBasisIteration(f, states, meta, basisTrajectories);
         prepareIteration(f, first, meta);
       },
     });
@@ -232,6 +239,8 @@ export class WestH5 {
           const states = readStates(src, this.meta);
           writeStates(dst, { ...states, istates: states.istates.filter((i) => i.iterCreated < n - 1) }, this.meta);
           const dIters = dst.create_group('iterations');
+          const zero = src.get(`iterations/${iterGroupName(0, this.meta.iterPrec)}`);
+          if (isGroup(zero)) copyIteration(zero, dIters, iterGroupName(0, this.meta.iterPrec)); // the basis states (HDF5 framework)
           for (let i = 1; i < n; i++)
             copyIteration(group(src, `iterations/${iterGroupName(i, this.meta.iterPrec)}`), dIters, iterGroupName(i, this.meta.iterPrec));
         },
@@ -476,6 +485,37 @@ function appendIstates(f: H5File, xs: readonly InitialStateRecord[], meta: RunMe
   pc.write_slice([[n0, n1], []], Float64Array.from(xs.flatMap((i) => [...i.pcoord])));
 }
 
+/** WESTPA's iteration 0 (data_manager.create_ibstate_iter_h5file → prepare_iteration(0, …)): the basis states. */
+function prepareBasisIteration(f: H5File, states: StateSet, meta: RunMeta, trajectories: string): void {
+  const g = group(f, 'iterations').create_group(iterGroupName(0, meta.iterPrec));
+  g.create_attribute('n_iter', 0, [], '<q');
+  const bs = states.bstates;
+  const n = bs.length;
+  g.create_dataset({
+    name: 'seg_index',
+    data: segIndexColumns({
+      n,
+      weight: Float64Array.from(bs.map((b) => b.probability)),
+      parentId: BigInt64Array.from(bs.map((_, id) => BigInt(-(id + 1)))),
+      nParents: new BigUint64Array(n),
+      offset: new BigUint64Array(n),
+      cputime: new Float64Array(n),
+      walltime: new Float64Array(n),
+      endpoint: new Uint8Array(n),
+      status: new Uint8Array(n), // SEG_STATUS_UNSET, as WESTPA's dummy segments
+    }),
+    dtype: SEG_INDEX_DTYPE,
+  });
+  // Two points per basis state, the second its pcoord (WESTPA leaves the first uninitialised; here 0).
+  const ndim = meta.pcoordNdim;
+  const pcoord = new Float64Array(n * 2 * ndim);
+  bs.forEach((b, i) => b.pcoord.forEach((v, d) => (pcoord[(i * 2 + 1) * ndim + d] = v)));
+  g.create_dataset({ name: 'pcoord', data: pcoord, shape: [n, 2, ndim], dtype: pcoordDtype(meta.pcoordDtype) });
+  g.create_hard_link('/ibstates/0', 'ibstates');
+  g.create_hard_link('/tstates/0', 'tstates');
+  g.create_external_link(trajectories, '/', 'trajectories');
+}
+
 function prepareIteration(f: H5File, p: PreparedIteration, meta: RunMeta): void {
   const iters = group(f, 'iterations');
   const name = iterGroupName(p.nIter, meta.iterPrec);
@@ -664,6 +704,13 @@ function copyIteration(src: H5Group, parent: H5Group, name: string): void {
   for (const key of src.keys()) {
     if (key === 'ibstates' || key === 'tstates') {
       g.create_hard_link(`/${key}/0`, key);
+      continue;
+    }
+    // The HDF5 framework's external link: remade as a link (h5wasm's get() would open its target as a group,
+    // and copying that group's datasets lost the link: WESTPA's readers then found no trajectories).
+    const link = key === 'trajectories' ? src.get_external_link(`${src.path}/${key}`) : undefined;
+    if (link) {
+      g.create_external_link(link.filename, link.obj_path, key);
       continue;
     }
     const x = src.get(key);

@@ -3,7 +3,7 @@
  * iteration until max_total_iterations, the wall-clock limit, or a stop. Completed segments are journaled as
  * they finish; each iteration is committed to west.h5 atomically, so a crash at any instant resumes cleanly.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, relative } from 'node:path';
 import { mapperFromSpec, type WestConfig } from '@westream/config';
 import { unwireTrajectory, type SegmentResult, type SegmentRunner, type SegmentTask } from '@westream/propagator';
@@ -120,11 +120,12 @@ export async function runSimulation(o: RunOptions): Promise<RunSummary> {
 
       const rec = await store.readIteration(n);
       journal.prune(n);
-      const results = collectFinished(
-        rec,
-        journal.load(n, (id) => keyOf(rec, id)),
-        meta.pcoordLen * meta.pcoordNdim,
-      );
+      const journaled = journal.load(n, (id) => keyOf(rec, id));
+      const results = collectFinished(rec, journaled, meta.pcoordLen * meta.pcoordNdim);
+      // Every segment recorded complete in west.h5 and none journaled: the iteration was committed before (a
+      // run after `truncate` redoes its WE step). Its iteration file was written before that commit and holds what
+      // west.h5 does not (restarts, trajectories, logs): it stays as it is.
+      const committedBefore = journaled.size === 0 && rec.status.every((st) => st === SegStatus.COMPLETE);
       let pending = rec.status.reduce<number[]>((acc, _s, i) => (results[i] ? acc : (acc.push(i), acc)), []);
       reporter.iterationStarted(n, rec.nSegs, pending.length);
       if (pending.length > 0) {
@@ -202,7 +203,7 @@ export async function runSimulation(o: RunOptions): Promise<RunSummary> {
         ...(iterationFile ? { trajectories: relative(dirname(paths.westH5), iterationFile(n)) } : {}),
       };
       // Written before west.h5 commits the iteration: a crash between the two re-writes the same file on resume.
-      if (iterationFile) await writeIterationData(iterationFile(n), n, finished);
+      if (iterationFile && !(committedBefore && existsSync(iterationFile(n)))) await writeIterationData(iterationFile(n), n, finished);
       await store.commit({ outcome, newIstates: step.newIstates, next: step.next });
       logAdaptiveBins(config, paths.simRoot, n, step.next.adaptiveBins, (m) => reporter.info(m));
       states.istates.push(...step.newIstates);
