@@ -6,7 +6,8 @@
  * is missing). WESTPA's own readers open the iteration files: `read_restart` + `restart_writer` give back
  * each segment's files, whose values are the pcoords west.h5 holds. Locally and through BullMQ daemons.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -334,5 +335,128 @@ describe.skipIf(noRedis)("WESTPA's HDF5 framework through BullMQ worker daemons"
     const r = await westreamRun(root, ['run', '--config', 'west.cfg', '--work-manager', 'bullmq', '--redis', redis().url]);
     expect(r.code, r.stderr + r.stdout).toBe(0);
     expectFramework(root);
+  }, 300_000);
+});
+
+/** Every group, dataset (its dtype: field names of a compound), external link and root attribute of each file. */
+const TREE = `
+import h5py, json, os, re, sys
+def tree(path):
+    out = {}
+    with h5py.File(path, 'r') as f:
+        def visit(g, prefix):
+            for k in g.keys():
+                # one entry for all segments (the two runs' walks differ, and so do their segment counts)
+                p = re.sub(r'^(\\w+/)\\d+_\\d+', r'\\1N_SEG', prefix + '/' + k if prefix else k)
+                if isinstance(g.get(k, getlink=True), h5py.ExternalLink):
+                    out[p] = 'external link'
+                    continue
+                x = g[k]
+                if isinstance(x, h5py.Group):
+                    out[p] = 'group'
+                    visit(x, p)
+                else:
+                    out[p] = 'dataset ' + ('(' + ','.join(x.dtype.names) + ')' if x.dtype.names else x.dtype.str) + ' ndim %d' % x.ndim
+        visit(f, '')
+        for k in f.attrs:
+            out['@' + k] = 'attribute'
+    return out
+root = sys.argv[1]
+res = {'west.h5': tree(os.path.join(root, 'west.h5'))}
+for n in sorted(os.listdir(os.path.join(root, 'traj_segs'))):
+    if n.endswith('.h5'):
+        res['traj_segs/' + n] = tree(os.path.join(root, 'traj_segs', n))
+print(json.dumps(res))
+`;
+
+/** A w_crawl task (WESTPA's iteration crawler): each segment's frames, through west.h5's link to the iteration's file. */
+const CRAWLER = `import json
+from westpa.cli.tools.w_crawl import WESTPACrawler
+from westpa.core.h5io import WESTIterationFile
+
+def frames(n_iter, iter_group):
+    with WESTIterationFile(iter_group['trajectories'].file.filename, 'r') as f:
+        return [f.read_as_traj(n_iter, s).xyz[:, 0, 0].astype(float).tolist() for s in range(iter_group['seg_index'].shape[0])]
+
+class Crawler(WESTPACrawler):
+    def initialize(self, iter_start, iter_stop):
+        self.out = {}
+    def process_iter_result(self, n_iter, result):
+        self.out[n_iter] = result
+    def finalize(self):
+        json.dump(self.out, open('crawl.json', 'w'))
+
+crawler = Crawler()
+`;
+
+// What WESTPA writes that westream does not, each for a reason (README, "Where westream differs"): the pickled
+// bin mappers (bin_topologies: westream's bins live in the config), the attributes PyTables and WESTPA's h5io add
+// when they open a file for writing, and w_run's template iteration file (a copy source for the topology).
+const WRUN_ONLY = [/^bin_topologies(\/|$)/, /^@westpa_(fileformat_version|iter_prec)$/, /^@(CLASS|FILTERS|PYTABLES_FORMAT_VERSION|TITLE|VERSION)$/];
+// Same path, another storage: restart and log bytes (WESTPA: one fixed-length byte string; westream: a uint8
+// array; WESTPA's read_restart and the tar readers take both), and bin_target_counts (WESTPA: float16).
+const STORED_OTHERWISE = [/^(restart|log)\/N_SEG\/data$/, /^iterations\/iter_\d+\/bin_target_counts$/];
+
+describe.skipIf(noPeers)("WESTPA's HDF5 framework: westream's files against w_run's", () => {
+  it("a w_run of the same set-up writes files of the same layout; w_crawl reads westream's through its links", () => {
+    const ours = simRoot();
+    const r = westream(ours, ['run', '--config', 'west.cfg']);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    // The same set-up for w_run: WESTPA needs the propagator named and the trajectory directory made.
+    const theirs = mkdtempSync(join(tmpdir(), 'westream-h5framework-wrun-'));
+    cpSync(join(REPO, 'test/fixtures/randomwalk'), theirs, { recursive: true });
+    writeFileSync(
+      join(theirs, 'west.cfg'),
+      readFileSync(join(ours, 'west.cfg'), 'utf8')
+        .replace(`max_total_iterations: ${ITERS}`, `max_total_iterations: ${ITERS}\n    propagator: executable\n    gen_istates: false`)
+        .replace(/^ {2}executable:$/m, '  executable:\n    environ: {}'),
+    );
+    rmSync(join(theirs, 'west.yaml'));
+    script(theirs, 'runseg.sh', RUNSEG);
+    for (const d of ['traj_segs', 'seg_logs']) mkdirSync(join(theirs, d));
+    const env = { ...process.env, WEST_SIM_ROOT: theirs };
+    for (const args of [
+      ['westpa.cli.core.w_init', '-r', 'west.cfg', '--bstate', 'origin,1.0,origin', '--segs-per-state', '4'],
+      ['westpa.cli.core.w_run', '-r', 'west.cfg', '--work-manager', 'serial'],
+    ]) {
+      const p = spawnSync('python3', ['-m', ...args], { cwd: theirs, env, encoding: 'utf8', timeout: 240_000 });
+      expect(p.status, `${args[0]}: ${p.stderr}`).toBe(0);
+    }
+    const treeOf = (root: string): Record<string, Record<string, string>> => JSON.parse(python(TREE, [root])) as Record<string, Record<string, string>>;
+    const [a, b] = [treeOf(ours), treeOf(theirs)];
+    // Both trees, listed (vitest shows them with the test's output).
+    console.log(`westream's files:\n${JSON.stringify(a, null, 1)}\nw_run's files:\n${JSON.stringify(b, null, 1)}`);
+    expect(Object.keys(a).sort()).toEqual(
+      Object.keys(b)
+        .filter((f) => f !== 'traj_segs/iter_template.h5')
+        .sort(),
+    );
+    for (const [file, theirsTree] of Object.entries(b)) {
+      const oursTree = a[file];
+      if (!oursTree) continue;
+      const missing = Object.keys(theirsTree).filter((p) => !(p in oursTree) && !WRUN_ONLY.some((re) => re.test(p)));
+      expect(missing, `${file}: in w_run's file, not in westream's`).toEqual([]);
+      const differ = Object.keys(theirsTree).filter((p) => p in oursTree && oursTree[p] !== theirsTree[p] && !STORED_OTHERWISE.some((re) => re.test(p)));
+      expect(
+        differ.map((p) => `${p}: westream ${oursTree[p]}, w_run ${theirsTree[p]}`),
+        file,
+      ).toEqual([]);
+    }
+    // w_crawl, WESTPA's iteration crawler, on westream's run: the frames it reads are the walk west.h5 records.
+    writeFileSync(join(ours, 'crawl_frames.py'), CRAWLER);
+    const crawl = spawnSync(
+      'python3',
+      ['-m', 'westpa.cli.tools.w_crawl', '-r', 'west.cfg', '--work-manager', 'serial', '-c', 'crawl_frames.crawler', 'crawl_frames.frames'],
+      { cwd: ours, env: { ...process.env, WEST_SIM_ROOT: ours }, encoding: 'utf8', timeout: 120_000 },
+    );
+    expect(crawl.status, crawl.stderr).toBe(0);
+    const crawled = JSON.parse(readFileSync(join(ours, 'crawl.json'), 'utf8')) as Record<string, number[][]>;
+    const walk = JSON.parse(python(READ, [ours, String(ITERS)])) as { iterations: Iteration[] };
+    expect(Object.keys(crawled).sort()).toEqual([...Array(ITERS).keys()].map((k) => String(k + 1)));
+    walk.iterations.forEach((it, k) => {
+      const frames = crawled[String(k + 1)] as number[][];
+      expect(frames).toHaveLength(it.pcoord.length);
+      frames.forEach((f, s) => f.forEach((x, i) => expect(x).toBeCloseTo((it.pcoord[s] as number[])[i] as number, 4)));
+    });
   }, 300_000);
 });

@@ -45,7 +45,8 @@ export function makeHdf5Returns(dir: string, tag: string): Hdf5Returns {
     rmSync(d, { recursive: true, force: true });
     mkdirSync(d);
   }
-  rmSync(logFile, { force: true });
+  // An empty file, as WESTPA's mkstemp makes it: a child that writes no log still gets one stored (empty).
+  writeFileSync(logFile, '');
   return { restartDir, trajectoryDir, logFile, vars: { WEST_RESTART_RETURN: restartDir, WEST_LOG_RETURN: logFile, WEST_TRAJECTORY_RETURN: trajectoryDir } };
 }
 

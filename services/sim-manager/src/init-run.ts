@@ -130,7 +130,8 @@ export async function initRun(o: InitOptions): Promise<InitSummary> {
   const ndim = config.system.pcoordNdim;
   const init = new Float64Array(pop.next.length * ndim);
   pop.next.forEach((s, i) => init.set((istates[-s.parentId - 1] as { pcoord: readonly number[] }).pcoord, i * ndim));
-  const first = prepared(1, pop.next, init, null, [], pop.binWeights, pop.adaptiveBins);
+  // Iteration 1's bin target counts, as w_init records them (the counts populate_initial filled the bins to).
+  const first = prepared(1, pop.next, init, config.system.binTargetCounts, [], pop.binWeights, pop.adaptiveBins);
   await WestH5.create(
     paths.westH5,
     { pcoordNdim: ndim, pcoordLen: config.system.pcoordLen, pcoordDtype: config.system.pcoordDtype, iterPrec: config.data.iterPrec, seed },

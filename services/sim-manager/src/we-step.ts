@@ -166,7 +166,7 @@ export function prepared(
     parentIds: next.map((s) => s.parentId),
     wtgParentIds: next.map((s) => s.wtgParentIds),
     initPcoords,
-    binTargetCounts: nIter >= 2 ? targetCounts : null,
+    binTargetCounts: targetCounts,
     newWeights,
     summary: summarize(
       next.map((s) => s.weight),
