@@ -3,13 +3,14 @@
  * run of the same seed: every dataset and attribute must be equal (cputime and walltime aside, which differ
  * between any two runs). Also: no process of the killed run outlives the restart.
  */
-import { cpSync, existsSync, mkdtempSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '@westream/we';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { pythonModuleMissing, skipWithoutPeer } from './support/peers.js';
 import { survivors } from './support/processes.js';
+import { frameworkSimRoot } from './support/hdf5-framework.js';
 import { python, REPO, westream, westreamAsync } from './support/sim-dir.js';
 
 const TRIALS = 20;
@@ -21,6 +22,18 @@ function copyOf(template: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'westream-crash-'));
   cpSync(template, dir, { recursive: true });
   return dir;
+}
+
+/** Runs `westream run` in `dir`, SIGKILLs it after `delayMs`, runs it again to the end: whether the kill landed mid-run. */
+async function killThenResume(dir: string, args: string[], delayMs: number, trial: number): Promise<boolean> {
+  const child = westreamAsync(dir, args);
+  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  const timer = setTimeout(() => child.kill('SIGKILL'), delayMs);
+  const code = await exited;
+  clearTimeout(timer);
+  const resumed = westream(dir, args);
+  expect(resumed.code, `trial ${trial}: ${resumed.stderr}`).toBe(0);
+  return code === null;
 }
 
 function diff(a: Record<string, string>, b: Record<string, string>): string[] {
@@ -75,23 +88,76 @@ describe.skipIf(skip)(`crash recovery: kill -9 at ${TRIALS} random instants`, ()
     for (let trial = 0; trial < TRIALS; trial++) {
       const dir = copyOf(template);
       const delay = 50 + rng.float64() * runSeconds * 1000 * 0.9;
-      const child = westreamAsync(dir, ['run']);
-      const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
-      const timer = setTimeout(() => child.kill('SIGKILL'), delay);
-      const code = await exited;
-      clearTimeout(timer);
-      if (code === null) killedMidway++;
-      const resumed = westream(dir, ['run']);
-      expect(resumed.code, `trial ${trial}: ${resumed.stderr}`).toBe(0);
+      const midway = await killThenResume(dir, ['run'], delay, trial);
+      if (midway) killedMidway++;
       const d = diff(dump(dir), reference);
-      outcomes.push(
-        `trial ${trial}: killed after ${delay.toFixed(0)} ms${code === null ? '' : ' (had already finished)'}; differing: ${d.join(', ') || 'none'}`,
-      );
+      outcomes.push(`trial ${trial}: killed after ${delay.toFixed(0)} ms${midway ? '' : ' (had already finished)'}; differing: ${d.join(', ') || 'none'}`);
       expect(d, outcomes.join('\n')).toEqual([]);
       expect(survivors(dir), `trial ${trial}: processes of the killed run survived the restart`).toEqual([]);
       expect(existsSync(join(dir, '.west.h5.westream-tmp'))).toBe(false);
     }
     // Most instants must land inside the run, or the trials test nothing.
     expect(killedMidway).toBeGreaterThanOrEqual(TRIALS * 0.75);
+  }, 600_000);
+});
+
+// WESTPA's HDF5 framework: each iteration also writes traj_segs/iter_NNNNNN.h5 (trajectories, restarts, logs),
+// written whole and renamed before west.h5 commits the iteration. Killed anywhere, the resumed run must leave
+// the same iteration files as the undisturbed one, byte for byte in every dataset, and no partial file.
+const FRAMEWORK_TRIALS = 8;
+const skipFramework = skip || skipWithoutPeer('python westpa (PyPI)', pythonModuleMissing('westpa'));
+
+function frameworkDump(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(dump(dir))) out[`west.h5 ${k}`] = v;
+  for (const f of readdirSync(join(dir, 'traj_segs')).filter((n) => n.endsWith('.h5'))) {
+    const d = JSON.parse(python(`exec(open(${JSON.stringify(join(REPO, 'test/fixtures/dump_west_h5.py'))}).read())`, [join(dir, 'traj_segs', f)])) as Record<
+      string,
+      string
+    >;
+    for (const [k, v] of Object.entries(d)) out[`${f} ${k}`] = v;
+  }
+  return out;
+}
+
+describe.skipIf(skipFramework)(`crash recovery with WESTPA's HDF5 framework: kill -9 at ${FRAMEWORK_TRIALS} random instants`, () => {
+  let template: string;
+  let reference: Record<string, string>;
+  let runSeconds: number;
+
+  beforeAll(() => {
+    template = frameworkSimRoot({ iterations: 4, init: ['--tstate', 'far,0.6'] });
+    const ref = copyOf(template);
+    const t0 = performance.now();
+    const run = westream(ref, ['run', '--config', 'west.cfg']);
+    runSeconds = (performance.now() - t0) / 1000;
+    expect(run.code, run.stderr).toBe(0);
+    reference = frameworkDump(ref);
+    expect(Object.keys(reference).filter((k) => k.startsWith('iter_000004.h5 restart/')).length).toBeGreaterThan(0);
+    // A second undisturbed run gives the same files: the baseline of the comparison.
+    const again = copyOf(template);
+    expect(westream(again, ['run', '--config', 'west.cfg']).code).toBe(0);
+    expect(diff(frameworkDump(again), reference)).toEqual([]);
+  }, 240_000);
+
+  it("every killed run, restarted, ends with the undisturbed run's west.h5 and iteration files, and no partial file", async () => {
+    const rng = Rng.derive(20261204n, 18);
+    const outcomes: string[] = [];
+    let killedMidway = 0;
+    for (let trial = 0; trial < FRAMEWORK_TRIALS; trial++) {
+      const dir = copyOf(template);
+      const delay = 50 + rng.float64() * runSeconds * 1000 * 0.9;
+      const midway = await killThenResume(dir, ['run', '--config', 'west.cfg'], delay, trial);
+      if (midway) killedMidway++;
+      const d = diff(frameworkDump(dir), reference);
+      outcomes.push(`trial ${trial}: killed after ${delay.toFixed(0)} ms${midway ? '' : ' (had already finished)'}; differing: ${d.join(', ') || 'none'}`);
+      expect(d, outcomes.join('\n')).toEqual([]);
+      expect(
+        readdirSync(join(dir, 'traj_segs')).filter((n) => !/^iter_\d{6}\.h5$/.test(n) && !/^\d{6}$/.test(n)),
+        `trial ${trial}: files left in traj_segs`,
+      ).toEqual([]);
+      expect(survivors(dir), `trial ${trial}: processes of the killed run survived the restart`).toEqual([]);
+    }
+    expect(killedMidway).toBeGreaterThanOrEqual(FRAMEWORK_TRIALS * 0.75);
   }, 600_000);
 });
