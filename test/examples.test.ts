@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { commandMissing, pythonModuleMissing, skipWithoutPeer } from './support/peers.js';
 import { start, survivors } from './support/processes.js';
-import { exampleSimDir, python, REPO, runPrinted, runPrintedAsync, westream } from './support/sim-dir.js';
+import { redisForSuite, startWorkerDaemons } from './support/redis.js';
+import { exampleSimDir, python, REPO, runPrinted, runPrintedAsync, westream, westreamRun } from './support/sim-dir.js';
 
 describe('westream example', () => {
   it('lists every example with a one-line title', () => {
@@ -55,6 +56,7 @@ describe('westream example', () => {
 
 const noGmx = skipWithoutPeer('GROMACS (Debian gromacs)', commandMissing('gmx', 'apt-get install gromacs'));
 const noWestpa = skipWithoutPeer('WESTPA (PyPI westpa)', pythonModuleMissing('westpa')) || skipWithoutPeer('h5py (PyPI)', pythonModuleMissing('h5py'));
+const noRedis = skipWithoutPeer('redis-server (Debian)', commandMissing('redis-server', 'apt-get install redis-server'));
 
 /** What both records must show, read with h5py as WESTPA's tools read them. */
 interface Record {
@@ -83,6 +85,46 @@ print(json.dumps(out))`,
       [join(dir, 'west.h5')],
     ),
   ) as Record;
+}
+
+/**
+ * The HDF5 framework's files of a tutorial run, through WESTPA's readers: for every segment of iterations 1 and
+ * 2, its frames (WESTIterationFile.read_as_traj), the Na-Cl distance mdtraj computes from them against the pcoord
+ * west.h5 holds (gmx distance of the same frames, Å), and the restart files restart_writer gives back.
+ */
+const FRAMEWORK_READ = `
+import json, os, sys, tempfile
+import h5py, mdtraj, numpy as np
+from westpa.core.h5io import WESTIterationFile
+from westpa.core.segment import Segment
+from westpa.core.propagators.loaders import restart_writer
+root = sys.argv[1]
+out = []
+with h5py.File(os.path.join(root, 'west.h5'), 'r') as w:
+    for n in (1, 2):
+        pc = w['iterations/iter_%08d' % n]['pcoord'][:, :, 0]
+        with WESTIterationFile(os.path.join(root, 'traj_segs', 'iter_%06d.h5' % n), 'r') as f:
+            for s in range(pc.shape[0]):
+                t = f.read_as_traj(n, s)
+                d = mdtraj.compute_distances(t, [[657, 658]], periodic=True)[:, 0] * 10
+                seg = Segment(n_iter=n, seg_id=s)
+                f.read_restart(seg)
+                dd = tempfile.mkdtemp()
+                restart_writer(dd, seg)
+                out.append({'n': n, 's': s, 'frames': int(t.n_frames), 'atoms': int(t.n_atoms), 'maxdiff': float(np.abs(d - pc[s]).max()), 'restart': sorted(os.listdir(dd))})
+print(json.dumps(out))
+`;
+
+function expectFrameworkFiles(who: string, dir: string): void {
+  const segs = JSON.parse(python(FRAMEWORK_READ, [dir])) as { n: number; s: number; frames: number; atoms: number; maxdiff: number; restart: string[] }[];
+  expect(segs.length, who).toBeGreaterThanOrEqual(4);
+  for (const g of segs) {
+    const at = `${who} iteration ${g.n} segment ${g.s}`;
+    expect([g.frames, g.atoms], at).toEqual([51, 659]);
+    // gmx distance writes nm to 3 decimals: within half of 0.01 Å of the distance of the same float32 frames
+    expect(g.maxdiff, at).toBeLessThan(0.0051);
+    expect(g.restart, at).toEqual(['parent.cpt', 'parent.gro']);
+  }
 }
 
 describe('the WESTPA tutorial west.cfg, unchanged', () => {
@@ -145,8 +187,26 @@ describe('the WESTPA tutorial west.cfg, unchanged', () => {
         expect(rec.iters[0]?.shape[0], who).toBe(2);
         // post_iter.sh archived each iteration's logs; none is left loose.
         expect(readdirSync(join(dir, 'seg_logs')).sort(), who).toEqual(['000001.tar.gz', '000002.tar.gz']);
+        // WESTPA's HDF5 framework (data_refs.iteration): each segment's trajectory and restart in the iteration files.
+        expectFrameworkFiles(who, dir);
       }
     },
     600_000,
   );
+});
+
+describe.skipIf(noGmx || noWestpa || noRedis)('the WESTPA tutorial through BullMQ worker daemons', () => {
+  const redis = redisForSuite();
+
+  it('the same HDF5-framework files, each restart handed from node to node through the iteration files', async () => {
+    await startWorkerDaemons(redis(), ['tutorial-a', 'tutorial-b']);
+    const a = exampleSimDir('westpa-tutorial');
+    const [init, ...rest] = a.commands;
+    expect(rest).toEqual(['westream run']);
+    runPrinted(a.dir, [init as string]);
+    const r = await westreamRun(a.dir, ['run', '--work-manager', 'bullmq', '--redis', redis().url]);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(record(a.dir).current).toBe(3);
+    expectFrameworkFiles('westream (BullMQ)', a.dir);
+  }, 600_000);
 });

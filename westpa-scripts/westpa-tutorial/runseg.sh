@@ -1,6 +1,10 @@
 #!/bin/bash
-# One WE segment in the manner of WESTPA's GROMACS tutorial: grompp and mdrun write seg.trr (every step), then
-# `gmx distance` measures the Na-Cl distance in every frame, in Å, into $WEST_PCOORD_RETURN (51 rows).
+# One WE segment in the manner of WESTPA's GROMACS tutorial with its HDF5 framework (west.cfg sets
+# data_refs.iteration): grompp and mdrun write seg.trr (every step), then `gmx distance` measures the Na-Cl
+# distance in every frame, in Å, into $WEST_PCOORD_RETURN (51 rows). What a child needs (the last frame and
+# the checkpoint, as parent.gro and parent.cpt) goes to $WEST_RESTART_RETURN, the trajectory (seg.trr and a
+# .gro topology) to $WEST_TRAJECTORY_RETURN, mdrun's log to $WEST_LOG_RETURN: all of it lands in
+# traj_segs/iter_NNNNNN.h5, and a child finds parent.* in its own directory before it starts.
 # Runs the same under w_run and westream: it uses only WESTPA's WEST_* variables.
 set -euo pipefail
 [ -n "${SEG_DEBUG:-}" ] && set -x
@@ -10,8 +14,8 @@ cd "$WEST_CURRENT_SEG_DATA_REF"
 
 case "$WEST_CURRENT_SEG_INITPOINT_TYPE" in
   SEG_INITPOINT_CONTINUES)
-    # Positions and velocities from the parent's last frame and checkpoint.
-    "$GMX" -quiet grompp -f "$WEST_SIM_ROOT/md.mdp" -c "$WEST_PARENT_DATA_REF/seg.gro" -t "$WEST_PARENT_DATA_REF/seg.cpt" \
+    # The parent's last frame and checkpoint, extracted here from the last iteration's file.
+    "$GMX" -quiet grompp -f "$WEST_SIM_ROOT/md.mdp" -c parent.gro -t parent.cpt \
       -p "$WEST_SIM_ROOT/topol.top" -o seg.tpr -po seg-out.mdp -maxwarn 2 ;;
   SEG_INITPOINT_NEWTRAJ)
     # From the initial state gen_istate.sh made (a .gro without its suffix), with new velocities.
@@ -26,4 +30,11 @@ esac
 # Atoms 658 and 659 (1-based) are Na and Cl; nm -> Å, as the tutorial's bins are in Å.
 "$GMX" -quiet distance -s seg.tpr -f seg.trr -select 'atomnr 658 plus atomnr 659' -oall dist.xvg
 awk '!/^[#@]/ { printf "%.4f\n", $2 * 10 }' dist.xvg > "$WEST_PCOORD_RETURN"
-rm -f dist.xvg seg.trr    # what the next segment needs is seg.gro and seg.cpt
+
+# The HDF5 framework's returns.
+cp seg.gro "$WEST_RESTART_RETURN/parent.gro"
+cp seg.cpt "$WEST_RESTART_RETURN/parent.cpt"
+cp seg.gro "$WEST_TRAJECTORY_RETURN/topology.gro"
+cp seg.trr "$WEST_TRAJECTORY_RETURN/seg.trr"
+cp seg.log "$WEST_LOG_RETURN"
+rm -f dist.xvg seg.trr    # the trajectory is in the iteration file now
