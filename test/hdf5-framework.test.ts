@@ -7,14 +7,14 @@
  * each segment's files, whose values are the pcoords west.h5 holds. Locally and through BullMQ daemons.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { commandMissing, pythonModuleMissing, skipWithoutPeer } from './support/peers.js';
 import { redisForSuite, startWorkerDaemons } from './support/redis.js';
 import { frameworkSimRoot, RUNSEG } from './support/hdf5-framework.js';
-import { python, REPO, script, westream, westreamRun } from './support/sim-dir.js';
+import { python, REPO, script, streamSimDir, westream, westreamRun } from './support/sim-dir.js';
 
 const noPeers = skipWithoutPeer('python westpa + h5py', pythonModuleMissing('westpa') ?? pythonModuleMissing('h5py'));
 const noRedis = noPeers || skipWithoutPeer('redis-server (Debian)', commandMissing('redis-server', 'apt-get install redis-server'));
@@ -417,5 +417,91 @@ describe.skipIf(noPeers)("WESTPA's HDF5 framework: westream's files against w_ru
       expect(frames).toHaveLength(it.pcoord.length);
       frames.forEach((f, s) => f.forEach((x, i) => expect(x).toBeCloseTo((it.pcoord[s] as number[])[i] as number, 4)));
     });
+  }, 300_000);
+});
+
+/** Each streamed segment's frames from the iteration files (WESTPA's reader), against west.h5's pcoord from the stream. */
+const STREAMED_READ = `
+import json, os, sys
+import h5py, mdtraj, numpy as np
+from westpa.core.h5io import WESTIterationFile
+root, iters = sys.argv[1], int(sys.argv[2])
+out = []
+with h5py.File(os.path.join(root, 'west.h5'), 'r') as w:
+    for n in range(1, iters + 1):
+        pc = w['iterations/iter_%08d' % n]['pcoord'][:, :, 0]
+        with WESTIterationFile(os.path.join(root, 'traj_segs', 'iter_%06d.h5' % n), 'r') as f:
+            for s in range(pc.shape[0]):
+                t = f.read_as_traj(n, s)
+                stride = (t.n_frames - 1) // (pc.shape[1] - 1)
+                d = mdtraj.compute_distances(t, [[0, 1]], periodic=True)[::stride, 0]
+                out.append({'n': n, 's': s, 'frames': int(t.n_frames), 'atoms': [a.name for a in t.topology.atoms][:2], 'box': t.unitcell_lengths[0].astype(float).tolist(), 'maxdiff': float(np.abs(d - pc[s]).max())})
+print(json.dumps(out))
+`;
+
+const STREAMED_ITERS = 2;
+
+/** The toy streaming example with the HDF5 framework and builtin record into the iteration file; init done. */
+function streamedFrameworkDir(): string {
+  const dir = streamSimDir((y) =>
+    y
+      .replace('max_total_iterations: 4', `max_total_iterations: ${STREAMED_ITERS}`)
+      .replace('builtin: [pcoord, guard]', 'builtin: [pcoord, guard, record]\n      record: { target: iteration, topology: $WEST_SIM_ROOT/toy.gro }')
+      .replace('    data_refs:\n', '    data_refs:\n      iteration: $WEST_SIM_ROOT/traj_segs/iter_{n_iter:06d}.h5\n'),
+  );
+  const init = westream(dir, ['init', '--config', 'west.yaml', '--bstates-from', 'bstates.txt', '--segs-per-state', '2']);
+  expect(init.code, init.stderr).toBe(0);
+  return dir;
+}
+
+function expectStreamedFrames(dir: string): void {
+  const iters = STREAMED_ITERS;
+  const segs = JSON.parse(python(STREAMED_READ, [dir, String(iters)])) as {
+    n: number;
+    s: number;
+    frames: number;
+    atoms: string[];
+    box: number[];
+    maxdiff: number;
+  }[];
+  expect(segs.length).toBeGreaterThanOrEqual(2 * iters);
+  for (const g of segs) {
+    const at = `iteration ${g.n} segment ${g.s}`;
+    expect(g.frames, at).toBe(11); // every streamed frame
+    expect(g.atoms, at).toEqual(['P', 'P']);
+    expect(
+      g.box.map((x) => x.toFixed(3)),
+      at,
+    ).toEqual(['3.000', '3.000', '3.000']); // nm
+    // the builtin pcoord (float64 from the stream's float32 Å) against mdtraj's distance of the stored frames (nm)
+    expect(g.maxdiff, at).toBeLessThan(1e-5);
+  }
+  // No trajectory file anywhere: each segment directory holds the toy engine's restart files only.
+  for (const it of ['000001', '000002'])
+    for (const seg of readdirSync(join(dir, 'traj_segs', it)))
+      expect(
+        readdirSync(join(dir, 'traj_segs', it, seg)).filter((f) => !f.endsWith('.rst') && f !== '.westream-complete'),
+        `traj_segs/${it}/${seg}`,
+      ).toEqual([]);
+}
+
+describe.skipIf(noPeers)("WESTPA's HDF5 framework with streamed segments: builtin record into the iteration file", () => {
+  it('the frames stream into iter_NNNNNN.h5 with the configured topology (WESTPA reads them; their distance is the streamed pcoord), no trajectory file written', () => {
+    const dir = streamedFrameworkDir();
+    const run = westream(dir, ['run', '--config', 'west.yaml']);
+    expect(run.code, run.stderr + run.stdout).toBe(0);
+    expectStreamedFrames(dir);
+  }, 300_000);
+});
+
+describe.skipIf(noRedis)("WESTPA's HDF5 framework with streamed segments through BullMQ worker daemons", () => {
+  const redis = redisForSuite();
+
+  it('the stream task on each node records the frames; the sim-manager writes them into the iteration files', async () => {
+    await startWorkerDaemons(redis(), ['rec-a', 'rec-b']);
+    const dir = streamedFrameworkDir();
+    const run = await westreamRun(dir, ['run', '--config', 'west.yaml', '--work-manager', 'bullmq', '--redis', redis().url]);
+    expect(run.code, run.stderr + run.stdout).toBe(0);
+    expectStreamedFrames(dir);
   }, 300_000);
 });

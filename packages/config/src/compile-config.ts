@@ -327,6 +327,12 @@ export function compileConfig(raw: WestYaml, src: YamlSource, file: string, prob
   const streamYaml = exe.stream_trajectory;
   const streamTrajectory =
     streamYaml && (streamYaml.enabled ?? true) ? compileStreamTrajectory(streamYaml, propagator, [...ePath, 'stream_trajectory'], src, err, warn) : null;
+  if (streamTrajectory?.record?.target === 'iteration' && !(w.data?.data_refs?.iteration ?? null)) {
+    err(
+      [...ePath, 'stream_trajectory', 'record', 'target'],
+      'is iteration, but west.data.data_refs.iteration is not set: set it (e.g. $WEST_SIM_ROOT/traj_segs/iter_{n_iter:06d}.h5) or use target: file',
+    );
+  }
   if (streamTrajectory?.pcoord && pcoordNdim !== 1) {
     err(
       [...ePath, 'stream_trajectory', 'builtin'],

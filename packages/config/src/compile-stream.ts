@@ -28,6 +28,10 @@ export interface StreamTrajectory {
   readonly guard: { readonly maxDisplacement: number } | null;
   /** builtin record: H5MD per segment (`file` is a template, relative to the segment directory). */
   readonly record: {
+    /** 'file': H5MD per segment; 'iteration': the segment's trajectory in the HDF5 framework's iteration file. */
+    readonly target: 'file' | 'iteration';
+    /** target 'iteration': the topology file (a template over the environment), read once through mdtraj. */
+    readonly topology: string | null;
     readonly file: string;
     readonly atoms: readonly number[] | null;
     readonly stride: number;
@@ -121,7 +125,21 @@ export function compileStreamTrajectory(
     const r = s.record ?? {};
     const file = r.file ?? 'seg.h5md';
     checkTemplate(file, [...path, 'record', 'file'], err);
-    record = { file, atoms: r.atoms ?? null, stride: r.stride ?? 1, fields: r.fields ?? ['position'], compression: r.compression ?? 4 };
+    const target = r.target ?? 'file';
+    const fields = r.fields ?? ['position'];
+    if (target === 'iteration') {
+      // WESTPA's iteration file holds what mdtraj's trajectory does: positions, time and box, for the whole topology.
+      if (!r.topology)
+        err([...path, 'record', 'topology'], "target: iteration needs 'topology': a file of the streamed atoms that mdtraj reads (.pdb, .gro …)");
+      if (fields.some((f) => f !== 'position'))
+        err(
+          [...path, 'record', 'fields'],
+          'target: iteration records positions only (the iteration file has no velocities or forces); use target: file for those',
+        );
+      if (r.atoms) err([...path, 'record', 'atoms'], 'target: iteration records every atom of the topology; leave atoms out (or use target: file)');
+      if (r.file !== undefined) warn([...path, 'record', 'file'], 'is ignored with target: iteration (no file is written)');
+    } else if (r.topology !== undefined) warn([...path, 'record', 'topology'], 'is used only with target: iteration; ignored');
+    record = { target, topology: r.topology ?? null, file, atoms: r.atoms ?? null, stride: r.stride ?? 1, fields, compression: r.compression ?? 4 };
   } else if (s.record) warn([...path, 'record'], "is set but 'builtin' does not include record; ignored");
 
   const portDiscovery = s.port_discovery ?? 'engine';

@@ -65,8 +65,23 @@ const RecordAnalysisSchema = Type.Object(
       }),
     ),
     compression: Opt(Type.Integer({ minimum: 0, maximum: 9, description: 'gzip level (default 4; 0: uncompressed).' })),
+    target: Opt(
+      Type.Union([Type.Literal('file'), Type.Literal('iteration')], {
+        description:
+          "Where the frames go: 'file' (default), an H5MD file per segment; 'iteration', the segment's trajectory in WESTPA's HDF5 framework (data_refs.iteration: iter_NNNNNN.h5, as a trajectory loader's would be), with no trajectory file written.",
+      }),
+    ),
+    topology: Opt(
+      Type.String({
+        description:
+          'target: iteration: a topology file of the streamed atoms that mdtraj reads (.pdb, .gro …), e.g. $WEST_SIM_ROOT/bstates/conf.gro; the iteration file stores it with the frames.',
+      }),
+    ),
   },
-  { ...Strict, description: 'builtin record: the streamed frames as an H5MD trajectory per segment (MDAnalysis reads it).' },
+  {
+    ...Strict,
+    description: "builtin record: the streamed frames as an H5MD trajectory per segment (MDAnalysis reads it), or into the HDF5 framework's iteration file.",
+  },
 );
 const Builtin = Type.Union([Type.Literal('pcoord'), Type.Literal('guard'), Type.Literal('record')]);
 export const StreamTrajectorySchema = Type.Object(

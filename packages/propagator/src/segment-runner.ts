@@ -3,10 +3,10 @@
  * directory is deleted, recreated and made the cwd; the child gets the WEST_* environment; its return files are
  * read and checked. Both work managers call this same class — in-process (local) or in a worker daemon (BullMQ).
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { hostname } from 'node:os';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { expandPath, isPythonLoader, type ChildProgram, type StreamTrajectory, type WestConfig } from '@westream/config';
 import { childBaseEnv } from './child-env.js';
 import { PythonLoaders } from './python-loaders.js';
@@ -19,7 +19,7 @@ import { ReturnPool } from './return-pool.js';
 import { appendLog, describeExit, logTail } from './child-report.js';
 import { IterationDataError, makeHdf5Returns, packLog, packRestart, removeHdf5Returns, restoreRestart } from './iteration-returns.js';
 import { runChild, type ChildOutcome } from './run-child.js';
-import { discoverPort, drainStream, runBuiltins, StreamFailure } from './stream-task.js';
+import { discoverPort, drainStream, runBuiltins, StreamFailure, type RecordedFrames } from './stream-task.js';
 import { ImdConnectError, ImdProtocolError, ImdTimeoutError } from '@westream/imd';
 import type { AuxArray, SegmentResult, SegmentTask, StagedDir } from './types.js';
 import { wireTrajectory, type LoadedTrajectory, type WireTrajectory } from './wire-trajectory.js';
@@ -203,9 +203,10 @@ export class SegmentRunner {
         }
       }
       const segVars = { ...vars, ...returns.vars, ...h5?.vars };
+      const recorded: { frames: RecordedFrames | null } = { frames: null };
       const stream = config.executable.streamTrajectory;
       const { out, failure } = stream
-        ? await this.runStreamed(stream, { segDir, vars: segVars, task, stdout, stderr, signal, onStarted, pcoordFile: returns.pcoord })
+        ? await this.runStreamed(stream, { segDir, vars: segVars, task, stdout, stderr, signal, onStarted, pcoordFile: returns.pcoord, recorded })
         : {
             out: await this.run(prog, {
               cwd: segDir,
@@ -259,7 +260,30 @@ export class SegmentRunner {
           const log = await packLog(h5, name);
           // An empty WEST_TRAJECTORY_RETURN returned nothing; files there that the loader cannot read fail the segment.
           let trajectory: WireTrajectory | null = null;
-          if (readdirSync(h5.trajectoryDir).some((f) => !f.startsWith('.'))) {
+          if (recorded.frames) {
+            // builtin record, target iteration: the streamed frames themselves, with the configured topology.
+            const fr = recorded.frames;
+            let top: { topology: string; atoms: number };
+            try {
+              top = await this.streamTopology();
+            } catch (e) {
+              if (e instanceof BridgeError || e instanceof PropagationError) return fail(`stream_trajectory.record.topology: ${e.message}`, stdout, times);
+              throw e;
+            }
+            if (top.atoms !== fr.atoms)
+              return fail(
+                `builtin record: the stream carries ${fr.atoms} atoms, the topology stream_trajectory.record.topology ${top.atoms}; give the engine's topology`,
+                stdout,
+                times,
+              );
+            trajectory = wireTrajectory({
+              topology: top.topology,
+              atoms: fr.atoms,
+              coordinates: fr.coordinates,
+              time: fr.time,
+              ...(fr.cell ? { cell: fr.cell } : {}),
+            });
+          } else if (readdirSync(h5.trajectoryDir).some((f) => !f.startsWith('.'))) {
             this.loaders ??= new PythonLoaders(config, this.o.simRoot);
             try {
               trajectory = wireTrajectory(
@@ -307,6 +331,8 @@ export class SegmentRunner {
   private async runStreamed(
     st: StreamTrajectory,
     s: {
+      /** builtin record, target iteration: where the analysis leaves the frames. */
+      recorded: { frames: RecordedFrames | null };
       segDir: string;
       vars: Record<string, string>;
       task: SegmentTask;
@@ -394,7 +420,7 @@ export class SegmentRunner {
   /** The stream analysis of one segment: the built-ins in this process and/or the analysis program, at once. */
   private async analyse(
     st: StreamTrajectory,
-    s: { segDir: string; task: SegmentTask; pcoordFile: string },
+    s: { segDir: string; task: SegmentTask; pcoordFile: string; recorded: { frames: RecordedFrames | null } },
     vars: Record<string, string>,
     port: number,
     analysisLog: string,
@@ -406,11 +432,12 @@ export class SegmentRunner {
     const streamVars = { ...vars, WEST_STREAM_HOST: st.host, WEST_STREAM_PORT: String(port) };
     const tasks: Promise<void>[] = [];
     if (st.pcoord || st.guard || st.record) {
-      const recordFile = st.record ? resolve(s.segDir, this.refs.render(st.record.file, { segment })) : undefined;
+      const recordFile = st.record?.target === 'file' ? resolve(s.segDir, this.refs.render(st.record.file, { segment })) : undefined;
       tasks.push(
         runBuiltins(st, st.host, port, config.system.pcoordLen, connectStop, recordFile).then((r) => {
           appendLog(analysisLog, r.notes);
           if (r.pcoord) writeFileSync(s.pcoordFile, r.pcoord.map((v) => `${v}\n`).join(''));
+          s.recorded.frames = r.recorded;
         }),
       );
     }
@@ -433,6 +460,31 @@ export class SegmentRunner {
       );
     }
     await Promise.all(tasks);
+  }
+
+  private topology: Promise<{ topology: string; atoms: number }> | undefined;
+
+  /**
+   * The topology of builtin record's target iteration, read once per runner through mdtraj in the user's Python
+   * (WESTPA's mdtraj loader on a directory holding only that file: a one-frame trajectory whose topology is kept).
+   */
+  private streamTopology(): Promise<{ topology: string; atoms: number }> {
+    const file = this.refs.render(this.o.config.executable.streamTrajectory?.record?.topology ?? '', {});
+    this.topology ??= (async () => {
+      const dir = join(this.returns.dir, 'stream-topology');
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir);
+      try {
+        copyFileSync(file, join(dir, basename(file)));
+      } catch (e) {
+        throw new PropagationError(`stream_trajectory.record.topology ${file}: ${(e as Error).message}`);
+      }
+      this.loaders ??= new PythonLoaders(this.o.config, this.o.simRoot);
+      const t = await this.loaders.loadTrajectory({ nIter: 0, segId: 0, weight: 1, parentId: -1 }, dir, 'mdtraj_trajectory_loader');
+      return { topology: t.topology, atoms: t.atoms };
+    })();
+    void this.topology.catch(() => (this.topology = undefined)); // a failure is reported per segment, and retried
+    return this.topology;
   }
 
   /** get_pcoord for a basis state (or for an initial state, when `istate` is given): one pcoord point. */

@@ -93,6 +93,8 @@ export interface BuiltinResult {
   readonly pcoord: number[] | null;
   /** What happened, for the analysis log. */
   readonly notes: string[];
+  /** builtin record with target iteration: the frames, for the segment's result; else null. */
+  readonly recorded: RecordedFrames | null;
 }
 
 /**
@@ -129,7 +131,8 @@ export async function runBuiltins(
   const notes: string[] = [`connected to ${host}:${port}: IMD v${client.version}, ${client.littleEndian ? 'little' : 'big'}-endian`];
   let previous: ImdFrame | undefined;
   let frames = 0;
-  const rec = st.record && recordFile ? new Recorder(st.record, recordFile, st.box !== null) : undefined;
+  const rec = st.record && st.record.target === 'file' && recordFile ? new Recorder(st.record, recordFile, st.box !== null) : undefined;
+  const collect = st.record?.target === 'iteration' ? new FrameCollector(st.record.stride) : undefined;
   const fallbackBox = st.box ? Float32Array.of(st.box[0], 0, 0, 0, st.box[1], 0, 0, 0, st.box[2]) : undefined;
   try {
     for await (const f of client) {
@@ -141,6 +144,7 @@ export async function runBuiltins(
       if (st.guard) guard(f, previous, st.guard.maxDisplacement, box);
       if (st.pcoord) distances.push(distance(x, box, st.pcoord, f));
       if (rec) await rec.add(f, box);
+      collect?.add(f, box);
       // Done with the frame before: the guard compared it, the pcoord and the record (H5MD writes copy) used it.
       // Its memory goes back to the client for later frames (no fresh pages per frame for large systems).
       if (previous) client.release(previous);
@@ -155,10 +159,61 @@ export async function runBuiltins(
   }
   notes.push(`${frames} frame(s)`);
   if (rec) notes.push(`record: ${rec.written} frame(s) of ${rec.atoms} atom(s) to ${recordFile}`);
-  if (!st.pcoord) return { frames, pcoord: null, notes };
+  const recorded = collect?.frames() ?? null;
+  if (recorded) notes.push(`record: ${recorded.frames} frame(s) of ${recorded.atoms} atom(s) for the iteration file`);
+  if (!st.pcoord) return { frames, pcoord: null, notes, recorded };
   const { points, stride } = sample(distances, pcoordLen, st.pcoord.stride);
   notes.push(`pcoord: frames 0, ${stride}, ${2 * stride}, … → ${points.length} point(s)`);
-  return { frames, pcoord: points.map((d) => d * (st.pcoord as StreamPcoord).scale), notes };
+  return { frames, pcoord: points.map((d) => d * (st.pcoord as StreamPcoord).scale), notes, recorded };
+}
+
+/** The streamed frames of a segment as mdtraj holds a trajectory (nm, ps; box lengths in nm, angles in degrees). */
+export interface RecordedFrames {
+  readonly atoms: number;
+  readonly frames: number;
+  readonly coordinates: Float32Array;
+  readonly time: Float32Array;
+  readonly cell: { readonly lengths: Float32Array; readonly angles: Float32Array } | null;
+}
+
+/**
+ * builtin record, target iteration: every stride-th frame's positions, kept in memory for the segment's result
+ * (the sim-manager writes them into the iteration file). IMD streams Å; mdtraj and WESTPA's iteration file use nm.
+ */
+class FrameCollector {
+  private readonly xyz: Float32Array[] = [];
+  private readonly time: number[] = [];
+  private readonly box: (number[] | null)[] = [];
+  private seen = 0;
+
+  constructor(private readonly stride: number) {}
+
+  add(f: ImdFrame, box: Float32Array | undefined): void {
+    if (this.seen++ % this.stride !== 0) return;
+    const x = f.positions as Float32Array;
+    if (this.xyz.length > 0 && x.length !== (this.xyz[0] as Float32Array).length)
+      throw new StreamFailure(`builtin record: frame ${f.index} has ${x.length / 3} atoms, the first ${(this.xyz[0] as Float32Array).length / 3}`);
+    this.xyz.push(Float32Array.from(x, (v) => v / 10)); // a copy: the frame's memory goes back to the client
+    this.time.push(f.time ?? f.index);
+    const b = boxOf(box);
+    this.box.push(b ? [(b[0]?.[0] ?? 0) / 10, (b[1]?.[1] ?? 0) / 10, (b[2]?.[2] ?? 0) / 10] : null);
+  }
+
+  frames(): RecordedFrames | null {
+    const n = this.xyz.length;
+    if (n === 0) return null;
+    const per = (this.xyz[0] as Float32Array).length;
+    const coordinates = new Float32Array(n * per);
+    this.xyz.forEach((x, i) => coordinates.set(x, i * per));
+    const boxes = this.box.every((b) => b !== null);
+    return {
+      atoms: per / 3,
+      frames: n,
+      coordinates,
+      time: Float32Array.from(this.time),
+      cell: boxes ? { lengths: Float32Array.from(this.box.flatMap((b) => b)), angles: new Float32Array(3 * n).fill(90) } : null,
+    };
+  }
 }
 
 type RecordSpec = NonNullable<StreamTrajectory['record']>;
