@@ -5,11 +5,12 @@
  * lagging to the leading walker of its region), the REST API serves them, and the same seed gives the same
  * west.h5.
  */
-import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pythonModuleMissing, skipWithoutPeer } from './support/peers.js';
+import { commandMissing, pythonModuleMissing, skipWithoutPeer } from './support/peers.js';
+import { redisForSuite, startWorkerDaemons } from './support/redis.js';
 import { reapStarted, start, waitForLine } from './support/processes.js';
 import { binLogEntry } from '@westream/sim-manager';
 import { mkdirSync } from 'node:fs';
@@ -17,6 +18,7 @@ import { childEnv, toyExampleDir, python, REPO, WESTREAM, westreamRun, type CliR
 
 const skip = skipWithoutPeer('h5py (PyPI)', pythonModuleMissing('h5py'));
 const noWestpa = skipWithoutPeer('PyPI westpa', pythonModuleMissing('westpa'));
+const noRedis = skipWithoutPeer('redis-server (Debian)', commandMissing('redis-server', 'apt-get install redis-server'));
 // five WE steps, not fewer: each is another sample of binbounds.log's printing against west.h5 (step 4 of
 // main's demo is the first to put a boundary below 0.1, where numpy prints fewer digits than a float32 has)
 const ITERS = 5;
@@ -285,4 +287,43 @@ describe.skipIf(skip)('MAB and binless end to end (toy double well, real CLI)', 
       expect(recs[0]?.groupSizes?.[0]).toBeGreaterThan(0);
     }
   }, 300_000);
+});
+
+// The WE step (MAB's bins included) runs in the sim-manager whatever the work manager: through BullMQ worker
+// daemons the same seed must give the same west.h5 as the local run, dataset for dataset.
+describe.skipIf(skip || noRedis)('MAB and binless through BullMQ worker daemons', () => {
+  const redis = redisForSuite();
+  const short = (bins: string): string => {
+    const dir = simDir(bins);
+    const cfg = join(dir, 'west.yaml');
+    writeFileSync(cfg, readFileSync(cfg, 'utf8').replace(`max_total_iterations: ${ITERS}`, 'max_total_iterations: 3'));
+    return dir;
+  };
+
+  it.each([
+    ['MAB nested in a recursive mapper', mabBins],
+    ['binless nested in a recursive mapper', binlessBins],
+  ])(
+    '%s: the same west.h5 as the local run of the same seed',
+    async (_name, bins) => {
+      await startWorkerDaemons(redis(), ['adaptive-a', 'adaptive-b']);
+      const local = short(bins);
+      const remote = mkdtempSync(join(tmpdir(), 'westream-adaptive-bullmq-'));
+      cpSync(local, remote, { recursive: true });
+      const [l, r] = await Promise.all([
+        initAndRun(local),
+        (async () => {
+          const init = await westreamRun(remote, INIT);
+          return { dir: remote, init, run: init.code === 0 ? await westreamRun(remote, ['run', '--work-manager', 'bullmq', '--redis', redis().url]) : null };
+        })(),
+      ]);
+      succeeded(l);
+      succeeded(r);
+      const a = dump(local);
+      const b = dump(remote);
+      expect(Object.keys(a).some((k) => k.endsWith('@westream_adaptive_bins'))).toBe(true);
+      expect([...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => a[k] !== b[k])).toEqual([]);
+    },
+    300_000,
+  );
 });
