@@ -50,6 +50,7 @@ process.on('message', (m: LaunchRequest | LaunchBase | LaunchControl) => {
   else if ('queueLimit' in m) {
     limit = m.queueLimit;
     pump();
+    if (m.ack !== undefined) send({ id: m.ack, kind: 'ack' });
   } else if ('cancel' in m) {
     const i = waiting.findIndex((w) => w.id === m.cancel);
     if (i >= 0) {

@@ -17,12 +17,14 @@ export interface LaunchRequest {
 }
 
 /** Control: how many queued children may run at once; or drop a request still waiting in the queue. */
-export type LaunchControl = { readonly queueLimit: number } | { readonly cancel: number };
+export type LaunchControl = { readonly queueLimit: number; readonly ack?: number } | { readonly cancel: number };
 
 export type LaunchReply =
   | { readonly id: number; readonly kind: 'spawned'; readonly pid: number }
   | { readonly id: number; readonly kind: 'error'; readonly code: string }
-  | { readonly id: number; readonly kind: 'exit'; readonly code: number | null; readonly signal: NodeJS.Signals | null };
+  | { readonly id: number; readonly kind: 'exit'; readonly code: number | null; readonly signal: NodeJS.Signals | null }
+  /** A queueLimit with `ack` was applied (nothing queued starts beyond it from now on). */
+  | { readonly id: number; readonly kind: 'ack' };
 
 /** Sent once when the launcher starts: the environment every request's `env` is laid over. */
 export interface LaunchBase {

@@ -23,6 +23,34 @@ export class Launcher {
     if (this.proc?.connected) this.proc.send({ queueLimit: n } satisfies LaunchControl, () => undefined);
   }
 
+  private readonly acks = new Map<number, () => void>();
+
+  /**
+   * Stops starting queued requests (queue limit 0) and resolves once the launcher has applied it. Cancelling a
+   * batch calls this first: killing the running children frees slots, and a queued request could otherwise
+   * start in the moment before its own cancel arrives.
+   */
+  hold(): Promise<void> {
+    const p = this.proc;
+    if (!p?.connected) return Promise.resolve();
+    const id = this.seq++;
+    this.queueLimit = 0;
+    return new Promise((resolve) => {
+      this.acks.set(id, resolve);
+      p.channel?.ref();
+      p.send({ queueLimit: 0, ack: id } satisfies LaunchControl, (err) => {
+        if (err) this.ack(id);
+      });
+    });
+  }
+
+  private ack(id: number): void {
+    const done = this.acks.get(id);
+    this.acks.delete(id);
+    done?.();
+    if (this.pending.size === 0 && this.acks.size === 0) this.proc?.channel?.unref();
+  }
+
   /** Drops a queued request that has not started (its handlers get onError('ECANCELED')). */
   cancel(id: number): void {
     if (this.pending.has(id) && this.proc?.connected) this.proc.send({ cancel: id } satisfies LaunchControl, (err) => err && this.lost(id));
@@ -70,6 +98,7 @@ export class Launcher {
     // A failed send is reported to its callback (and fails its request); without a listener it would throw.
     p.on('error', () => undefined);
     p.on('message', (m: LaunchReply) => {
+      if (m.kind === 'ack') return this.ack(m.id);
       const h = this.pending.get(m.id);
       if (!h) return;
       if (m.kind === 'spawned') h.onSpawn(m.pid);
@@ -80,10 +109,11 @@ export class Launcher {
         this.pending.delete(m.id);
         h.onExit(m.code, m.signal);
       }
-      if (this.pending.size === 0) p.channel?.unref();
+      if (this.pending.size === 0 && this.acks.size === 0) p.channel?.unref();
     });
     p.on('exit', () => {
       if (this.proc === p) this.proc = undefined;
+      for (const id of [...this.acks.keys()]) this.ack(id); // nothing queued can start in a launcher that is gone
       // Whatever it was watching can no longer report an exit: fail it (the runner kills the groups).
       for (const [id, h] of this.pending) {
         this.pending.delete(id);

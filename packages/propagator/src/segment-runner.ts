@@ -117,6 +117,14 @@ export class SegmentRunner {
     await this.python?.prepare();
   }
 
+  /**
+   * Stops the launcher from starting segments still queued in it, once it has taken note (see Launcher.hold):
+   * a work manager calls this before it cancels a batch, and limitConcurrency again before the next.
+   */
+  holdQueue(): Promise<void> {
+    return this.launcher?.hold() ?? Promise.resolve();
+  }
+
   /** Segments a work manager may hand over per slot at once (a Python propagator takes blocks of block_size). */
   lanesPerSlot(): number {
     return this.python ? Math.max(2, this.o.config.propagation.blockSize) : 2;

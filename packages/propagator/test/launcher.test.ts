@@ -68,4 +68,43 @@ describe('launcher', () => {
     expect(a.spawnError).toBe('ELAUNCHER');
     launcher.close();
   }, 30_000);
+
+  it('hold(): once it resolves, a queued request does not start when a running one ends, and is then cancelled', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'westream-launcher-hold-'));
+    const baseEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+    const launcher = new Launcher(baseEnv);
+    launcher.setQueueLimit(1);
+    const stop = new AbortController();
+    const spec = (args: string[], onStarted?: () => void): ChildSpec => ({
+      executable: '/bin/sh',
+      args,
+      cwd,
+      baseEnv,
+      env: {},
+      stdout: null,
+      stderr: null,
+      stdin: null,
+      timeoutMs: 20_000,
+      launcher,
+      queued: true,
+      signal: stop.signal,
+      ...(onStarted ? { onStarted } : {}),
+    });
+    let firstStarted!: () => void;
+    const started = new Promise<void>((r) => (firstStarted = r));
+    let secondStarted = false;
+    const first = runChild(spec(['-c', 'sleep 0.3'], firstStarted));
+    const second = runChild(spec(['-c', 'echo ran > out.txt'], () => (secondStarted = true)));
+    await started;
+    await launcher.hold();
+    const a = await first; // it ends by itself, freeing the only slot
+    expect(a.exitCode).toBe(0);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(secondStarted, 'a held queue starts nothing').toBe(false);
+    stop.abort();
+    const b = await second;
+    expect(b.spawnError).toBe('ECANCELED');
+    expect(readdirSync(cwd)).toEqual([]); // it never ran
+    launcher.close();
+  }, 30_000);
 });

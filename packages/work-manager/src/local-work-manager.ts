@@ -15,7 +15,7 @@ export class LocalWorkManager implements WorkManager {
   readonly slots: number;
 
   constructor(
-    private readonly runner: Pick<SegmentRunner, 'runSegment'> & Partial<Pick<SegmentRunner, 'limitConcurrency' | 'lanesPerSlot'>>,
+    private readonly runner: Pick<SegmentRunner, 'runSegment'> & Partial<Pick<SegmentRunner, 'limitConcurrency' | 'lanesPerSlot' | 'holdQueue'>>,
     slots?: number | null,
   ) {
     this.slots = slots ?? availableParallelism();
@@ -24,6 +24,14 @@ export class LocalWorkManager implements WorkManager {
   async propagate(tasks: readonly SegmentTask[], onResult: (r: SegmentResult) => Promise<void> | void, signal: AbortSignal): Promise<SegmentResult[]> {
     const results: SegmentResult[] = new Array<SegmentResult>(tasks.length);
     let next = 0;
+    // The segments see their own signal, aborted once the launcher holds its queue: killing the running ones
+    // frees slots, and a segment queued there must not start in the moment before its own cancel arrives.
+    const stop = new AbortController();
+    const onAbort = (): void => {
+      void (this.runner.holdQueue?.() ?? Promise.resolve()).then(() => stop.abort());
+    };
+    if (signal.aborted) stop.abort();
+    else signal.addEventListener('abort', onAbort, { once: true });
     const lane = async (): Promise<void> => {
       while (next < tasks.length) {
         const i = next++;
@@ -32,13 +40,17 @@ export class LocalWorkManager implements WorkManager {
           results[i] = cancelled(task);
           continue;
         }
-        const r = accept(await this.runner.runSegment(task, signal, () => this.onStart?.(task)));
+        const r = accept(await this.runner.runSegment(task, stop.signal, () => this.onStart?.(task)));
         await onResult(r);
         results[i] = r;
       }
     };
     const lanes = this.runner.limitConcurrency?.(this.slots) === true ? (this.runner.lanesPerSlot?.() ?? 2) * this.slots : this.slots;
-    await Promise.all(Array.from({ length: Math.min(lanes, tasks.length) }, lane));
+    try {
+      await Promise.all(Array.from({ length: Math.min(lanes, tasks.length) }, lane));
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
     return results;
   }
 
