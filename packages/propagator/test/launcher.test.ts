@@ -29,26 +29,32 @@ function launcherPids(): number[] {
 
 const pgidOf = (pid: number): number | undefined => procStat(pid)?.pgrp;
 
+/** A queued /bin/sh child through `launcher`, in `cwd`, with only PATH in its environment. */
+function shSpec(launcher: Launcher, cwd: string, args: string[], o: { onStarted?: () => void; signal?: AbortSignal } = {}): ChildSpec {
+  return {
+    executable: '/bin/sh',
+    args,
+    cwd,
+    baseEnv: launcher.base,
+    env: {},
+    stdout: null,
+    stderr: null,
+    stdin: null,
+    timeoutMs: 20_000,
+    launcher,
+    queued: true,
+    ...(o.signal ? { signal: o.signal } : {}),
+    ...(o.onStarted ? { onStarted: o.onStarted } : {}),
+  };
+}
+
 describe('launcher', () => {
   it('runs in its own process group; killed with a child running and one queued, the queued one still runs', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'westream-launcher-'));
     const baseEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
     const launcher = new Launcher(baseEnv);
     launcher.setQueueLimit(1);
-    const spec = (args: string[], onStarted?: () => void): ChildSpec => ({
-      executable: '/bin/sh',
-      args,
-      cwd,
-      baseEnv,
-      env: {},
-      stdout: null,
-      stderr: null,
-      stdin: null,
-      timeoutMs: 20_000,
-      launcher,
-      queued: true,
-      ...(onStarted ? { onStarted } : {}),
-    });
+    const spec = (args: string[], onStarted?: () => void): ChildSpec => shSpec(launcher, cwd, args, onStarted ? { onStarted } : {});
     let firstStarted!: () => void;
     const started = new Promise<void>((r) => (firstStarted = r));
     const first = runChild(spec(['-c', 'sleep 10'], firstStarted));
@@ -75,21 +81,8 @@ describe('launcher', () => {
     const launcher = new Launcher(baseEnv);
     launcher.setQueueLimit(1);
     const stop = new AbortController();
-    const spec = (args: string[], onStarted?: () => void): ChildSpec => ({
-      executable: '/bin/sh',
-      args,
-      cwd,
-      baseEnv,
-      env: {},
-      stdout: null,
-      stderr: null,
-      stdin: null,
-      timeoutMs: 20_000,
-      launcher,
-      queued: true,
-      signal: stop.signal,
-      ...(onStarted ? { onStarted } : {}),
-    });
+    const spec = (args: string[], onStarted?: () => void): ChildSpec =>
+      shSpec(launcher, cwd, args, { signal: stop.signal, ...(onStarted ? { onStarted } : {}) });
     let firstStarted!: () => void;
     const started = new Promise<void>((r) => (firstStarted = r));
     let secondStarted = false;
