@@ -266,6 +266,24 @@ describe.skipIf(noPeers)("WESTPA's HDF5 framework: the basis states' restarts (i
   }, 120_000);
 });
 
+describe.skipIf(noPeers)("WESTPA's HDF5 framework: one system per iteration file", () => {
+  it('a segment whose frames have another atom count stops the run naming both segments; the iterations before stay', () => {
+    const root = simRoot();
+    // Iteration 2's segment 1 returns a three-atom trajectory where the others return two.
+    script(
+      root,
+      'runseg.sh',
+      `${RUNSEG}\nif [ "$WEST_CURRENT_ITER:$WEST_CURRENT_SEG_ID" = 2:1 ]; then printf 'X\\n    3\\n    1NA      NA    1   0.000   0.000   0.000\\n    2CL      CL    2   0.500   0.000   0.000\\n    3CL      CL    3   1.000   0.000   0.000\\n   3.00000   3.00000   3.00000\\n' > "$WEST_TRAJECTORY_RETURN/nacl.gro"; awk '{ printf "3\\nf\\nNa %.4f 0 0\\nCl 5 0 0\\nCl 10 0 0\\n", $1 * 10 }' pcoord.txt > "$WEST_TRAJECTORY_RETURN/seg.xyz"; fi`,
+    );
+    const r = westream(root, ['run', '--config', 'west.cfg']);
+    expect(r.code).toBe(2); // STORE_ERR_ITERATION_FILE
+    expect(r.stderr).toMatch(/iter_000002\.h5: segment 1 of iteration 2 returned 3 atoms, segment 0 of iteration 2 2; one iteration file holds one system/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    const done = python("import h5py,sys; print(h5py.File(sys.argv[1],'r').attrs['west_current_iteration'])", [join(root, 'west.h5')]).trim();
+    expect(Number(done)).toBe(2);
+  }, 300_000);
+});
+
 describe.skipIf(noPeers)("WESTPA's HDF5 framework: a trajectory the loader cannot read", () => {
   it("fails that segment with the loader's own message (WESTPA only warns: its issue #373); the iterations before stay", () => {
     const root = simRoot();

@@ -1,10 +1,9 @@
 /** `westream init` (w_init): basis and target states, their pcoords, iteration 1, a fresh west.h5. */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { dirname, relative } from 'node:path';
 import { mapperFromSpec, type WestConfig } from '@westream/config';
 import type { SegmentRunner } from '@westream/propagator';
-import { IterationFileError, WESTREAM_VERSION, WestH5, writeIterationFile, type IterationFileSegment } from '@westream/store';
+import { WestH5 } from '@westream/store';
 import {
   assignPoints,
   BinAssignmentError,
@@ -19,7 +18,7 @@ import {
   type TargetStateRecord,
 } from '@westream/we';
 import { normalizeBasisStates, type BasisStateSpec, type TargetStateSpec } from './state-specs.js';
-import { iterationFileOf } from './iteration-files.js';
+import { iterationFileOf, writeIterationEntries, type IterationFileEntry } from './iteration-files.js';
 import { simPaths } from './sim-paths.js';
 import { makeIstates, prepared } from './we-step.js';
 import { ResultsJournal } from './results-journal.js';
@@ -62,14 +61,12 @@ export async function initRun(o: InitOptions): Promise<InitSummary> {
   const bstates: BasisStateRecord[] = [];
   // WESTPA's HDF5 framework: the basis states' restart and log returns go to iteration 0's file.
   const iterationFile = o.runner.basisStateData ? iterationFileOf(config, o.simRoot) : null;
-  const basisData: IterationFileSegment[] = [];
-  const basisFrames = new Map<number, { readonly topology: string; readonly atoms: number }>();
+  const basisData: IterationFileEntry[] = [];
   for (const [id, b] of normalized.states.entries()) {
     if (iterationFile && o.runner.basisStateData) {
       const d = await o.runner.basisStateData({ id, ...b });
       bstates.push({ ...b, pcoord: Array.from(d.pcoord) });
       const t = d.trajectory ?? null;
-      if (t) basisFrames.set(id, t);
       basisData.push({ nIter: 0, segId: id, ...(t ? { trajectory: t } : {}), ...(d.restart ? { restart: d.restart } : {}), ...(d.log ? { log: d.log } : {}) });
     } else {
       bstates.push({ ...b, pcoord: Array.from(await o.runner.getPcoord({ id, ...b })) });
@@ -142,18 +139,7 @@ export async function initRun(o: InitOptions): Promise<InitSummary> {
   );
   // After west.h5 (init's commit point): a refused init (west.h5 exists, no --force) leaves the old file alone.
   if (iterationFile) {
-    const path = iterationFile(0);
-    mkdirSync(dirname(path), { recursive: true });
-    // One system per file, as for every iteration: the first basis state with frames gives atoms and topology.
-    let top: { text: string; atoms: number; segId: number } | null = null;
-    for (const [segId, t] of basisFrames) {
-      top ??= { text: t.topology, atoms: t.atoms, segId };
-      if (t.atoms !== top.atoms)
-        throw new IterationFileError(
-          `${path}: basis state ${segId} returned ${t.atoms} atoms, basis state ${top.segId} ${top.atoms}; one iteration file holds one system`,
-        );
-    }
-    await writeIterationFile(path, { nIter: 0, atoms: top?.atoms ?? 0, topology: top?.text ?? null, programVersion: WESTREAM_VERSION, segments: basisData });
+    await writeIterationEntries(iterationFile(0), 0, basisData, (segId) => `basis state ${segId}`);
   }
   new ResultsJournal(paths.stateDir).prune(-1); // results of a replaced run must never be reused
   return { westH5: paths.westH5, seed, nSegs: pop.next.length, bstates, warnings };

@@ -3,25 +3,16 @@
  * iteration until max_total_iterations, the wall-clock limit, or a stop. Completed segments are journaled as
  * they finish; each iteration is committed to west.h5 atomically, so a crash at any instant resumes cleanly.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, relative } from 'node:path';
 import { mapperFromSpec, type WestConfig } from '@westream/config';
 import { unwireTrajectory, type SegmentResult, type SegmentRunner, type SegmentTask } from '@westream/propagator';
-import {
-  IterationFileError,
-  readIterationFileBytes,
-  WESTREAM_VERSION,
-  WestH5,
-  writeIterationFile,
-  type IterationOutcome,
-  type IterationRecord,
-  type StateSet,
-} from '@westream/store';
+import { readIterationFileBytes, WestH5, type IterationOutcome, type IterationRecord, type StateSet } from '@westream/store';
 import { basisStateOf, codedError, initialStateOf, istateIdOfParent, IstateType, SegStatus, type ResampleTestOnly } from '@westream/we';
 import type { WorkManager } from '@westream/work-manager';
 import type { Reporter } from './reporter.js';
 import { ResultsJournal, segmentKey } from './results-journal.js';
-import { iterationFileOf } from './iteration-files.js';
+import { iterationFileOf, writeIterationEntries } from './iteration-files.js';
 import { simPaths } from './sim-paths.js';
 import { weStep } from './we-step.js';
 import { logAdaptiveBins } from './adaptive-bin-log.js';
@@ -253,25 +244,13 @@ function basisRestartOf(task: SegmentTask, basisRestarts: Map<number, string> | 
 /** The iteration's file of WESTPA's HDF5 framework: each segment's trajectory, restart and log. */
 async function writeIterationData(path: string, nIter: number, finished: readonly SegmentResult[]): Promise<void> {
   const bytes = (b64: string | null | undefined): Uint8Array | undefined => (b64 ? new Uint8Array(Buffer.from(b64, 'base64')) : undefined);
-  let topology: { text: string; atoms: number; segId: number } | null = null;
-  const segments = finished.map((r) => {
+  const entries = finished.map((r) => {
     const restart = bytes(r.iterationData?.restart);
     const log = bytes(r.iterationData?.log);
     const wire = r.iterationData?.trajectory;
-    const trajectory = wire ? unwireTrajectory(wire) : undefined;
-    if (trajectory) {
-      topology ??= { text: trajectory.topology, atoms: trajectory.atoms, segId: r.segId };
-      if (trajectory.atoms !== topology.atoms) {
-        throw new IterationFileError(
-          `${path}: segment ${r.segId} of iteration ${nIter} returned ${trajectory.atoms} atoms, segment ${topology.segId} ${topology.atoms}; one iteration file holds one system`,
-        );
-      }
-    }
-    return { nIter, segId: r.segId, ...(trajectory ? { trajectory } : {}), ...(restart ? { restart } : {}), ...(log ? { log } : {}) };
+    return { nIter, segId: r.segId, ...(wire ? { trajectory: unwireTrajectory(wire) } : {}), ...(restart ? { restart } : {}), ...(log ? { log } : {}) };
   });
-  mkdirSync(dirname(path), { recursive: true });
-  const top = topology as { text: string; atoms: number } | null;
-  await writeIterationFile(path, { nIter, atoms: top?.atoms ?? 0, topology: top?.text ?? null, programVersion: WESTREAM_VERSION, segments });
+  await writeIterationEntries(path, nIter, entries, (segId) => `segment ${segId} of iteration ${nIter}`);
 }
 
 function keyOf(rec: IterationRecord, segId: number): string {
