@@ -77,6 +77,7 @@ export function overviewHelp(commands: Readonly<Record<string, CommandSpec>>): s
     '',
     "'westream help COMMAND' or 'westream COMMAND --help' lists a command's options with their defaults.",
     'The sim root is the current directory, as in WESTPA; --config defaults to west.yaml, else west.cfg.',
+    "'westream --version' prints the version (the one west.h5 records).",
     '',
   ].join('\n');
 }

@@ -3,6 +3,7 @@
  * commands.ts; this file dispatches, answers help, and turns errors into exit codes: a user's mistake prints its message and exits 2, never a stack trace.
  */
 import { dirname } from 'node:path';
+import { WESTREAM_VERSION } from '@westream/store';
 import { commandHelp, nearestCommand, overviewHelp, parseCommand } from './command-table.js';
 import { commands } from './commands.js';
 import { catalogued } from './error-catalogue.js';
@@ -18,6 +19,11 @@ export async function main(argv: string[]): Promise<number> {
   if (!name || name === '-h' || name === '--help') {
     process.stdout.write(overviewHelp(commands));
     return name ? ExitCode.OK : ExitCode.USAGE;
+  }
+  if (name === '--version' || name === '-V') {
+    // The same version west.h5 records in its west_version attribute.
+    process.stdout.write(`westream ${WESTREAM_VERSION}\n`);
+    return ExitCode.OK;
   }
   try {
     if (name === 'help') {

@@ -1,9 +1,11 @@
 /** Help and option errors as a user meets them: the built binary, checked against the one command table. */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { nearestOption } from '../src/command-table.js';
 import { commands } from '../src/commands.js';
+import { WESTREAM_VERSION } from '@westream/store';
 
 const bin = fileURLToPath(new URL('../bin/westream.js', import.meta.url));
 const westream = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
@@ -55,6 +57,18 @@ describe('westream help', () => {
     const h = westream(['help', 'frobnicate']);
     expect(h.status).toBe(2);
     expect(h.stderr).not.toContain('did you mean');
+  });
+
+  it('--version and -V print the version west.h5 records, exit 0', () => {
+    for (const flag of ['--version', '-V']) {
+      const r = westream([flag]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toBe(`westream ${WESTREAM_VERSION}\n`);
+    }
+    expect(westream(['--help']).stdout).toContain('westream --version');
+    // One version: the package's is the one the files record.
+    const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../../package.json', import.meta.url)), 'utf8')) as { version: string };
+    expect(pkg.version).toBe(WESTREAM_VERSION);
   });
 
   it('nearestOption: edit distance and prefixes, nothing for a far word', () => {
