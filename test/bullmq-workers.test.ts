@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { commandMissing, pythonModuleMissing, skipWithoutPeer } from './support/peers.js';
 import { reapStarted, start, survivors, waitForLine, type Started } from './support/processes.js';
 import { startRedis, type PrivateRedis } from './support/redis.js';
-import { childEnv, demoSimDir, REPO, runWithApi, streamSimDir, WESTREAM, westream, westreamAsync, westreamRun } from './support/sim-dir.js';
+import { childEnv, demoSimDir, REPO, runWithApi, streamSimDir, WESTREAM, slowSegments, westream, westreamAsync, westreamRun } from './support/sim-dir.js';
 
 const skip =
   skipWithoutPeer('redis-server (Debian)', commandMissing('redis-server', 'apt-get install redis-server')) ||
@@ -182,8 +182,7 @@ describe.skipIf(skip)('stopping a run while Redis is down', () => {
     const w = worker(own.url, 'node-down', ['--slots', '1'], { SEG_SLEEP: '0.5' });
     await waitForLine(w, 'stdout', /ready: 1 slot/);
     const dir = demoSimDir((y) => y.replace('max_total_iterations: 40', 'max_total_iterations: 3'));
-    const p = join(dir, 'westpa_scripts/runseg.sh');
-    writeFileSync(p, readFileSync(p, 'utf8').replace('set -euo pipefail\n', 'set -euo pipefail\nsleep "${SEG_SLEEP:-0}"\n'));
+    slowSegments(dir);
     expect(
       westream(dir, ['init', '--config', 'west.yaml', '--bstates-from', 'bstates.txt', '--tstates-from', 'tstates.txt', '--segs-per-state', '2']).code,
     ).toBe(0);
@@ -223,8 +222,7 @@ describe.skipIf(skip)('the REST API in BullMQ mode', () => {
     const w = worker(redis.url, 'node-api', ['--slots', '1'], { SEG_SLEEP: '0.3' });
     await waitForLine(w, 'stdout', /ready: 1 slot/);
     const dir = demoSimDir((y) => y.replace('max_total_iterations: 40', 'max_total_iterations: 6'));
-    const p = join(dir, 'westpa_scripts/runseg.sh');
-    writeFileSync(p, readFileSync(p, 'utf8').replace('set -euo pipefail\n', 'set -euo pipefail\nsleep "${SEG_SLEEP:-0}"\n'));
+    slowSegments(dir);
     expect(
       westream(dir, ['init', '--config', 'west.yaml', '--bstates-from', 'bstates.txt', '--tstates-from', 'tstates.txt', '--segs-per-state', '2']).code,
     ).toBe(0);

@@ -3,14 +3,14 @@
  * processes, the real command line. The same seed must give the same west.h5 as the local work manager, whatever
  * happens to workers, the sim-manager or Redis along the way.
  */
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '@westream/we';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { commandMissing, pythonModuleMissing, skipWithoutPeer } from './support/peers.js';
 import { reapStarted, start, survivors, survivorsAfter, waitForLine, type Started } from './support/processes.js';
 import { startRedis, type PrivateRedis } from './support/redis.js';
-import { childEnv, demoSimDir, python, REPO, WESTREAM, westream, westreamAsync, westreamRun } from './support/sim-dir.js';
+import { childEnv, demoSimDir, python, REPO, WESTREAM, slowSegments, westream, westreamAsync, westreamRun } from './support/sim-dir.js';
 
 const skip =
   skipWithoutPeer('redis-server (Debian)', commandMissing('redis-server', 'apt-get install redis-server')) ||
@@ -36,9 +36,7 @@ const differing = (a: Record<string, string>, b: Record<string, string>): string
 /** A demo sim root, initialised; `slow` makes every segment sleep first (so a test can kill something mid-segment). */
 function simRoot(edit: (y: string) => string = fewIterations): string {
   const dir = demoSimDir(edit);
-  const p = join(dir, 'westpa_scripts/runseg.sh');
-  writeFileSync(p, readFileSync(p, 'utf8').replace('set -euo pipefail\n', 'set -euo pipefail\nsleep "${SEG_SLEEP:-0}"\n'));
-  chmodSync(p, 0o755);
+  slowSegments(dir);
   const init = westream(dir, ['init', '--config', 'west.yaml', '--bstates-from', 'bstates.txt', '--tstates-from', 'tstates.txt', '--segs-per-state', '3']);
   expect(init.code, init.stderr).toBe(0);
   return dir;
@@ -112,7 +110,8 @@ describe.skipIf(skip)('bullmq work manager: same seed, same west.h5', () => {
     // mostly waits: segments sleep, a lost lock expires): 110 s on an idle machine (sequential: 178 s in a CI run).
     const lanes = [redis, await startRedis()];
     const trial = async (t: number, r: PrivateRedis): Promise<void> => {
-      const env = { SEG_SLEEP: '0.2' };
+      // The victim dies in iteration 1 (its first segment, at most 150 ms in): only that iteration's segments sleep.
+      const env = { SEG_SLEEP: '0.2', SEG_SLEEP_ITERS: '1' };
       const ws = await workers(env, r);
       const dir = simRoot();
       const run = backgroundRun(dir, r.url);
@@ -123,6 +122,11 @@ describe.skipIf(skip)('bullmq work manager: same seed, same west.h5', () => {
         await new Promise((res) => setTimeout(res, pauses[t]));
         victim.child.kill('SIGKILL');
         await victim.exited;
+        // It died inside a segment of iteration 1: started, never finished.
+        const started = [...victim.stdout.matchAll(/(\S+): started/g)].map((m) => m[1] as string);
+        const open = started.filter((id) => !victim.stdout.includes(`${id}: complete`));
+        expect(open, `trial ${t}: ${victim.stdout}`).toHaveLength(1);
+        expect(open[0], `trial ${t}`).toMatch(/-i1-s\d+$/);
         // Its node comes back (as a supervisor would restart it): the new daemon reaps what the old one left.
         const again = worker(victim === ws[0] ? 'node-a' : 'node-b', env, 2, r);
         ws.push(again);

@@ -11,12 +11,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { pythonModuleMissing, skipWithoutPeer } from './support/peers.js';
 import { survivors } from './support/processes.js';
 import { frameworkSimRoot } from './support/hdf5-framework.js';
-import { python, REPO, westream, westreamAsync } from './support/sim-dir.js';
+import { python, pythonAsync, REPO, westream, westreamAsync, westreamRun } from './support/sim-dir.js';
 
 const TRIALS = 20;
 const skip = skipWithoutPeer('h5py (PyPI)', pythonModuleMissing('h5py'));
-const dump = (dir: string): Record<string, string> =>
-  JSON.parse(python(`exec(open(${JSON.stringify(join(REPO, 'test/fixtures/dump_west_h5.py'))}).read())`, [join(dir, 'west.h5')])) as Record<string, string>;
+const DUMP = `exec(open(${JSON.stringify(join(REPO, 'test/fixtures/dump_west_h5.py'))}).read())`;
+const dumpFile = (file: string): Record<string, string> => JSON.parse(python(DUMP, [file])) as Record<string, string>;
+const dump = (dir: string): Record<string, string> => dumpFile(join(dir, 'west.h5'));
+const dumpFileAsync = async (file: string): Promise<Record<string, string>> => JSON.parse(await pythonAsync(DUMP, [file])) as Record<string, string>;
 
 function copyOf(template: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'westream-crash-'));
@@ -31,9 +33,22 @@ async function killThenResume(dir: string, args: string[], delayMs: number, tria
   const timer = setTimeout(() => child.kill('SIGKILL'), delayMs);
   const code = await exited;
   clearTimeout(timer);
-  const resumed = westream(dir, args);
+  const resumed = await westreamRun(dir, args);
   expect(resumed.code, `trial ${trial}: ${resumed.stderr}`).toBe(0);
   return code === null;
+}
+
+/**
+ * Runs trials 0…n−1 in two lanes at once: each trial has its own sim root, so they share nothing but the
+ * machine. The kill instants were drawn from one undisturbed run's duration; two at a time, runs take longer, so
+ * an instant lands earlier in its run, never past a point the run reaches.
+ */
+async function inLanes(n: number, trial: (t: number) => Promise<void>, lanes = 2): Promise<void> {
+  await Promise.all(
+    Array.from({ length: lanes }, async (_, lane) => {
+      for (let t = lane; t < n; t += lanes) await trial(t);
+    }),
+  );
 }
 
 function diff(a: Record<string, string>, b: Record<string, string>): string[] {
@@ -83,19 +98,20 @@ describe.skipIf(skip)(`crash recovery: kill -9 at ${TRIALS} random instants`, ()
 
   it('every killed run, restarted, ends with the west.h5 of the undisturbed run and leaves no orphan', async () => {
     const rng = Rng.derive(20261121n, 7);
+    const delays = Array.from({ length: TRIALS }, () => 50 + rng.float64() * runSeconds * 1000 * 0.9);
     const outcomes: string[] = [];
     let killedMidway = 0;
-    for (let trial = 0; trial < TRIALS; trial++) {
+    await inLanes(TRIALS, async (trial) => {
       const dir = copyOf(template);
-      const delay = 50 + rng.float64() * runSeconds * 1000 * 0.9;
+      const delay = delays[trial] as number;
       const midway = await killThenResume(dir, ['run'], delay, trial);
       if (midway) killedMidway++;
-      const d = diff(dump(dir), reference);
+      const d = diff(await dumpFileAsync(join(dir, 'west.h5')), reference);
       outcomes.push(`trial ${trial}: killed after ${delay.toFixed(0)} ms${midway ? '' : ' (had already finished)'}; differing: ${d.join(', ') || 'none'}`);
       expect(d, outcomes.join('\n')).toEqual([]);
       expect(survivors(dir), `trial ${trial}: processes of the killed run survived the restart`).toEqual([]);
       expect(existsSync(join(dir, '.west.h5.westream-tmp'))).toBe(false);
-    }
+    });
     // Most instants must land inside the run, or the trials test nothing.
     expect(killedMidway).toBeGreaterThanOrEqual(TRIALS * 0.75);
   }, 600_000);
@@ -107,16 +123,14 @@ describe.skipIf(skip)(`crash recovery: kill -9 at ${TRIALS} random instants`, ()
 const FRAMEWORK_TRIALS = 8;
 const skipFramework = skip || skipWithoutPeer('python westpa (PyPI)', pythonModuleMissing('westpa'));
 
-function frameworkDump(dir: string): Record<string, string> {
+/** west.h5 and every iteration file, as digests keyed by file and object (the dumps run side by side). */
+async function frameworkDump(dir: string): Promise<Record<string, string>> {
+  const files = ['west.h5', ...readdirSync(join(dir, 'traj_segs')).filter((n) => n.endsWith('.h5'))];
+  const dumps = await Promise.all(files.map((f) => dumpFileAsync(f === 'west.h5' ? join(dir, f) : join(dir, 'traj_segs', f))));
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(dump(dir))) out[`west.h5 ${k}`] = v;
-  for (const f of readdirSync(join(dir, 'traj_segs')).filter((n) => n.endsWith('.h5'))) {
-    const d = JSON.parse(python(`exec(open(${JSON.stringify(join(REPO, 'test/fixtures/dump_west_h5.py'))}).read())`, [join(dir, 'traj_segs', f)])) as Record<
-      string,
-      string
-    >;
-    for (const [k, v] of Object.entries(d)) out[`${f} ${k}`] = v;
-  }
+  files.forEach((f, i) => {
+    for (const [k, v] of Object.entries(dumps[i] ?? {})) out[`${f} ${k}`] = v;
+  });
   return out;
 }
 
@@ -125,31 +139,32 @@ describe.skipIf(skipFramework)(`crash recovery with WESTPA's HDF5 framework: kil
   let reference: Record<string, string>;
   let runSeconds: number;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     template = frameworkSimRoot({ iterations: 4, init: ['--tstate', 'far,0.6'] });
     const ref = copyOf(template);
     const t0 = performance.now();
     const run = westream(ref, ['run', '--config', 'west.cfg']);
     runSeconds = (performance.now() - t0) / 1000;
     expect(run.code, run.stderr).toBe(0);
-    reference = frameworkDump(ref);
+    reference = await frameworkDump(ref);
     expect(Object.keys(reference).filter((k) => k.startsWith('iter_000004.h5 restart/')).length).toBeGreaterThan(0);
     // A second undisturbed run gives the same files: the baseline of the comparison.
     const again = copyOf(template);
     expect(westream(again, ['run', '--config', 'west.cfg']).code).toBe(0);
-    expect(diff(frameworkDump(again), reference)).toEqual([]);
+    expect(diff(await frameworkDump(again), reference)).toEqual([]);
   }, 240_000);
 
   it("every killed run, restarted, ends with the undisturbed run's west.h5 and iteration files, and no partial file", async () => {
     const rng = Rng.derive(20261204n, 18);
+    const delays = Array.from({ length: FRAMEWORK_TRIALS }, () => 50 + rng.float64() * runSeconds * 1000 * 0.9);
     const outcomes: string[] = [];
     let killedMidway = 0;
-    for (let trial = 0; trial < FRAMEWORK_TRIALS; trial++) {
+    await inLanes(FRAMEWORK_TRIALS, async (trial) => {
       const dir = copyOf(template);
-      const delay = 50 + rng.float64() * runSeconds * 1000 * 0.9;
+      const delay = delays[trial] as number;
       const midway = await killThenResume(dir, ['run', '--config', 'west.cfg'], delay, trial);
       if (midway) killedMidway++;
-      const d = diff(frameworkDump(dir), reference);
+      const d = diff(await frameworkDump(dir), reference);
       outcomes.push(`trial ${trial}: killed after ${delay.toFixed(0)} ms${midway ? '' : ' (had already finished)'}; differing: ${d.join(', ') || 'none'}`);
       expect(d, outcomes.join('\n')).toEqual([]);
       expect(
@@ -157,7 +172,7 @@ describe.skipIf(skipFramework)(`crash recovery with WESTPA's HDF5 framework: kil
         `trial ${trial}: files left in traj_segs`,
       ).toEqual([]);
       expect(survivors(dir), `trial ${trial}: processes of the killed run survived the restart`).toEqual([]);
-    }
+    });
     expect(killedMidway).toBeGreaterThanOrEqual(FRAMEWORK_TRIALS * 0.75);
   }, 600_000);
 });

@@ -3,14 +3,14 @@
  * worker jobs and a sim-manager job run a WE simulation over BullMQ; one worker job is cancelled mid-run; the
  * simulation completes, with the same record as a local run of the same seed.
  */
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commandMissing, pythonModuleMissing, skipWithoutPeer } from './support/peers.js';
 import { until as waitUntil } from './support/processes.js';
 import { startRedis, type PrivateRedis } from './support/redis.js';
 import { startSlurm, type PrivateSlurm } from './support/slurm.js';
-import { childEnv, demoSimDir, pcoordsOf, REPO, westream } from './support/sim-dir.js';
+import { childEnv, demoSimDir, pcoordsOf, REPO, slowSegments, westream } from './support/sim-dir.js';
 
 const skip =
   skipWithoutPeer('SLURM (Debian slurm-wlm)', commandMissing('slurmctld', 'apt-get install slurm-wlm munge')) ||
@@ -45,9 +45,7 @@ describe.skipIf(skip)('SLURM: worker jobs and a sim-manager job', () => {
     expect(westream(local, ['run']).code).toBe(0);
 
     const dir = demoSimDir(edit);
-    const p = join(dir, 'westpa_scripts/runseg.sh');
-    writeFileSync(p, readFileSync(p, 'utf8').replace('set -euo pipefail\n', 'set -euo pipefail\nsleep "${SEG_SLEEP:-0}"\n'));
-    chmodSync(p, 0o755);
+    slowSegments(dir);
     expect(westream(dir, ['init', '--bstates-from', 'bstates.txt', '--tstates-from', 'tstates.txt', '--segs-per-state', '3']).code).toBe(0);
 
     const env = {

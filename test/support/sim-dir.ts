@@ -35,6 +35,17 @@ function simDirFrom(configDir: string, edit: (yaml: string) => string, md: (text
   return dir;
 }
 
+/**
+ * Makes the sim root's runseg.sh sleep $SEG_SLEEP seconds before each segment (so a test can break something
+ * mid-segment), only in iterations up to $SEG_SLEEP_ITERS when that is set: later iterations run at full speed.
+ */
+export function slowSegments(dir: string, runseg = 'westpa_scripts/runseg.sh'): void {
+  const p = join(dir, runseg);
+  const sleep = 'if [ -z "${SEG_SLEEP_ITERS:-}" ] || [ "$WEST_CURRENT_ITER" -le "$SEG_SLEEP_ITERS" ]; then sleep "${SEG_SLEEP:-0}"; fi\n';
+  writeFileSync(p, readFileSync(p, 'utf8').replace('set -euo pipefail\n', `set -euo pipefail\n${sleep}`));
+  chmodSync(p, 0o755);
+}
+
 /** Writes an executable script into the sim root. */
 export function script(dir: string, name: string, body: string): string {
   const path = join(dir, name);
@@ -84,6 +95,18 @@ export function python(code: string, args: string[] = [], cwd?: string): string 
   const r = spawnSync('python3', ['-c', code, ...args], { encoding: 'utf8', cwd });
   if (r.status !== 0) throw new Error(`python failed (${r.status}):\n${r.stderr}`);
   return r.stdout;
+}
+
+/** `python` without blocking this process (for tests that run trials side by side). */
+export function pythonAsync(code: string, args: string[] = [], cwd?: string): Promise<string> {
+  const child = spawn('python3', ['-c', code, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  return new Promise((resolve, reject) =>
+    child.once('close', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`python failed (${code}):\n${stderr}`)))),
+  );
 }
 
 /**
