@@ -7,6 +7,14 @@ const svc = (name: string): string => fileURLToPath(new URL(`./services/${name}/
 
 // e2e files run one at a time, after the others (see `projects`).
 const SERIAL = ['test/bullmq.test.ts', 'test/bullmq-workers.test.ts', 'test/crash-recovery.test.ts', 'test/imd-interop.test.ts', 'test/run-guards.test.ts'];
+// The science cases: mostly CPU in this process (function propagator, real loop and store), no clock in an
+// assertion, nothing shared with another file. `npm test` runs them beside e2e-serial (see `projects`).
+const SCIENCE = [
+  'test/science-rate.test.ts',
+  'test/science-equilibrium.test.ts',
+  'test/science-negative-control.test.ts',
+  'test/science-work-managers.test.ts',
+];
 
 export default defineConfig({
   resolve: {
@@ -28,15 +36,19 @@ export default defineConfig({
     },
   },
   test: {
-    // Three projects, run one group after the other. 'unit' is each package on its own (seconds; `npm run
+    // Four projects, in groups one after the other. 'unit' is each package on its own (seconds; `npm run
     // test:unit`). 'e2e' is the parts together as a user runs them (real processes, Redis, engines, peers); its
     // files mostly wait on child processes, so four run side by side on this 2-core machine (vitest's default
-    // is cores - 1 = one at a time). 'e2e-serial' (`npm run test:e2e` runs both) holds the files whose
-    // assertions are about time or that share a machine-wide resource, one at a time, alone: kill trials
-    // placed by wall-clock fractions and lock renewals of a few seconds (bullmq, bullmq-workers,
-    // crash-recovery), LAMMPS's IMD pause bound (imd-interop), and return-file directories in /dev/shm that
-    // every other run's start-up sweeps (run-guards). Vitest runs projects of different maxWorkers in
-    // different groups (sequence.groupOrder).
+    // is cores - 1 = one at a time). 'e2e-serial' (`npm run test:e2e` runs it and the rest) holds the files
+    // whose assertions are about time or that share a machine-wide resource, one at a time, without another
+    // e2e file beside them: kill trials placed by wall-clock fractions and lock renewals of a few seconds
+    // (bullmq, bullmq-workers, crash-recovery), LAMMPS's IMD pause bound (imd-interop), and return-file directories in /dev/shm that
+    // every other run's start-up sweeps (run-guards). 'science' (SCIENCE) is the in-process science cases:
+    // minutes of one core's work each and no clock in an assertion. e2e-serial leaves a core mostly idle (its
+    // files wait on sleeps, lock expiries and child processes), so `npm test` runs 'science' there, beside it, in
+    // a second vitest (scripts/side-by-side.mjs): vitest runs projects of different maxWorkers in different
+    // groups (sequence.groupOrder), one group after another, never two at once. A plain `vitest run` runs all
+    // four groups one after the other.
     projects: [
       {
         extends: true,
@@ -44,9 +56,16 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'e2e', include: ['test/**/*.test.ts'], exclude: [...SERIAL, ...configDefaults.exclude], maxWorkers: 4, sequence: { groupOrder: 1 } },
+        test: {
+          name: 'e2e',
+          include: ['test/**/*.test.ts'],
+          exclude: [...SERIAL, ...SCIENCE, ...configDefaults.exclude],
+          maxWorkers: 4,
+          sequence: { groupOrder: 1 },
+        },
       },
       { extends: true, test: { name: 'e2e-serial', include: SERIAL, maxWorkers: 1, sequence: { groupOrder: 2 } } },
+      { extends: true, test: { name: 'science', include: SCIENCE, maxWorkers: 1, sequence: { groupOrder: 3 } } },
     ],
     testTimeout: 120_000,
     hookTimeout: 180_000,

@@ -1,8 +1,8 @@
 /**
  * The set-ups of the science tests (test/science-*.test.ts), shared by the files that run them: the rate case
  * (recycling over a 3 kT barrier) and the tilted-well equilibrium case, each with its table of bin mappers, and
- * the equilibrium criterion. The files are apart so that vitest runs them side by side: each is minutes of one
- * core's work.
+ * the equilibrium criterion. Each file is minutes of one core's work: the vitest project `science` runs them one
+ * at a time, beside e2e-serial (vitest.config.ts).
  */
 import { binProbabilitySeries, boltzmannBinProbabilities, doubleWell, meanSe, runWe, type WeCase } from '@westream/testing';
 
