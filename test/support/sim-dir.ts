@@ -4,6 +4,7 @@ import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { inject } from 'vitest';
 import { track } from './processes.js';
 
 export const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -64,7 +65,19 @@ export interface CliResult {
  * The environment of every westream a test starts. The REST API is off (WESTREAM_API=off) unless a test asks
  * for it: many runs at once would otherwise compete for the default port, and only the first would get it.
  */
-export const childEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({ ...process.env, TOY_MD, CI: '', WESTREAM_API: 'off', ...extra });
+export const childEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({ ...process.env, ...toyMdEnv(), CI: '', WESTREAM_API: 'off', ...extra });
+
+/** The client of the test run's resident toy engine (test/support/toy-md-global-setup.ts). */
+export const TOY_MD_CLIENT = join(REPO, 'test/support/toy-md-client.sh');
+
+/**
+ * $TOY_MD for a segment's runseg.sh: the resident engine's client when the run has one (it runs short plain
+ * commands in the resident engine and everything else in the real one), else the real engine.
+ */
+export function toyMdEnv(): Record<string, string> {
+  const port = inject('toyMdPort');
+  return port ? { TOY_MD: TOY_MD_CLIENT, WESTREAM_TEST_TOY_MD_PORT: String(port) } : { TOY_MD };
+}
 
 /** Runs `westream …` in `cwd` to completion. */
 export function westream(cwd: string, args: string[], extra: Record<string, string> = {}): CliResult {

@@ -13,3 +13,5 @@ export type { WeCase, WeRun } from './sim-root.js';
 export { blockAverage, meanSe, rateFromPassages, show } from './statistics.js';
 export type { Estimate } from './statistics.js';
 export { fluxSeries, binProbabilitySeries } from './west-h5-series.js';
+export { startToyMdServer, MAX_STEPS as TOY_MD_SERVER_MAX_STEPS } from './toy-md-server.js';
+export type { ToyMdServer } from './toy-md-server.js';

@@ -9,3 +9,5 @@ export { makeEngine, runSegment, basisState, firstPassageTimes } from './engine.
 export type { Engine, FirstPassageOptions } from './engine.js';
 export { readRestart, writeRestart } from './restart-file.js';
 export type { MdState, MdSystem } from './system.js';
+export { toyMd } from './cli.js';
+export type { ToyMdIo, ToyMdOutcome } from './cli.js';
