@@ -25,6 +25,7 @@ export default defineConfig({
       '@westream/toy-md': pkg('toy-md'),
       '@westream/imd': pkg('imd'),
       '@westream/propagator': pkg('propagator'),
+      '@westream/store/version': fileURLToPath(new URL('./packages/store/src/version.ts', import.meta.url)),
       '@westream/store': pkg('store'),
       '@westream/h5md': pkg('h5md'),
       '@westream/work-manager/defaults': fileURLToPath(new URL('./packages/work-manager/src/defaults.ts', import.meta.url)),

@@ -3,7 +3,7 @@
  * commands.ts; this file dispatches, answers help, and turns errors into exit codes: a user's mistake prints its message and exits 2, never a stack trace.
  */
 import { dirname } from 'node:path';
-import { WESTREAM_VERSION } from '@westream/store';
+import { WESTREAM_VERSION } from '@westream/store/version';
 import { commandHelp, nearestCommand, overviewHelp, parseCommand } from './command-table.js';
 import { commands } from './commands.js';
 import { catalogued } from './error-catalogue.js';

@@ -11,10 +11,11 @@ import type { AdaptiveBinsRecord } from '@westream/we';
 import type { InitialStateRecord, IterationOutcome, IterationRecord, IterationSummary, PreparedIteration, RunMeta, StateSet } from './records.js';
 import { StoreError } from './store-error.js';
 import { tempName, writeVerified } from './verified-write.js';
+import { WESTREAM_VERSION } from './version.js';
 
 export { DiskFullError, StoreError } from './store-error.js';
 
-export const WESTREAM_VERSION = '0.1.0';
+export { WESTREAM_VERSION } from './version.js';
 
 /** The least free space a write starts with beyond its copy: a commit adds one iteration's data. */
 const MIN_HEADROOM = 256 * 1024;
