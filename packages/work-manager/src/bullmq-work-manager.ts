@@ -377,6 +377,8 @@ export class BullmqWorkManager implements WorkManager {
         const queue = new Queue(n.node, opts);
         worker.on('error', () => undefined);
         queue.on('error', () => undefined);
+        // What the stall check moves back to `wait` is dropped at once, not at the next sweep: nobody will run it.
+        worker.on('stalled', () => void queue.drain().catch(() => undefined));
         this.sweepers.set(n.node, { worker, queue });
         await worker.startStalledCheckTimer();
       }
