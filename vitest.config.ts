@@ -68,8 +68,9 @@ export default defineConfig({
       { extends: true, test: { name: 'e2e-serial', include: SERIAL, maxWorkers: 1, sequence: { groupOrder: 2 } } },
       { extends: true, test: { name: 'science', include: SCIENCE, maxWorkers: 1, sequence: { groupOrder: 3 } } },
     ],
-    // One resident toy engine for the run's runseg.sh calls (test/support/toy-md-global-setup.ts).
-    globalSetup: ['test/support/toy-md-global-setup.ts'],
+    // Python found without its version manager's shim (python-path-global-setup.ts); one resident toy engine
+    // for the run's runseg.sh calls (toy-md-global-setup.ts).
+    globalSetup: ['test/support/python-path-global-setup.ts', 'test/support/toy-md-global-setup.ts'],
     testTimeout: 120_000,
     hookTimeout: 180_000,
     reporters: ['default'],
